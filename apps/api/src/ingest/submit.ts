@@ -1,0 +1,132 @@
+import { randomUUID } from 'node:crypto';
+import { mkdir, rename, rm } from 'node:fs/promises';
+import type { FlowProducer } from 'bullmq';
+import {
+  documentJobOptions,
+  documentPaths,
+  pageJobOptions,
+  QUEUES,
+  UnavailableError,
+  UnprocessableError,
+  UnsupportedTypeError,
+  type Config,
+  type DocumentStore,
+  type PageJob,
+  type PageSource,
+} from '@pagefleet/shared';
+import { countPages } from './pages.js';
+import { EXTENSIONS, sniffFile, type FileType } from './sniff.js';
+
+export interface UploadedFile {
+  path: string;
+  originalname: string;
+}
+
+export interface SubmitDeps {
+  config: Config;
+  documents: DocumentStore;
+  flows: FlowProducer;
+  redisReady: () => boolean;
+}
+
+export interface Submission {
+  languages: string;
+  dpi: number;
+}
+
+export interface Submitted {
+  id: string;
+  pageCount: number;
+  createdAt: string;
+}
+
+interface CheckedFile extends UploadedFile {
+  type: FileType;
+  pages: number;
+}
+
+async function checkFile(file: UploadedFile, timeoutMs: number): Promise<CheckedFile> {
+  const type = await sniffFile(file.path);
+  if (!type) {
+    throw new UnsupportedTypeError(`${file.originalname}: not a PDF, PNG, JPEG, TIFF or WebP file`);
+  }
+  return { ...file, type, pages: await countPages(file.path, type, file.originalname, timeoutMs) };
+}
+
+function pageJobs(id: string, files: CheckedFile[], submission: Submission): PageJob[] {
+  const jobs: PageJob[] = [];
+  files.forEach((file, fileIndex) => {
+    for (let i = 0; i < file.pages; i++) {
+      const source: PageSource =
+        file.type === 'pdf'
+          ? { file: `${fileIndex}.pdf`, kind: 'pdf', index: i + 1 }
+          : { file: `${fileIndex}.${EXTENSIONS[file.type]}`, kind: 'image', index: i };
+      jobs.push({ documentId: id, page: jobs.length + 1, source, ...submission });
+    }
+  });
+  return jobs;
+}
+
+/**
+ * Checks every file, moves them into a new document's folder and enqueues one flow: a document
+ * job whose children are its pages. Whatever fails leaves neither files nor Redis entries behind;
+ * the caller removes the uploads that were not moved.
+ */
+export async function submitDocument(
+  deps: SubmitDeps,
+  uploads: UploadedFile[],
+  submission: Submission,
+): Promise<Submitted> {
+  if (!deps.redisReady()) throw new UnavailableError('the job queue is unreachable; retry shortly');
+  const files: CheckedFile[] = [];
+  for (const upload of uploads) files.push(await checkFile(upload, deps.config.PDFINFO_TIMEOUT_MS));
+  const pageCount = files.reduce((sum, file) => sum + file.pages, 0);
+  if (pageCount > deps.config.MAX_PAGES) {
+    throw new UnprocessableError(
+      'too_many_pages',
+      `the document has ${pageCount} pages; the limit is ${deps.config.MAX_PAGES} (MAX_PAGES)`,
+    );
+  }
+
+  const id = randomUUID();
+  const createdAt = new Date().toISOString();
+  const paths = documentPaths(deps.config.DATA_DIR, id);
+  const pages = pageJobs(id, files, submission);
+  try {
+    await mkdir(paths.input, { recursive: true });
+    await mkdir(paths.pages);
+    await Promise.all(
+      files.map((file, index) => rename(file.path, paths.inputFile(`${index}.${EXTENSIONS[file.type]}`))),
+    );
+    await enqueue(deps, { id, pageCount, createdAt, ...submission }, pages);
+  } catch (err) {
+    await rm(paths.root, { recursive: true, force: true });
+    throw err;
+  }
+  return { id, pageCount, createdAt };
+}
+
+async function enqueue(
+  deps: SubmitDeps,
+  doc: Submitted & Submission,
+  pages: PageJob[],
+): Promise<void> {
+  try {
+    await deps.documents.create(doc);
+    await deps.flows.add({
+      name: 'document',
+      queueName: QUEUES.documents,
+      data: { documentId: doc.id, pageCount: doc.pageCount },
+      opts: documentJobOptions(deps.config, doc.id),
+      children: pages.map((page) => ({
+        name: 'page',
+        queueName: QUEUES.pages,
+        data: page,
+        opts: pageJobOptions(deps.config, doc.id, page.page),
+      })),
+    });
+  } catch (err) {
+    await deps.documents.discard(doc.id).catch(() => undefined);
+    throw new UnavailableError(`the job could not be queued (${(err as Error).message}); retry shortly`);
+  }
+}

@@ -1,0 +1,30 @@
+import type { Server } from 'node:http';
+import { createLogger, loadConfigOrExit } from '@pagefleet/shared';
+import { connectApi } from './deps.js';
+import { createServer } from './server.js';
+
+/** In-flight requests (uploads included) get this long to finish on shutdown. */
+const SHUTDOWN_DEADLINE_MS = 30_000;
+
+const config = loadConfigOrExit();
+const log = createLogger(config, 'api');
+const deps = await connectApi(config, log);
+const server: Server = createServer(deps).listen(config.PORT, config.HOST, () =>
+  log.info({ port: config.PORT, dataDir: config.DATA_DIR }, 'api listening'),
+);
+
+let stopping = false;
+async function shutdown(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  log.info({ signal }, 'shutting down: no new requests, finishing in-flight ones');
+  const closed = new Promise<'closed'>((resolve) => server.close(() => resolve('closed')));
+  server.closeIdleConnections();
+  const deadline = new Promise<'timeout'>((resolve) => setTimeout(resolve, SHUTDOWN_DEADLINE_MS, 'timeout').unref());
+  const outcome = await Promise.race([closed, deadline]);
+  await deps.close();
+  log.info({ outcome }, 'stopped');
+  process.exit(outcome === 'closed' ? 0 : 1);
+}
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
+process.on('SIGINT', () => void shutdown('SIGINT'));

@@ -1,0 +1,138 @@
+import { createReadStream } from 'node:fs';
+import { readFile, rm } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
+import { Router, type Request } from 'express';
+import type { Queue } from 'bullmq';
+import { z } from 'zod';
+import {
+  documentPaths,
+  FINISHED_STATUSES,
+  InvalidRequestError,
+  isJobId,
+  languageFiles,
+  MIN_DPI,
+  NotFinishedError,
+  NotFoundError,
+  pageJobId,
+  type DocumentState,
+  type PageResult,
+} from '@pagefleet/shared';
+import type { Submitted } from '../ingest/submit.js';
+import { submitDocument, type SubmitDeps, type UploadedFile } from '../ingest/submit.js';
+import { uploadMiddleware } from '../ingest/upload.js';
+
+export interface JobsDeps extends SubmitDeps {
+  queues: { documents: Queue; pages: Queue };
+}
+
+const MAX_RESULT_PAGES = 1000;
+
+const jobUrl = (id: string) => `/v1/jobs/${id}`;
+const links = (id: string) => ({ self: jobUrl(id), result: `${jobUrl(id)}/result`, text: `${jobUrl(id)}/text` });
+
+function parseOrThrow<T>(schema: z.ZodType<T>, input: unknown, what: string): T {
+  const parsed = schema.safeParse(input);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  const field = issue?.path.join('.') || what;
+  throw new InvalidRequestError(`${field}: ${issue?.message ?? 'invalid'}`);
+}
+
+async function removeUploads(files: UploadedFile[]): Promise<void> {
+  await Promise.all(files.map((file) => rm(file.path, { force: true })));
+}
+
+export function jobsRouter(deps: JobsDeps): Router {
+  const { config } = deps;
+  const router = Router();
+  const upload = uploadMiddleware(config, `${config.DATA_DIR}/uploads`);
+  const fields = z.strictObject({
+    languages: z.string().default(config.DEFAULT_LANGUAGES),
+    dpi: z.coerce.number().int().min(MIN_DPI).max(config.MAX_DPI).default(config.DEFAULT_DPI),
+  });
+
+  async function findDocument(req: Request): Promise<DocumentState> {
+    const id = String(req.params.id);
+    const doc = isJobId(id) ? await deps.documents.get(id) : undefined;
+    if (!doc) throw new NotFoundError(`no job ${id}`);
+    return doc;
+  }
+
+  router.post('/', upload, async (req, res) => {
+    const files = (req.files ?? []) as UploadedFile[];
+    try {
+      if (files.length === 0) {
+        throw new InvalidRequestError('send multipart/form-data with at least one file in the field "file"');
+      }
+      const submission = parseOrThrow(fields, req.body ?? {}, 'fields');
+      languageFiles(submission.languages, config.TESSDATA_DIR);
+      const submitted: Submitted = await submitDocument(deps, files, submission);
+      res
+        .status(202)
+        .location(jobUrl(submitted.id))
+        .json({ id: submitted.id, status: 'queued', pageCount: submitted.pageCount, createdAt: submitted.createdAt, links: links(submitted.id) });
+    } finally {
+      await removeUploads(files);
+    }
+  });
+
+  router.get('/:id', async (req, res) => {
+    res.json(await findDocument(req));
+  });
+
+  router.get('/:id/result', async (req, res) => {
+    const doc = await findDocument(req);
+    const { offset, limit } = parseOrThrow(
+      z.object({
+        offset: z.coerce.number().int().min(0).default(0),
+        limit: z.coerce.number().int().min(1).max(MAX_RESULT_PAGES).default(100),
+      }),
+      req.query,
+      'query',
+    );
+    if (doc.status === 'canceled') throw new NotFinishedError(`job ${doc.id} was canceled; it has no result`);
+    const paths = documentPaths(config.DATA_DIR, doc.id);
+    const pages: Array<PageResult | { page: number; status: 'pending' }> = [];
+    // One page file at a time: a large document is never loaded whole.
+    for (let page = offset + 1; page <= Math.min(doc.pageCount, offset + limit); page++) {
+      pages.push(await readPage(paths.page(page), page));
+    }
+    const next = offset + limit < doc.pageCount ? `${jobUrl(doc.id)}/result?offset=${offset + limit}&limit=${limit}` : undefined;
+    res.json({ id: doc.id, status: doc.status, pageCount: doc.pageCount, offset, limit, pages, ...(next ? { links: { next } } : {}) });
+  });
+
+  router.get('/:id/text', async (req, res) => {
+    const doc = await findDocument(req);
+    if (!FINISHED_STATUSES.has(doc.status) || doc.status === 'canceled') {
+      throw new NotFinishedError(`job ${doc.id} is ${doc.status}; its text is ready once it has finished`);
+    }
+    const stream = createReadStream(documentPaths(config.DATA_DIR, doc.id).text);
+    await new Promise<void>((resolve, reject) => stream.once('open', () => resolve()).once('error', reject));
+    res.type('text/plain; charset=utf-8');
+    await pipeline(stream, res);
+  });
+
+  router.delete('/:id', async (req, res) => {
+    const doc = await findDocument(req);
+    await deps.documents.cancel(doc.id);
+    // Removing the parent takes its waiting pages with it; pages already running are skipped by
+    // the worker, which sees the document canceled.
+    const removed = await deps.queues.documents.remove(doc.id, { removeChildren: true });
+    if (removed === 0) {
+      for (let page = 1; page <= doc.pageCount; page++) await deps.queues.pages.remove(pageJobId(doc.id, page));
+    }
+    await rm(documentPaths(config.DATA_DIR, doc.id).root, { recursive: true, force: true });
+    res.status(204).end();
+  });
+
+  return router;
+}
+
+async function readPage(file: string, page: number): Promise<PageResult | { page: number; status: 'pending' }> {
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as PageResult;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { page, status: 'pending' };
+    throw err;
+  }
+}

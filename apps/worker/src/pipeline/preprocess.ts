@@ -1,0 +1,53 @@
+import sharp from 'sharp';
+import { MAX_IMAGE_PIXELS, MIN_DPI } from '@pagefleet/shared';
+import { encodePgm } from './pgm.js';
+import type { RenderedPage } from './rasterize.js';
+
+/** A page ready for OCR. `dpi` is undefined when an image does not say, and Tesseract estimates it. */
+export interface PreparedPage {
+  pgm: Buffer;
+  width: number;
+  height: number;
+  dpi: number | undefined;
+}
+
+export type PageInput = { rendered: RenderedPage } | { image: string; index: number };
+
+const fitsWithin = (width: number, height: number, maxPixels: number) => width * height <= maxPixels;
+
+function scaleToFit(width: number, height: number, maxPixels: number): { width: number; height: number } {
+  const scale = Math.sqrt(maxPixels / (width * height));
+  return { width: Math.max(1, Math.floor(width * scale)), height: Math.max(1, Math.floor(height * scale)) };
+}
+
+/** Grayscale and at most `maxPixels`, downscaled when bigger; the DPI follows the scale. */
+export async function preprocess(input: PageInput, maxPixels: number): Promise<PreparedPage> {
+  if ('rendered' in input) {
+    const { pgm, width, height, dpi } = input.rendered;
+    // pdftoppm already rendered gray at a DPI clamped to the cap: nothing left to do.
+    if (fitsWithin(width, height, maxPixels)) return { pgm, width, height, dpi };
+    const target = scaleToFit(width, height, maxPixels);
+    const pixels = await sharp(pgm.subarray(pgm.length - width * height), { raw: { width, height, channels: 1 } })
+      .resize(target.width, target.height, { fit: 'fill' })
+      .raw()
+      .toBuffer();
+    return { ...encodePgm(pixels, target.width, target.height), dpi: Math.round((dpi * target.width) / width) };
+  }
+
+  const options = { page: input.index, limitInputPixels: MAX_IMAGE_PIXELS };
+  const meta = await sharp(input.image, options).metadata();
+  const width = meta.width ?? 0;
+  const height = meta.pageHeight ?? meta.height ?? 0;
+  let pipeline = sharp(input.image, options).flatten({ background: '#ffffff' }).grayscale();
+  let size = { width, height };
+  if (!fitsWithin(width, height, maxPixels)) {
+    size = scaleToFit(width, height, maxPixels);
+    pipeline = pipeline.resize(size.width, size.height, { fit: 'fill' });
+  }
+  const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true });
+  const density = meta.density && meta.density >= MIN_DPI ? meta.density : undefined;
+  return {
+    ...encodePgm(data, info.width, info.height),
+    dpi: density === undefined ? undefined : Math.round((density * info.width) / Math.max(1, width)),
+  };
+}

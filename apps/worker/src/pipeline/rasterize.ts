@@ -1,0 +1,71 @@
+import { fromPath } from 'pdf2pic';
+import { pdfInfo, runTool } from '@pagefleet/shared';
+import { parsePgm, type GrayImage } from './pgm.js';
+
+export interface RenderedPage extends GrayImage {
+  /** The DPI actually used: lower than asked when the page would exceed the pixel cap. */
+  dpi: number;
+}
+
+export interface RasterizeOptions {
+  maxPixels: number;
+  timeoutMs: number;
+}
+
+/** Renders one page of a PDF to 8-bit gray, in a child process so the event loop stays free. */
+export interface Rasterizer {
+  readonly name: string;
+  render(pdf: string, page: number, dpi: number): Promise<RenderedPage>;
+}
+
+/** The highest DPI ≤ `dpi` at which a page of `width`×`height` points stays within `maxPixels`. */
+export function clampDpi(width: number, height: number, dpi: number, maxPixels: number): number {
+  const pixels = (width / 72) * (height / 72) * dpi * dpi;
+  if (pixels <= maxPixels || width <= 0 || height <= 0) return dpi;
+  return Math.max(1, Math.floor(Math.sqrt((maxPixels * 72 * 72) / (width * height))));
+}
+
+/** Rounding of page edges can add a row and a column of pixels beyond the computed size. */
+const outputLimit = (maxPixels: number) => Math.ceil(maxPixels * 1.01) + 4096;
+
+/** poppler's pdftoppm writing binary PGM to stdout: no temp file, no PNG encode and decode. */
+export function popplerRasterizer(options: RasterizeOptions): Rasterizer {
+  return {
+    name: 'poppler',
+    async render(pdf, page, dpi) {
+      const info = await pdfInfo(pdf, options.timeoutMs, page);
+      const used = clampDpi(info.width, info.height, dpi, options.maxPixels);
+      const n = String(page);
+      const pgm = await runTool('pdftoppm', ['-f', n, '-l', n, '-r', String(used), '-gray', '--', pdf], {
+        timeoutMs: options.timeoutMs,
+        maxBytes: outputLimit(options.maxPixels),
+      });
+      return { ...parsePgm(pgm), dpi: used };
+    },
+  };
+}
+
+/**
+ * pdf2pic (GraphicsMagick + Ghostscript), the alternative named on the project card. It resizes
+ * to the size it is given, so the page size comes from pdfinfo; it has no timeout of its own.
+ */
+export function pdf2picRasterizer(options: RasterizeOptions): Rasterizer {
+  return {
+    name: 'pdf2pic',
+    async render(pdf, page, dpi) {
+      const info = await pdfInfo(pdf, options.timeoutMs, page);
+      const used = clampDpi(info.width, info.height, dpi, options.maxPixels);
+      const sideways = info.rotation % 180 === 90;
+      const width = Math.round((((sideways ? info.height : info.width) / 72) * used));
+      const height = Math.round((((sideways ? info.width : info.height) / 72) * used));
+      const convert = fromPath(pdf, { density: used, format: 'pgm', width, height });
+      const { buffer } = await convert(page, { responseType: 'buffer' });
+      if (!buffer?.length) throw new Error(`pdf2pic rendered nothing for page ${page}`);
+      return { ...parsePgm(buffer), dpi: used };
+    },
+  };
+}
+
+export function createRasterizer(kind: 'poppler' | 'pdf2pic', options: RasterizeOptions): Rasterizer {
+  return kind === 'poppler' ? popplerRasterizer(options) : pdf2picRasterizer(options);
+}

@@ -1,0 +1,59 @@
+import { open, rename, rm } from 'node:fs/promises';
+import { UnrecoverableError, type Job } from 'bullmq';
+import { documentJobSchema, documentPaths, pageFromJobId, type DocumentStatus } from '@pagefleet/shared';
+import { readPageResult } from '../pipeline/store.js';
+import type { ProcessorDeps } from './deps.js';
+import { recordPageFailure } from './page.js';
+
+export interface DocumentSummary {
+  status: DocumentStatus;
+  pagesDone: number;
+  pagesFailed: number;
+}
+
+/**
+ * Runs once every page has ended (completed or given up): makes sure each failed page is on
+ * record, writes the combined text (pages joined by a form feed) and the final status.
+ */
+export async function processDocument(job: Job, deps: ProcessorDeps): Promise<DocumentSummary | undefined> {
+  const parsed = documentJobSchema.safeParse(job.data);
+  if (!parsed.success) throw new UnrecoverableError(`malformed document job: ${parsed.error.message}`);
+  const { documentId, pageCount } = parsed.data;
+  if (await deps.documents.isFinished(documentId)) return undefined;
+
+  const failures = await job.getIgnoredChildrenFailures();
+  for (const [key, reason] of Object.entries(failures)) {
+    const page = pageFromJobId(key);
+    if (page !== undefined) await recordPageFailure(deps, documentId, page, reason);
+  }
+
+  const paths = documentPaths(deps.dataDir, documentId);
+  const temp = `${paths.text}.tmp`;
+  const out = await open(temp, 'w');
+  let pagesDone = 0;
+  let pagesFailed = 0;
+  try {
+    for (let page = 1; page <= pageCount; page++) {
+      let result = await readPageResult(paths, page);
+      if (!result) {
+        // Never drop a page silently: one that left no trace is reported as failed.
+        await recordPageFailure(deps, documentId, page, 'page ended without a result');
+        result = await readPageResult(paths, page);
+      }
+      if (result?.status === 'completed') pagesDone++;
+      else pagesFailed++;
+      await out.write(page > 1 ? `\f${result?.text ?? ''}` : (result?.text ?? ''));
+    }
+  } catch (err) {
+    await out.close();
+    await rm(temp, { force: true });
+    throw err;
+  }
+  await out.close();
+  await rename(temp, paths.text);
+
+  const status: DocumentStatus = pagesFailed === 0 ? 'completed' : pagesDone === 0 ? 'failed' : 'partial';
+  const error = pagesFailed === 0 ? '' : `${pagesFailed} of ${pageCount} pages failed`;
+  await deps.documents.finish(documentId, status, error);
+  return { status, pagesDone, pagesFailed };
+}

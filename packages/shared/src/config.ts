@@ -1,0 +1,94 @@
+import os from 'node:os';
+import path from 'node:path';
+import { z } from 'zod';
+
+/** Lowest DPI accepted from a client: below it Tesseract's LSTM models lose most glyphs. */
+export const MIN_DPI = 70;
+
+const int = (min: number, max: number, fallback: number) =>
+  z.coerce.number().int().min(min).max(max).default(fallback);
+
+const variables = z.object({
+    // Where queues and document state live. One Redis serves the API and every worker.
+    REDIS_URL: z.url({ protocol: /^rediss?$/ }).default('redis://127.0.0.1:6379'),
+    // Prefix of every Redis key pagefleet writes; tests use a fresh one each.
+    QUEUE_PREFIX: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,64}$/)
+      .default('pagefleet'),
+    // Uploads, page results and combined text. Must be shared by the API and the workers.
+    DATA_DIR: z
+      .string()
+      .min(1)
+      .default('data')
+      .transform((dir) => path.resolve(dir)),
+    HOST: z.string().min(1).default('0.0.0.0'),
+    PORT: int(0, 65535, 3000),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+
+    // Submission limits: what one request may ask of the service.
+    MAX_FILE_BYTES: int(1, Number.MAX_SAFE_INTEGER, 100 * 1024 * 1024),
+    MAX_FILES: int(1, 1000, 20),
+    MAX_PAGES: int(1, 100_000, 1000),
+    DEFAULT_DPI: int(MIN_DPI, 2400, 300),
+    // 600 DPI is the most any OCR engine benefits from; more only costs memory.
+    MAX_DPI: int(MIN_DPI, 2400, 600),
+    DEFAULT_LANGUAGES: z.string().regex(/^[A-Za-z0-9_]+(\+[A-Za-z0-9_]+)*$/).default('eng'),
+    // Milliseconds pdfinfo may take to count pages before the upload is rejected.
+    PDFINFO_TIMEOUT_MS: int(100, 600_000, 15_000),
+
+    // Worker: slots default to one per CPU, since OCR is CPU bound.
+    WORKER_CONCURRENCY: int(1, 256, os.availableParallelism()),
+    RASTERIZER: z.enum(['poppler', 'pdf2pic']).default('poppler'),
+    // Extra traineddata (e.g. Debian's /usr/share/tesseract-ocr/5/tessdata), searched before npm packages.
+    TESSDATA_DIR: z.string().min(1).optional(),
+    // A page is downscaled (or rendered at a lower DPI) so that it never exceeds this many pixels.
+    MAX_PAGE_PIXELS: int(1_000_000, 500_000_000, 40_000_000),
+    RASTERIZE_TIMEOUT_MS: int(1000, 3_600_000, 120_000),
+    PAGE_ATTEMPTS: int(1, 100, 3),
+    // First retry delay; each further attempt doubles it.
+    PAGE_BACKOFF_MS: int(0, 3_600_000, 5000),
+
+    // Seconds a finished document (status, results, files) is kept.
+    RESULT_TTL: int(60, 365 * 24 * 3600, 7 * 24 * 3600),
+});
+
+const configSchema = variables.superRefine((config, ctx) => {
+    if (config.DEFAULT_DPI > config.MAX_DPI) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['DEFAULT_DPI'],
+        message: `DEFAULT_DPI (${config.DEFAULT_DPI}) must not exceed MAX_DPI (${config.MAX_DPI})`,
+      });
+    }
+  });
+
+export type Config = Readonly<z.infer<typeof configSchema>>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Parses the environment once; the message names every variable that is wrong. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const input = Object.fromEntries(
+    Object.keys(variables.shape).map((key) => [key, env[key] === '' ? undefined : env[key]]),
+  );
+  const parsed = configSchema.safeParse(input);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`invalid configuration\n  ${problems.join('\n  ')}`);
+  }
+  return Object.freeze(parsed.data);
+}
+
+/** For a process entry point: a bad value stops the process (exit 78, EX_CONFIG) with the message. */
+export function loadConfigOrExit(env: NodeJS.ProcessEnv = process.env): Config {
+  try {
+    return loadConfig(env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    console.error(err.message);
+    process.exit(78);
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * Every error a client can be told about. Each carries a stable `code` (also the last part of the
+ * problem `type`), the HTTP status the API answers with, and a message safe to show to the client.
+ */
+export abstract class PagefleetError extends Error {
+  abstract readonly status: number;
+  abstract readonly code: string;
+  abstract readonly title: string;
+}
+
+export class InvalidRequestError extends PagefleetError {
+  readonly status = 400;
+  readonly code = 'invalid_request';
+  readonly title = 'Invalid request';
+}
+
+export class NotFoundError extends PagefleetError {
+  readonly status = 404;
+  readonly code = 'not_found';
+  readonly title = 'Not found';
+}
+
+export class NotFinishedError extends PagefleetError {
+  readonly status = 409;
+  readonly code = 'not_finished';
+  readonly title = 'Job not finished';
+}
+
+export class TooLargeError extends PagefleetError {
+  readonly status = 413;
+  readonly code = 'too_large';
+  readonly title = 'Upload too large';
+}
+
+export class UnsupportedTypeError extends PagefleetError {
+  readonly status = 415;
+  readonly code = 'bad_type';
+  readonly title = 'Unsupported file type';
+}
+
+/** The upload is of a known type but cannot be processed: broken, encrypted, empty, too many pages. */
+export class UnprocessableError extends PagefleetError {
+  readonly status = 422;
+  readonly code: string;
+  readonly title = 'Document cannot be processed';
+  constructor(code: string, message: string) {
+    super(message);
+    this.code = code;
+  }
+}
+
+export class UnavailableError extends PagefleetError {
+  readonly status = 503;
+  readonly code = 'unavailable';
+  readonly title = 'Service unavailable';
+  constructor(
+    message: string,
+    readonly retryAfterSeconds = 5,
+  ) {
+    super(message);
+  }
+}

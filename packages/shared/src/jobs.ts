@@ -1,0 +1,77 @@
+import { z } from 'zod';
+
+/** Where one page of a document comes from: a page of an uploaded PDF, or a page of an image. */
+export const pageSourceSchema = z.object({
+  /** File name inside the document's `input/` folder, chosen by the API (never by the client). */
+  file: z.string().regex(/^\d+\.(pdf|png|jpg|tif|webp)$/),
+  kind: z.enum(['pdf', 'image']),
+  /** PDF: 1-based page number. Image: 0-based page (TIFF directory). */
+  index: z.number().int().min(0),
+});
+export type PageSource = z.infer<typeof pageSourceSchema>;
+
+export const pageJobSchema = z.object({
+  documentId: z.uuid(),
+  /** 1-based position of the page in the document. */
+  page: z.number().int().min(1),
+  source: pageSourceSchema,
+  languages: z.string().min(1),
+  dpi: z.number().int().positive(),
+});
+export type PageJob = z.infer<typeof pageJobSchema>;
+
+export const documentJobSchema = z.object({
+  documentId: z.uuid(),
+  pageCount: z.number().int().min(1),
+});
+export type DocumentJob = z.infer<typeof documentJobSchema>;
+
+/** Largest image (pixels of one page) accepted and decoded: past it, a file is a decompression bomb. */
+export const MAX_IMAGE_PIXELS = 500_000_000;
+
+export const DOCUMENT_STATUSES = ['queued', 'processing', 'completed', 'partial', 'failed', 'canceled'] as const;
+export type DocumentStatus = (typeof DOCUMENT_STATUSES)[number];
+export const FINISHED_STATUSES: ReadonlySet<DocumentStatus> = new Set(['completed', 'partial', 'failed', 'canceled']);
+
+export interface BoundingBox {
+  x0: number;
+  y0: number;
+  x1: number;
+  y1: number;
+}
+
+export interface WordResult {
+  text: string;
+  confidence: number;
+  bbox: BoundingBox;
+}
+
+/** What the worker stores for each page, and what `GET /v1/jobs/:id/result` returns per page. */
+export interface PageResult {
+  page: number;
+  status: 'completed' | 'failed';
+  text: string;
+  confidence: number;
+  words: WordResult[];
+  error?: string;
+  /** Pixels and DPI the page was recognized at, after any downscale. */
+  width?: number;
+  height?: number;
+  dpi?: number;
+  /** Milliseconds per stage. */
+  durations?: Record<string, number>;
+}
+
+/** The document as a client polls it. */
+export interface DocumentState {
+  id: string;
+  status: DocumentStatus;
+  pageCount: number;
+  pagesDone: number;
+  pagesFailed: number;
+  languages: string;
+  dpi: number;
+  createdAt: string;
+  finishedAt?: string;
+  error?: string;
+}

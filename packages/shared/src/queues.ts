@@ -1,0 +1,48 @@
+import type { JobsOptions } from 'bullmq';
+import type { Config } from './config.js';
+
+/**
+ * Queue names are part of the Redis keys BullMQ writes: renaming one strands every job already
+ * queued under the old name. Add a queue instead of renaming one.
+ */
+export const QUEUES = {
+  documents: 'documents',
+  pages: 'pages',
+} as const;
+export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
+
+/** BullMQ rejects custom job ids containing ':', so page ids join with '.'. */
+export const pageJobId = (documentId: string, page: number) => `${documentId}.${page}`;
+
+export function pageFromJobId(jobId: string): number | undefined {
+  const match = /\.(\d+)$/.exec(jobId);
+  return match ? Number(match[1]) : undefined;
+}
+
+/**
+ * Options of every page job. Priority is the page's index in its document, so documents
+ * interleave: page 1 of a document submitted now runs before page 2 of one submitted earlier,
+ * and a one-page upload never waits behind a 300-page one.
+ */
+export function pageJobOptions(config: Config, documentId: string, page: number): JobsOptions {
+  return {
+    jobId: pageJobId(documentId, page),
+    priority: Math.min(page, 2_097_151),
+    attempts: config.PAGE_ATTEMPTS,
+    backoff: { type: 'exponential', delay: config.PAGE_BACKOFF_MS },
+    // A failed page must not block its document: the document finishes as `partial`.
+    ignoreDependencyOnFailure: true,
+    removeOnComplete: { age: config.RESULT_TTL },
+    removeOnFail: { age: config.RESULT_TTL },
+  };
+}
+
+export function documentJobOptions(config: Config, documentId: string): JobsOptions {
+  return {
+    jobId: documentId,
+    attempts: config.PAGE_ATTEMPTS,
+    backoff: { type: 'exponential', delay: config.PAGE_BACKOFF_MS },
+    removeOnComplete: { age: config.RESULT_TTL },
+    removeOnFail: { age: config.RESULT_TTL },
+  };
+}

@@ -1,0 +1,32 @@
+import { Redis } from 'ioredis';
+import type { Logger } from './logger.js';
+
+/**
+ * Producers (the API) fail fast while Redis is down, so a submission answers 503 instead of
+ * hanging; consumers (workers) block on queues and must retry forever.
+ */
+export function createRedis(url: string, role: 'producer' | 'consumer', log: Logger): Redis {
+  const redis = new Redis(url, {
+    enableOfflineQueue: role === 'consumer',
+    maxRetriesPerRequest: role === 'consumer' ? null : 1,
+    retryStrategy: (times) => Math.min(times * 200, 5000),
+  });
+  redis.on('error', (err) => log.warn({ err }, 'redis connection error'));
+  return redis;
+}
+
+/** Resolves once the connection is usable, or rejects after `timeoutMs`. */
+export async function waitForRedis(redis: Redis, timeoutMs: number): Promise<void> {
+  if (redis.status === 'ready') return;
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      redis.off('ready', onReady);
+      reject(new Error(`redis not ready after ${timeoutMs} ms`));
+    }, timeoutMs);
+    const onReady = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    redis.once('ready', onReady);
+  });
+}

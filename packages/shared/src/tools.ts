@@ -1,0 +1,61 @@
+import { spawn } from 'node:child_process';
+
+export interface RunOptions {
+  timeoutMs: number;
+  /** The child is killed once its stdout exceeds this many bytes. */
+  maxBytes: number;
+}
+
+export class ToolError extends Error {
+  override name = 'ToolError';
+  constructor(
+    message: string,
+    readonly exitCode: number | null,
+    readonly stderr: string,
+    readonly reason: 'exit' | 'timeout' | 'too_large' | 'spawn',
+  ) {
+    super(message);
+  }
+}
+
+const STDERR_LIMIT = 4096;
+
+/**
+ * Runs a command-line tool from an argument array (never a shell) and returns its stdout.
+ * The child is killed on timeout or when it writes more than `maxBytes`, so a hostile
+ * document can cost at most that much time and memory.
+ */
+export function runTool(command: string, args: string[], options: RunOptions): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const chunks: Buffer[] = [];
+    let bytes = 0;
+    let stderr = '';
+    let failure: ToolError | undefined;
+
+    const fail = (reason: ToolError['reason'], message: string) => {
+      failure ??= new ToolError(message, null, stderr, reason);
+      child.kill('SIGKILL');
+    };
+    const timer = setTimeout(() => fail('timeout', `${command} timed out after ${options.timeoutMs} ms`), options.timeoutMs);
+
+    child.stdout.on('data', (chunk: Buffer) => {
+      bytes += chunk.length;
+      if (bytes > options.maxBytes) fail('too_large', `${command} output exceeded ${options.maxBytes} bytes`);
+      else chunks.push(chunk);
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      if (stderr.length < STDERR_LIMIT) stderr += chunk.toString('utf8').slice(0, STDERR_LIMIT - stderr.length);
+    });
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      reject(new ToolError(`${command} could not start: ${err.message}`, null, '', 'spawn'));
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      if (failure) reject(failure);
+      else if (code !== 0) reject(new ToolError(`${command} exited with ${code}: ${stderr.trim()}`, code, stderr, 'exit'));
+      else resolve(Buffer.concat(chunks));
+    });
+  });
+}

@@ -1,0 +1,55 @@
+import { PDFDocument } from 'pdf-lib';
+import sharp from 'sharp';
+
+/** Scans in tests are rendered at this DPI: 8.5 in wide at 300 DPI. */
+export const FIXTURE_DPI = 300;
+const WIDTH = 2550;
+
+const escape = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+/** A page of black serif text on white, as a PNG: the text is known, so OCR can be checked exactly. */
+export async function textPage(lines: string[]): Promise<Buffer> {
+  const lineHeight = 80;
+  const height = 200 + lines.length * lineHeight;
+  const body = lines
+    .map((line, i) => `<text x="150" y="${180 + i * lineHeight}" font-family="DejaVu Serif" font-size="42">${escape(line)}</text>`)
+    .join('');
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}"><rect width="100%" height="100%" fill="#fff"/>${body}</svg>`;
+  return sharp(Buffer.from(svg), { density: 72 }).flatten({ background: '#fff' }).png().withMetadata({ density: FIXTURE_DPI }).toBuffer();
+}
+
+/** A PDF whose pages are the given images, each the size it has at FIXTURE_DPI (a scanned document). */
+export async function pdfOf(images: Buffer[]): Promise<Buffer> {
+  const pdf = await PDFDocument.create();
+  for (const png of images) {
+    const image = await pdf.embedPng(png);
+    const width = (image.width * 72) / FIXTURE_DPI;
+    const height = (image.height * 72) / FIXTURE_DPI;
+    pdf.addPage([width, height]).drawImage(image, { x: 0, y: 0, width, height });
+  }
+  return Buffer.from(await pdf.save());
+}
+
+/** One multi-page TIFF holding the images as its pages (all must share a size). */
+export async function tiffOf(images: Buffer[]): Promise<Buffer> {
+  return sharp(images, { join: { animated: true } }).tiff({ compression: 'lzw' }).toBuffer();
+}
+
+export const jpegOf = (png: Buffer) => sharp(png).jpeg({ quality: 90 }).toBuffer();
+export const webpOf = (png: Buffer) => sharp(png).webp({ quality: 90 }).toBuffer();
+
+/** Character error rate: edit distance over the reference length, after collapsing whitespace. */
+export function cer(reference: string, actual: string): number {
+  const a = reference.replace(/\s+/g, ' ').trim();
+  const b = actual.replace(/\s+/g, ' ').trim();
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const substitution = (previous[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current.push(Math.min((previous[j] as number) + 1, (current[j - 1] as number) + 1, substitution));
+    }
+    previous = current;
+  }
+  return (previous[b.length] as number) / Math.max(1, a.length);
+}

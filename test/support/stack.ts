@@ -1,0 +1,82 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { createLogger, loadConfig, type Config, type DocumentState } from '@pagefleet/shared';
+import { connectApi, type ApiDeps } from '../../apps/api/src/deps.js';
+import { createServer } from '../../apps/api/src/server.js';
+import { runWorker, type RunningWorker } from '../../apps/worker/src/workers.js';
+import { startRedis, type TestRedis } from './redis.js';
+
+export interface Stack {
+  url: string;
+  config: Config;
+  api: ApiDeps;
+  startWorker(env?: Record<string, string>): RunningWorker;
+  submit(files: Array<{ name: string; data: Buffer }>, fields?: Record<string, string>): Promise<Response>;
+  waitFor(id: string, done: (doc: DocumentState) => boolean, timeoutMs?: number): Promise<DocumentState>;
+  stop(): Promise<void>;
+}
+
+/**
+ * The real API over HTTP on a free port, against a real redis-server, with workers started on
+ * demand in this process (OCR still runs in tesseract.js worker threads). Each stack has its own
+ * key prefix and DATA_DIR.
+ */
+export async function startStack(env: Record<string, string> = {}): Promise<Stack> {
+  const redis: TestRedis = await startRedis();
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'pagefleet-data-'));
+  const baseEnv = {
+    REDIS_URL: redis.url,
+    QUEUE_PREFIX: `test-${randomUUID()}`,
+    DATA_DIR: dataDir,
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
+    PAGE_BACKOFF_MS: '50',
+    WORKER_CONCURRENCY: '2',
+    ...env,
+  };
+  const config = loadConfig(baseEnv);
+  const log = createLogger(config, 'test');
+  const api = await connectApi(config, log);
+  await new Promise<void>((resolve) => (api.redis.status === 'ready' ? resolve() : api.redis.once('ready', () => resolve())));
+  const server = createServer(api).listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const workers: RunningWorker[] = [];
+
+  return {
+    url,
+    config,
+    api,
+    startWorker(workerEnv = {}) {
+      const worker = runWorker(loadConfig({ ...baseEnv, ...workerEnv }), log);
+      workers.push(worker);
+      return worker;
+    },
+    async submit(files, fields = {}) {
+      const form = new FormData();
+      for (const [key, value] of Object.entries(fields)) form.append(key, value);
+      for (const file of files) form.append('file', new Blob([file.data]), file.name);
+      return fetch(`${url}/v1/jobs`, { method: 'POST', body: form });
+    },
+    async waitFor(id, done, timeoutMs = 60_000) {
+      const until = Date.now() + timeoutMs;
+      for (;;) {
+        const doc = (await (await fetch(`${url}/v1/jobs/${id}`)).json()) as DocumentState;
+        if (done(doc)) return doc;
+        if (Date.now() > until) throw new Error(`job ${id} still ${doc.status} after ${timeoutMs} ms`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    },
+    async stop() {
+      await Promise.all(workers.map((worker) => worker.close(10_000)));
+      await new Promise((resolve) => server.close(resolve));
+      await api.close();
+      await redis.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export const finished = (doc: DocumentState) => ['completed', 'partial', 'failed', 'canceled'].includes(doc.status);
