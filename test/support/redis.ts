@@ -23,6 +23,8 @@ async function waitForPing(url: string, child: ChildProcess, deadlineMs: number)
   for (;;) {
     if (child.exitCode !== null) throw new Error(`redis-server exited with ${child.exitCode}`);
     const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    // Refused connections are expected until the server listens; connect() reports them.
+    client.on('error', () => undefined);
     try {
       await client.connect();
       if ((await client.ping()) === 'PONG') return;

@@ -1,0 +1,14 @@
+// Recognizes one image with the worker's own pipeline and prints the text: run by tests in a
+// network namespace with no interfaces, to prove that OCR needs nothing from the network.
+import { OcrPool } from '../../apps/worker/src/pipeline/ocr.js';
+import { preprocess } from '../../apps/worker/src/pipeline/preprocess.js';
+
+const [image, languages = 'eng'] = process.argv.slice(2);
+if (!image) throw new Error('usage: ocr-file.ts IMAGE [LANGUAGES]');
+const ocr = new OcrPool(1, process.env.TESSDATA_DIR);
+try {
+  const page = await preprocess({ image, index: 0 }, 40_000_000);
+  process.stdout.write((await ocr.recognize(page, languages)).text);
+} finally {
+  await ocr.close();
+}
