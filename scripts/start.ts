@@ -1,0 +1,47 @@
+// `npm start`: the whole service on one machine. A private redis-server when REDIS_URL is not
+// set (its files under DATA_DIR/redis), then the API and one worker; Ctrl-C stops all three.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadConfigOrExit } from '@pagefleet/shared';
+import { startRedisServer, type RedisServer } from './lib/redis-server.js';
+
+const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
+const config = loadConfigOrExit();
+
+let redis: RedisServer | undefined;
+let redisUrl = process.env.REDIS_URL;
+if (!redisUrl) {
+  const dir = path.join(config.DATA_DIR, 'redis');
+  await mkdir(dir, { recursive: true });
+  redis = await startRedisServer(dir, true);
+  redisUrl = redis.url;
+  console.log(`pagefleet: started redis-server at ${redisUrl} (data in ${dir})`);
+}
+
+const env = { ...process.env, REDIS_URL: redisUrl, DATA_DIR: config.DATA_DIR };
+const children: ChildProcess[] = ['api', 'worker'].map((app) =>
+  spawn(process.execPath, [path.join(root, 'apps', app, 'dist', 'main.js')], { env, stdio: 'inherit' }),
+);
+console.log(`pagefleet: API on http://localhost:${config.PORT}, one worker with ${config.WORKER_CONCURRENCY} slots`);
+
+let stopping = false;
+async function stopAll(code: number): Promise<never> {
+  stopping = true;
+  const exits = children.filter((child) => child.exitCode === null).map((child) => new Promise((resolve) => child.once('exit', resolve)));
+  for (const child of children) child.kill('SIGTERM');
+  await Promise.all(exits);
+  await redis?.stop();
+  process.exit(code);
+}
+
+for (const child of children) {
+  child.on('exit', (code) => {
+    if (stopping) return;
+    console.error(`pagefleet: a process exited (${code}); stopping the others`);
+    void stopAll(1);
+  });
+}
+process.on('SIGINT', () => void stopAll(0));
+process.on('SIGTERM', () => void stopAll(0));
