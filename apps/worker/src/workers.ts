@@ -1,11 +1,11 @@
-import { Worker, type Job } from 'bullmq';
+import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { createRedis, DocumentStore, QUEUES, type Config, type Logger, type QueueName } from '@pagefleet/shared';
 import { OcrPool } from './pipeline/ocr.js';
 import { createRasterizer } from './pipeline/rasterize.js';
 import type { ProcessorDeps } from './processors/deps.js';
 import { processDocument } from './processors/document.js';
-import { processPage, recordPageFailure } from './processors/page.js';
+import { DocumentCanceledError, processPage, recordPageFailure } from './processors/page.js';
 
 export interface WorkerOptions {
   connection: Redis;
@@ -23,7 +23,7 @@ const processors: { [Q in QueueName]: (job: Job, deps: ProcessorDeps) => Promise
 const DOCUMENT_CONCURRENCY = 4;
 
 const isFinalFailure = (job: Job, err: Error) =>
-  err.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
+  err instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1);
 
 export function startWorkers(deps: ProcessorDeps, options: WorkerOptions): Worker[] {
   const common = { connection: options.connection, prefix: options.prefix };
@@ -44,7 +44,7 @@ export function startWorkers(deps: ProcessorDeps, options: WorkerOptions): Worke
     const final = isFinalFailure(job, err);
     const log = deps.log.child({ jobId: job.data.documentId, page: job.data.page });
     log.warn({ err, attempt: job.attemptsMade, final }, final ? 'page failed' : 'page attempt failed, will retry');
-    if (final && err.message !== 'document was canceled') {
+    if (final && !(err instanceof DocumentCanceledError)) {
       recordPageFailure(deps, job.data.documentId, job.data.page, err.message).catch((recordErr: unknown) =>
         log.error({ err: recordErr }, 'could not record page failure; the document will record it when it ends'),
       );

@@ -16,9 +16,9 @@ import {
   pageJobId,
   type DocumentState,
   type PageResult,
+  uploadsDir,
 } from '@pagefleet/shared';
-import type { Submitted } from '../ingest/submit.js';
-import { submitDocument, type SubmitDeps, type UploadedFile } from '../ingest/submit.js';
+import { submitDocument, type SubmitDeps, type Submitted, type UploadedFile } from '../ingest/submit.js';
 import { uploadMiddleware } from '../ingest/upload.js';
 
 export interface JobsDeps extends SubmitDeps {
@@ -45,7 +45,7 @@ async function removeUploads(files: UploadedFile[]): Promise<void> {
 export function jobsRouter(deps: JobsDeps): Router {
   const { config } = deps;
   const router = Router();
-  const upload = uploadMiddleware(config, `${config.DATA_DIR}/uploads`);
+  const upload = uploadMiddleware(config, uploadsDir(config.DATA_DIR));
   const fields = z.strictObject({
     languages: z.string().default(config.DEFAULT_LANGUAGES),
     dpi: z.coerce.number().int().min(MIN_DPI).max(config.MAX_DPI).default(config.DEFAULT_DPI),
@@ -65,6 +65,7 @@ export function jobsRouter(deps: JobsDeps): Router {
         throw new InvalidRequestError('send multipart/form-data with at least one file in the field "file"');
       }
       const submission = parseOrThrow(fields, req.body ?? {}, 'fields');
+      // Refuses a language that is not installed before anything is checked or queued.
       languageFiles(submission.languages, config.TESSDATA_DIR);
       const submitted: Submitted = await submitDocument(deps, files, submission);
       res

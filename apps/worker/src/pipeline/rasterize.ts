@@ -25,6 +25,12 @@ export function clampDpi(width: number, height: number, dpi: number, maxPixels: 
   return Math.max(1, Math.floor(Math.sqrt((maxPixels * 72 * 72) / (width * height))));
 }
 
+/** The page's size from pdfinfo, and the DPI it can be rendered at within the pixel cap. */
+async function plan(pdf: string, page: number, dpi: number, options: RasterizeOptions) {
+  const info = await pdfInfo(pdf, options.timeoutMs, page);
+  return { info, dpi: clampDpi(info.width, info.height, dpi, options.maxPixels) };
+}
+
 /** Rounding of page edges can add a row and a column of pixels beyond the computed size. */
 const outputLimit = (maxPixels: number) => Math.ceil(maxPixels * 1.01) + 4096;
 
@@ -33,8 +39,7 @@ export function popplerRasterizer(options: RasterizeOptions): Rasterizer {
   return {
     name: 'poppler',
     async render(pdf, page, dpi) {
-      const info = await pdfInfo(pdf, options.timeoutMs, page);
-      const used = clampDpi(info.width, info.height, dpi, options.maxPixels);
+      const { dpi: used } = await plan(pdf, page, dpi, options);
       const n = String(page);
       const pgm = await runTool('pdftoppm', ['-f', n, '-l', n, '-r', String(used), '-gray', '--', pdf], {
         timeoutMs: options.timeoutMs,
@@ -53,11 +58,10 @@ export function pdf2picRasterizer(options: RasterizeOptions): Rasterizer {
   return {
     name: 'pdf2pic',
     async render(pdf, page, dpi) {
-      const info = await pdfInfo(pdf, options.timeoutMs, page);
-      const used = clampDpi(info.width, info.height, dpi, options.maxPixels);
+      const { info, dpi: used } = await plan(pdf, page, dpi, options);
       const sideways = info.rotation % 180 === 90;
-      const width = Math.round((((sideways ? info.height : info.width) / 72) * used));
-      const height = Math.round((((sideways ? info.width : info.height) / 72) * used));
+      const width = Math.round(((sideways ? info.height : info.width) / 72) * used);
+      const height = Math.round(((sideways ? info.width : info.height) / 72) * used);
       const convert = fromPath(pdf, { density: used, format: 'pgm', width, height });
       const { buffer } = await convert(page, { responseType: 'buffer' });
       if (!buffer?.length) throw new Error(`pdf2pic rendered nothing for page ${page}`);

@@ -32,7 +32,9 @@ export async function processDocument(job: Job, deps: ProcessorDeps): Promise<Do
   const out = await open(temp, 'w');
   let pagesDone = 0;
   let pagesFailed = 0;
+  let written = false;
   try {
+    // One page in memory at a time, whatever the document's length.
     for (let page = 1; page <= pageCount; page++) {
       let result = await readPageResult(paths, page);
       if (!result) {
@@ -42,14 +44,13 @@ export async function processDocument(job: Job, deps: ProcessorDeps): Promise<Do
       }
       if (result?.status === 'completed') pagesDone++;
       else pagesFailed++;
-      await out.write(page > 1 ? `\f${result?.text ?? ''}` : (result?.text ?? ''));
+      await out.write(`${page > 1 ? '\f' : ''}${result?.text ?? ''}`);
     }
-  } catch (err) {
+    written = true;
+  } finally {
     await out.close();
-    await rm(temp, { force: true });
-    throw err;
+    if (!written) await rm(temp, { force: true });
   }
-  await out.close();
   await rename(temp, paths.text);
 
   const status: DocumentStatus = pagesFailed === 0 ? 'completed' : pagesDone === 0 ? 'failed' : 'partial';

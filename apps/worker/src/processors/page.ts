@@ -4,6 +4,13 @@ import { recognizePage } from '../pipeline/page.js';
 import { readPageResult, writePageResult } from '../pipeline/store.js';
 import type { ProcessorDeps } from './deps.js';
 
+/** A page of a canceled document: not retried, and not recorded as a failure of the document. */
+export class DocumentCanceledError extends UnrecoverableError {
+  constructor() {
+    super('document was canceled');
+  }
+}
+
 export interface PageSummary {
   confidence: number;
   words: number;
@@ -14,7 +21,7 @@ export async function processPage(job: Job, deps: ProcessorDeps): Promise<PageSu
   const parsed = pageJobSchema.safeParse(job.data);
   if (!parsed.success) throw new UnrecoverableError(`malformed page job: ${parsed.error.message}`);
   const data = parsed.data;
-  if (await deps.documents.isFinished(data.documentId)) throw new UnrecoverableError('document was canceled');
+  if (await deps.documents.isFinished(data.documentId)) throw new DocumentCanceledError();
 
   await deps.documents.markProcessing(data.documentId);
   const paths = documentPaths(deps.dataDir, data.documentId);
