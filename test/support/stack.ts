@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { createLogger, loadConfig, type Config, type DocumentState } from '@pagefleet/shared';
+import { createLogger, FINISHED_STATUSES, loadConfig, type Config, type DocumentState } from '@pagefleet/shared';
 import { connectApi, type ApiDeps } from '../../apps/api/src/deps.js';
 import { createServer } from '../../apps/api/src/server.js';
 import { runWorker, type RunningWorker } from '../../apps/worker/src/workers.js';
@@ -79,4 +79,4 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
   };
 }
 
-export const finished = (doc: DocumentState) => ['completed', 'partial', 'failed', 'canceled'].includes(doc.status);
+export const finished = (doc: DocumentState) => FINISHED_STATUSES.has(doc.status);

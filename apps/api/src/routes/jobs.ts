@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { readFile, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { Router, type Request } from 'express';
 import type { Queue } from 'bullmq';
@@ -14,6 +14,7 @@ import {
   NotFinishedError,
   NotFoundError,
   pageJobId,
+  readPageResult,
   type DocumentState,
   type PageResult,
   uploadsDir,
@@ -96,7 +97,7 @@ export function jobsRouter(deps: JobsDeps): Router {
     const pages: Array<PageResult | { page: number; status: 'pending' }> = [];
     // One page file at a time: a large document is never loaded whole.
     for (let page = offset + 1; page <= Math.min(doc.pageCount, offset + limit); page++) {
-      pages.push(await readPage(paths.page(page), page));
+      pages.push((await readPageResult(paths, page)) ?? { page, status: 'pending' });
     }
     const next = offset + limit < doc.pageCount ? `${jobUrl(doc.id)}/result?offset=${offset + limit}&limit=${limit}` : undefined;
     res.json({ id: doc.id, status: doc.status, pageCount: doc.pageCount, offset, limit, pages, ...(next ? { links: { next } } : {}) });
@@ -127,13 +128,4 @@ export function jobsRouter(deps: JobsDeps): Router {
   });
 
   return router;
-}
-
-async function readPage(file: string, page: number): Promise<PageResult | { page: number; status: 'pending' }> {
-  try {
-    return JSON.parse(await readFile(file, 'utf8')) as PageResult;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { page, status: 'pending' };
-    throw err;
-  }
 }

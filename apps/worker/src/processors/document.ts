@@ -1,7 +1,6 @@
 import { open, rename, rm } from 'node:fs/promises';
 import { UnrecoverableError, type Job } from 'bullmq';
-import { documentJobSchema, documentPaths, pageFromJobId, type DocumentStatus } from '@pagefleet/shared';
-import { readPageResult } from '../pipeline/store.js';
+import { documentJobSchema, documentPaths, pageFromJobId, readPageResult, type DocumentStatus } from '@pagefleet/shared';
 import type { ProcessorDeps } from './deps.js';
 import { recordPageFailure } from './page.js';
 

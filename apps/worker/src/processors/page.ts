@@ -1,7 +1,7 @@
 import { UnrecoverableError, type Job } from 'bullmq';
-import { documentPaths, pageJobSchema, type DocumentStore } from '@pagefleet/shared';
+import { documentPaths, pageJobSchema, readPageResult, type DocumentStore } from '@pagefleet/shared';
 import { recognizePage } from '../pipeline/page.js';
-import { readPageResult, writePageResult } from '../pipeline/store.js';
+import { writePageResult } from '../pipeline/store.js';
 import type { ProcessorDeps } from './deps.js';
 
 /** A page of a canceled document: not retried, and not recorded as a failure of the document. */
