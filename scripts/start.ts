@@ -5,6 +5,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfigOrExit } from '@pagefleet/shared';
+import { WORKER_PROCESS_ENV } from './lib/process-env.js';
 import { startRedisServer, type RedisServer } from './lib/redis-server.js';
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
@@ -22,9 +23,12 @@ if (!redisUrl) {
 
 const env = { ...process.env, REDIS_URL: redisUrl, DATA_DIR: config.DATA_DIR };
 const children: ChildProcess[] = ['api', 'worker'].map((app) =>
-  spawn(process.execPath, [path.join(root, 'apps', app, 'dist', 'main.js')], { env, stdio: 'inherit' }),
+  spawn(process.execPath, [path.join(root, 'apps', app, 'dist', 'main.js')], {
+    env: app === 'worker' ? { ...env, ...WORKER_PROCESS_ENV } : env,
+    stdio: 'inherit',
+  }),
 );
-console.log(`pagefleet: API on http://localhost:${config.PORT}, one worker with ${config.WORKER_CONCURRENCY} slots`);
+console.log(`pagefleet: API on http://localhost:${config.PORT} and one worker (it logs its memory budget and slots)`);
 
 let stopping = false;
 async function stopAll(code: number): Promise<never> {

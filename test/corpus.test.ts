@@ -18,7 +18,7 @@ describe('the shared corpus', { skip: present ? false : 'CORPUS_DIR is not set' 
 
   before(async () => {
     stack = await startStack();
-    stack.startWorker();
+    await stack.startWorker();
   });
   after(() => stack.stop());
 

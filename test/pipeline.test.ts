@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { createLogger, loadConfig } from '@pagefleet/shared';
 import { OcrPool } from '../apps/worker/src/pipeline/ocr.js';
 import { preprocess } from '../apps/worker/src/pipeline/preprocess.js';
 import { createRasterizer } from '../apps/worker/src/pipeline/rasterize.js';
@@ -12,13 +13,14 @@ import { cer, pdfOf, textPage } from './support/fixtures.js';
 
 const LINES = ['Rasterized one page at a time.', 'Nothing downloaded, nothing cached.'];
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
+const silent = createLogger(loadConfig({ LOG_LEVEL: 'silent' }), 'test');
 const has = (command: string, args: string[]) => spawnSync(command, args, { stdio: 'ignore' }).status === 0;
 
 describe('worker pipeline', () => {
   let dir: string;
   let pdf: string;
   let png: string;
-  const ocr = new OcrPool(1, undefined);
+  const ocr = new OcrPool({ slots: 1, tessdataDir: undefined, maxPages: 100, maxHeapBytes: 2 ** 30, log: silent });
   before(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'pagefleet-pipeline-'));
     const page = await textPage(LINES);
@@ -60,6 +62,23 @@ describe('worker pipeline', () => {
     assert.ok(page.width * page.height <= 500_000);
     assert.ok(page.width < 2550);
     assert.equal(page.dpi, Math.round((300 * page.width) / 2550));
+  });
+
+  test('a tesseract thread is replaced after OCR_MAX_PAGES pages, or once its heap passes OCR_MAX_HEAP', async () => {
+    const page = await preprocess({ image: png, index: 0 }, 40_000_000);
+    for (const [limits, reason] of [
+      [{ maxPages: 2, maxHeapBytes: 2 ** 30 }, 'pages'],
+      [{ maxPages: 100, maxHeapBytes: 10 * 2 ** 20 }, 'heap'],
+    ] as const) {
+      const pool = new OcrPool({ slots: 1, tessdataDir: undefined, ...limits, log: silent });
+      try {
+        for (let i = 0; i < 3; i++) assert.ok(cer(LINES.join('\n'), (await pool.recognize(page, 'eng')).text) <= 0.05);
+        // pages: replaced after pages 2 (then a fresh thread does page 3). heap: after every page.
+        assert.deepEqual(pool.recycled, reason === 'pages' ? { pages: 1, heap: 0 } : { pages: 0, heap: 3 });
+      } finally {
+        await pool.close();
+      }
+    }
   });
 
   test('OCR works with the network unreachable', async (t) => {

@@ -18,11 +18,50 @@ export async function textPage(lines: string[]): Promise<Buffer> {
   return sharp(Buffer.from(svg), { density: 72 }).flatten({ background: '#fff' }).png().withMetadata({ density: FIXTURE_DPI }).toBuffer();
 }
 
-/** A PDF whose pages are the given images, each the size it has at FIXTURE_DPI (a scanned document). */
+const LETTER_HEIGHT = 3300;
+const WORDS = (
+  'the of and to in is that for it as was with be by on not he this are or his from at which but have an they ' +
+  'you were her she there one all we their can has been if more when will would who so no invoice total date'
+).split(' ');
+
+/** Deterministic lines of ordinary words: the same seed gives the same page. */
+export function wordLines(seed: number, count: number, wordsPerLine = 11): string[] {
+  let state = (seed * 2654435761) % 2 ** 32;
+  const next = () => (state = (state * 1664525 + 1013904223) % 2 ** 32) / 2 ** 32;
+  return Array.from({ length: count }, () =>
+    Array.from({ length: wordsPerLine }, () => WORDS[Math.floor(next() * WORDS.length)]).join(' '),
+  );
+}
+
+let scanBackground: Promise<Buffer> | undefined;
+
+/**
+ * A letter page as a scanner delivers it: 36 lines of text on paper with sensor noise, a gray
+ * JPEG at FIXTURE_DPI of about 0.5 MB. The noise is made once and shared by every page.
+ */
+export async function scannedPage(seed: number): Promise<Buffer> {
+  const size = { width: WIDTH, height: LETTER_HEIGHT, channels: 1 } as const;
+  scanBackground ??= sharp({ create: { ...size, channels: 3, background: '#ececec', noise: { type: 'gaussian', mean: 236, sigma: 5 } } })
+    .extractChannel(0)
+    .raw()
+    .toBuffer();
+  const body = wordLines(seed, 36)
+    .map((line, i) => `<text x="150" y="${240 + i * 80}" font-family="DejaVu Serif" font-size="40">${escape(line)}</text>`)
+    .join('');
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${LETTER_HEIGHT}">${body}</svg>`;
+  return sharp(await scanBackground, { raw: size })
+    .composite([{ input: Buffer.from(svg) }])
+    .grayscale()
+    .jpeg({ quality: 70 })
+    .withMetadata({ density: FIXTURE_DPI })
+    .toBuffer();
+}
+
+/** A PDF whose pages are the given PNG or JPEG images, each the size it has at FIXTURE_DPI (a scanned document). */
 export async function pdfOf(images: Buffer[]): Promise<Buffer> {
   const pdf = await PDFDocument.create();
-  for (const png of images) {
-    const image = await pdf.embedPng(png);
+  for (const data of images) {
+    const image = data[0] === 0xff ? await pdf.embedJpg(data) : await pdf.embedPng(data);
     const width = (image.width * 72) / FIXTURE_DPI;
     const height = (image.height * 72) / FIXTURE_DPI;
     pdf.addPage([width, height]).drawImage(image, { x: 0, y: 0, width, height });

@@ -1,11 +1,18 @@
 // Recognizes one image with the worker's own pipeline and prints the text: run by tests in a
 // network namespace with no interfaces, to prove that OCR needs nothing from the network.
+import { createLogger, loadConfig } from '@pagefleet/shared';
 import { OcrPool } from '../../apps/worker/src/pipeline/ocr.js';
 import { preprocess } from '../../apps/worker/src/pipeline/preprocess.js';
 
 const [image, languages = 'eng'] = process.argv.slice(2);
 if (!image) throw new Error('usage: ocr-file.ts IMAGE [LANGUAGES]');
-const ocr = new OcrPool(1, process.env.TESSDATA_DIR);
+const ocr = new OcrPool({
+  slots: 1,
+  tessdataDir: process.env.TESSDATA_DIR,
+  maxPages: 1,
+  maxHeapBytes: 2 ** 30,
+  log: createLogger(loadConfig({ LOG_LEVEL: 'silent' }), 'test'),
+});
 try {
   const page = await preprocess({ image, index: 0 }, 40_000_000);
   process.stdout.write((await ocr.recognize(page, languages)).text);

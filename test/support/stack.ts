@@ -13,7 +13,7 @@ export interface Stack {
   url: string;
   config: Config;
   api: ApiDeps;
-  startWorker(env?: Record<string, string>): RunningWorker;
+  startWorker(env?: Record<string, string>): Promise<RunningWorker>;
   submit(files: Array<{ name: string; data: Buffer }>, fields?: Record<string, string>): Promise<Response>;
   waitFor(id: string, done: (doc: DocumentState) => boolean, timeoutMs?: number): Promise<DocumentState>;
   stop(): Promise<void>;
@@ -49,8 +49,8 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
     url,
     config,
     api,
-    startWorker(workerEnv = {}) {
-      const worker = runWorker(loadConfig({ ...baseEnv, ...workerEnv }), log);
+    async startWorker(workerEnv = {}) {
+      const worker = await runWorker(loadConfig({ ...baseEnv, ...workerEnv }), log);
       workers.push(worker);
       return worker;
     },

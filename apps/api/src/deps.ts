@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { FlowProducer, Queue } from 'bullmq';
-import { createRedis, DocumentStore, QUEUES, uploadsDir, type Config, type Logger } from '@pagefleet/shared';
+import { createRedis, DocumentStore, PAGE_QUEUE_NAMES, QUEUES, uploadsDir, type Config, type Logger } from '@pagefleet/shared';
 import type { ServerDeps } from './server.js';
 
 export interface ApiDeps extends ServerDeps {
@@ -12,11 +12,13 @@ export async function connectApi(config: Config, log: Logger): Promise<ApiDeps> 
   await mkdir(uploadsDir(config.DATA_DIR), { recursive: true });
   const redis = createRedis(config.REDIS_URL, 'producer', log);
   const connection = { connection: redis, prefix: config.QUEUE_PREFIX };
-  const queues = { documents: new Queue(QUEUES.documents, connection), pages: new Queue(QUEUES.pages, connection) };
+  const queues = {
+    documents: new Queue(QUEUES.documents, connection),
+    pages: PAGE_QUEUE_NAMES.map((name) => new Queue(name, connection)),
+  };
   const flows = new FlowProducer(connection);
   const onQueueError = (err: Error) => log.warn({ err }, 'queue error');
-  queues.documents.on('error', onQueueError);
-  queues.pages.on('error', onQueueError);
+  for (const queue of [queues.documents, ...queues.pages]) queue.on('error', onQueueError);
   flows.on('error', onQueueError);
   return {
     config,
@@ -26,7 +28,7 @@ export async function connectApi(config: Config, log: Logger): Promise<ApiDeps> 
     flows,
     queues,
     async close() {
-      await Promise.all([queues.documents.close(), queues.pages.close(), flows.close()]);
+      await Promise.all([queues.documents.close(), ...queues.pages.map((queue) => queue.close()), flows.close()]);
       await redis.quit().catch(() => undefined);
     },
   };

@@ -1,6 +1,7 @@
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import multer from 'multer';
 import {
+  BackpressureError,
   InvalidRequestError,
   NotFoundError,
   PagefleetError,
@@ -52,7 +53,9 @@ export function errorHandler(config: Config, log: Logger, redisReady: () => bool
       sendProblem(res, 500, 'internal', 'Internal error', 'the server could not complete the request');
       return;
     }
-    if (known instanceof UnavailableError) res.set('Retry-After', String(known.retryAfterSeconds));
+    if (known instanceof UnavailableError || known instanceof BackpressureError) {
+      res.set('Retry-After', String(known.retryAfterSeconds));
+    }
     sendProblem(res, known.status, known.code, known.title, known.message);
   };
 }

@@ -13,7 +13,7 @@ export interface ServerDeps {
   redis: Redis;
   documents: DocumentStore;
   flows: FlowProducer;
-  queues: { documents: Queue; pages: Queue };
+  queues: { documents: Queue; pages: Queue[] };
 }
 
 export function createServer(deps: ServerDeps): express.Express {

@@ -1,4 +1,5 @@
 import { createLogger, loadConfigOrExit } from '@pagefleet/shared';
+import { CapacityError } from './capacity/plan.js';
 import { runWorker } from './workers.js';
 
 /** How long active pages may take to finish on shutdown before the process exits anyway. */
@@ -6,11 +7,13 @@ const SHUTDOWN_DEADLINE_MS = 30_000;
 
 const config = loadConfigOrExit();
 const log = createLogger(config, 'worker');
-const worker = runWorker(config, log);
-log.info(
-  { concurrency: config.WORKER_CONCURRENCY, rasterizer: config.RASTERIZER, dataDir: config.DATA_DIR },
-  'worker started',
-);
+const worker = await runWorker(config, log).catch((err: unknown) => {
+  if (!(err instanceof CapacityError)) throw err;
+  log.fatal(err.message);
+  // EX_CONFIG, as for a bad variable: the budget set for this worker cannot run it.
+  process.exit(78);
+});
+log.info({ rasterizer: config.RASTERIZER, dataDir: config.DATA_DIR }, 'worker started');
 
 let stopping = false;
 async function shutdown(signal: string): Promise<void> {

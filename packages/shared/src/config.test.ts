@@ -9,7 +9,9 @@ test('defaults apply when nothing is set', () => {
   assert.equal(config.DEFAULT_DPI, 300);
   assert.equal(config.RASTERIZER, 'poppler');
   assert.equal(config.DATA_DIR, path.resolve('data'));
-  assert.ok(config.WORKER_CONCURRENCY >= 1);
+  assert.equal(config.WORKER_CONCURRENCY, undefined);
+  assert.equal(config.WORKER_MEMORY_TIER, undefined);
+  assert.equal(config.OCR_MAX_HEAP, 160 * 2 ** 20);
   assert.ok(Object.isFrozen(config));
 });
 
@@ -29,4 +31,28 @@ test('a bad value is named in the error', () => {
 
 test('DEFAULT_DPI may not exceed MAX_DPI', () => {
   assert.throws(() => loadConfig({ DEFAULT_DPI: '600', MAX_DPI: '400' }), /DEFAULT_DPI \(600\) must not exceed MAX_DPI \(400\)/);
+});
+
+test('memory sizes are read like Kubernetes quantities', () => {
+  assert.equal(loadConfig({ WORKER_MEMORY_TIER: '512Mi' }).WORKER_MEMORY_TIER, 512 * 2 ** 20);
+  assert.equal(loadConfig({ WORKER_MEMORY_TIER: '2Gi' }).WORKER_MEMORY_TIER, 2 * 2 ** 30);
+  assert.equal(loadConfig({ WORKER_MEMORY_TIER: '1.5G' }).WORKER_MEMORY_TIER, 1.5e9);
+  assert.equal(loadConfig({ OCR_MAX_HEAP: '300000000' }).OCR_MAX_HEAP, 300_000_000);
+  assert.throws(() => loadConfig({ WORKER_MEMORY_TIER: 'lots' }), /WORKER_MEMORY_TIER: "lots" is not a memory size/);
+  assert.throws(() => loadConfig({ WORKER_MEMORY_TIER: '0Mi' }), /WORKER_MEMORY_TIER/);
+  assert.throws(() => loadConfig({ WORKER_MEMORY_TIER: '1Pi' }), /WORKER_MEMORY_TIER/);
+});
+
+test('WORKER_QUEUES lists page queues, without repeats', () => {
+  assert.deepEqual(loadConfig({ WORKER_QUEUES: 'pages' }).WORKER_QUEUES, ['pages']);
+  assert.deepEqual(loadConfig({ WORKER_QUEUES: ' pages-large , pages,pages' }).WORKER_QUEUES, ['pages-large', 'pages']);
+  assert.throws(() => loadConfig({ WORKER_QUEUES: 'documents' }), /WORKER_QUEUES: "documents" must list/);
+  assert.throws(() => loadConfig({ WORKER_QUEUES: ',' }), /WORKER_QUEUES/);
+});
+
+test('LARGE_PAGE_PIXELS may not exceed MAX_PAGE_PIXELS', () => {
+  assert.throws(
+    () => loadConfig({ LARGE_PAGE_PIXELS: '50000000', MAX_PAGE_PIXELS: '40000000' }),
+    /LARGE_PAGE_PIXELS \(50000000\) must not exceed MAX_PAGE_PIXELS/,
+  );
 });

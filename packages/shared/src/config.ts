@@ -1,12 +1,33 @@
-import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { parseByteSize } from './bytes.js';
+import { QUEUES } from './queues.js';
 
 /** Lowest DPI accepted from a client: below it Tesseract's LSTM models lose most glyphs. */
 export const MIN_DPI = 70;
 
 const int = (min: number, max: number, fallback: number) =>
   z.coerce.number().int().min(min).max(max).default(fallback);
+
+const byteSize = z.string().transform((text, ctx) => {
+  const bytes = parseByteSize(text);
+  if (bytes === undefined) {
+    ctx.addIssue({ code: 'custom', message: `"${text}" is not a memory size such as 512Mi, 2Gi or 800M` });
+    return z.NEVER;
+  }
+  return bytes;
+});
+
+const PAGE_QUEUES = [QUEUES.pages, QUEUES.pagesLarge] as const;
+const pageQueues = z.string().transform((text, ctx) => {
+  const names = [...new Set(text.split(',').map((name) => name.trim()).filter(Boolean))];
+  const unknown = names.filter((name) => !(PAGE_QUEUES as readonly string[]).includes(name));
+  if (names.length === 0 || unknown.length > 0) {
+    ctx.addIssue({ code: 'custom', message: `"${text}" must list one or both of ${PAGE_QUEUES.join(', ')}` });
+    return z.NEVER;
+  }
+  return names as Array<(typeof PAGE_QUEUES)[number]>;
+});
 
 const variables = z.object({
     // Where queues and document state live. One Redis serves the API and every worker.
@@ -36,9 +57,22 @@ const variables = z.object({
     DEFAULT_LANGUAGES: z.string().regex(/^[A-Za-z0-9_]+(\+[A-Za-z0-9_]+)*$/).default('eng'),
     // Milliseconds pdfinfo may take to count pages before the upload is rejected.
     PDFINFO_TIMEOUT_MS: int(100, 600_000, 15_000),
+    // Uploads one API process receives at once; more get 503 with Retry-After.
+    MAX_CONCURRENT_UPLOADS: int(1, 10_000, 64),
+    // Pages waiting in the queues past which submissions get 429 with Retry-After.
+    MAX_QUEUED_PAGES: int(1, 100_000_000, 100_000),
+    // Pages predicted to render above this many pixels go to the pages-large queue.
+    LARGE_PAGE_PIXELS: int(1_000_000, 500_000_000, 12_000_000),
 
-    // Worker: slots default to one per CPU, since OCR is CPU bound.
-    WORKER_CONCURRENCY: int(1, 256, os.availableParallelism()),
+    // Worker memory: a tier such as 1Gi; unset, the container's limit (cgroup) or the machine's memory.
+    WORKER_MEMORY_TIER: byteSize.optional(),
+    // Page slots; unset, derived from the memory budget and the CPUs.
+    WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(256).optional(),
+    // Page queues this worker takes; unset, pages-large is added when the budget affords a large slot.
+    WORKER_QUEUES: pageQueues.optional(),
+    // A tesseract thread is replaced after this many pages, or once its heap passes OCR_MAX_HEAP.
+    OCR_MAX_PAGES: int(1, 1_000_000, 200),
+    OCR_MAX_HEAP: byteSize.default(160 * 2 ** 20),
     RASTERIZER: z.enum(['poppler', 'pdf2pic']).default('poppler'),
     // Extra traineddata (e.g. Debian's /usr/share/tesseract-ocr/5/tessdata), searched before npm packages.
     TESSDATA_DIR: z.string().min(1).optional(),
@@ -54,6 +88,13 @@ const variables = z.object({
 });
 
 const configSchema = variables.superRefine((config, ctx) => {
+    if (config.LARGE_PAGE_PIXELS > config.MAX_PAGE_PIXELS) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['LARGE_PAGE_PIXELS'],
+        message: `LARGE_PAGE_PIXELS (${config.LARGE_PAGE_PIXELS}) must not exceed MAX_PAGE_PIXELS (${config.MAX_PAGE_PIXELS})`,
+      });
+    }
     if (config.DEFAULT_DPI > config.MAX_DPI) {
       ctx.addIssue({
         code: 'custom',

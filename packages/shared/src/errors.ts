@@ -49,13 +49,27 @@ export class UnprocessableError extends PagefleetError {
   }
 }
 
+/** The service cannot take the request now; the client should retry after `retryAfterSeconds`. */
 export class UnavailableError extends PagefleetError {
   readonly status = 503;
-  readonly code = 'unavailable';
   readonly title = 'Service unavailable';
   constructor(
     message: string,
     readonly retryAfterSeconds = 5,
+    readonly code: 'unavailable' | 'busy' = 'unavailable',
+  ) {
+    super(message);
+  }
+}
+
+/** Too much work is already waiting: backpressure, so that queues and disk stay bounded. */
+export class BackpressureError extends PagefleetError {
+  readonly status = 429;
+  readonly code = 'backpressure';
+  readonly title = 'Too many pages queued';
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
   ) {
     super(message);
   }

@@ -1,3 +1,4 @@
+export * from './bytes.js';
 export * from './config.js';
 export * from './documents.js';
 export * from './errors.js';

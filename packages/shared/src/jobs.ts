@@ -17,6 +17,8 @@ export const pageJobSchema = z.object({
   source: pageSourceSchema,
   languages: z.string().min(1),
   dpi: z.number().int().positive(),
+  /** Pixels the page is predicted to have once rendered (capped at MAX_PAGE_PIXELS). */
+  pixels: z.number().int().positive(),
 });
 export type PageJob = z.infer<typeof pageJobSchema>;
 

@@ -24,3 +24,24 @@ export async function pdfInfo(file: string, timeoutMs: number, page?: number): P
     rotation: Number(/^Page\s+(?:\d+\s+)?rot:\s+(\d+)/m.exec(out)?.[1] ?? 0),
   };
 }
+
+/** Size in points of every page from 1 to `pages`, in one pdfinfo run. */
+export async function pdfPageSizes(
+  file: string,
+  pages: number,
+  timeoutMs: number,
+): Promise<Array<{ width: number; height: number }>> {
+  const out = (
+    await runTool('pdfinfo', ['-f', '1', '-l', String(pages), '--', file], {
+      timeoutMs,
+      // Each page adds two short lines (size, rotation) to a header of a few hundred bytes.
+      maxBytes: (1 << 16) + pages * 256,
+    })
+  ).toString('latin1');
+  const sizes = Array.from({ length: pages }, () => ({ width: 0, height: 0 }));
+  for (const match of out.matchAll(/^Page\s+(\d+)\s+size:\s+([\d.]+) x ([\d.]+) pts/gm)) {
+    const size = sizes[Number(match[1]) - 1];
+    if (size) Object.assign(size, { width: Number(match[2]), height: Number(match[3]) });
+  }
+  return sizes;
+}

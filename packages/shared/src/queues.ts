@@ -8,8 +8,16 @@ import type { Config } from './config.js';
 export const QUEUES = {
   documents: 'documents',
   pages: 'pages',
+  /** Pages predicted above LARGE_PAGE_PIXELS: only workers with room for one take them. */
+  pagesLarge: 'pages-large',
 } as const;
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
+export type PageQueueName = typeof QUEUES.pages | typeof QUEUES.pagesLarge;
+export const PAGE_QUEUE_NAMES: readonly PageQueueName[] = [QUEUES.pages, QUEUES.pagesLarge];
+
+/** The queue a page goes to, from the pixels it is predicted to have when rendered. */
+export const pageQueueFor = (pixels: number, largePagePixels: number): PageQueueName =>
+  pixels > largePagePixels ? QUEUES.pagesLarge : QUEUES.pages;
 
 /** BullMQ rejects custom job ids containing ':', so page ids join with '.'. */
 export const pageJobId = (documentId: string, page: number) => `${documentId}.${page}`;

@@ -1,5 +1,5 @@
 import sharp, { type Metadata } from 'sharp';
-import { MAX_IMAGE_PIXELS, pdfInfo, ToolError, UnprocessableError } from '@pagefleet/shared';
+import { MAX_IMAGE_PIXELS, pdfInfo, pdfPageSizes, ToolError, UnprocessableError } from '@pagefleet/shared';
 import type { FileType } from './sniff.js';
 
 /** Pages in one uploaded file, or an UnprocessableError saying why it cannot be processed. */
@@ -7,10 +7,33 @@ export async function countPages(file: string, type: FileType, name: string, tim
   return type === 'pdf' ? countPdfPages(file, name, timeoutMs) : countImagePages(file, type, name);
 }
 
-async function countPdfPages(file: string, name: string, timeoutMs: number): Promise<number> {
-  let pages: number;
+/**
+ * Pixels of each page once rendered at `dpi` (PDF) or decoded (image), capped at `maxPixels` as
+ * the worker caps them: what a page will cost a worker, known before it is queued.
+ */
+export async function predictPixels(
+  file: string,
+  type: FileType,
+  name: string,
+  pages: number,
+  dpi: number,
+  maxPixels: number,
+  timeoutMs: number,
+): Promise<number[]> {
+  const cap = (pixels: number) => Math.max(1, Math.min(maxPixels, Math.round(pixels)));
+  if (type !== 'pdf') {
+    // Pages of a multi-page TIFF are taken to share the first page's size.
+    const meta = await sharp(file).metadata();
+    return Array.from({ length: pages }, () => cap((meta.width ?? 0) * (meta.pageHeight ?? meta.height ?? 0)));
+  }
+  const sizes = await inspectPdf(name, () => pdfPageSizes(file, pages, timeoutMs));
+  return sizes.map(({ width, height }) => cap((width / 72) * (height / 72) * dpi * dpi));
+}
+
+/** Runs pdfinfo, turning its failures into UnprocessableErrors that say what is wrong with the file. */
+async function inspectPdf<T>(name: string, run: () => Promise<T>): Promise<T> {
   try {
-    ({ pages } = await pdfInfo(file, timeoutMs));
+    return await run();
   } catch (err) {
     if (!(err instanceof ToolError) || err.reason === 'spawn') throw err;
     if (/incorrect password/i.test(err.stderr)) {
@@ -21,6 +44,10 @@ async function countPdfPages(file: string, name: string, timeoutMs: number): Pro
     const reason = err.stderr.split('\n').find((line) => line.trim()) ?? 'unknown error';
     throw new UnprocessableError('unreadable', `${name}: the PDF cannot be read (${reason.trim()})`);
   }
+}
+
+async function countPdfPages(file: string, name: string, timeoutMs: number): Promise<number> {
+  const { pages } = await inspectPdf(name, () => pdfInfo(file, timeoutMs));
   if (pages < 1) throw new UnprocessableError('empty', `${name}: the PDF has no pages`);
   return pages;
 }

@@ -5,6 +5,7 @@ import {
   documentJobOptions,
   documentPaths,
   pageJobOptions,
+  pageQueueFor,
   QUEUES,
   UnavailableError,
   UnprocessableError,
@@ -14,7 +15,7 @@ import {
   type PageJob,
   type PageSource,
 } from '@pagefleet/shared';
-import { countPages } from './pages.js';
+import { countPages, predictPixels } from './pages.js';
 import { EXTENSIONS, sniffFile, type FileType } from './sniff.js';
 
 export interface UploadedFile {
@@ -53,17 +54,26 @@ async function checkFile(file: UploadedFile, timeoutMs: number): Promise<Checked
   return { ...file, type, pages: await countPages(file.path, type, file.originalname, timeoutMs) };
 }
 
-function pageJobs(id: string, files: CheckedFile[], submission: Submission): PageJob[] {
+async function pageJobs(id: string, files: CheckedFile[], submission: Submission, config: Config): Promise<PageJob[]> {
   const jobs: PageJob[] = [];
-  files.forEach((file, fileIndex) => {
+  for (const [fileIndex, file] of files.entries()) {
+    const pixels = await predictPixels(
+      file.path,
+      file.type,
+      file.originalname,
+      file.pages,
+      submission.dpi,
+      config.MAX_PAGE_PIXELS,
+      config.PDFINFO_TIMEOUT_MS,
+    );
     for (let i = 0; i < file.pages; i++) {
       const source: PageSource =
         file.type === 'pdf'
           ? { file: `${fileIndex}.pdf`, kind: 'pdf', index: i + 1 }
           : { file: `${fileIndex}.${EXTENSIONS[file.type]}`, kind: 'image', index: i };
-      jobs.push({ documentId: id, page: jobs.length + 1, source, ...submission });
+      jobs.push({ documentId: id, page: jobs.length + 1, source, ...submission, pixels: pixels[i] ?? 1 });
     }
-  });
+  }
   return jobs;
 }
 
@@ -91,7 +101,7 @@ export async function submitDocument(
   const id = randomUUID();
   const createdAt = new Date().toISOString();
   const paths = documentPaths(deps.config.DATA_DIR, id);
-  const pages = pageJobs(id, files, submission);
+  const pages = await pageJobs(id, files, submission, deps.config);
   try {
     await mkdir(paths.input, { recursive: true });
     await mkdir(paths.pages);
@@ -120,7 +130,7 @@ async function enqueue(
       opts: documentJobOptions(deps.config, doc.id),
       children: pages.map((page) => ({
         name: 'page',
-        queueName: QUEUES.pages,
+        queueName: pageQueueFor(page.pixels, deps.config.LARGE_PAGE_PIXELS),
         data: page,
         opts: pageJobOptions(deps.config, doc.id, page.page),
       })),

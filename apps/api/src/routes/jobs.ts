@@ -19,11 +19,13 @@ import {
   type PageResult,
   uploadsDir,
 } from '@pagefleet/shared';
+import { admission } from '../ingest/admission.js';
 import { submitDocument, type SubmitDeps, type Submitted, type UploadedFile } from '../ingest/submit.js';
 import { uploadMiddleware } from '../ingest/upload.js';
 
 export interface JobsDeps extends SubmitDeps {
-  queues: { documents: Queue; pages: Queue };
+  /** The documents queue, and every page queue. */
+  queues: { documents: Queue; pages: Queue[] };
 }
 
 const MAX_RESULT_PAGES = 1000;
@@ -46,6 +48,7 @@ async function removeUploads(files: UploadedFile[]): Promise<void> {
 export function jobsRouter(deps: JobsDeps): Router {
   const { config } = deps;
   const router = Router();
+  const admit = admission({ config, pageQueues: deps.queues.pages });
   const upload = uploadMiddleware(config, uploadsDir(config.DATA_DIR));
   const fields = z.strictObject({
     languages: z.string().default(config.DEFAULT_LANGUAGES),
@@ -59,7 +62,7 @@ export function jobsRouter(deps: JobsDeps): Router {
     return doc;
   }
 
-  router.post('/', upload, async (req, res) => {
+  router.post('/', admit, upload, async (req, res) => {
     const files = (req.files ?? []) as UploadedFile[];
     try {
       if (files.length === 0) {
@@ -121,7 +124,9 @@ export function jobsRouter(deps: JobsDeps): Router {
     // the worker, which sees the document canceled.
     const removed = await deps.queues.documents.remove(doc.id, { removeChildren: true });
     if (removed === 0) {
-      for (let page = 1; page <= doc.pageCount; page++) await deps.queues.pages.remove(pageJobId(doc.id, page));
+      for (let page = 1; page <= doc.pageCount; page++) {
+        for (const queue of deps.queues.pages) await queue.remove(pageJobId(doc.id, page));
+      }
     }
     await rm(documentPaths(config.DATA_DIR, doc.id).root, { recursive: true, force: true });
     res.status(204).end();

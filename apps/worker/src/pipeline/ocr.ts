@@ -1,8 +1,10 @@
 import { mkdtemp, rm, symlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Worker as Thread } from 'node:worker_threads';
 import { createWorker, OEM, PSM, type Worker as TesseractWorker } from 'tesseract.js';
-import { languageFiles, type WordResult } from '@pagefleet/shared';
+import { languageFiles, type Logger, type WordResult } from '@pagefleet/shared';
 import type { PreparedPage } from './preprocess.js';
 
 export interface OcrOutput {
@@ -14,7 +16,33 @@ export interface OcrOutput {
 interface Slot {
   tesseract: TesseractWorker;
   languages: string;
+  pages: number;
+  /** The thread's external memory after its last page: mostly its WebAssembly heap. */
+  heapBytes: number;
 }
+
+export interface RecycleLimits {
+  /** Pages a tesseract thread does before it is replaced. */
+  maxPages: number;
+  /** External memory past which a tesseract thread is replaced. */
+  maxHeapBytes: number;
+}
+
+/** Why a thread that just finished a page must be replaced, if it must. */
+export function recycleReason(slot: { pages: number; heapBytes: number }, limits: RecycleLimits): 'pages' | 'heap' | undefined {
+  if (slot.heapBytes > limits.maxHeapBytes) return 'heap';
+  if (slot.pages >= limits.maxPages) return 'pages';
+  return undefined;
+}
+
+export interface OcrPoolOptions extends RecycleLimits {
+  slots: number;
+  tessdataDir: string | undefined;
+  log: Logger;
+}
+
+// The same file from src/pipeline (tests) and dist/pipeline (production).
+const THREAD_SCRIPT = fileURLToPath(new URL('../../tesseract-thread.cjs', import.meta.url));
 
 /**
  * One tesseract.js worker (a worker thread) per slot, created on first use and reused; a slot is
@@ -23,6 +51,9 @@ interface Slot {
  * tesseract.js reads every language from one `langPath`, while ours come from several places
  * (npm packages, TESSDATA_DIR), so the pool links each file it needs into a private folder.
  * Files are named `<lang>.traineddata` whether gzipped or not: tesseract.js unzips by magic bytes.
+ *
+ * WebAssembly memory only grows, so a thread is replaced between pages once its heap passes
+ * `maxHeapBytes` (it met a large page) or it has done `maxPages` pages.
  */
 export class OcrPool {
   private readonly idle: Slot[] = [];
@@ -30,11 +61,10 @@ export class OcrPool {
   private readonly linked = new Set<string>();
   private created = 0;
   private langDir: Promise<string> | undefined;
+  /** Threads replaced so far, by reason. */
+  readonly recycled = { pages: 0, heap: 0 };
 
-  constructor(
-    private readonly slots: number,
-    private readonly tessdataDir: string | undefined,
-  ) {}
+  constructor(private readonly options: OcrPoolOptions) {}
 
   async recognize(page: PreparedPage, languages: string): Promise<OcrOutput> {
     const slot = await this.acquire(languages);
@@ -49,6 +79,7 @@ export class OcrPool {
       });
       const { data } = await slot.tesseract.recognize(page.pgm, {}, { text: true, blocks: true });
       healthy = true;
+      slot.pages++;
       const words: WordResult[] = [];
       for (const block of data.blocks ?? []) {
         for (const paragraph of block.paragraphs) {
@@ -74,10 +105,10 @@ export class OcrPool {
   private async acquire(languages: string): Promise<Slot> {
     const same = this.idle.findIndex((slot) => slot.languages === languages);
     if (same >= 0) return this.idle.splice(same, 1)[0] as Slot;
-    if (this.created < this.slots) {
+    if (this.created < this.options.slots) {
       this.created++;
       try {
-        return { tesseract: await this.start(languages), languages };
+        return await this.start(languages);
       } catch (err) {
         this.created--;
         throw err;
@@ -91,9 +122,14 @@ export class OcrPool {
     return other;
   }
 
-  /** A worker whose recognize threw may be in any state: it is terminated, and its slot freed. */
+  /** A thread whose recognize threw may be in any state: it is replaced, like one past its limits. */
   private release(slot: Slot, healthy: boolean): void {
-    if (!healthy) {
+    const reason = healthy ? recycleReason(slot, this.options) : undefined;
+    if (!healthy || reason) {
+      if (reason) {
+        this.recycled[reason]++;
+        this.options.log.info({ reason, pages: slot.pages, heapBytes: slot.heapBytes }, 'tesseract thread recycled');
+      }
       this.created--;
       void slot.tesseract.terminate().catch(() => undefined);
       this.waiters.shift()?.(undefined);
@@ -104,15 +140,30 @@ export class OcrPool {
     else this.idle.push(slot);
   }
 
-  private async start(languages: string): Promise<TesseractWorker> {
+  private async start(languages: string): Promise<Slot> {
     const langPath = await this.link(languages);
-    return createWorker(languages, OEM.LSTM_ONLY, { langPath, gzip: false, cacheMethod: 'none' });
+    const tesseract = await createWorker(languages, OEM.LSTM_ONLY, {
+      langPath,
+      gzip: false,
+      cacheMethod: 'none',
+      workerPath: THREAD_SCRIPT,
+      // Without a handler tesseract.js rethrows a failed job inside its message listener, which
+      // crashes the process; the job's own promise rejects either way.
+      errorHandler: () => undefined,
+    });
+    const slot: Slot = { tesseract, languages, pages: 0, heapBytes: 0 };
+    // tesseract.js keeps its thread on an untyped `worker` field.
+    const thread = (tesseract as unknown as { worker: Thread }).worker;
+    thread.on('message', (message: { pagefleetHeapBytes?: unknown }) => {
+      if (typeof message?.pagefleetHeapBytes === 'number') slot.heapBytes = message.pagefleetHeapBytes;
+    });
+    return slot;
   }
 
   private async link(languages: string): Promise<string> {
     this.langDir ??= mkdtemp(path.join(os.tmpdir(), 'pagefleet-tessdata-'));
     const dir = await this.langDir;
-    for (const [language, file] of languageFiles(languages, this.tessdataDir)) {
+    for (const [language, file] of languageFiles(languages, this.options.tessdataDir)) {
       if (this.linked.has(language)) continue;
       this.linked.add(language);
       await symlink(file, path.join(dir, `${language}.traineddata`));

@@ -1,8 +1,10 @@
 import type { DocumentStore, Logger } from '@pagefleet/shared';
 import type { PipelineDeps } from '../pipeline/page.js';
 
-export interface ProcessorDeps extends PipelineDeps {
+export interface ProcessorDeps {
   dataDir: string;
   documents: DocumentStore;
   log: Logger;
 }
+
+export interface PageProcessorDeps extends ProcessorDeps, PipelineDeps {}

@@ -2,7 +2,7 @@ import { UnrecoverableError, type Job } from 'bullmq';
 import { documentPaths, pageJobSchema, readPageResult, type DocumentStore } from '@pagefleet/shared';
 import { recognizePage } from '../pipeline/page.js';
 import { writePageResult } from '../pipeline/store.js';
-import type { ProcessorDeps } from './deps.js';
+import type { PageProcessorDeps } from './deps.js';
 
 /** A page of a canceled document: not retried, and not recorded as a failure of the document. */
 export class DocumentCanceledError extends UnrecoverableError {
@@ -17,7 +17,7 @@ export interface PageSummary {
   durations: Record<string, number>;
 }
 
-export async function processPage(job: Job, deps: ProcessorDeps): Promise<PageSummary> {
+export async function processPage(job: Job, deps: PageProcessorDeps): Promise<PageSummary> {
   const parsed = pageJobSchema.safeParse(job.data);
   if (!parsed.success) throw new UnrecoverableError(`malformed page job: ${parsed.error.message}`);
   const data = parsed.data;
