@@ -34,7 +34,12 @@ describe('pages above LARGE_PAGE_PIXELS go to pages-large, which only workers th
   });
   after(() => stack.stop());
 
-  const [pages, large] = [0, 1].map((i) => () => stack.api.queues.pages[i]!);
+  const queue = (name: string) => () => {
+    const found = stack.api.queues.pages.find((candidate) => candidate.name === name);
+    assert.ok(found, name);
+    return found;
+  };
+  const [pages, large] = [queue('pages'), queue('pages-large')];
 
   test('the API routes each page by its pixels at the requested DPI', async () => {
     const at300 = (await (await stack.submit([{ name: 'mixed.pdf', data: pdf }])).json()) as { id: string };

@@ -2,6 +2,10 @@ import sharp, { type Metadata } from 'sharp';
 import { MAX_IMAGE_PIXELS, pdfInfo, pdfPageSizes, ToolError, UnprocessableError } from '@pagefleet/shared';
 import type { FileType } from './sniff.js';
 
+// Reading a header decodes no pixel: sharp's default limit (268 megapixels) would refuse images
+// that MAX_IMAGE_PIXELS accepts, and the pixel check below says more than its error.
+const HEADER_ONLY = { limitInputPixels: false } as const;
+
 /** Pages in one uploaded file, or an UnprocessableError saying why it cannot be processed. */
 export async function countPages(file: string, type: FileType, name: string, timeoutMs: number): Promise<number> {
   return type === 'pdf' ? countPdfPages(file, name, timeoutMs) : countImagePages(file, type, name);
@@ -23,7 +27,7 @@ export async function predictPixels(
   const cap = (pixels: number) => Math.max(1, Math.min(maxPixels, Math.round(pixels)));
   if (type !== 'pdf') {
     // Pages of a multi-page TIFF are taken to share the first page's size.
-    const meta = await sharp(file).metadata();
+    const meta = await sharp(file, HEADER_ONLY).metadata();
     return Array.from({ length: pages }, () => cap((meta.width ?? 0) * (meta.pageHeight ?? meta.height ?? 0)));
   }
   const sizes = await inspectPdf(name, () => pdfPageSizes(file, pages, timeoutMs));
@@ -55,7 +59,7 @@ async function countPdfPages(file: string, name: string, timeoutMs: number): Pro
 async function countImagePages(file: string, type: FileType, name: string): Promise<number> {
   let meta: Metadata;
   try {
-    meta = await sharp(file).metadata();
+    meta = await sharp(file, HEADER_ONLY).metadata();
   } catch (err) {
     throw new UnprocessableError('unreadable', `${name}: the image cannot be read (${(err as Error).message})`);
   }

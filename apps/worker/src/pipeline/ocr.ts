@@ -77,19 +77,12 @@ export class OcrPool {
         // Tesseract's diagnostics ("Estimating resolution as …") would otherwise go to stdout.
         debug_file: '/dev/null',
       });
-      const { data } = await slot.tesseract.recognize(page.pgm, {}, { text: true, blocks: true });
+      // TSV rather than `blocks`: the same words and boxes as one string, where blocks is a JSON
+      // tree down to every symbol and its alternatives, parsed in the thread and copied out.
+      const { data } = await slot.tesseract.recognize(page.pgm, {}, { text: true, tsv: true });
       healthy = true;
       slot.pages++;
-      const words: WordResult[] = [];
-      for (const block of data.blocks ?? []) {
-        for (const paragraph of block.paragraphs) {
-          for (const line of paragraph.lines) {
-            for (const word of line.words) {
-              words.push({ text: word.text, confidence: round(word.confidence), bbox: word.bbox });
-            }
-          }
-        }
-      }
+      const words = wordsFromTsv(data.tsv ?? '');
       return { text: data.text, confidence: round(data.confidence), words };
     } finally {
       this.release(slot, healthy);
@@ -173,3 +166,20 @@ export class OcrPool {
 }
 
 const round = (value: number) => Math.round(value * 100) / 100;
+
+/**
+ * Words of Tesseract's TSV output: rows of level 5 (word), columns level, page, block,
+ * paragraph, line, word, left, top, width, height, conf, text.
+ */
+export function wordsFromTsv(tsv: string): WordResult[] {
+  const words: WordResult[] = [];
+  for (const row of tsv.split('\n')) {
+    const cells = row.split('\t');
+    if (cells[0] !== '5' || cells.length < 12) continue;
+    const [left, top, width, height, confidence] = cells.slice(6, 11).map(Number) as [number, number, number, number, number];
+    const text = cells.slice(11).join('\t');
+    if (!text.trim()) continue;
+    words.push({ text, confidence: round(confidence), bbox: { x0: left, y0: top, x1: left + width, y1: top + height } });
+  }
+  return words;
+}
