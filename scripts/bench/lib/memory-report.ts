@@ -32,7 +32,7 @@ function tierTable(report: MemoryReport): string {
       `| ${tier.tier} | ${tier.pagesSlots} | ${tier.largeSlots} | ${MB(tier.predictedPeakBytes)} MB | ${tier.measuredPeakBytes === undefined ? '—' : `${MB(tier.measuredPeakBytes)} MB`} |`,
   );
   return [
-    `Measured ${report.profile.measured.at} (${report.profile.measured.on}) on ${report.slots.pages}, at ${report.config.dpi} DPI. ` +
+    `Measured ${report.profile.measured.at} (${report.profile.measured.on}) on ${report.slots.pages}. ` +
       `Slots are also capped by CPUs; \`pages\` slots are priced for pages up to LARGE_PAGE_PIXELS (${report.config.largePagePixels}), ` +
       `\`pages-large\` slots for MAX_PAGE_PIXELS (${report.config.maxPagePixels}).`,
     '',
