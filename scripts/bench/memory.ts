@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import { PDFDocument, StandardFonts } from 'pdf-lib';
 import sharp from 'sharp';
-import { loadConfig, mebibytes, parseByteSize, QUEUES, type DocumentState } from '@pagefleet/shared';
+import { FINISHED_STATUSES, loadConfig, mebibytes, parseByteSize, QUEUES, type DocumentState } from '@pagefleet/shared';
 import { planCapacity } from '../../apps/worker/src/capacity/plan.js';
 import { loadMemoryProfile, MEMORY_PROFILE_FILE, slotBytesFor, type MemoryProfile } from '../../apps/worker/src/capacity/profile.js';
 import { FIXTURE_DPI, pdfOf, scannedPage, wordLines } from '../../test/support/fixtures.js';
@@ -96,7 +96,7 @@ async function submit(stack: Stack, name: string, data: Buffer): Promise<string>
 async function waitFinished(stack: Stack, id: string): Promise<DocumentState> {
   for (;;) {
     const doc = (await (await fetch(`${stack.url}/v1/jobs/${id}`)).json()) as DocumentState;
-    if (['completed', 'partial', 'failed', 'canceled'].includes(doc.status)) return doc;
+    if (FINISHED_STATUSES.has(doc.status)) return doc;
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
 }

@@ -18,7 +18,6 @@ export interface WorkerOptions {
   pageQueues: Array<{ queue: PageQueueName; slots: number; ocr: OcrPool }>;
 }
 
-
 /** Documents only combine stored pages: a few slots are plenty and cost no OCR memory. */
 const DOCUMENT_CONCURRENCY = 4;
 

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { parseByteSize } from './bytes.js';
-import { QUEUES } from './queues.js';
+import { PAGE_QUEUE_NAMES, type PageQueueName } from './queues.js';
 
 /** Lowest DPI accepted from a client: below it Tesseract's LSTM models lose most glyphs. */
 export const MIN_DPI = 70;
@@ -18,15 +18,14 @@ const byteSize = z.string().transform((text, ctx) => {
   return bytes;
 });
 
-const PAGE_QUEUES = [QUEUES.pages, QUEUES.pagesLarge] as const;
 const pageQueues = z.string().transform((text, ctx) => {
   const names = [...new Set(text.split(',').map((name) => name.trim()).filter(Boolean))];
-  const unknown = names.filter((name) => !(PAGE_QUEUES as readonly string[]).includes(name));
+  const unknown = names.filter((name) => !(PAGE_QUEUE_NAMES as readonly string[]).includes(name));
   if (names.length === 0 || unknown.length > 0) {
-    ctx.addIssue({ code: 'custom', message: `"${text}" must list one or both of ${PAGE_QUEUES.join(', ')}` });
+    ctx.addIssue({ code: 'custom', message: `"${text}" must list one or both of ${PAGE_QUEUE_NAMES.join(', ')}` });
     return z.NEVER;
   }
-  return names as Array<(typeof PAGE_QUEUES)[number]>;
+  return names as PageQueueName[];
 });
 
 const variables = z.object({
