@@ -5,15 +5,20 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { createLogger, loadConfig } from '@pagefleet/shared';
+import { randomUUID } from 'node:crypto';
+import { createLogger, documentPaths, loadConfig } from '@pagefleet/shared';
+import { PageTimeoutError } from '../apps/worker/src/pipeline/deadline.js';
 import { OcrPool } from '../apps/worker/src/pipeline/ocr.js';
+import { recognizePage } from '../apps/worker/src/pipeline/page.js';
 import { preprocess } from '../apps/worker/src/pipeline/preprocess.js';
 import { createRasterizer } from '../apps/worker/src/pipeline/rasterize.js';
-import { cer, pdfOf, textPage } from './support/fixtures.js';
+import { cer, pdfOf, slowPdf, textPage } from './support/fixtures.js';
 
 const LINES = ['Rasterized one page at a time.', 'Nothing downloaded, nothing cached.'];
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const silent = createLogger(loadConfig({ LOG_LEVEL: 'silent' }), 'test');
+/** A signal that never aborts: no deadline. */
+const never = new AbortController().signal;
 const has = (command: string, args: string[]) => spawnSync(command, args, { stdio: 'ignore' }).status === 0;
 
 describe('worker pipeline', () => {
@@ -41,18 +46,18 @@ describe('worker pipeline', () => {
         t.skip('GraphicsMagick (gm) is not installed');
         return;
       }
-      const rasterizer = createRasterizer(kind, { maxPixels: 40_000_000, timeoutMs: 60_000 });
-      const page = await rasterizer.render(pdf, 2, 300);
+      const rasterizer = createRasterizer(kind, { maxPixels: 40_000_000 });
+      const page = await rasterizer.render(pdf, 2, 300, never);
       assert.equal(page.dpi, 300);
       assert.ok(Math.abs(page.width - 2550) <= 1, `width ${page.width}`);
-      const text = (await ocr.recognize(await preprocess({ rendered: page }, 40_000_000), 'eng')).text;
+      const text = (await ocr.recognize(await preprocess({ rendered: page }, 40_000_000), 'eng', never)).text;
       assert.ok(cer(LINES.join('\n'), text) <= 0.05, text);
     });
   }
 
   test('a page larger than MAX_PAGE_PIXELS is rendered at a lower DPI, not rendered and shrunk', async () => {
-    const rasterizer = createRasterizer('poppler', { maxPixels: 500_000, timeoutMs: 60_000 });
-    const page = await rasterizer.render(pdf, 2, 300);
+    const rasterizer = createRasterizer('poppler', { maxPixels: 500_000 });
+    const page = await rasterizer.render(pdf, 2, 300, never);
     assert.ok(page.dpi < 300);
     assert.ok(page.width * page.height <= 500_000);
   });
@@ -72,12 +77,44 @@ describe('worker pipeline', () => {
     ] as const) {
       const pool = new OcrPool({ slots: 1, tessdataDir: undefined, ...limits, log: silent });
       try {
-        for (let i = 0; i < 3; i++) assert.ok(cer(LINES.join('\n'), (await pool.recognize(page, 'eng')).text) <= 0.05);
+        for (let i = 0; i < 3; i++) assert.ok(cer(LINES.join('\n'), (await pool.recognize(page, 'eng', never)).text) <= 0.05);
         // pages: replaced after pages 2 (then a fresh thread does page 3). heap: after every page.
         assert.deepEqual(pool.recycled, reason === 'pages' ? { pages: 1, heap: 0 } : { pages: 0, heap: 3 });
       } finally {
         await pool.close();
       }
+    }
+  });
+
+  test('past PAGE_TIMEOUT_MS the rasterizer child is killed and the attempt says it timed out rasterizing', async () => {
+    const slow = path.join(dir, 'slow.pdf');
+    await writeFile(slow, slowPdf());
+    const deps = { rasterizer: createRasterizer('poppler', { maxPixels: 40_000_000 }), ocr, maxPixels: 40_000_000, timeoutMs: 1000 };
+    const job = { documentId: randomUUID(), page: 1, source: { file: 'slow.pdf', kind: 'pdf', index: 1 }, languages: 'eng', dpi: 150, pixels: 1 } as const;
+    const paths = { ...documentPaths(dir, job.documentId), inputFile: () => slow };
+    await assert.rejects(recognizePage(job, paths, deps), (err: unknown) => {
+      assert.ok(err instanceof PageTimeoutError);
+      assert.equal(err.stage, 'rasterize');
+      assert.match(err.message, /timed out after 1000 ms in stage rasterize/);
+      return true;
+    });
+    // pdftoppm is gone once the attempt has failed; without the kill it would render for minutes.
+    const left = spawnSync('pgrep', ['-f', `pdftoppm .*${slow}`], { encoding: 'utf8' });
+    assert.equal(left.stdout.trim(), '', 'no pdftoppm left running');
+  });
+
+  test('past PAGE_TIMEOUT_MS the tesseract thread is terminated and replaced', async () => {
+    const page = await preprocess({ image: png, index: 0 }, 40_000_000);
+    const pool = new OcrPool({ slots: 1, tessdataDir: undefined, maxPages: 100, maxHeapBytes: 2 ** 30, log: silent });
+    try {
+      await pool.recognize(page, 'eng', never);
+      const deadline = new AbortController();
+      setTimeout(() => deadline.abort(new PageTimeoutError('ocr', 50)), 50);
+      await assert.rejects(pool.recognize(page, 'eng', deadline.signal), /timed out after 50 ms in stage ocr/);
+      // The only slot's thread was terminated mid-page: the next page gets a fresh one.
+      assert.ok(cer(LINES.join('\n'), (await pool.recognize(page, 'eng', never)).text) <= 0.05);
+    } finally {
+      await pool.close();
     }
   });
 

@@ -37,15 +37,16 @@ async function waitForPing(url: string, child: ChildProcess, deadlineMs: number)
 
 /**
  * A private redis-server on a free loopback port, keeping its files in `dir`. `persist` turns on
- * the append-only file, so queued pages survive a restart of `npm start`. BullMQ needs
+ * the append-only file, so queued pages survive a restart of `npm start`; `port` restarts a
+ * stopped server where its clients expect it. BullMQ needs
  * `noeviction`: an evicted key is a lost job.
  */
-export async function startRedisServer(dir: string, persist: boolean): Promise<RedisServer> {
-  const port = await freePort();
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', ''];
+export async function startRedisServer(dir: string, persist: boolean, port?: number): Promise<RedisServer> {
+  const listen = port ?? (await freePort());
+  const args = ['--port', String(listen), '--bind', '127.0.0.1', '--dir', dir, '--save', ''];
   args.push('--appendonly', persist ? 'yes' : 'no', '--maxmemory-policy', 'noeviction');
   const child = spawn('redis-server', args, { stdio: ['ignore', 'ignore', 'inherit'] });
-  const url = `redis://127.0.0.1:${port}`;
+  const url = `redis://127.0.0.1:${listen}`;
   await waitForPing(url, child, 10_000);
   return {
     url,

@@ -92,3 +92,44 @@ export function cer(reference: string, actual: string): number {
   }
   return (previous[b.length] as number) / Math.max(1, a.length);
 }
+
+/** A PDF written object by object, with a correct cross-reference table. */
+function rawPdf(objects: string[]): Buffer {
+  let out = '%PDF-1.4\n';
+  const offsets: number[] = [];
+  objects.forEach((body, i) => {
+    offsets.push(Buffer.byteLength(out, 'latin1'));
+    out += `${i + 1} 0 obj\n${body}\nendobj\n`;
+  });
+  const xref = Buffer.byteLength(out, 'latin1');
+  out += `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n`;
+  for (const offset of offsets) out += `${String(offset).padStart(10, '0')} 00000 n \n`;
+  out += `trailer\n<< /Size ${objects.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
+  return Buffer.from(out, 'latin1');
+}
+
+/**
+ * A one-page PDF of a few hundred bytes that takes any renderer minutes: form XObjects nested
+ * `depth` deep, each drawing the next ten times, so the page strokes 10^depth lines (depth 6:
+ * 42 s in pdftoppm here; each level is ten times that).
+ */
+export function slowPdf(depth = 7): Buffer {
+  const stream = (content: string, extra = '') => `<< ${extra}/Length ${content.length} >>\nstream\n${content}\nendstream`;
+  const first = 4;
+  const forms = Array.from({ length: depth }, (_, level) => {
+    const id = first + level;
+    const content =
+      level === depth - 1
+        ? '0 0 m 612 792 l S'
+        : Array.from({ length: 10 }, () => `/X Do`).join('\n');
+    const resources = level === depth - 1 ? '' : `/Resources << /XObject << /X ${id + 1} 0 R >> >> `;
+    return stream(content, `/Type /XObject /Subtype /Form /BBox [0 0 612 792] ${resources}`);
+  });
+  return rawPdf([
+    '<< /Type /Catalog /Pages 2 0 R >>',
+    '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
+    `<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /XObject << /X ${first} 0 R >> >> /Contents ${first + depth} 0 R >>`,
+    ...forms,
+    stream('/X Do'),
+  ]);
+}

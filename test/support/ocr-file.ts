@@ -15,7 +15,7 @@ const ocr = new OcrPool({
 });
 try {
   const page = await preprocess({ image, index: 0 }, 40_000_000);
-  process.stdout.write((await ocr.recognize(page, languages)).text);
+  process.stdout.write((await ocr.recognize(page, languages, new AbortController().signal)).text);
 } finally {
   await ocr.close();
 }

@@ -12,9 +12,11 @@ import { startRedis, type TestRedis } from './redis.js';
 export interface Stack {
   url: string;
   config: Config;
+  /** The environment the stack's API runs with: what a worker process needs to join it. */
+  env: Record<string, string>;
   api: ApiDeps;
   startWorker(env?: Record<string, string>): Promise<RunningWorker>;
-  submit(files: Array<{ name: string; data: Buffer }>, fields?: Record<string, string>): Promise<Response>;
+  submit(files: Array<{ name: string; data: Buffer }>, fields?: Record<string, string>, headers?: Record<string, string>): Promise<Response>;
   waitFor(id: string, done: (doc: DocumentState) => boolean, timeoutMs?: number): Promise<DocumentState>;
   stop(): Promise<void>;
 }
@@ -25,7 +27,8 @@ export interface Stack {
  * key prefix and DATA_DIR.
  */
 export async function startStack(env: Record<string, string> = {}): Promise<Stack> {
-  const redis: TestRedis = await startRedis();
+  // A test that stops and restarts Redis brings its own.
+  const redis: TestRedis = env.REDIS_URL ? { url: env.REDIS_URL, stop: async () => undefined } : await startRedis();
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'pagefleet-data-'));
   const baseEnv = {
     REDIS_URL: redis.url,
@@ -44,26 +47,29 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
   await new Promise((resolve) => server.once('listening', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const workers: RunningWorker[] = [];
+  const key = config.API_KEYS?.[0];
+  const auth: Record<string, string> = key ? { authorization: `Bearer ${key}` } : {};
 
   return {
     url,
     config,
+    env: baseEnv,
     api,
     async startWorker(workerEnv = {}) {
       const worker = await runWorker(loadConfig({ ...baseEnv, ...workerEnv }), log);
       workers.push(worker);
       return worker;
     },
-    async submit(files, fields = {}) {
+    async submit(files, fields = {}, headers = {}) {
       const form = new FormData();
       for (const [key, value] of Object.entries(fields)) form.append(key, value);
       for (const file of files) form.append('file', new Blob([file.data]), file.name);
-      return fetch(`${url}/v1/jobs`, { method: 'POST', body: form });
+      return fetch(`${url}/v1/jobs`, { method: 'POST', body: form, headers: { ...auth, ...headers } });
     },
     async waitFor(id, done, timeoutMs = 60_000) {
       const until = Date.now() + timeoutMs;
       for (;;) {
-        const doc = (await (await fetch(`${url}/v1/jobs/${id}`)).json()) as DocumentState;
+        const doc = (await (await fetch(`${url}/v1/jobs/${id}`, { headers: auth })).json()) as DocumentState;
         if (done(doc)) return doc;
         if (Date.now() > until) throw new Error(`job ${id} still ${doc.status} after ${timeoutMs} ms`);
         await new Promise((resolve) => setTimeout(resolve, 100));

@@ -1,6 +1,15 @@
 import { mkdir } from 'node:fs/promises';
 import { FlowProducer, Queue } from 'bullmq';
-import { createRedis, DocumentStore, PAGE_QUEUE_NAMES, QUEUES, uploadsDir, type Config, type Logger } from '@pagefleet/shared';
+import {
+  createRedis,
+  DocumentStore,
+  PAGE_QUEUE_NAMES,
+  QUEUES,
+  uploadsDir,
+  warnUnlessNoEviction,
+  type Config,
+  type Logger,
+} from '@pagefleet/shared';
 import type { ServerDeps } from './server.js';
 
 export interface ApiDeps extends ServerDeps {
@@ -11,6 +20,7 @@ export interface ApiDeps extends ServerDeps {
 export async function connectApi(config: Config, log: Logger): Promise<ApiDeps> {
   await mkdir(uploadsDir(config.DATA_DIR), { recursive: true });
   const redis = createRedis(config.REDIS_URL, 'producer', log);
+  redis.once('ready', () => void warnUnlessNoEviction(redis, log));
   const connection = { connection: redis, prefix: config.QUEUE_PREFIX };
   const queues = {
     documents: new Queue(QUEUES.documents, connection),

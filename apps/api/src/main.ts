@@ -3,9 +3,6 @@ import { createLogger, loadConfigOrExit } from '@pagefleet/shared';
 import { connectApi } from './deps.js';
 import { createServer } from './server.js';
 
-/** In-flight requests (uploads included) get this long to finish on shutdown. */
-const SHUTDOWN_DEADLINE_MS = 30_000;
-
 const config = loadConfigOrExit();
 const log = createLogger(config, 'api');
 const deps = await connectApi(config, log);
@@ -20,7 +17,7 @@ async function shutdown(signal: string): Promise<void> {
   log.info({ signal }, 'shutting down: no new requests, finishing in-flight ones');
   const closed = new Promise<'closed'>((resolve) => server.close(() => resolve('closed')));
   server.closeIdleConnections();
-  const deadline = new Promise<'timeout'>((resolve) => setTimeout(resolve, SHUTDOWN_DEADLINE_MS, 'timeout').unref());
+  const deadline = new Promise<'timeout'>((resolve) => setTimeout(resolve, config.SHUTDOWN_GRACE_MS, 'timeout').unref());
   const outcome = await Promise.race([closed, deadline]);
   await deps.close();
   log.info({ outcome }, 'stopped');

@@ -5,6 +5,7 @@ import {
   InvalidRequestError,
   NotFoundError,
   PagefleetError,
+  StorageFullError,
   TooLargeError,
   UnavailableError,
   type Config,
@@ -45,6 +46,7 @@ export function errorHandler(config: Config, log: Logger, redisReady: () => bool
     let known: PagefleetError | undefined;
     if (err instanceof PagefleetError) known = err;
     else if (err instanceof multer.MulterError) known = fromMulter(err, config);
+    else if (isStorageFull(err)) known = new StorageFullError('the server has no room to store the upload; nothing was kept');
     else if (isClientError(err)) known = new InvalidRequestError(`malformed request: ${(err as Error).message}`);
     else if (!redisReady()) known = new UnavailableError('the job store is unreachable; retry shortly');
 
@@ -56,8 +58,16 @@ export function errorHandler(config: Config, log: Logger, redisReady: () => bool
     if (known instanceof UnavailableError || known instanceof BackpressureError) {
       res.set('Retry-After', String(known.retryAfterSeconds));
     }
+    // A refused upload is not read to its end: the connection closes after the answer.
+    if (!req.complete) res.set('Connection', 'close');
     sendProblem(res, known.status, known.code, known.title, known.message);
   };
+}
+
+/** Write errors that mean the disk is full or this process may write no more (quota, file size limit). */
+function isStorageFull(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT' || code === 'EFBIG';
 }
 
 /** Errors raised by body parsing (busboy, http-errors) that are the client's fault. */

@@ -2,9 +2,6 @@ import { createLogger, loadConfigOrExit } from '@pagefleet/shared';
 import { CapacityError } from './capacity/plan.js';
 import { runWorker } from './workers.js';
 
-/** How long active pages may take to finish on shutdown before the process exits anyway. */
-const SHUTDOWN_DEADLINE_MS = 30_000;
-
 const config = loadConfigOrExit();
 const log = createLogger(config, 'worker');
 const worker = await runWorker(config, log).catch((err: unknown) => {
@@ -19,11 +16,12 @@ let stopping = false;
 async function shutdown(signal: string): Promise<void> {
   if (stopping) return;
   stopping = true;
-  log.info({ signal }, 'shutting down: finishing active pages');
-  const finished = await worker.close(SHUTDOWN_DEADLINE_MS);
-  if (!finished) log.warn('active pages did not finish in time; their locks expire and they are retried');
-  log.info('stopped');
-  process.exit(finished ? 0 : 1);
+  log.info({ signal, graceMs: config.SHUTDOWN_GRACE_MS }, 'shutting down: finishing active pages');
+  const outcome = await worker.close(config.SHUTDOWN_GRACE_MS);
+  if (outcome.handedBack > 0) log.warn({ pages: outcome.handedBack }, 'pages still running at the end of the grace period were handed back');
+  log.info(outcome, 'stopped');
+  // Nothing is lost either way: unfinished pages are back in their queue.
+  process.exit(0);
 }
 process.on('SIGTERM', () => void shutdown('SIGTERM'));
 process.on('SIGINT', () => void shutdown('SIGINT'));

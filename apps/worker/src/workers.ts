@@ -1,19 +1,37 @@
-import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import sharp from 'sharp';
-import { createRedis, DocumentStore, mebibytes, QUEUES, type Config, type Logger, type PageQueueName } from '@pagefleet/shared';
+import {
+  createRedis,
+  DocumentStore,
+  mebibytes,
+  QUEUES,
+  warnUnlessNoEviction,
+  type Config,
+  type Logger,
+  type PageQueueName,
+} from '@pagefleet/shared';
 import { detectCapacity } from './capacity/detect.js';
 import type { CapacityPlan } from './capacity/plan.js';
 import { OcrPool } from './pipeline/ocr.js';
 import type { PipelineDeps } from './pipeline/page.js';
 import { createRasterizer } from './pipeline/rasterize.js';
+import { cleanExpired } from './processors/cleanup.js';
 import type { ProcessorDeps } from './processors/deps.js';
 import { processDocument } from './processors/document.js';
 import { DocumentCanceledError, processPage, recordPageFailure } from './processors/page.js';
 
+/** How BullMQ finds pages whose worker died: see LOCK_DURATION_MS and its neighbours in the config. */
+export interface StallOptions {
+  lockDuration: number;
+  stalledInterval: number;
+  maxStalledCount: number;
+}
+
 export interface WorkerOptions {
   connection: Redis;
   prefix: string;
+  stall: StallOptions;
   /** The page queues this process takes, each with its slots and its own OCR pool. */
   pageQueues: Array<{ queue: PageQueueName; slots: number; ocr: OcrPool }>;
 }
@@ -21,17 +39,45 @@ export interface WorkerOptions {
 /** Documents only combine stored pages: a few slots are plenty and cost no OCR memory. */
 const DOCUMENT_CONCURRENCY = 4;
 
+const CLEANUP_SCHEDULER = 'cleanup';
+
 const isFinalFailure = (job: Job, err: Error) =>
   err instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1);
 
-export function startWorkers(deps: ProcessorDeps & Omit<PipelineDeps, 'ocr'>, options: WorkerOptions): Worker[] {
-  const common = { connection: options.connection, prefix: options.prefix };
+/** A page being processed, with the lock token that lets this process hand it back. */
+interface ActivePage {
+  job: Job;
+  token: string;
+}
+
+export interface Workers {
+  all: Worker[];
+  /** Pages in progress in this process, by BullMQ job id. */
+  active: Map<string, ActivePage>;
+}
+
+export function startWorkers(deps: ProcessorDeps & Omit<PipelineDeps, 'ocr'>, options: WorkerOptions): Workers {
+  const common = { connection: options.connection, prefix: options.prefix, ...options.stall };
+  const active = new Map<string, ActivePage>();
   const pageWorkers = options.pageQueues.map(({ queue, slots, ocr }) => {
     const pageDeps = { ...deps, ocr };
-    const worker = new Worker(queue, (job) => processPage(job, pageDeps), { ...common, concurrency: slots });
+    const worker = new Worker(
+      queue,
+      async (job, token) => {
+        const key = job.id ?? '';
+        active.set(key, { job, token: token ?? '' });
+        try {
+          return await processPage(job, pageDeps);
+        } finally {
+          active.delete(key);
+        }
+      },
+      { ...common, concurrency: slots },
+    );
     worker.on('completed', (job, summary) =>
       deps.log.info({ jobId: job.data.documentId, page: job.data.page, queue, ...summary }, 'page completed'),
     );
+    worker.on('stalled', (jobId) => deps.log.warn({ job: jobId, queue }, 'page stalled: its worker died; queued again'));
     worker.on('failed', (job, err) => {
       if (!job) return;
       const final = isFinalFailure(job, err);
@@ -51,14 +97,57 @@ export function startWorkers(deps: ProcessorDeps & Omit<PipelineDeps, 'ocr'>, op
   });
   documents.on('completed', (job, summary) => deps.log.info({ jobId: job.data.documentId, ...summary }, 'document finished'));
   documents.on('failed', (job, err) => deps.log.error({ jobId: job?.data.documentId, err }, 'document processing failed'));
-  const workers = [...pageWorkers, documents];
-  for (const worker of workers) worker.on('error', (err) => deps.log.error({ err }, 'worker error'));
-  return workers;
+  const all = [...pageWorkers, documents];
+  for (const worker of all) worker.on('error', (err) => deps.log.error({ err }, 'worker error'));
+  return { all, active };
+}
+
+/**
+ * Every worker schedules the same cleanup (an upsert: one scheduler whatever the replicas), and
+ * whichever worker is free runs each occurrence.
+ */
+async function startMaintenance(config: Config, connection: Redis, documents: DocumentStore, log: Logger) {
+  const queueOptions = { connection, prefix: config.QUEUE_PREFIX };
+  const queue = new Queue(QUEUES.maintenance, queueOptions);
+  queue.on('error', (err) => log.warn({ err }, 'queue error'));
+  const finished = [QUEUES.documents, QUEUES.pages, QUEUES.pagesLarge, QUEUES.maintenance].map(
+    (name) => new Queue(name, queueOptions),
+  );
+  for (const q of finished) q.on('error', (err) => log.warn({ err }, 'queue error'));
+  await queue.upsertJobScheduler(
+    CLEANUP_SCHEDULER,
+    { every: config.CLEANUP_INTERVAL_MS },
+    { name: CLEANUP_SCHEDULER, opts: { removeOnComplete: 10, removeOnFail: 10 } },
+  );
+  const worker = new Worker(
+    QUEUES.maintenance,
+    () => cleanExpired({ dataDir: config.DATA_DIR, documents, queues: finished, ttlSeconds: config.RESULT_TTL }),
+    { ...queueOptions, concurrency: 1 },
+  );
+  worker.on('completed', (_job, summary) => log.info({ removed: summary }, 'cleanup done'));
+  worker.on('failed', (_job, err) => log.error({ err }, 'cleanup failed'));
+  worker.on('error', (err) => log.error({ err }, 'worker error'));
+  return {
+    worker,
+    async close() {
+      await Promise.all([queue, ...finished].map((q) => q.close()));
+    },
+  };
+}
+
+export interface ShutdownOutcome {
+  /** Pages that finished within the grace period. */
+  finished: boolean;
+  /** Pages still running at its end, moved back to their queue for another worker. */
+  handedBack: number;
 }
 
 export interface RunningWorker {
-  /** Stops taking pages and waits up to `deadlineMs` for active ones; false if they did not finish. */
-  close(deadlineMs: number): Promise<boolean>;
+  /**
+   * Stops taking pages and gives active ones `graceMs` to finish; the rest are handed back to
+   * their queue (as if never started) so another worker takes them at once.
+   */
+  close(graceMs: number): Promise<ShutdownOutcome>;
 }
 
 /** A worker process's whole machinery, wired from the config and sized by its capacity plan. */
@@ -80,6 +169,8 @@ export async function runWorker(config: Config, log: Logger, plan?: CapacityPlan
   sharp.cache(false);
 
   const redis = createRedis(config.REDIS_URL, 'consumer', log);
+  redis.once('ready', () => void warnUnlessNoEviction(redis, log));
+  const documents = new DocumentStore(redis, config.QUEUE_PREFIX, config.RESULT_TTL);
   const pageQueues = capacity.queues.map(({ queue, slots }) => ({
     queue,
     slots,
@@ -94,25 +185,45 @@ export async function runWorker(config: Config, log: Logger, plan?: CapacityPlan
   const workers = startWorkers(
     {
       dataDir: config.DATA_DIR,
-      documents: new DocumentStore(redis, config.QUEUE_PREFIX, config.RESULT_TTL),
-      rasterizer: createRasterizer(config.RASTERIZER, {
-        maxPixels: config.MAX_PAGE_PIXELS,
-        timeoutMs: config.RASTERIZE_TIMEOUT_MS,
-      }),
+      documents,
+      rasterizer: createRasterizer(config.RASTERIZER, { maxPixels: config.MAX_PAGE_PIXELS }),
       maxPixels: config.MAX_PAGE_PIXELS,
+      timeoutMs: config.PAGE_TIMEOUT_MS,
       log,
     },
-    { connection: redis, prefix: config.QUEUE_PREFIX, pageQueues },
+    {
+      connection: redis,
+      prefix: config.QUEUE_PREFIX,
+      stall: {
+        lockDuration: config.LOCK_DURATION_MS,
+        stalledInterval: config.STALLED_INTERVAL_MS,
+        maxStalledCount: config.MAX_STALLED_COUNT,
+      },
+      pageQueues,
+    },
   );
+  const maintenance = await startMaintenance(config, redis, documents, log);
+  const all = [...workers.all, maintenance.worker];
   return {
-    async close(deadlineMs) {
-      // worker.close() waits for active jobs with no timeout of its own.
-      const deadline = new Promise<false>((resolve) => setTimeout(resolve, deadlineMs, false).unref());
-      const closed = Promise.all(workers.map((worker) => worker.close())).then(() => true);
-      const finished = await Promise.race([closed, deadline]);
+    async close(graceMs) {
+      // worker.close() stops fetching, then waits for active jobs with no timeout of its own.
+      const closing = Promise.all(all.map((worker) => worker.close()));
+      const grace = new Promise<false>((resolve) => setTimeout(resolve, graceMs, false).unref());
+      const finished = await Promise.race([closing.then(() => true), grace]);
+      let handedBack = 0;
+      if (!finished) {
+        for (const { job, token } of workers.active.values()) {
+          await job.moveToWait(token).then(
+            () => handedBack++,
+            (err: unknown) => log.warn({ err, job: job.id }, 'could not hand a page back; its lock will expire'),
+          );
+        }
+        await Promise.all(all.map((worker) => worker.close(true)));
+      }
       await Promise.all(pageQueues.map(({ ocr }) => ocr.close()));
+      await maintenance.close();
       await redis.quit().catch(() => undefined);
-      return finished;
+      return { finished, handedBack };
     },
   };
 }

@@ -28,6 +28,15 @@ const pageQueues = z.string().transform((text, ctx) => {
   return names as PageQueueName[];
 });
 
+const apiKeys = z.string().transform((text, ctx) => {
+  const keys = [...new Set(text.split(',').map((key) => key.trim()).filter(Boolean))];
+  if (keys.length === 0 || keys.some((key) => key.length < 16 || !/^[\x21-\x7e]+$/.test(key))) {
+    ctx.addIssue({ code: 'custom', message: 'must list keys of at least 16 printable characters, comma-separated' });
+    return z.NEVER;
+  }
+  return keys;
+});
+
 const variables = z.object({
     // Where queues and document state live. One Redis serves the API and every worker.
     REDIS_URL: z.url({ protocol: /^rediss?$/ }).default('redis://127.0.0.1:6379'),
@@ -73,17 +82,31 @@ const variables = z.object({
     OCR_MAX_PAGES: int(1, 1_000_000, 200),
     OCR_MAX_HEAP: byteSize.default(160 * 2 ** 20),
     RASTERIZER: z.enum(['poppler', 'pdf2pic']).default('poppler'),
+    // A page's whole attempt (rasterize, preprocess, OCR); past it the stage's child or thread is killed.
+    PAGE_TIMEOUT_MS: int(1000, 3_600_000, 300_000),
+    // BullMQ's lock on an active page: renewed every half of it while the worker lives. A killed
+    // worker's pages are found by the stall check within LOCK_DURATION_MS + STALLED_INTERVAL_MS.
+    LOCK_DURATION_MS: int(1000, 3_600_000, 30_000),
+    STALLED_INTERVAL_MS: int(500, 3_600_000, 30_000),
+    // Deaths of its worker a page survives (each retry at half the DPI) before it fails as `oom`.
+    MAX_STALLED_COUNT: int(0, 100, 2),
+    // On SIGTERM: how long active pages (worker) and requests (API) get to finish.
+    SHUTDOWN_GRACE_MS: int(0, 3_600_000, 30_000),
     // Extra traineddata (e.g. Debian's /usr/share/tesseract-ocr/5/tessdata), searched before npm packages.
     TESSDATA_DIR: z.string().min(1).optional(),
     // A page is downscaled (or rendered at a lower DPI) so that it never exceeds this many pixels.
     MAX_PAGE_PIXELS: int(1_000_000, 500_000_000, 40_000_000),
-    RASTERIZE_TIMEOUT_MS: int(1000, 3_600_000, 120_000),
     PAGE_ATTEMPTS: int(1, 100, 3),
     // First retry delay; each further attempt doubles it.
     PAGE_BACKOFF_MS: int(0, 3_600_000, 5000),
 
-    // Seconds a finished document (status, results, files) is kept.
+    // Seconds a finished document (status, results, files) and an Idempotency-Key are kept.
     RESULT_TTL: int(60, 365 * 24 * 3600, 7 * 24 * 3600),
+    // How often a worker removes what RESULT_TTL has expired (files, finished BullMQ jobs).
+    CLEANUP_INTERVAL_MS: int(1000, 7 * 24 * 3_600_000, 3_600_000),
+
+    // Bearer tokens accepted on /v1 routes, comma-separated; unset, the API is open.
+    API_KEYS: apiKeys.optional(),
 });
 
 const configSchema = variables.superRefine((config, ctx) => {

@@ -102,6 +102,11 @@ export class DocumentStore {
     return state;
   }
 
+  /** False once RESULT_TTL has expired the document (or it never existed). */
+  async exists(id: string): Promise<boolean> {
+    return (await this.redis.exists(this.keys(id)[0])) === 1;
+  }
+
   async isFinished(id: string): Promise<boolean> {
     const status = await this.redis.hget(this.keys(id)[0], 'status');
     return status !== null && FINISHED_STATUSES.has(status as DocumentStatus);

@@ -74,3 +74,23 @@ export class BackpressureError extends PagefleetError {
     super(message);
   }
 }
+
+export class UnauthorizedError extends PagefleetError {
+  readonly status = 401;
+  readonly code = 'unauthorized';
+  readonly title = 'Unauthorized';
+}
+
+/** Another request with the same Idempotency-Key is still being handled. */
+export class ConflictError extends PagefleetError {
+  readonly status = 409;
+  readonly code = 'conflict';
+  readonly title = 'Conflict';
+}
+
+/** The disk under DATA_DIR is full (or the process may write no more); nothing was kept. */
+export class StorageFullError extends PagefleetError {
+  readonly status = 507;
+  readonly code = 'storage_full';
+  readonly title = 'Insufficient storage';
+}

@@ -28,6 +28,9 @@ export const documentJobSchema = z.object({
 });
 export type DocumentJob = z.infer<typeof documentJobSchema>;
 
+/** Smallest pixel cap a page is shrunk to, on retries after its worker died: about a 100-DPI letter page. */
+export const MIN_PAGE_PIXELS = 1_000_000;
+
 /** Largest image (pixels of one page) accepted and decoded: past it, a file is a decompression bomb. */
 export const MAX_IMAGE_PIXELS = 500_000_000;
 
@@ -48,6 +51,9 @@ export interface WordResult {
   bbox: BoundingBox;
 }
 
+/** Why a page was given up: its worker kept dying on it, it ran past PAGE_TIMEOUT_MS, or it failed. */
+export type PageFailureReason = 'oom' | 'timeout' | 'error';
+
 /** What the worker stores for each page, and what `GET /v1/jobs/:id/result` returns per page. */
 export interface PageResult {
   page: number;
@@ -56,6 +62,7 @@ export interface PageResult {
   confidence: number;
   words: WordResult[];
   error?: string;
+  reason?: PageFailureReason;
   /** Pixels and DPI the page was recognized at, after any downscale. */
   width?: number;
   height?: number;

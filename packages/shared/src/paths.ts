@@ -13,6 +13,8 @@ export function documentPaths(dataDir: string, id: string) {
     input: path.join(root, 'input'),
     pages: path.join(root, 'pages'),
     text: path.join(root, 'text.txt'),
+    /** The document's final state, so that it can be read while Redis is away. */
+    state: path.join(root, 'document.json'),
     inputFile: (file: string) => path.join(root, 'input', path.basename(file)),
     page: (page: number) => path.join(root, 'pages', `${String(page).padStart(6, '0')}.json`),
   };

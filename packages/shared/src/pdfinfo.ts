@@ -11,10 +11,11 @@ export interface PdfInfo {
 }
 
 /** Reads `pdfinfo` (poppler) for a file, and for one page when `page` is given. */
-export async function pdfInfo(file: string, timeoutMs: number, page?: number): Promise<PdfInfo> {
+export async function pdfInfo(file: string, timeoutMs: number, page?: number, signal?: AbortSignal): Promise<PdfInfo> {
   const range = page === undefined ? [] : ['-f', String(page), '-l', String(page)];
   // '--' so that a file name can never be read as an option.
-  const out = (await runTool('pdfinfo', [...range, '--', file], { timeoutMs, maxBytes: 1 << 20 })).toString('latin1');
+  const options = { timeoutMs, maxBytes: 1 << 20, ...(signal ? { signal } : {}) };
+  const out = (await runTool('pdfinfo', [...range, '--', file], options)).toString('latin1');
   const size = /^Page\s+(?:\d+\s+)?size:\s+([\d.]+) x ([\d.]+) pts/m.exec(out);
   return {
     pages: Number(/^Pages:\s+(\d+)/m.exec(out)?.[1] ?? 0),

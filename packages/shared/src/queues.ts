@@ -10,6 +10,8 @@ export const QUEUES = {
   pages: 'pages',
   /** Pages predicted above LARGE_PAGE_PIXELS: only workers with room for one take them. */
   pagesLarge: 'pages-large',
+  /** Scheduled housekeeping (cleanup after RESULT_TTL), run by whichever worker takes it. */
+  maintenance: 'maintenance',
 } as const;
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 export type PageQueueName = typeof QUEUES.pages | typeof QUEUES.pagesLarge;

@@ -30,3 +30,16 @@ export async function waitForRedis(redis: Redis, timeoutMs: number): Promise<voi
     redis.once('ready', onReady);
   });
 }
+
+/**
+ * BullMQ needs `maxmemory-policy noeviction`: under any other policy a full Redis silently evicts
+ * keys, and an evicted key is a lost job. Managed services may refuse CONFIG; then nothing is said.
+ */
+export async function warnUnlessNoEviction(redis: Redis, log: Logger): Promise<string | undefined> {
+  const reply = (await redis.config('GET', 'maxmemory-policy').catch(() => undefined)) as string[] | undefined;
+  const policy = reply?.[1];
+  if (policy !== undefined && policy !== 'noeviction') {
+    log.warn({ policy }, 'redis maxmemory-policy is not noeviction: a full Redis will evict queued jobs; set it to noeviction');
+  }
+  return policy;
+}

@@ -4,6 +4,8 @@ export interface RunOptions {
   timeoutMs: number;
   /** The child is killed once its stdout exceeds this many bytes. */
   maxBytes: number;
+  /** Kills the child when it aborts; the promise then rejects with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 export class ToolError extends Error {
@@ -38,6 +40,12 @@ export function runTool(command: string, args: string[], options: RunOptions): P
       child.kill('SIGKILL');
     };
     const timer = setTimeout(() => fail('timeout', `${command} timed out after ${options.timeoutMs} ms`), options.timeoutMs);
+    let aborted = false;
+    const onAbort = () => {
+      aborted = true;
+      child.kill('SIGKILL');
+    };
+    options.signal?.addEventListener('abort', onAbort, { once: true });
 
     child.stdout.on('data', (chunk: Buffer) => {
       bytes += chunk.length;
@@ -49,11 +57,14 @@ export function runTool(command: string, args: string[], options: RunOptions): P
     });
     child.on('error', (err) => {
       clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onAbort);
       reject(new ToolError(`${command} could not start: ${err.message}`, null, '', 'spawn'));
     });
     child.on('close', (code) => {
       clearTimeout(timer);
-      if (failure) reject(failure);
+      options.signal?.removeEventListener('abort', onAbort);
+      if (aborted) reject(options.signal?.reason as Error);
+      else if (failure) reject(failure);
       else if (code !== 0) reject(new ToolError(`${command} exited with ${code}: ${stderr.trim()}`, code, stderr, 'exit'));
       else resolve(Buffer.concat(chunks));
     });

@@ -21,6 +21,7 @@ export function uploadMiddleware(config: Config, uploadsDir: string) {
       fields: 10,
       fieldSize: 1024,
       parts: config.MAX_FILES + 10,
+      headerPairs: 20,
     },
   }).array(FILE_FIELD, config.MAX_FILES);
 }

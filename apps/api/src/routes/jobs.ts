@@ -1,8 +1,9 @@
 import { createReadStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
-import { Router, type Request } from 'express';
+import { Router, type Request, type Response } from 'express';
 import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import {
   documentPaths,
@@ -15,15 +16,18 @@ import {
   NotFoundError,
   pageJobId,
   readPageResult,
+  readSavedState,
   type DocumentState,
   type PageResult,
   uploadsDir,
 } from '@pagefleet/shared';
 import { admission } from '../ingest/admission.js';
+import { idempotency, type IdempotencyRecord } from '../ingest/idempotency.js';
 import { submitDocument, type SubmitDeps, type Submitted, type UploadedFile } from '../ingest/submit.js';
 import { uploadMiddleware } from '../ingest/upload.js';
 
 export interface JobsDeps extends SubmitDeps {
+  redis: Redis;
   /** The documents queue, and every page queue. */
   queues: { documents: Queue; pages: Queue[] };
 }
@@ -41,6 +45,13 @@ function parseOrThrow<T>(schema: z.ZodType<T>, input: unknown, what: string): T 
   throw new InvalidRequestError(`${field}: ${issue?.message ?? 'invalid'}`);
 }
 
+function accepted(res: Response, doc: Pick<DocumentState, 'id' | 'pageCount' | 'createdAt'> & { status: string }): void {
+  res
+    .status(202)
+    .location(jobUrl(doc.id))
+    .json({ id: doc.id, status: doc.status, pageCount: doc.pageCount, createdAt: doc.createdAt, links: links(doc.id) });
+}
+
 async function removeUploads(files: UploadedFile[]): Promise<void> {
   await Promise.all(files.map((file) => rm(file.path, { force: true })));
 }
@@ -55,14 +66,34 @@ export function jobsRouter(deps: JobsDeps): Router {
     dpi: z.coerce.number().int().min(MIN_DPI).max(config.MAX_DPI).default(config.DEFAULT_DPI),
   });
 
+  /** From Redis; while Redis is away, a finished document is still read from its saved state. */
+  async function loadDocument(id: string): Promise<DocumentState | undefined> {
+    if (!isJobId(id)) return undefined;
+    try {
+      return await deps.documents.get(id);
+    } catch (err) {
+      const saved = await readSavedState(documentPaths(config.DATA_DIR, id));
+      if (!saved) throw err;
+      return saved;
+    }
+  }
+
   async function findDocument(req: Request): Promise<DocumentState> {
     const id = String(req.params.id);
-    const doc = isJobId(id) ? await deps.documents.get(id) : undefined;
+    const doc = await loadDocument(id);
     if (!doc) throw new NotFoundError(`no job ${id}`);
     return doc;
   }
 
-  router.post('/', admit, upload, async (req, res) => {
+  const idempotent = idempotency({
+    redis: deps.redis,
+    prefix: config.QUEUE_PREFIX,
+    ttlSeconds: config.RESULT_TTL,
+    findDocument: (id) => deps.documents.get(id),
+    accepted,
+  });
+
+  router.post('/', idempotent, admit, upload, async (req, res) => {
     const files = (req.files ?? []) as UploadedFile[];
     try {
       if (files.length === 0) {
@@ -72,10 +103,10 @@ export function jobsRouter(deps: JobsDeps): Router {
       // Refuses a language that is not installed before anything is checked or queued.
       languageFiles(submission.languages, config.TESSDATA_DIR);
       const submitted: Submitted = await submitDocument(deps, files, submission);
-      res
-        .status(202)
-        .location(jobUrl(submitted.id))
-        .json({ id: submitted.id, status: 'queued', pageCount: submitted.pageCount, createdAt: submitted.createdAt, links: links(submitted.id) });
+      // The job exists whatever happens to the key: a lost key costs a possible duplicate later,
+      // where failing here would tell the client its accepted job was refused.
+      await (res.locals.idempotency as IdempotencyRecord | undefined)?.(submitted.id).catch(() => undefined);
+      accepted(res, { ...submitted, status: 'queued' });
     } finally {
       await removeUploads(files);
     }

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { Worker as Thread } from 'node:worker_threads';
 import { createWorker, OEM, PSM, type Worker as TesseractWorker } from 'tesseract.js';
 import { languageFiles, type Logger, type WordResult } from '@pagefleet/shared';
+import { untilAborted } from './deadline.js';
 import type { PreparedPage } from './preprocess.js';
 
 export interface OcrOutput {
@@ -66,27 +67,43 @@ export class OcrPool {
 
   constructor(private readonly options: OcrPoolOptions) {}
 
-  async recognize(page: PreparedPage, languages: string): Promise<OcrOutput> {
-    const slot = await this.acquire(languages);
+  /**
+   * OCR of one page. When `signal` aborts, the page's thread is terminated (WebAssembly cannot be
+   * interrupted otherwise) and replaced, and the call rejects with the signal's reason.
+   */
+  async recognize(page: PreparedPage, languages: string, signal: AbortSignal): Promise<OcrOutput> {
+    const acquiring = this.acquire(languages);
+    let slot: Slot;
+    try {
+      slot = await untilAborted(acquiring, signal);
+    } catch (err) {
+      // A slot that arrives after the deadline goes back to the pool unused.
+      acquiring.then((late) => this.release(late, true), () => undefined);
+      throw err;
+    }
     let healthy = false;
     try {
-      await slot.tesseract.setParameters({
-        tessedit_pageseg_mode: PSM.AUTO,
-        // 0 lets Tesseract estimate the resolution of an image that does not state one.
-        user_defined_dpi: String(page.dpi ?? 0),
-        // Tesseract's diagnostics ("Estimating resolution as …") would otherwise go to stdout.
-        debug_file: '/dev/null',
-      });
-      // TSV rather than `blocks`: the same words and boxes as one string, where blocks is a JSON
-      // tree down to every symbol and its alternatives, parsed in the thread and copied out.
-      const { data } = await slot.tesseract.recognize(page.pgm, {}, { text: true, tsv: true });
+      const output = await untilAborted(this.run(slot, page), signal);
       healthy = true;
-      slot.pages++;
-      const words = wordsFromTsv(data.tsv ?? '');
-      return { text: data.text, confidence: round(data.confidence), words };
+      return output;
     } finally {
       this.release(slot, healthy);
     }
+  }
+
+  private async run(slot: Slot, page: PreparedPage): Promise<OcrOutput> {
+    await slot.tesseract.setParameters({
+      tessedit_pageseg_mode: PSM.AUTO,
+      // 0 lets Tesseract estimate the resolution of an image that does not state one.
+      user_defined_dpi: String(page.dpi ?? 0),
+      // Tesseract's diagnostics ("Estimating resolution as …") would otherwise go to stdout.
+      debug_file: '/dev/null',
+    });
+    // TSV rather than `blocks`: the same words and boxes as one string, where blocks is a JSON
+    // tree down to every symbol and its alternatives, parsed in the thread and copied out.
+    const { data } = await slot.tesseract.recognize(page.pgm, {}, { text: true, tsv: true });
+    slot.pages++;
+    return { text: data.text, confidence: round(data.confidence), words: wordsFromTsv(data.tsv ?? '') };
   }
 
   async close(): Promise<void> {

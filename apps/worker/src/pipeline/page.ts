@@ -1,4 +1,5 @@
 import type { DocumentPaths, PageJob, PageResult } from '@pagefleet/shared';
+import { PageDeadline } from './deadline.js';
 import type { OcrPool } from './ocr.js';
 import { preprocess, type PageInput } from './preprocess.js';
 import type { Rasterizer } from './rasterize.js';
@@ -7,34 +8,35 @@ export interface PipelineDeps {
   rasterizer: Rasterizer;
   ocr: OcrPool;
   maxPixels: number;
+  /** PAGE_TIMEOUT_MS: the whole attempt, all stages together. */
+  timeoutMs: number;
 }
 
-async function timed<T>(durations: Record<string, number>, stage: string, work: () => Promise<T>): Promise<T> {
-  const start = performance.now();
-  try {
-    return await work();
-  } finally {
-    durations[stage] = Math.round(performance.now() - start);
-  }
-}
-
-/** rasterize → preprocess → OCR for one page; nothing of the page outlives the call. */
+/**
+ * rasterize → preprocess → OCR for one page; nothing of the page outlives the call. Past the
+ * deadline the running stage is stopped and the call rejects with a PageTimeoutError.
+ */
 export async function recognizePage(job: PageJob, paths: DocumentPaths, deps: PipelineDeps): Promise<PageResult> {
-  const durations: Record<string, number> = {};
-  const file = paths.inputFile(job.source.file);
-  const input: PageInput =
-    job.source.kind === 'pdf'
-      ? { rendered: await timed(durations, 'rasterize', () => deps.rasterizer.render(file, job.source.index, job.dpi)) }
-      : { image: file, index: job.source.index };
-  const prepared = await timed(durations, 'preprocess', () => preprocess(input, deps.maxPixels));
-  const ocr = await timed(durations, 'ocr', () => deps.ocr.recognize(prepared, job.languages));
-  return {
-    page: job.page,
-    status: 'completed',
-    ...ocr,
-    width: prepared.width,
-    height: prepared.height,
-    ...(prepared.dpi === undefined ? {} : { dpi: prepared.dpi }),
-    durations,
-  };
+  const deadline = new PageDeadline(deps.timeoutMs);
+  try {
+    const file = paths.inputFile(job.source.file);
+    const input: PageInput =
+      job.source.kind === 'pdf'
+        ? { rendered: await deadline.stage('rasterize', (signal) => deps.rasterizer.render(file, job.source.index, job.dpi, signal)) }
+        : { image: file, index: job.source.index };
+    // libvips cannot be interrupted: past the deadline the stage rejects and its result is dropped.
+    const prepared = await deadline.stage('preprocess', () => preprocess(input, deps.maxPixels));
+    const ocr = await deadline.stage('ocr', (signal) => deps.ocr.recognize(prepared, job.languages, signal));
+    return {
+      page: job.page,
+      status: 'completed',
+      ...ocr,
+      width: prepared.width,
+      height: prepared.height,
+      ...(prepared.dpi === undefined ? {} : { dpi: prepared.dpi }),
+      durations: deadline.durations,
+    };
+  } finally {
+    deadline.dispose();
+  }
 }

@@ -9,14 +9,19 @@ export interface RenderedPage extends GrayImage {
 
 export interface RasterizeOptions {
   maxPixels: number;
-  timeoutMs: number;
 }
 
-/** Renders one page of a PDF to 8-bit gray, in a child process so the event loop stays free. */
+/**
+ * Renders one page of a PDF to 8-bit gray, in a child process so the event loop stays free.
+ * The child is killed when `signal` aborts (the page's deadline).
+ */
 export interface Rasterizer {
   readonly name: string;
-  render(pdf: string, page: number, dpi: number): Promise<RenderedPage>;
+  render(pdf: string, page: number, dpi: number, signal: AbortSignal): Promise<RenderedPage>;
 }
+
+/** A child's own timeout, kept only as a backstop: the page's deadline aborts it first. */
+const CHILD_TIMEOUT_MS = 3_600_000;
 
 /** The highest DPI ≤ `dpi` at which a page of `width`×`height` points stays within `maxPixels`. */
 export function clampDpi(width: number, height: number, dpi: number, maxPixels: number): number {
@@ -26,8 +31,8 @@ export function clampDpi(width: number, height: number, dpi: number, maxPixels: 
 }
 
 /** The page's size from pdfinfo, and the DPI it can be rendered at within the pixel cap. */
-async function plan(pdf: string, page: number, dpi: number, options: RasterizeOptions) {
-  const info = await pdfInfo(pdf, options.timeoutMs, page);
+async function plan(pdf: string, page: number, dpi: number, options: RasterizeOptions, signal: AbortSignal) {
+  const info = await pdfInfo(pdf, CHILD_TIMEOUT_MS, page, signal);
   return { info, dpi: clampDpi(info.width, info.height, dpi, options.maxPixels) };
 }
 
@@ -38,12 +43,13 @@ const outputLimit = (maxPixels: number) => Math.ceil(maxPixels * 1.01) + 4096;
 export function popplerRasterizer(options: RasterizeOptions): Rasterizer {
   return {
     name: 'poppler',
-    async render(pdf, page, dpi) {
-      const { dpi: used } = await plan(pdf, page, dpi, options);
+    async render(pdf, page, dpi, signal) {
+      const { dpi: used } = await plan(pdf, page, dpi, options, signal);
       const n = String(page);
       const pgm = await runTool('pdftoppm', ['-f', n, '-l', n, '-r', String(used), '-gray', '--', pdf], {
-        timeoutMs: options.timeoutMs,
+        timeoutMs: CHILD_TIMEOUT_MS,
         maxBytes: outputLimit(options.maxPixels),
+        signal,
       });
       return { ...parsePgm(pgm), dpi: used };
     },
@@ -52,13 +58,14 @@ export function popplerRasterizer(options: RasterizeOptions): Rasterizer {
 
 /**
  * pdf2pic (GraphicsMagick + Ghostscript), the alternative named on the project card. It resizes
- * to the size it is given, so the page size comes from pdfinfo; it has no timeout of its own.
+ * to the size it is given, so the page size comes from pdfinfo. It offers no way to kill its
+ * GraphicsMagick child: past the deadline the attempt fails, and the child runs on until it ends.
  */
 export function pdf2picRasterizer(options: RasterizeOptions): Rasterizer {
   return {
     name: 'pdf2pic',
-    async render(pdf, page, dpi) {
-      const { info, dpi: used } = await plan(pdf, page, dpi, options);
+    async render(pdf, page, dpi, signal) {
+      const { info, dpi: used } = await plan(pdf, page, dpi, options, signal);
       const sideways = info.rotation % 180 === 90;
       const width = Math.round(((sideways ? info.height : info.width) / 72) * used);
       const height = Math.round(((sideways ? info.width : info.height) / 72) * used);

@@ -1,6 +1,13 @@
 import { open, rename, rm } from 'node:fs/promises';
 import { UnrecoverableError, type Job } from 'bullmq';
-import { documentJobSchema, documentPaths, pageFromJobId, readPageResult, type DocumentStatus } from '@pagefleet/shared';
+import {
+  documentJobSchema,
+  documentPaths,
+  pageFromJobId,
+  readPageResult,
+  writeFileAtomic,
+  type DocumentStatus,
+} from '@pagefleet/shared';
 import type { ProcessorDeps } from './deps.js';
 import { recordPageFailure } from './page.js';
 
@@ -54,6 +61,9 @@ export async function processDocument(job: Job, deps: ProcessorDeps): Promise<Do
 
   const status: DocumentStatus = pagesFailed === 0 ? 'completed' : pagesDone === 0 ? 'failed' : 'partial';
   const error = pagesFailed === 0 ? '' : `${pagesFailed} of ${pageCount} pages failed`;
-  await deps.documents.finish(documentId, status, error);
+  if (await deps.documents.finish(documentId, status, error)) {
+    const state = await deps.documents.get(documentId);
+    if (state) await writeFileAtomic(paths.state, JSON.stringify(state));
+  }
   return { status, pagesDone, pagesFailed };
 }

@@ -1,5 +1,14 @@
 import { UnrecoverableError, type Job } from 'bullmq';
-import { documentPaths, pageJobSchema, readPageResult, type DocumentStore } from '@pagefleet/shared';
+import {
+  documentPaths,
+  MIN_DPI,
+  MIN_PAGE_PIXELS,
+  pageJobSchema,
+  readPageResult,
+  type DocumentStore,
+  type PageFailureReason,
+} from '@pagefleet/shared';
+import { PAGE_TIMEOUT_PREFIX } from '../pipeline/deadline.js';
 import { recognizePage } from '../pipeline/page.js';
 import { writePageResult } from '../pipeline/store.js';
 import type { PageProcessorDeps } from './deps.js';
@@ -17,20 +26,51 @@ export interface PageSummary {
   durations: Record<string, number>;
 }
 
+/**
+ * The DPI and pixel cap of an attempt after `deaths` workers died on the page (its job stalled):
+ * halved, then halved again, so that a page that got its worker OOM-killed needs a quarter of
+ * the memory on its next try.
+ */
+export function shrinkAfterDeaths(dpi: number, maxPixels: number, deaths: number): { dpi: number; maxPixels: number } {
+  const scale = 2 ** deaths;
+  return {
+    dpi: Math.max(MIN_DPI, Math.floor(dpi / scale)),
+    maxPixels: Math.max(MIN_PAGE_PIXELS, Math.floor(maxPixels / (scale * scale))),
+  };
+}
+
 export async function processPage(job: Job, deps: PageProcessorDeps): Promise<PageSummary> {
   const parsed = pageJobSchema.safeParse(job.data);
   if (!parsed.success) throw new UnrecoverableError(`malformed page job: ${parsed.error.message}`);
   const data = parsed.data;
   if (await deps.documents.isFinished(data.documentId)) throw new DocumentCanceledError();
 
+  const deaths = job.stalledCounter;
+  const { dpi, maxPixels } = shrinkAfterDeaths(data.dpi, deps.maxPixels, deaths);
+  deps.log.info({ jobId: data.documentId, page: data.page, attempt: job.attemptsStarted, deaths, dpi }, 'page started');
   await deps.documents.markProcessing(data.documentId);
   const paths = documentPaths(deps.dataDir, data.documentId);
-  const result = await recognizePage(data, paths, deps);
+  const result = await recognizePage({ ...data, dpi }, paths, { ...deps, maxPixels });
   const start = performance.now();
   await writePageResult(paths, result);
   await deps.documents.recordPage(data.documentId, data.page, 'completed');
   const durations = { ...result.durations, store: Math.round(performance.now() - start) };
   return { confidence: result.confidence, words: result.words.length, durations };
+}
+
+/** BullMQ's reason for a job whose worker died (lost its lock) more than MAX_STALLED_COUNT times. */
+const STALLED_REASON = 'job stalled more than allowable limit';
+
+/** Why a page was given up, from the message of its last failure. */
+export function describeFailure(message: string): { reason: PageFailureReason; error: string } {
+  if (message === STALLED_REASON) {
+    return {
+      reason: 'oom',
+      error: 'the worker died on every attempt at this page (killed, most likely out of memory), also at lower DPI',
+    };
+  }
+  if (message.startsWith(PAGE_TIMEOUT_PREFIX)) return { reason: 'timeout', error: message };
+  return { reason: 'error', error: message };
 }
 
 /**
@@ -41,7 +81,7 @@ export async function recordPageFailure(
   deps: { dataDir: string; documents: DocumentStore },
   documentId: string,
   page: number,
-  error: string,
+  message: string,
 ): Promise<void> {
   const paths = documentPaths(deps.dataDir, documentId);
   const stored = await readPageResult(paths, page);
@@ -49,6 +89,6 @@ export async function recordPageFailure(
     await deps.documents.recordPage(documentId, page, 'completed');
     return;
   }
-  await writePageResult(paths, { page, status: 'failed', text: '', confidence: 0, words: [], error });
+  await writePageResult(paths, { page, status: 'failed', text: '', confidence: 0, words: [], ...describeFailure(message) });
   await deps.documents.recordPage(documentId, page, 'failed');
 }

@@ -1,0 +1,56 @@
+/** How the message of every PageTimeoutError starts: it survives BullMQ, which keeps only messages. */
+export const PAGE_TIMEOUT_PREFIX = 'page timed out';
+
+/** A page attempt that ran past PAGE_TIMEOUT_MS; the message names the stage it was in. */
+export class PageTimeoutError extends Error {
+  override name = 'PageTimeoutError';
+  constructor(
+    readonly stage: string,
+    timeoutMs: number,
+  ) {
+    super(`${PAGE_TIMEOUT_PREFIX} after ${timeoutMs} ms in stage ${stage}`);
+  }
+}
+
+/** Settles like `work`, or rejects with the signal's reason as soon as it aborts. */
+export function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
+/**
+ * The time budget of one page attempt. Stages run one after another; when the budget runs out
+ * the signal aborts with a PageTimeoutError naming the stage then running, and each stage stops
+ * its own work on that signal (kills its child process, terminates its tesseract thread).
+ */
+export class PageDeadline {
+  private readonly controller = new AbortController();
+  private readonly timer: NodeJS.Timeout;
+  private current = 'start';
+  readonly durations: Record<string, number> = {};
+
+  constructor(timeoutMs: number) {
+    this.timer = setTimeout(() => this.controller.abort(new PageTimeoutError(this.current, timeoutMs)), timeoutMs);
+  }
+
+  /** Runs one stage with the signal, and records how long it took in `durations`. */
+  async stage<T>(name: string, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    this.current = name;
+    const signal = this.controller.signal;
+    signal.throwIfAborted();
+    const start = performance.now();
+    try {
+      return await untilAborted(work(signal), signal);
+    } finally {
+      this.durations[name] = Math.round(performance.now() - start);
+    }
+  }
+
+  dispose(): void {
+    clearTimeout(this.timer);
+  }
+}

@@ -1,0 +1,124 @@
+import assert from 'node:assert/strict';
+import { after, afterEach, before, describe, test } from 'node:test';
+import { Queue } from 'bullmq';
+import { documentPaths, pageJobId, QUEUES, readPageResult, type PageResult } from '@pagefleet/shared';
+import { cer, pdfOf, slowPdf, textPage } from './support/fixtures.js';
+import { kill, startApp, type AppProcess } from './support/processes.js';
+import { finished, startStack, type Stack } from './support/stack.js';
+
+const LINES = [
+  ['The first page survives its worker.', 'Killed in the middle, read again.'],
+  ['A second page waits its turn.', 'Nothing is lost when a worker dies.'],
+  ['The third page closes the document.', 'Every page exactly once.'],
+];
+
+const started = (page: number, deaths?: number) => (line: Record<string, unknown>) =>
+  line.msg === 'page started' && line.page === page && (deaths === undefined || line.deaths === deaths);
+
+describe('faults: workers die, pages hang, workers stop', () => {
+  let stack: Stack;
+  const apps: AppProcess[] = [];
+  const worker = (env: Record<string, string> = {}) => {
+    const app = startApp('worker', { ...stack.env, LOG_LEVEL: 'info', WORKER_CONCURRENCY: '1', ...env });
+    apps.push(app);
+    return app;
+  };
+
+  before(async () => {
+    // Short locks, so that a killed worker's page is found within seconds, not a minute.
+    stack = await startStack({ LOCK_DURATION_MS: '2000', STALLED_INTERVAL_MS: '1000', MAX_STALLED_COUNT: '1' });
+  });
+  afterEach(async () => {
+    await Promise.all(apps.splice(0).map(kill));
+  });
+  after(() => stack.stop());
+
+  async function submit(data: Buffer, name = 'doc.pdf'): Promise<string> {
+    const response = await stack.submit([{ name, data }]);
+    assert.equal(response.status, 202);
+    return ((await response.json()) as { id: string }).id;
+  }
+
+  const pageResult = (id: string, page: number) => readPageResult(documentPaths(stack.config.DATA_DIR, id), page);
+
+  test('a worker SIGKILLed mid-page: its page is taken again (at half the DPI) and the document completes, every page once', async () => {
+    const id = await submit(await pdfOf(await Promise.all(LINES.map(textPage))));
+    const first = worker();
+    await first.waitForLog(started(2));
+    await kill(first);
+
+    const second = worker();
+    const retried = await second.waitForLog(started(2, 1));
+    assert.equal(retried.dpi, 150, 'the page that killed its worker is retried at half the DPI');
+    const doc = await stack.waitFor(id, finished);
+    assert.equal(doc.status, 'completed');
+    assert.equal(doc.pagesDone, 3);
+    const text = await (await fetch(`${stack.url}/v1/jobs/${id}/text`)).text();
+    const pages = text.split('\f');
+    assert.equal(pages.length, 3, 'one text per page, no page twice');
+    pages.forEach((page, i) => assert.ok(cer(LINES[i]?.join('\n') ?? '', page) <= 0.1, page));
+  });
+
+  test('a page that kills every worker fails alone with reason oom; the rest of its document completes', async () => {
+    const id = await submit(await pdfOf(await Promise.all(LINES.slice(0, 2).map(textPage))));
+    // MAX_STALLED_COUNT=1: two deaths (300 DPI, then 150), and the third worker gives it up.
+    for (const deaths of [0, 1]) {
+      const app = worker();
+      await app.waitForLog(started(1, deaths));
+      await kill(app);
+    }
+    worker();
+    const doc = await stack.waitFor(id, finished);
+    assert.equal(doc.status, 'partial');
+    assert.deepEqual([doc.pagesDone, doc.pagesFailed], [1, 1]);
+    const poisoned = (await pageResult(id, 1)) as PageResult;
+    assert.equal(poisoned.status, 'failed');
+    assert.equal(poisoned.reason, 'oom');
+    assert.match(poisoned.error ?? '', /worker died/);
+    assert.equal((await pageResult(id, 2))?.status, 'completed');
+  });
+
+  test('a page past PAGE_TIMEOUT_MS fails with the stage named after its attempts; the queue keeps flowing', async () => {
+    const app = worker({ PAGE_TIMEOUT_MS: '2000', PAGE_ATTEMPTS: '2', PAGE_BACKOFF_MS: '100' });
+    const slow = await submit(slowPdf(), 'slow.pdf');
+    const normal = await submit(await pdfOf([await textPage(LINES[0] ?? [])]));
+    assert.equal((await stack.waitFor(normal, finished)).status, 'completed');
+    const doc = await stack.waitFor(slow, finished);
+    assert.equal(doc.status, 'failed');
+    const result = (await pageResult(slow, 1)) as PageResult;
+    assert.equal(result.reason, 'timeout');
+    assert.match(result.error ?? '', /timed out after 2000 ms in stage rasterize/);
+    const attempts = app.logs.filter(started(1)).length;
+    assert.ok(attempts >= 2, `${attempts} attempts at the slow page`);
+  });
+
+  test('SIGTERM: an active page finishes within SHUTDOWN_GRACE_MS, then the worker exits 0', async () => {
+    const id = await submit(await pdfOf([await textPage(LINES[0] ?? [])]));
+    const app = worker({ SHUTDOWN_GRACE_MS: '60000' });
+    await app.waitForLog(started(1));
+    app.child.kill('SIGTERM');
+    assert.equal(await app.exited, 0);
+    const stopped = app.logs.find((line) => line.msg === 'stopped');
+    assert.deepEqual([stopped?.finished, stopped?.handedBack], [true, 0]);
+    assert.equal((await pageResult(id, 1))?.status, 'completed');
+  });
+
+  test('SIGTERM: a page still running when the grace ends is handed back to its queue at once, and the worker exits 0', async () => {
+    const id = await submit(slowPdf(), 'slow.pdf');
+    const app = worker({ SHUTDOWN_GRACE_MS: '500' });
+    await app.waitForLog(started(1));
+    app.child.kill('SIGTERM');
+    assert.equal(await app.exited, 0);
+    assert.equal(app.logs.find((line) => line.msg === 'stopped')?.handedBack, 1);
+    const queue = new Queue(QUEUES.pages, { connection: { url: stack.env.REDIS_URL }, prefix: stack.config.QUEUE_PREFIX });
+    try {
+      const job = await queue.getJob(pageJobId(id, 1));
+      // Waiting again, not left active until its lock expires, and not counted as a death.
+      assert.ok(['waiting', 'prioritized'].includes(String(await job?.getState())), String(await job?.getState()));
+      assert.equal(job?.stalledCounter, 0);
+    } finally {
+      await queue.close();
+    }
+    assert.equal((await fetch(`${stack.url}/v1/jobs/${id}`, { method: 'DELETE' })).status, 204);
+  });
+});
