@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import http from 'node:http';
 import { readdir } from 'node:fs/promises';
+import { crc32, deflateSync } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
-import { uploadsDir } from '@pagefleet/shared';
-import { textPage, tiffOf } from './support/fixtures.js';
-import { startStack, type Stack } from './support/stack.js';
+import { documentPaths, uploadsDir } from '@pagefleet/shared';
+import { pdfOf, textPage, textPdf, tiffOf } from './support/fixtures.js';
+import { finished, startStack, type Stack } from './support/stack.js';
 
 interface Problem {
   type: string;
@@ -81,3 +84,114 @@ describe('bad submissions get a problem+json answer and leave nothing behind', (
     assert.deepEqual(((await ready.json()) as { checks: unknown }).checks, { redis: true, dataDir: true });
   });
 });
+
+describe('hostile and broken uploads', () => {
+  let stack: Stack;
+  let page: Buffer;
+  before(async () => {
+    stack = await startStack({ MAX_FILE_BYTES: String(1024 * 1024) });
+    await stack.startWorker();
+    page = await textPage(['A valid page.']);
+  });
+  after(() => stack.stop());
+
+  async function refused(response: Response, status: number, code: string): Promise<Problem> {
+    assert.equal(response.status, status);
+    assert.match(response.headers.get('content-type') ?? '', /^application\/problem\+json/);
+    const problem = (await response.json()) as Problem;
+    assert.equal(problem.code, code, problem.detail);
+    assert.deepEqual(await readdir(uploadsDir(stack.config.DATA_DIR)), [], 'no upload is left on disk');
+    assert.equal((await fetch(`${stack.url}/health`)).status, 200, 'the API still serves');
+    return problem;
+  }
+
+  test('an empty file, a text file named .pdf and a truncated PDF say what they are', async () => {
+    assert.match((await refused(await stack.submit([{ name: 'empty.pdf', data: Buffer.alloc(0) }]), 422, 'empty')).detail, /empty\.pdf: the file is empty/);
+    await refused(await stack.submit([{ name: 'notes.pdf', data: Buffer.from('Dear diary, this is not a PDF.\n') }]), 415, 'bad_type');
+    const pdf = await pdfOf([page]);
+    await refused(await stack.submit([{ name: 'cut.pdf', data: pdf.subarray(0, 400) }]), 422, 'unreadable');
+  });
+
+  test('a PDF whose cross-reference table is corrupt is repaired by the renderer and read', async () => {
+    const pdf = textPdf(['A valid page.']).toString('latin1');
+    const broken = pdf.replace(/\d{10} 00000 n/g, '9999999999 00000 n').replace(/startxref\n\d+/, 'startxref\n123');
+    assert.notEqual(broken, pdf);
+    const response = await stack.submit([{ name: 'xref.pdf', data: Buffer.from(broken, 'latin1') }]);
+    assert.equal(response.status, 202);
+    const { id } = (await response.json()) as { id: string };
+    assert.equal((await stack.waitFor(id, finished)).status, 'completed');
+    assert.match(await (await fetch(`${stack.url}/v1/jobs/${id}/text`)).text(), /valid page/);
+  });
+
+  test('an image declaring 100000x100000 pixels is refused before any pixel is decoded', async () => {
+    const problem = await refused(await stack.submit([{ name: 'bomb.png', data: pngHeaderOnly(100_000, 100_000) }]), 422, 'too_many_pixels');
+    assert.match(problem.detail, /100000x100000/);
+  });
+
+  test('the client file name is never a path: a traversal name is stored under a name of our own', async () => {
+    const name = '../../../../../tmp/pagefleet-traversal.png';
+    const response = await stack.submit([{ name, data: page }]);
+    assert.equal(response.status, 202);
+    const { id } = (await response.json()) as { id: string };
+    assert.equal((await stack.waitFor(id, finished)).status, 'completed');
+    assert.equal(existsSync('/tmp/pagefleet-traversal.png'), false);
+    assert.deepEqual(await readdir(documentPaths(stack.config.DATA_DIR, id).input), ['0.png']);
+  });
+
+  test('multipart limits: too many fields, a field too long', async () => {
+    const many = new FormData();
+    for (let i = 0; i < 12; i++) many.append(`f${i}`, 'x');
+    many.append('file', new Blob([page]), 'a.png');
+    await refused(await fetch(`${stack.url}/v1/jobs`, { method: 'POST', body: many }), 400, 'invalid_request');
+    const long = new FormData();
+    long.append('languages', 'eng+'.repeat(1000));
+    long.append('file', new Blob([page]), 'a.png');
+    await refused(await fetch(`${stack.url}/v1/jobs`, { method: 'POST', body: long }), 400, 'invalid_request');
+  });
+
+  test('an upload declared larger than any valid submission is answered 413 before it is read', async () => {
+    const declared = 256 * 1024 * 1024;
+    const { status, type, sent } = await new Promise<{ status: number; type: string; sent: number }>((resolve, reject) => {
+      const request = http.request(`${stack.url}/v1/jobs`, {
+        method: 'POST',
+        headers: { 'content-type': 'multipart/form-data; boundary=x', 'content-length': declared },
+      });
+      const chunk = Buffer.alloc(1024 * 1024, 7);
+      let sent = 0;
+      let answered = false;
+      const write = () => {
+        while (!answered && sent < declared && request.write(chunk)) sent += chunk.length;
+      };
+      request.on('drain', write);
+      // Writing into a connection the server has closed fails: expected once it has answered.
+      request.on('error', (err) => (answered ? undefined : reject(err)));
+      request.on('response', (response) => {
+        answered = true;
+        response.resume();
+        resolve({ status: response.statusCode ?? 0, type: String(response.headers['content-type']), sent });
+      });
+      write();
+    });
+    assert.equal(status, 413);
+    assert.match(type, /^application\/problem\+json/);
+    assert.ok(sent < declared / 8, `${sent} of ${declared} bytes were sent before the answer`);
+    assert.deepEqual(await readdir(uploadsDir(stack.config.DATA_DIR)), []);
+  });
+});
+
+/** A PNG whose header declares `width`×`height`, with a single byte of image data. */
+function pngHeaderOnly(width: number, height: number): Buffer {
+  const chunk = (type: string, data: Buffer) => {
+    const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
+    const out = Buffer.alloc(body.length + 8);
+    out.writeUInt32BE(data.length, 0);
+    body.copy(out, 4);
+    out.writeUInt32BE(crc32(body), body.length + 4);
+    return out;
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr.set([8, 0, 0, 0, 0], 8);
+  return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(Buffer.alloc(1))), chunk('IEND', Buffer.alloc(0))]);
+}

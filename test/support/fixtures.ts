@@ -94,7 +94,7 @@ export function cer(reference: string, actual: string): number {
 }
 
 /** A PDF written object by object, with a correct cross-reference table. */
-function rawPdf(objects: string[]): Buffer {
+export function rawPdf(objects: string[]): Buffer {
   let out = '%PDF-1.4\n';
   const offsets: number[] = [];
   objects.forEach((body, i) => {
@@ -131,5 +131,17 @@ export function slowPdf(depth = 7): Buffer {
     `<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /XObject << /X ${first} 0 R >> >> /Contents ${first + depth} 0 R >>`,
     ...forms,
     stream('/X Do'),
+  ]);
+}
+
+/** A born-digital letter page: `lines` in 24-point Helvetica, one PDF object per part. */
+export function textPdf(lines: string[]): Buffer {
+  const text = lines.map((line, i) => `BT /F1 24 Tf 72 ${700 - i * 36} Td (${line.replace(/[()\\]/g, '\\$&')}) Tj ET`).join('\n');
+  return rawPdf([
+    '<< /Type /Catalog /Pages 2 0 R >>',
+    '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
+    '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>',
+    '<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>',
+    `<< /Length ${text.length} >>\nstream\n${text}\nendstream`,
   ]);
 }

@@ -26,6 +26,11 @@ function fromMulter(err: multer.MulterError, config: Config): PagefleetError {
       return new TooLargeError(`a file exceeds ${config.MAX_FILE_BYTES} bytes (MAX_FILE_BYTES)`);
     case 'LIMIT_FILE_COUNT':
       return new TooLargeError(`at most ${config.MAX_FILES} files per job (MAX_FILES)`);
+    case 'LIMIT_FIELD_COUNT':
+    case 'LIMIT_FIELD_VALUE':
+    case 'LIMIT_FIELD_KEY':
+    case 'LIMIT_PART_COUNT':
+      return new InvalidRequestError(`${err.message.toLowerCase()}: send at most the fields languages and dpi, and files`);
     case 'LIMIT_UNEXPECTED_FILE':
       return new InvalidRequestError(`unexpected file field "${err.field}": send files in the field "file"`);
     default:

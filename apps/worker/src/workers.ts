@@ -48,6 +48,8 @@ const isFinalFailure = (job: Job, err: Error) =>
 interface ActivePage {
   job: Job;
   token: string;
+  /** Abandons the page's processing once it has been handed back. */
+  stop: AbortController;
 }
 
 export interface Workers {
@@ -65,9 +67,10 @@ export function startWorkers(deps: ProcessorDeps & Omit<PipelineDeps, 'ocr'>, op
       queue,
       async (job, token) => {
         const key = job.id ?? '';
-        active.set(key, { job, token: token ?? '' });
+        const stop = new AbortController();
+        active.set(key, { job, token: token ?? '', stop });
         try {
-          return await processPage(job, pageDeps);
+          return await processPage(job, pageDeps, stop.signal);
         } finally {
           active.delete(key);
         }
@@ -212,13 +215,15 @@ export async function runWorker(config: Config, log: Logger, plan?: CapacityPlan
       const finished = await Promise.race([closing.then(() => true), grace]);
       let handedBack = 0;
       if (!finished) {
-        for (const { job, token } of workers.active.values()) {
+        for (const { job, token, stop } of workers.active.values()) {
           await job.moveToWait(token).then(
             () => handedBack++,
             (err: unknown) => log.warn({ err, job: job.id }, 'could not hand a page back; its lock will expire'),
           );
+          // Its result would be refused anyway: the page is no longer this worker's.
+          stop.abort(new Error('page handed back on shutdown'));
         }
-        await Promise.all(all.map((worker) => worker.close(true)));
+        await closing;
       }
       await Promise.all(pageQueues.map(({ ocr }) => ocr.close()));
       await maintenance.close();

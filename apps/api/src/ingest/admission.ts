@@ -1,6 +1,9 @@
 import type { RequestHandler } from 'express';
 import type { Queue } from 'bullmq';
-import { BackpressureError, UnavailableError, type Config } from '@pagefleet/shared';
+import { BackpressureError, TooLargeError, UnavailableError, type Config } from '@pagefleet/shared';
+
+/** Room for the multipart boundaries, part headers and fields around the files. */
+const FORM_OVERHEAD_BYTES = 1024 * 1024;
 
 /** Seconds a client is asked to wait when too many pages are queued: a few pages' worth of work. */
 const BACKPRESSURE_RETRY_SECONDS = 30;
@@ -21,12 +24,20 @@ export async function queuedPages(queues: Queue[]): Promise<number> {
 
 /**
  * Runs before the upload is read, so that a refused request costs neither bandwidth nor disk:
- * at most MAX_CONCURRENT_UPLOADS uploads per process (503), and none while more than
+ * no body declared larger than any valid submission (413), at most MAX_CONCURRENT_UPLOADS uploads per process (503), and none while more than
  * MAX_QUEUED_PAGES pages wait for a worker (429).
  */
 export function admission({ config, pageQueues }: AdmissionDeps): RequestHandler {
   let active = 0;
-  return async (_req, res, next) => {
+  const maxBody = config.MAX_FILES * config.MAX_FILE_BYTES + FORM_OVERHEAD_BYTES;
+  return async (req, res, next) => {
+    // A body declared too large for any valid submission is refused unread. One that does not
+    // declare its length is cut at MAX_FILE_BYTES by multer, which then reads the rest of it
+    // (to spare the client an EPIPE) before the 413.
+    const declared = Number(req.get('content-length') ?? 0);
+    if (declared > maxBody) {
+      throw new TooLargeError(`the request declares ${declared} bytes; at most ${maxBody} are accepted (MAX_FILES × MAX_FILE_BYTES)`);
+    }
     if (active >= config.MAX_CONCURRENT_UPLOADS) {
       throw new UnavailableError(
         `${active} uploads are in progress, the most this server takes at once (MAX_CONCURRENT_UPLOADS); retry shortly`,

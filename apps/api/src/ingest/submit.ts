@@ -20,7 +20,9 @@ import { EXTENSIONS, sniffFile, type FileType } from './sniff.js';
 
 export interface UploadedFile {
   path: string;
+  /** The client's name for the file: shown in messages, never used in a path. */
   originalname: string;
+  size: number;
 }
 
 export interface SubmitDeps {
@@ -47,6 +49,7 @@ interface CheckedFile extends UploadedFile {
 }
 
 async function checkFile(file: UploadedFile, timeoutMs: number): Promise<CheckedFile> {
+  if (file.size === 0) throw new UnprocessableError('empty', `${file.originalname}: the file is empty`);
   const type = await sniffFile(file.path);
   if (!type) {
     throw new UnsupportedTypeError(`${file.originalname}: not a PDF, PNG, JPEG, TIFF or WebP file`);

@@ -33,8 +33,10 @@ export class PageDeadline {
   private current = 'start';
   readonly durations: Record<string, number> = {};
 
-  constructor(timeoutMs: number) {
+  /** `stop` ends the attempt early with its own reason (the worker handing the page back). */
+  constructor(timeoutMs: number, stop?: AbortSignal) {
     this.timer = setTimeout(() => this.controller.abort(new PageTimeoutError(this.current, timeoutMs)), timeoutMs);
+    stop?.addEventListener('abort', () => this.controller.abort(stop.reason), { once: true });
   }
 
   /** Runs one stage with the signal, and records how long it took in `durations`. */

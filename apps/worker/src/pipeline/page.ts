@@ -14,10 +14,16 @@ export interface PipelineDeps {
 
 /**
  * rasterize → preprocess → OCR for one page; nothing of the page outlives the call. Past the
- * deadline the running stage is stopped and the call rejects with a PageTimeoutError.
+ * deadline the running stage is stopped and the call rejects with a PageTimeoutError; `stop`
+ * stops it the same way, earlier.
  */
-export async function recognizePage(job: PageJob, paths: DocumentPaths, deps: PipelineDeps): Promise<PageResult> {
-  const deadline = new PageDeadline(deps.timeoutMs);
+export async function recognizePage(
+  job: PageJob,
+  paths: DocumentPaths,
+  deps: PipelineDeps,
+  stop?: AbortSignal,
+): Promise<PageResult> {
+  const deadline = new PageDeadline(deps.timeoutMs, stop);
   try {
     const file = paths.inputFile(job.source.file);
     const input: PageInput =

@@ -39,7 +39,8 @@ export function shrinkAfterDeaths(dpi: number, maxPixels: number, deaths: number
   };
 }
 
-export async function processPage(job: Job, deps: PageProcessorDeps): Promise<PageSummary> {
+/** `stop` abandons the attempt (the page was handed back to its queue on shutdown). */
+export async function processPage(job: Job, deps: PageProcessorDeps, stop?: AbortSignal): Promise<PageSummary> {
   const parsed = pageJobSchema.safeParse(job.data);
   if (!parsed.success) throw new UnrecoverableError(`malformed page job: ${parsed.error.message}`);
   const data = parsed.data;
@@ -50,7 +51,7 @@ export async function processPage(job: Job, deps: PageProcessorDeps): Promise<Pa
   deps.log.info({ jobId: data.documentId, page: data.page, attempt: job.attemptsStarted, deaths, dpi }, 'page started');
   await deps.documents.markProcessing(data.documentId);
   const paths = documentPaths(deps.dataDir, data.documentId);
-  const result = await recognizePage({ ...data, dpi }, paths, { ...deps, maxPixels });
+  const result = await recognizePage({ ...data, dpi }, paths, { ...deps, maxPixels }, stop);
   const start = performance.now();
   await writePageResult(paths, result);
   await deps.documents.recordPage(data.documentId, data.page, 'completed');

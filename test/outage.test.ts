@@ -1,0 +1,102 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { Redis } from 'ioredis';
+import { pino } from 'pino';
+import { uploadsDir, warnUnlessNoEviction } from '@pagefleet/shared';
+import { startRedisServer, type RedisServer } from '../scripts/lib/redis-server.js';
+import { textPage } from './support/fixtures.js';
+import { kill, startApp } from './support/processes.js';
+import { finished, startStack, type Stack } from './support/stack.js';
+
+// These tests stop and restart a redis-server of their own, whatever REDIS_URL says.
+describe('Redis goes away and comes back', () => {
+  let dir: string;
+  let redis: RedisServer;
+  let stack: Stack;
+  let page: Buffer;
+  before(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'pagefleet-outage-'));
+    // Persistent, as in production: what was queued is still there after the restart.
+    redis = await startRedisServer(dir, true);
+    stack = await startStack({ REDIS_URL: redis.url });
+    await stack.startWorker();
+    page = await textPage(['Written before the outage.', 'Read while Redis was away.']);
+  });
+  after(async () => {
+    await stack.stop();
+    await redis.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('while Redis is down: not ready, submissions 503 with Retry-After, finished jobs still readable; after: all resumes', async () => {
+    const response = await stack.submit([{ name: 'a.png', data: page }]);
+    const { id } = (await response.json()) as { id: string };
+    assert.equal((await stack.waitFor(id, finished)).status, 'completed');
+
+    await redis.stop();
+    const ready = await fetch(`${stack.url}/ready`);
+    assert.equal(ready.status, 503);
+    assert.match(((await ready.json()) as { detail: string }).detail, /redis/);
+
+    const refused = await stack.submit([{ name: 'a.png', data: page }]);
+    assert.equal(refused.status, 503);
+    assert.match(refused.headers.get('content-type') ?? '', /^application\/problem\+json/);
+    assert.ok(Number(refused.headers.get('retry-after')) > 0);
+    assert.deepEqual(await readdir(uploadsDir(stack.config.DATA_DIR)), []);
+
+    const state = await fetch(`${stack.url}/v1/jobs/${id}`);
+    assert.equal(state.status, 200);
+    assert.equal(((await state.json()) as { status: string }).status, 'completed');
+    assert.match(await (await fetch(`${stack.url}/v1/jobs/${id}/text`)).text(), /before the outage/);
+    const unknown = await fetch(`${stack.url}/v1/jobs/00000000-0000-4000-8000-000000000000`);
+    assert.equal(unknown.status, 503, 'a job not on disk cannot be answered for while Redis is away');
+
+    redis = await startRedisServer(dir, true, Number(new URL(redis.url).port));
+    const until = Date.now() + 30_000;
+    while ((await fetch(`${stack.url}/ready`)).status !== 200) {
+      assert.ok(Date.now() < until, 'the API is ready again without a restart');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    const again = await stack.submit([{ name: 'a.png', data: page }]);
+    assert.equal(again.status, 202);
+    const doc = await stack.waitFor(((await again.json()) as { id: string }).id, finished);
+    assert.equal(doc.status, 'completed', 'the worker took the new page without a restart');
+  });
+
+  test('a worker started while Redis is down waits for it, then works', async () => {
+    await redis.stop();
+    const app = startApp('worker', { ...stack.env, LOG_LEVEL: 'info' });
+    try {
+      await app.waitForLog((line) => line.msg === 'redis connection error');
+      assert.equal(app.child.exitCode, null, 'still running');
+      redis = await startRedisServer(dir, true, Number(new URL(redis.url).port));
+      await app.waitForLog((line) => line.msg === 'worker started');
+      const response = await stack.submit([{ name: 'a.png', data: page }]);
+      assert.equal(response.status, 202);
+      const { id } = (await response.json()) as { id: string };
+      assert.equal((await stack.waitFor(id, finished)).status, 'completed');
+    } finally {
+      await kill(app);
+    }
+  });
+
+  test('a Redis that may evict keys is warned about', async () => {
+    const client = new Redis(redis.url);
+    const lines: string[] = [];
+    const log = pino({ level: 'warn' }, { write: (line: string) => lines.push(line) });
+    try {
+      await client.config('SET', 'maxmemory-policy', 'allkeys-lru');
+      assert.equal(await warnUnlessNoEviction(client, log), 'allkeys-lru');
+      assert.match(lines.join(''), /maxmemory-policy is not noeviction/);
+      await client.config('SET', 'maxmemory-policy', 'noeviction');
+      lines.length = 0;
+      assert.equal(await warnUnlessNoEviction(client, log), 'noeviction');
+      assert.deepEqual(lines, []);
+    } finally {
+      client.disconnect();
+    }
+  });
+});
