@@ -67,9 +67,15 @@ export function idempotency(deps: IdempotencyDeps): RequestHandler {
       recorded = true;
     };
     res.locals.idempotency = record;
-    res.once('close', () => {
-      if (!recorded) deps.redis.eval(RELEASE, 1, key, PENDING).catch(() => undefined);
-    });
+    // On 'finish', before the client can read the answer and retry (commands on one connection
+    // keep their order); on 'close' for a request that ended without an answer.
+    let released = false;
+    const release = () => {
+      if (recorded || released) return;
+      released = true;
+      deps.redis.eval(RELEASE, 1, key, PENDING).catch(() => undefined);
+    };
+    res.once('finish', release).once('close', release);
     next();
   };
 }

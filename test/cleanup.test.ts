@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { utimes, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { Queue } from 'bullmq';
+import { documentPaths, QUEUES, uploadsDir } from '@pagefleet/shared';
+import { textPage } from './support/fixtures.js';
+import { finished, startStack, type Stack } from './support/stack.js';
+
+const hoursAgo = (hours: number) => new Date(Date.now() - hours * 3_600_000);
+
+describe('retention: what RESULT_TTL expired is removed by the scheduled cleanup', () => {
+  let stack: Stack;
+  before(async () => {
+    stack = await startStack({ CLEANUP_INTERVAL_MS: '1000' });
+    await stack.startWorker();
+  });
+  after(() => stack.stop());
+
+  async function completedJob(): Promise<string> {
+    const response = await stack.submit([{ name: 'a.png', data: await textPage(['Kept until it expires.']) }]);
+    const { id } = (await response.json()) as { id: string };
+    assert.equal((await stack.waitFor(id, finished)).status, 'completed');
+    return id;
+  }
+
+  test('the worker schedules the cleanup every CLEANUP_INTERVAL_MS', async () => {
+    const queue = new Queue(QUEUES.maintenance, { connection: { url: stack.env.REDIS_URL }, prefix: stack.config.QUEUE_PREFIX });
+    try {
+      const scheduler = await queue.getJobScheduler('cleanup');
+      assert.equal(scheduler?.every, 1000);
+    } finally {
+      await queue.close();
+    }
+  });
+
+  test('files of an expired document and stale uploads go; live documents and fresh uploads stay', async () => {
+    const [expired, live] = [await completedJob(), await completedJob()];
+    // What RESULT_TTL does in Redis, done now: the document's state is gone.
+    await stack.api.redis.del(`${stack.config.QUEUE_PREFIX}:doc:${expired}`, `${stack.config.QUEUE_PREFIX}:doc:${expired}:pages`);
+    const expiredRoot = documentPaths(stack.config.DATA_DIR, expired).root;
+    await utimes(expiredRoot, hoursAgo(2), hoursAgo(2));
+    const stale = path.join(uploadsDir(stack.config.DATA_DIR), 'left-by-a-crashed-api');
+    const fresh = path.join(uploadsDir(stack.config.DATA_DIR), 'being-received');
+    await writeFile(stale, 'partial upload');
+    await writeFile(fresh, 'partial upload');
+    await utimes(stale, hoursAgo(2), hoursAgo(2));
+
+    const until = Date.now() + 20_000;
+    while (existsSync(expiredRoot) || existsSync(stale)) {
+      assert.ok(Date.now() < until, 'the scheduled cleanup removed them');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    assert.ok(existsSync(documentPaths(stack.config.DATA_DIR, live).root));
+    assert.ok(existsSync(fresh));
+    assert.equal((await fetch(`${stack.url}/v1/jobs/${expired}`)).status, 404);
+    assert.equal((await fetch(`${stack.url}/v1/jobs/${live}`)).status, 200);
+  });
+});
