@@ -55,6 +55,17 @@ describe('worker pipeline', () => {
     });
   }
 
+  test('pdf2pic runs Ghostscript only with -dSAFER', (t) => {
+    const list = spawnSync('gm', ['convert', '-list', 'delegates'], { encoding: 'utf8' });
+    if (list.status !== 0) {
+      t.skip('GraphicsMagick (gm) is not installed');
+      return;
+    }
+    const ghostscript = list.stdout.split('\n').filter((line) => /"gs"/.test(line));
+    assert.ok(ghostscript.length > 0, list.stdout);
+    for (const line of ghostscript) assert.match(line, /-dSAFER/);
+  });
+
   test('a page larger than MAX_PAGE_PIXELS is rendered at a lower DPI, not rendered and shrunk', async () => {
     const rasterizer = createRasterizer('poppler', { maxPixels: 500_000 });
     const page = await rasterizer.render(pdf, 2, 300, never);

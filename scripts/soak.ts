@@ -1,0 +1,170 @@
+// npm run soak: documents keep arriving while worker processes are SIGKILLed and restarted at
+// random and Redis (append-only, as in production) is restarted once. At the end every page of
+// every accepted document must have exactly one result; the run prints what it did and lost=0.
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { FINISHED_STATUSES, type DocumentState, type PageResult } from '@pagefleet/shared';
+import { pdfOf, textPage, wordLines } from '../test/support/fixtures.js';
+import { startApp, waitReady, type App } from './bench/lib/apps.js';
+import { startRedisServer, type RedisServer } from './lib/redis-server.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const { values: args } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '120' },
+    workers: { type: 'string', default: '2' },
+    'kill-every': { type: 'string', default: '8' },
+    port: { type: 'string', default: '3990' },
+  },
+});
+const seconds = Number(args.seconds);
+const workerCount = Number(args.workers);
+const killEverySeconds = Number(args['kill-every']);
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const random = (min: number, max: number) => min + Math.random() * (max - min);
+
+const work = await mkdtemp(path.join(os.tmpdir(), 'pagefleet-soak-'));
+const logFile = path.join(work, 'soak.log');
+await mkdir(path.join(work, 'redis'));
+let redis: RedisServer = await startRedisServer(path.join(work, 'redis'), true);
+const redisPort = Number(new URL(redis.url).port);
+const env = {
+  REDIS_URL: redis.url,
+  QUEUE_PREFIX: 'soak',
+  DATA_DIR: path.join(work, 'data'),
+  PORT: args.port,
+  LOG_LEVEL: 'info',
+  WORKER_CONCURRENCY: '1',
+  // Short locks: a killed worker's page is found in seconds, so the run sees many recoveries.
+  LOCK_DURATION_MS: '4000',
+  STALLED_INTERVAL_MS: '2000',
+  PAGE_BACKOFF_MS: '500',
+};
+const url = `http://127.0.0.1:${args.port}`;
+const api = startApp('api', env, logFile);
+await waitReady(url);
+const workers: App[] = Array.from({ length: workerCount }, () => startApp('worker', env, logFile));
+
+// A few distinct pages, made once; documents are 1 to 4 of them in a PDF.
+const pages = await Promise.all([1, 2, 3, 4, 5, 6].map((seed) => textPage(wordLines(seed, 6, 7))));
+
+const accepted: string[] = [];
+const refused: Record<number, number> = {};
+let kills = 0;
+let redisRestarts = 0;
+let submittedPages = 0;
+const until = Date.now() + seconds * 1000;
+
+async function submitLoop(): Promise<void> {
+  while (Date.now() < until) {
+    const count = 1 + Math.floor(Math.random() * 4);
+    const chosen = Array.from({ length: count }, () => pages[Math.floor(Math.random() * pages.length)] as Buffer);
+    const form = new FormData();
+    form.append('file', new Blob([await pdfOf(chosen)]), 'doc.pdf');
+    const response = await fetch(`${url}/v1/jobs`, { method: 'POST', body: form }).catch(() => undefined);
+    if (response?.status === 202) {
+      accepted.push(((await response.json()) as { id: string }).id);
+      submittedPages += count;
+    } else {
+      // Refusals (503 while Redis restarts) are not losses: the client was told to retry.
+      const status = response?.status ?? 0;
+      refused[status] = (refused[status] ?? 0) + 1;
+      await response?.body?.cancel();
+    }
+    await sleep(random(500, 2000));
+  }
+}
+
+async function killLoop(): Promise<void> {
+  while (Date.now() < until) {
+    await sleep(random(0.5, 1.5) * killEverySeconds * 1000);
+    if (Date.now() >= until) break;
+    const index = Math.floor(Math.random() * workers.length);
+    workers[index]?.child.kill('SIGKILL');
+    kills++;
+    await sleep(500);
+    workers[index] = startApp('worker', env, logFile);
+  }
+}
+
+async function redisRestart(): Promise<void> {
+  await sleep(seconds * 400);
+  await redis.stop();
+  await sleep(2000);
+  redis = await startRedisServer(path.join(work, 'redis'), true, redisPort);
+  redisRestarts++;
+}
+
+console.log(`soak: ${seconds} s, ${workerCount} workers, a kill every ~${killEverySeconds} s, one Redis restart; log ${logFile}`);
+await Promise.all([submitLoop(), killLoop(), redisRestart()]);
+
+async function json<T>(pathname: string): Promise<T> {
+  return (await (await fetch(`${url}${pathname}`)).json()) as T;
+}
+
+// Everything accepted must finish; a document left unfinished is counted lost with its pages.
+const drainUntil = Date.now() + 10 * 60_000;
+let unfinished = [...accepted];
+while (unfinished.length > 0 && Date.now() < drainUntil) {
+  const states = await Promise.all(unfinished.map((id) => json<DocumentState>(`/v1/jobs/${id}`).catch(() => undefined)));
+  unfinished = unfinished.filter((_, i) => !FINISHED_STATUSES.has(states[i]?.status as DocumentState['status']));
+  if (unfinished.length > 0) await sleep(1000);
+}
+
+let lost = 0;
+let pagesChecked = 0;
+const outcomes: Record<string, number> = {};
+for (const id of accepted) {
+  const result = await json<{ pageCount: number; pages: Array<PageResult | { page: number; status: 'pending' }> }>(
+    `/v1/jobs/${id}/result?limit=1000`,
+  );
+  const seen = new Set<number>();
+  for (const page of result.pages) {
+    if (page.status === 'pending' || seen.has(page.page)) lost++;
+    seen.add(page.page);
+    const key = page.status === 'failed' ? `failed:${(page as PageResult).reason ?? 'error'}` : page.status;
+    outcomes[key] = (outcomes[key] ?? 0) + 1;
+  }
+  lost += result.pageCount - seen.size;
+  pagesChecked += result.pageCount;
+}
+
+// Pages processed more than once: a worker killed after storing a result and before BullMQ
+// recorded it. The stored result is still one per page.
+const completions = new Map<string, number>();
+for (const line of (await readFile(logFile, 'utf8')).split('\n')) {
+  if (!line.includes('"msg":"page completed"')) continue;
+  const { jobId, page } = JSON.parse(line) as { jobId: string; page: number };
+  completions.set(`${jobId}.${page}`, (completions.get(`${jobId}.${page}`) ?? 0) + 1);
+}
+const reprocessed = [...completions.values()].filter((count) => count > 1).length;
+
+await Promise.all(workers.map((worker) => worker.stop()));
+await api.stop();
+await redis.stop();
+
+const report = {
+  seconds,
+  workers: workerCount,
+  documents: accepted.length,
+  pages: pagesChecked,
+  submittedPages,
+  kills,
+  redisRestarts,
+  refused,
+  outcomes,
+  reprocessed,
+  unfinished: unfinished.length,
+  lost,
+};
+await writeFile(path.join(root, 'docs', 'soak.json'), `${JSON.stringify(report, null, 2)}\n`);
+console.log(
+  `documents ${report.documents}, pages ${report.pages}, kills ${kills}, redis restarts ${redisRestarts}, ` +
+    `refused ${JSON.stringify(refused)}, outcomes ${JSON.stringify(outcomes)}, reprocessed ${reprocessed}, lost=${lost}`,
+);
+if (lost === 0 && unfinished.length === 0) await rm(work, { recursive: true, force: true });
+process.exit(lost === 0 && unfinished.length === 0 ? 0 : 1);
