@@ -57,11 +57,39 @@ describe('the shared corpus', { skip: present ? false : 'CORPUS_DIR is not set' 
     ['bad/pillow_broken.png', 422, 'unreadable'],
     ['bad/pillow_decompression_bomb.gif', 415, 'bad_type'],
     ['bad/pillow_reallybig.bmp', 415, 'bad_type'],
+    ['bad/derived_text_named.png', 415, 'bad_type'],
+    ['bad/derived_truncated_tracemonkey.pdf', 422, 'unreadable'],
+    ['bad/pdfjs_REDHAT-1531897-0.pdf', 422, 'unreadable'],
+    ['bad/pdfjs_saslprep-r6.pdf', 422, 'encrypted'],
+    ['bad/qpdf_object-stream-self-ref.pdf', 422, 'unreadable'],
+    ['bad/pillow_oom_huge_tiff.tif', 422, 'unreadable'],
   ] as const) {
     test(`${relative} is refused with ${status} ${code}`, async () => {
       const response = await submitFile(relative);
       assert.equal(response.status, status);
       assert.equal(((await response.json()) as { code: string }).code, code);
+    });
+  }
+
+  // Odd but readable: each is processed to the end, bounded, without a crash. Encryption without a
+  // user password does not stop reading; a polyglot whose PDF part opens is read as a PDF (nothing
+  // else in it is ever executed); a truncated JPEG ends as a failed page with its decoder's error.
+  for (const [relative, status] of [
+    ['bad/ocrmypdf_encrypted_algo4_nopw.pdf', 'completed'],
+    ['bad/pdfjs_empty_protected.pdf', 'completed'],
+    ['bad/corkami_appleII_polyglot.pdf', 'completed'],
+    ['bad/ocrmypdf_hugemono.pdf', 'completed'],
+    ['bad/pdfjs_xref_command_missing.pdf', 'completed'],
+    ['bad/qpdf_damaged-stream.pdf', 'completed'],
+    ['bad/qpdf_pages-loop.pdf', 'completed'],
+    ['bad/pillow_png_decompression_dos.png', 'completed'],
+    ['bad/sharp_truncated.jpg', 'failed'],
+  ] as const) {
+    test(`${relative} is accepted and ends ${status}`, async () => {
+      const response = await submitFile(relative);
+      assert.equal(response.status, 202);
+      const { id } = (await response.json()) as { id: string };
+      assert.equal((await stack.waitFor(id, finished, 120_000)).status, status);
     });
   }
 });

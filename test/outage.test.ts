@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -6,9 +7,10 @@ import { after, before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { uploadsDir, warnUnlessNoEviction } from '@pagefleet/shared';
-import { startRedisServer, type RedisServer } from '../scripts/lib/redis-server.js';
+import { freePort, startRedisServer, type RedisServer } from '../scripts/lib/redis-server.js';
 import { textPage } from './support/fixtures.js';
 import { kill, startApp } from './support/processes.js';
+import { startRedis, type TestRedis } from './support/redis.js';
 import { finished, startStack, type Stack } from './support/stack.js';
 
 // These tests stop and restart a redis-server of their own, whatever REDIS_URL says.
@@ -97,6 +99,44 @@ describe('Redis goes away and comes back', () => {
       assert.deepEqual(lines, []);
     } finally {
       client.disconnect();
+    }
+  });
+});
+
+describe('the disk refuses a write', () => {
+  let redisTest: TestRedis;
+  let dataDir: string;
+  before(async () => {
+    redisTest = await startRedis();
+    dataDir = await mkdtemp(path.join(os.tmpdir(), 'pagefleet-disk-'));
+  });
+  after(async () => {
+    await redisTest.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  test('an upload that cannot be written gets 507, leaves no partial file, and the API keeps serving', async (t) => {
+    if (spawnSync('prlimit', ['--version']).status !== 0) {
+      t.skip('prlimit (util-linux) is not installed');
+      return;
+    }
+    // RLIMIT_FSIZE makes every write past 256 KiB fail with EFBIG, as a full disk fails with ENOSPC.
+    const port = await freePort();
+    const env = { REDIS_URL: redisTest.url, DATA_DIR: dataDir, PORT: String(port), QUEUE_PREFIX: 'disk', LOG_LEVEL: 'info' };
+    const app = startApp('api', env, ['prlimit', `--fsize=${256 * 1024}`]);
+    try {
+      await app.waitForLog((line) => line.msg === 'api listening');
+      const form = new FormData();
+      form.append('file', new Blob([Buffer.alloc(1024 * 1024, 1)]), 'big.png');
+      const response = await fetch(`http://127.0.0.1:${port}/v1/jobs`, { method: 'POST', body: form });
+      assert.equal(response.status, 507);
+      assert.match(response.headers.get('content-type') ?? '', /^application\/problem\+json/);
+      assert.equal(((await response.json()) as { code: string }).code, 'storage_full');
+      assert.deepEqual(await readdir(uploadsDir(dataDir)), [], 'the partial file was removed');
+      assert.equal((await fetch(`http://127.0.0.1:${port}/health`)).status, 200);
+      assert.equal(app.child.exitCode, null);
+    } finally {
+      await kill(app);
     }
   });
 });
