@@ -3,7 +3,7 @@ import type { RequestHandler, Response } from 'express';
 import type { Redis } from 'ioredis';
 import { ConflictError, InvalidRequestError, UnavailableError, type DocumentState } from '@pagefleet/shared';
 
-export const IDEMPOTENCY_HEADER = 'Idempotency-Key';
+const IDEMPOTENCY_HEADER = 'Idempotency-Key';
 
 /** Marks a key whose first request is still running; it expires in case that request's API died. */
 const PENDING = 'pending';
