@@ -111,20 +111,18 @@ export function startWorkers(deps: ProcessorDeps & Omit<PipelineDeps, 'ocr'>, op
  */
 async function startMaintenance(config: Config, connection: Redis, documents: DocumentStore, log: Logger) {
   const queueOptions = { connection, prefix: config.QUEUE_PREFIX };
-  const queue = new Queue(QUEUES.maintenance, queueOptions);
-  queue.on('error', (err) => log.warn({ err }, 'queue error'));
-  const finished = [QUEUES.documents, QUEUES.pages, QUEUES.pagesLarge, QUEUES.maintenance].map(
-    (name) => new Queue(name, queueOptions),
-  );
-  for (const q of finished) q.on('error', (err) => log.warn({ err }, 'queue error'));
-  await queue.upsertJobScheduler(
+  // Every queue, whose finished jobs the cleanup trims; the maintenance queue also holds the schedule.
+  const queues = Object.values(QUEUES).map((name) => new Queue(name, queueOptions));
+  for (const queue of queues) queue.on('error', (err) => log.warn({ err }, 'queue error'));
+  const maintenance = queues.find((queue) => queue.name === QUEUES.maintenance) as Queue;
+  await maintenance.upsertJobScheduler(
     CLEANUP_SCHEDULER,
     { every: config.CLEANUP_INTERVAL_MS },
     { name: CLEANUP_SCHEDULER, opts: { removeOnComplete: 10, removeOnFail: 10 } },
   );
   const worker = new Worker(
     QUEUES.maintenance,
-    () => cleanExpired({ dataDir: config.DATA_DIR, documents, queues: finished, ttlSeconds: config.RESULT_TTL }),
+    () => cleanExpired({ dataDir: config.DATA_DIR, documents, queues, ttlSeconds: config.RESULT_TTL }),
     { ...queueOptions, concurrency: 1 },
   );
   worker.on('completed', (_job, summary) => log.info({ removed: summary }, 'cleanup done'));
@@ -133,7 +131,7 @@ async function startMaintenance(config: Config, connection: Redis, documents: Do
   return {
     worker,
     async close() {
-      await Promise.all([queue, ...finished].map((q) => q.close()));
+      await Promise.all(queues.map((queue) => queue.close()));
     },
   };
 }

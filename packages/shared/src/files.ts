@@ -15,22 +15,18 @@ export async function writeFileAtomic(target: string, data: string | Buffer): Pr
   }
 }
 
-/** A page's stored result (worker writes it, API serves it); undefined while the page has none. */
-export async function readPageResult(paths: DocumentPaths, page: number): Promise<PageResult | undefined> {
+/** A JSON file's content, or undefined when there is no such file. */
+async function readJsonIfPresent<T>(file: string): Promise<T | undefined> {
   try {
-    return JSON.parse(await readFile(paths.page(page), 'utf8')) as PageResult;
+    return JSON.parse(await readFile(file, 'utf8')) as T;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
   }
 }
 
+/** A page's stored result (worker writes it, API serves it); undefined while the page has none. */
+export const readPageResult = (paths: DocumentPaths, page: number) => readJsonIfPresent<PageResult>(paths.page(page));
+
 /** A finished document's state as the worker saved it beside its files; undefined if it has none. */
-export async function readSavedState(paths: DocumentPaths): Promise<DocumentState | undefined> {
-  try {
-    return JSON.parse(await readFile(paths.state, 'utf8')) as DocumentState;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
-}
+export const readSavedState = (paths: DocumentPaths) => readJsonIfPresent<DocumentState>(paths.state);
