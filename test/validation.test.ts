@@ -16,6 +16,16 @@ interface Problem {
   code: string;
 }
 
+/** The refusal as problem+json with `status`, after checking that it left no upload on disk. */
+async function readProblem(stack: Stack, response: Response, status: number): Promise<Problem> {
+  assert.equal(response.status, status);
+  assert.match(response.headers.get('content-type') ?? '', /^application\/problem\+json/);
+  const problem = (await response.json()) as Problem;
+  assert.equal(problem.status, status);
+  assert.deepEqual(await readdir(uploadsDir(stack.config.DATA_DIR)), [], 'no upload is left on disk');
+  return problem;
+}
+
 describe('bad submissions get a problem+json answer and leave nothing behind', () => {
   let stack: Stack;
   let page: Buffer;
@@ -26,12 +36,8 @@ describe('bad submissions get a problem+json answer and leave nothing behind', (
   after(() => stack.stop());
 
   async function expectProblem(response: Response, status: number, detail: RegExp): Promise<Problem> {
-    assert.equal(response.status, status);
-    assert.match(response.headers.get('content-type') ?? '', /^application\/problem\+json/);
-    const problem = (await response.json()) as Problem;
-    assert.equal(problem.status, status);
+    const problem = await readProblem(stack, response, status);
     assert.match(problem.detail, detail);
-    assert.deepEqual(await readdir(uploadsDir(stack.config.DATA_DIR)), [], 'no upload is left on disk');
     return problem;
   }
 
@@ -96,11 +102,8 @@ describe('hostile and broken uploads', () => {
   after(() => stack.stop());
 
   async function refused(response: Response, status: number, code: string): Promise<Problem> {
-    assert.equal(response.status, status);
-    assert.match(response.headers.get('content-type') ?? '', /^application\/problem\+json/);
-    const problem = (await response.json()) as Problem;
+    const problem = await readProblem(stack, response, status);
     assert.equal(problem.code, code, problem.detail);
-    assert.deepEqual(await readdir(uploadsDir(stack.config.DATA_DIR)), [], 'no upload is left on disk');
     assert.equal((await fetch(`${stack.url}/health`)).status, 200, 'the API still serves');
     return problem;
   }
