@@ -39,6 +39,7 @@ const env = {
   PORT: args.port,
   LOG_LEVEL: 'info',
   WORKER_CONCURRENCY: '1',
+  WORKER_PORT: '0',
   // Short locks: a killed worker's page is found in seconds, so the run sees many recoveries.
   LOCK_DURATION_MS: '4000',
   STALLED_INTERVAL_MS: '2000',

@@ -4,6 +4,7 @@ import { Queue } from 'bullmq';
 import { documentPaths, pageJobId, QUEUES, readPageResult, type PageResult } from '@pagefleet/shared';
 import { cer, pdfOf, slowPdf, textPage } from './support/fixtures.js';
 import { kill, startApp, type AppProcess } from './support/processes.js';
+import { scrape, valueOf } from './support/prometheus.js';
 import { finished, startStack, type Stack } from './support/stack.js';
 
 const LINES = [
@@ -11,6 +12,12 @@ const LINES = [
   ['A second page waits its turn.', 'Nothing is lost when a worker dies.'],
   ['The third page closes the document.', 'Every page exactly once.'],
 ];
+
+/** A worker process's own metrics, from the port it logged. */
+async function metricsOf(app: AppProcess) {
+  const listening = await app.waitForLog((line) => line.msg === 'worker metrics and probes listening');
+  return scrape(`http://127.0.0.1:${String(listening.port)}`);
+}
 
 const started = (page: number, deaths?: number) => (line: Record<string, unknown>) =>
   line.msg === 'page started' && line.page === page && (deaths === undefined || line.deaths === deaths);
@@ -52,6 +59,7 @@ describe('faults: workers die, pages hang, workers stop', () => {
     assert.equal(retried.dpi, 150, 'the page that killed its worker is retried at half the DPI');
     const doc = await stack.waitFor(id, finished);
     assert.equal(doc.status, 'completed');
+    assert.equal(valueOf(await metricsOf(second), 'pagefleet_pages_stalled_total', { queue: 'pages' }), 1, 'the survivor found the page stalled');
     assert.equal(doc.pagesDone, 3);
     const text = await (await fetch(`${stack.url}/v1/jobs/${id}/text`)).text();
     const pages = text.split('\f');
@@ -67,9 +75,12 @@ describe('faults: workers die, pages hang, workers stop', () => {
       await app.waitForLog(started(1, deaths));
       await kill(app);
     }
-    worker();
+    const last = worker();
     const doc = await stack.waitFor(id, finished);
     assert.equal(doc.status, 'partial');
+    const samples = await metricsOf(last);
+    assert.equal(valueOf(samples, 'pagefleet_pages_oom_total'), 1);
+    assert.equal(valueOf(samples, 'pagefleet_pages_processed_total', { queue: 'pages', outcome: 'failed' }), 1);
     assert.deepEqual([doc.pagesDone, doc.pagesFailed], [1, 1]);
     const poisoned = (await pageResult(id, 1)) as PageResult;
     assert.equal(poisoned.status, 'failed');
@@ -88,8 +99,12 @@ describe('faults: workers die, pages hang, workers stop', () => {
     const result = (await pageResult(slow, 1)) as PageResult;
     assert.equal(result.reason, 'timeout');
     assert.match(result.error ?? '', /timed out after 2000 ms in stage rasterize/);
-    const attempts = app.logs.filter(started(1)).length;
+    const attempts = app.logs.filter((line) => started(1)(line) && line.jobId === slow).length;
     assert.ok(attempts >= 2, `${attempts} attempts at the slow page`);
+    const samples = await metricsOf(app);
+    assert.equal(valueOf(samples, 'pagefleet_page_timeouts_total', { stage: 'rasterize' }), attempts);
+    assert.equal(valueOf(samples, 'pagefleet_pages_processed_total', { queue: 'pages', outcome: 'retried' }), attempts - 1);
+    assert.equal(valueOf(samples, 'pagefleet_pages_processed_total', { queue: 'pages', outcome: 'failed' }), 1);
   });
 
   test('SIGTERM: an active page finishes within SHUTDOWN_GRACE_MS, then the worker exits 0', async () => {

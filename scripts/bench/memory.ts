@@ -58,6 +58,7 @@ async function startApi(name: string, extra: Record<string, string> = {}): Promi
     PORT: String(port++),
     LOG_LEVEL: 'warn',
     MAX_CONCURRENT_UPLOADS: '100',
+    WORKER_PORT: '0',
     ...extra,
   };
   const api = startApp('api', env, logFile);

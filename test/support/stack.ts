@@ -37,6 +37,8 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
     PAGE_BACKOFF_MS: '50',
     WORKER_CONCURRENCY: '2',
+    // Several workers per test: each probe server takes a free port.
+    WORKER_PORT: '0',
     ...env,
   };
   const config = loadConfig(baseEnv);

@@ -3,6 +3,7 @@ import { FlowProducer, Queue } from 'bullmq';
 import {
   createRedis,
   DocumentStore,
+  HeartbeatStore,
   PAGE_QUEUE_NAMES,
   QUEUES,
   uploadsDir,
@@ -10,6 +11,7 @@ import {
   type Config,
   type Logger,
 } from '@pagefleet/shared';
+import { createApiMetrics } from './metrics.js';
 import type { ServerDeps } from './server.js';
 
 export interface ApiDeps extends ServerDeps {
@@ -35,6 +37,8 @@ export async function connectApi(config: Config, log: Logger): Promise<ApiDeps> 
     log,
     redis,
     documents: new DocumentStore(redis, config.QUEUE_PREFIX, config.RESULT_TTL),
+    heartbeats: new HeartbeatStore(redis, config.QUEUE_PREFIX, config.HEARTBEAT_INTERVAL_MS),
+    metrics: createApiMetrics({ all: [queues.documents, ...queues.pages], pages: queues.pages }, redis, log),
     flows,
     queues,
     async close() {

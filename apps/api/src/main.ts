@@ -1,4 +1,5 @@
 import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createLogger, loadConfigOrExit } from '@pagefleet/shared';
 import { connectApi } from './deps.js';
 import { createServer } from './server.js';
@@ -7,7 +8,7 @@ const config = loadConfigOrExit();
 const log = createLogger(config, 'api');
 const deps = await connectApi(config, log);
 const server: Server = createServer(deps).listen(config.PORT, config.HOST, () =>
-  log.info({ port: config.PORT, dataDir: config.DATA_DIR }, 'api listening'),
+  log.info({ port: (server.address() as AddressInfo).port, dataDir: config.DATA_DIR }, 'api listening'),
 );
 
 let stopping = false;

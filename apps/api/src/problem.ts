@@ -14,6 +14,8 @@ import {
 
 /** Writes an RFC 9457 problem; `code` is also the last part of `type`, for clients that switch on it. */
 export function sendProblem(res: Response, status: number, code: string, title: string, detail: string): void {
+  // For the metrics of refusals.
+  res.locals.problemCode = code;
   res
     .status(status)
     .type('application/problem+json')

@@ -2,32 +2,43 @@ import express from 'express';
 import { pinoHttp } from 'pino-http';
 import type { Queue, FlowProducer } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { uploadsDir, type Config, type DocumentStore, type Logger } from '@pagefleet/shared';
+import { uploadsDir, type Config, type DocumentStore, type HeartbeatStore, type Logger } from '@pagefleet/shared';
 import { requireApiKey } from './auth.js';
 import { securityHeaders } from './headers.js';
+import { metricsHandler, routeBase, timeRequests, type ApiMetrics } from './metrics.js';
 import { errorHandler, notFound } from './problem.js';
 import { healthRouter } from './routes/health.js';
 import { jobsRouter } from './routes/jobs.js';
+import { workersRouter } from './routes/workers.js';
 
 export interface ServerDeps {
   config: Config;
   log: Logger;
   redis: Redis;
   documents: DocumentStore;
+  heartbeats: HeartbeatStore;
+  metrics: ApiMetrics;
   flows: FlowProducer;
   queues: { documents: Queue; pages: Queue[] };
 }
+
+/** Probes and scrapes come every few seconds: a log line each would drown the rest. */
+const UNLOGGED = new Set(['/health', '/ready', '/metrics']);
 
 export function createServer(deps: ServerDeps): express.Express {
   const redisReady = () => deps.redis.status === 'ready';
   const app = express();
   app.disable('x-powered-by');
   app.use(securityHeaders);
-  app.use(pinoHttp({ logger: deps.log, autoLogging: { ignore: (req) => req.url === '/health' } }));
-  // Probes stay open whatever API_KEYS says: orchestrators call them without credentials.
+  app.use(timeRequests(deps.metrics));
+  app.use(pinoHttp({ logger: deps.log, autoLogging: { ignore: (req) => UNLOGGED.has(req.url ?? '') } }));
+  // Probes and the scrape stay open whatever API_KEYS says: orchestrators and Prometheus call
+  // them without credentials, and they tell nothing of any document.
   app.use(healthRouter(deps.redis, [deps.config.DATA_DIR, uploadsDir(deps.config.DATA_DIR)]));
+  app.get('/metrics', metricsHandler(deps.metrics.registry));
   if (deps.config.API_KEYS) app.use('/v1', requireApiKey(deps.config.API_KEYS));
-  app.use('/v1/jobs', jobsRouter({ ...deps, redisReady }));
+  app.use('/v1/jobs', routeBase, jobsRouter({ ...deps, redisReady }));
+  app.use('/v1/workers', routeBase, workersRouter(deps.heartbeats));
   app.use(notFound);
   app.use(errorHandler(deps.config, deps.log, redisReady));
   return app;

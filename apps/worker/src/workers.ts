@@ -4,7 +4,9 @@ import sharp from 'sharp';
 import {
   createRedis,
   DocumentStore,
+  HeartbeatStore,
   mebibytes,
+  pingRedis,
   QUEUES,
   warnUnlessNoEviction,
   type Config,
@@ -13,13 +15,17 @@ import {
 } from '@pagefleet/shared';
 import { detectCapacity } from './capacity/detect.js';
 import type { CapacityPlan } from './capacity/plan.js';
+import { startHeartbeat } from './heartbeat.js';
+import { startProbeServer } from './http.js';
+import { createWorkerMetrics, type PageOutcome, type WorkerMetrics } from './metrics.js';
+import { PageTimeoutError } from './pipeline/deadline.js';
 import { OcrPool } from './pipeline/ocr.js';
 import type { PipelineDeps } from './pipeline/page.js';
 import { createRasterizer } from './pipeline/rasterize.js';
 import { cleanExpired } from './processors/cleanup.js';
 import type { ProcessorDeps } from './processors/deps.js';
-import { processDocument } from './processors/document.js';
-import { DocumentCanceledError, processPage, recordPageFailure } from './processors/page.js';
+import { processDocument, type DocumentSummary } from './processors/document.js';
+import { describeFailure, DocumentCanceledError, processPage, recordPageFailure, type PageSummary } from './processors/page.js';
 
 /** How BullMQ finds pages whose worker died: see LOCK_DURATION_MS and its neighbours in the config. */
 export interface StallOptions {
@@ -34,6 +40,8 @@ export interface WorkerOptions {
   stall: StallOptions;
   /** The page queues this process takes, each with its slots and its own OCR pool. */
   pageQueues: Array<{ queue: PageQueueName; slots: number; ocr: OcrPool }>;
+  /** Filled with the pages in progress in this process, by BullMQ job id. */
+  active: Map<string, ActivePage>;
 }
 
 /** Documents only combine stored pages: a few slots are plenty and cost no OCR memory. */
@@ -45,30 +53,46 @@ const isFinalFailure = (job: Job, err: Error) =>
   err instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1);
 
 /** A page being processed, with the lock token that lets this process hand it back. */
-interface ActivePage {
+export interface ActivePage {
   job: Job;
+  queue: PageQueueName;
   token: string;
   /** Abandons the page's processing once it has been handed back. */
   stop: AbortController;
 }
 
-export interface Workers {
-  all: Worker[];
-  /** Pages in progress in this process, by BullMQ job id. */
-  active: Map<string, ActivePage>;
+/** Counts a completed page in the metrics: its outcome, its times by stage, its confidence and size. */
+function observeCompleted(metrics: WorkerMetrics, queue: PageQueueName, summary: PageSummary): void {
+  metrics.pages.inc({ queue, outcome: 'completed' });
+  let total = 0;
+  for (const [stage, ms] of Object.entries(summary.durations)) {
+    metrics.stageDuration.observe({ stage }, ms / 1000);
+    total += ms;
+  }
+  metrics.pageDuration.observe({ queue }, total / 1000);
+  metrics.confidence.observe(summary.confidence / 100);
+  metrics.pixels.observe(summary.pixels);
 }
 
-export function startWorkers(deps: ProcessorDeps & Omit<PipelineDeps, 'ocr'>, options: WorkerOptions): Workers {
+function failureOutcome(err: Error, final: boolean): PageOutcome {
+  if (err instanceof DocumentCanceledError) return 'canceled';
+  return final ? 'failed' : 'retried';
+}
+
+export function startWorkers(deps: ProcessorDeps & Omit<PipelineDeps, 'ocr'> & { metrics: WorkerMetrics }, options: WorkerOptions): Worker[] {
   const common = { connection: options.connection, prefix: options.prefix, ...options.stall };
-  const active = new Map<string, ActivePage>();
+  const { active } = options;
+  const { metrics } = deps;
   const pageWorkers = options.pageQueues.map(({ queue, slots, ocr }) => {
     const pageDeps = { ...deps, ocr };
+    metrics.slots.set({ queue }, slots);
     const worker = new Worker(
       queue,
       async (job, token) => {
         const key = job.id ?? '';
         const stop = new AbortController();
-        active.set(key, { job, token: token ?? '', stop });
+        active.set(key, { job, queue, token: token ?? '', stop });
+        metrics.attempts.inc({ queue });
         try {
           return await processPage(job, pageDeps, stop.signal);
         } finally {
@@ -77,13 +101,23 @@ export function startWorkers(deps: ProcessorDeps & Omit<PipelineDeps, 'ocr'>, op
       },
       { ...common, concurrency: slots },
     );
-    worker.on('completed', (job, summary) =>
-      deps.log.info({ jobId: job.data.documentId, page: job.data.page, queue, ...summary }, 'page completed'),
-    );
-    worker.on('stalled', (jobId) => deps.log.warn({ job: jobId, queue }, 'page stalled: its worker died; queued again'));
+    worker.on('completed', (job, summary: PageSummary) => {
+      observeCompleted(metrics, queue, summary);
+      deps.log.info(
+        { jobId: job.data.documentId, page: job.data.page, queue, ...summary, rssBytes: process.memoryUsage.rss() },
+        'page completed',
+      );
+    });
+    worker.on('stalled', (jobId) => {
+      metrics.stalled.inc({ queue });
+      deps.log.warn({ job: jobId, queue }, 'page stalled: its worker died; queued again');
+    });
     worker.on('failed', (job, err) => {
       if (!job) return;
       const final = isFinalFailure(job, err);
+      metrics.pages.inc({ queue, outcome: failureOutcome(err, final) });
+      if (err instanceof PageTimeoutError) metrics.timeouts.inc({ stage: err.stage });
+      if (final && describeFailure(err.message).reason === 'oom') metrics.oom.inc();
       const log = deps.log.child({ jobId: job.data.documentId, page: job.data.page, queue });
       log.warn({ err, attempt: job.attemptsMade, final }, final ? 'page failed' : 'page attempt failed, will retry');
       if (final && !(err instanceof DocumentCanceledError)) {
@@ -98,11 +132,15 @@ export function startWorkers(deps: ProcessorDeps & Omit<PipelineDeps, 'ocr'>, op
     ...common,
     concurrency: DOCUMENT_CONCURRENCY,
   });
-  documents.on('completed', (job, summary) => deps.log.info({ jobId: job.data.documentId, ...summary }, 'document finished'));
+  documents.on('completed', (job, summary: DocumentSummary | undefined) => {
+    if (!summary) return;
+    metrics.documents.inc({ status: summary.status });
+    deps.log.info({ jobId: job.data.documentId, ...summary }, 'document finished');
+  });
   documents.on('failed', (job, err) => deps.log.error({ jobId: job?.data.documentId, err }, 'document processing failed'));
   const all = [...pageWorkers, documents];
   for (const worker of all) worker.on('error', (err) => deps.log.error({ err }, 'worker error'));
-  return { all, active };
+  return all;
 }
 
 /**
@@ -144,12 +182,19 @@ export interface ShutdownOutcome {
 }
 
 export interface RunningWorker {
+  /** Heartbeat id, as `GET /v1/workers` lists it. */
+  id: string;
+  /** Port of the worker's /metrics, /health and /ready (WORKER_PORT, or the one picked for 0). */
+  port: number;
   /**
    * Stops taking pages and gives active ones `graceMs` to finish; the rest are handed back to
    * their queue (as if never started) so another worker takes them at once.
    */
   close(graceMs: number): Promise<ShutdownOutcome>;
 }
+
+/** How long /ready waits for Redis to answer. */
+const PING_TIMEOUT_MS = 1000;
 
 /** A worker process's whole machinery, wired from the config and sized by its capacity plan. */
 export async function runWorker(config: Config, log: Logger, plan?: CapacityPlan): Promise<RunningWorker> {
@@ -169,6 +214,15 @@ export async function runWorker(config: Config, log: Logger, plan?: CapacityPlan
   sharp.concurrency(1);
   sharp.cache(false);
 
+  const active = new Map<string, ActivePage>();
+  const busyByQueue = () => {
+    const busy = new Map<string, number>(capacity.queues.map(({ queue }) => [queue, 0]));
+    for (const page of active.values()) busy.set(page.queue, (busy.get(page.queue) ?? 0) + 1);
+    return busy;
+  };
+  const metrics = createWorkerMetrics(busyByQueue);
+  metrics.memoryBudget.set(capacity.budgetBytes);
+
   const redis = createRedis(config.REDIS_URL, 'consumer', log);
   redis.once('ready', () => void warnUnlessNoEviction(redis, log));
   const documents = new DocumentStore(redis, config.QUEUE_PREFIX, config.RESULT_TTL);
@@ -181,8 +235,23 @@ export async function runWorker(config: Config, log: Logger, plan?: CapacityPlan
       maxPages: config.OCR_MAX_PAGES,
       maxHeapBytes: config.OCR_MAX_HEAP,
       log: log.child({ queue }),
+      onRecycle: (reason) => metrics.recycles.inc({ reason }),
     }),
   }));
+  // Ready once one thread per pool has started: the engine and its language data work.
+  let ocrReady = false;
+  void Promise.all(pageQueues.map(({ ocr }) => ocr.warmUp(config.DEFAULT_LANGUAGES))).then(
+    () => (ocrReady = true),
+    (err: unknown) => log.error({ err }, 'the OCR engine did not start; this worker is not ready'),
+  );
+  const probes = await startProbeServer({
+    host: config.HOST,
+    port: config.WORKER_PORT,
+    registry: metrics.registry,
+    checks: async () => ({ redis: await pingRedis(redis, PING_TIMEOUT_MS), ocr: ocrReady }),
+    log,
+  });
+  log.info({ port: probes.port }, 'worker metrics and probes listening');
   const workers = startWorkers(
     {
       dataDir: config.DATA_DIR,
@@ -190,6 +259,7 @@ export async function runWorker(config: Config, log: Logger, plan?: CapacityPlan
       rasterizer: createRasterizer(config.RASTERIZER, { maxPixels: config.MAX_PAGE_PIXELS }),
       maxPixels: config.MAX_PAGE_PIXELS,
       timeoutMs: config.PAGE_TIMEOUT_MS,
+      metrics,
       log,
     },
     {
@@ -201,19 +271,37 @@ export async function runWorker(config: Config, log: Logger, plan?: CapacityPlan
         maxStalledCount: config.MAX_STALLED_COUNT,
       },
       pageQueues,
+      active,
     },
   );
+  const heartbeat = startHeartbeat({
+    store: new HeartbeatStore(redis, config.QUEUE_PREFIX, config.HEARTBEAT_INTERVAL_MS),
+    intervalMs: config.HEARTBEAT_INTERVAL_MS,
+    memoryBudgetBytes: capacity.budgetBytes,
+    snapshot: async () => {
+      const busy = busyByQueue();
+      const processed = await metrics.pages.get();
+      return {
+        queues: capacity.queues.map(({ queue, slots }) => ({ queue, slots, busy: busy.get(queue) ?? 0 })),
+        pagesDone: processed.values.filter((value) => value.labels.outcome === 'completed').reduce((sum, value) => sum + value.value, 0),
+      };
+    },
+    log,
+  });
   const maintenance = await startMaintenance(config, redis, documents, log);
-  const all = [...workers.all, maintenance.worker];
+  const all = [...workers, maintenance.worker];
   return {
+    id: heartbeat.id,
+    port: probes.port,
     async close(graceMs) {
+      await heartbeat.stop();
       // worker.close() stops fetching, then waits for active jobs with no timeout of its own.
       const closing = Promise.all(all.map((worker) => worker.close()));
       const grace = new Promise<false>((resolve) => setTimeout(resolve, graceMs, false).unref());
       const finished = await Promise.race([closing.then(() => true), grace]);
       let handedBack = 0;
       if (!finished) {
-        for (const { job, token, stop } of workers.active.values()) {
+        for (const { job, token, stop } of active.values()) {
           await job.moveToWait(token).then(
             () => handedBack++,
             (err: unknown) => log.warn({ err, job: job.id }, 'could not hand a page back; its lock will expire'),
@@ -225,6 +313,7 @@ export async function runWorker(config: Config, log: Logger, plan?: CapacityPlan
       }
       await Promise.all(pageQueues.map(({ ocr }) => ocr.close()));
       await maintenance.close();
+      await probes.close();
       await redis.quit().catch(() => undefined);
       return { finished, handedBack };
     },

@@ -37,6 +37,12 @@ const apiKeys = z.string().transform((text, ctx) => {
   return keys;
 });
 
+/** A boolean variable: `true` or `1` turn it on, `false`, `0` or unset leave it off. */
+const flag = z
+  .enum(['true', '1', 'false', '0'])
+  .default('false')
+  .transform((value) => value === 'true' || value === '1');
+
 const variables = z.object({
     // Where queues and document state live. One Redis serves the API and every worker.
     REDIS_URL: z.url({ protocol: /^rediss?$/ }).default('redis://127.0.0.1:6379'),
@@ -54,6 +60,16 @@ const variables = z.object({
     HOST: z.string().min(1).default('0.0.0.0'),
     PORT: int(0, 65535, 3000),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    // JSON lines for collectors; `auto` prints readable lines instead when stdout is a terminal.
+    LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
+    // The worker's own HTTP server (/metrics, /health, /ready); 0 picks a free port (several on a host).
+    WORKER_PORT: int(0, 65535, 3001),
+    // Workers write a heartbeat this often; one silent for three intervals is no longer listed.
+    HEARTBEAT_INTERVAL_MS: int(500, 600_000, 5000),
+    // Comment lines on an idle event stream, so that proxies do not close it (most cut at 30-60 s).
+    SSE_HEARTBEAT_MS: int(100, 600_000, 15_000),
+    // The BullMQ dashboard at /admin/queues; behind API_KEYS when they are set.
+    ADMIN_DASHBOARD: flag,
 
     // Submission limits: what one request may ask of the service.
     MAX_FILE_BYTES: int(1, Number.MAX_SAFE_INTEGER, 100 * 1024 * 1024),
@@ -107,6 +123,18 @@ const variables = z.object({
 
     // Bearer tokens accepted on /v1 routes, comma-separated; unset, the API is open.
     API_KEYS: apiKeys.optional(),
+
+    // Signs webhook bodies (HMAC-SHA256); a submission with a callbackUrl is refused without it.
+    WEBHOOK_SECRET: z.string().min(16).optional(),
+    // Callbacks to loopback, link-local and private addresses would let clients probe the internal
+    // network (SSRF): refused unless this says the receivers live there.
+    WEBHOOK_ALLOW_PRIVATE: flag,
+    // Deliveries per webhook; the first retry waits WEBHOOK_BACKOFF_MS, each further one twice as long
+    // (8 attempts at 10 s span about 21 minutes).
+    WEBHOOK_ATTEMPTS: int(1, 100, 8),
+    WEBHOOK_BACKOFF_MS: int(0, 3_600_000, 10_000),
+    // One delivery attempt: connecting, sending and the receiver's answer.
+    WEBHOOK_TIMEOUT_MS: int(100, 600_000, 10_000),
 });
 
 const configSchema = variables.superRefine((config, ctx) => {

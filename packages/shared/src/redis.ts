@@ -15,6 +15,12 @@ export function createRedis(url: string, role: 'producer' | 'consumer', log: Log
   return redis;
 }
 
+/** True when Redis answers a PING within `timeoutMs`; never throws. */
+export async function pingRedis(redis: Redis, timeoutMs: number): Promise<boolean> {
+  const timeout = new Promise<false>((resolve) => setTimeout(resolve, timeoutMs, false).unref());
+  return Promise.race([redis.ping().then((reply) => reply === 'PONG', () => false), timeout]);
+}
+
 /** Resolves once the connection is usable, or rejects after `timeoutMs`. */
 export async function waitForRedis(redis: Redis, timeoutMs: number): Promise<void> {
   if (redis.status === 'ready') return;

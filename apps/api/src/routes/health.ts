@@ -2,14 +2,10 @@ import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { Router } from 'express';
 import type { Redis } from 'ioredis';
+import { pingRedis } from '@pagefleet/shared';
 import { sendProblem } from '../problem.js';
 
 const PING_TIMEOUT_MS = 1000;
-
-async function redisReachable(redis: Redis): Promise<boolean> {
-  const timeout = new Promise<false>((resolve) => setTimeout(resolve, PING_TIMEOUT_MS, false).unref());
-  return Promise.race([redis.ping().then((reply) => reply === 'PONG', () => false), timeout]);
-}
 
 async function writable(dir: string): Promise<boolean> {
   return access(dir, constants.W_OK).then(
@@ -25,7 +21,7 @@ export function healthRouter(redis: Redis, dirs: string[]): Router {
   });
   router.get('/ready', async (_req, res) => {
     const checks = {
-      redis: await redisReachable(redis),
+      redis: await pingRedis(redis, PING_TIMEOUT_MS),
       dataDir: (await Promise.all(dirs.map(writable))).every(Boolean),
     };
     if (checks.redis && checks.dataDir) {

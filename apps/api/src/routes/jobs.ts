@@ -25,9 +25,11 @@ import { admission } from '../ingest/admission.js';
 import { idempotency, type IdempotencyRecord } from '../ingest/idempotency.js';
 import { submitDocument, type SubmitDeps, type Submitted, type UploadedFile } from '../ingest/submit.js';
 import { uploadMiddleware } from '../ingest/upload.js';
+import { countRejections, type ApiMetrics } from '../metrics.js';
 
 export interface JobsDeps extends SubmitDeps {
   redis: Redis;
+  metrics: ApiMetrics;
   /** The documents queue, and every page queue. */
   queues: { documents: Queue; pages: Queue[] };
 }
@@ -93,8 +95,10 @@ export function jobsRouter(deps: JobsDeps): Router {
     accepted,
   });
 
-  router.post('/', idempotent, admit, upload, async (req, res) => {
+  router.post('/', countRejections(deps.metrics), idempotent, admit, upload, async (req, res) => {
     const files = (req.files ?? []) as UploadedFile[];
+    deps.metrics.uploads.inc(files.length);
+    deps.metrics.uploadedBytes.inc(files.reduce((sum, file) => sum + file.size, 0));
     try {
       if (files.length === 0) {
         throw new InvalidRequestError('send multipart/form-data with at least one file in the field "file"');
@@ -103,6 +107,8 @@ export function jobsRouter(deps: JobsDeps): Router {
       // Refuses a language that is not installed before anything is checked or queued.
       languageFiles(submission.languages, config.TESSDATA_DIR);
       const submitted: Submitted = await submitDocument(deps, files, submission);
+      deps.metrics.documentsSubmitted.inc();
+      deps.metrics.pagesSubmitted.inc(submitted.pageCount);
       // The job exists whatever happens to the key: a lost key costs a possible duplicate later,
       // where failing here would tell the client its accepted job was refused.
       await (res.locals.idempotency as IdempotencyRecord | undefined)?.(submitted.id).catch(() => undefined);

@@ -40,6 +40,8 @@ export interface OcrPoolOptions extends RecycleLimits {
   slots: number;
   tessdataDir: string | undefined;
   log: Logger;
+  /** Told of every thread replaced: past its limits, or after a page failed in it. */
+  onRecycle?: (reason: 'pages' | 'heap' | 'failure') => void;
 }
 
 // The same file from src/pipeline (tests) and dist/pipeline (production).
@@ -62,8 +64,6 @@ export class OcrPool {
   private readonly linked = new Set<string>();
   private created = 0;
   private langDir: Promise<string> | undefined;
-  /** Threads replaced so far, by reason. */
-  readonly recycled = { pages: 0, heap: 0 };
 
   constructor(private readonly options: OcrPoolOptions) {}
 
@@ -106,6 +106,11 @@ export class OcrPool {
     return { text: data.text, confidence: round(data.confidence), words: wordsFromTsv(data.tsv ?? '') };
   }
 
+  /** Starts one thread for `languages` ahead of the first page: proves the engine starts, and spares that page the wait. */
+  async warmUp(languages: string): Promise<void> {
+    this.release(await this.acquire(languages), true);
+  }
+
   async close(): Promise<void> {
     const slots = this.idle.splice(0);
     await Promise.all(slots.map((slot) => slot.tesseract.terminate()));
@@ -136,10 +141,8 @@ export class OcrPool {
   private release(slot: Slot, healthy: boolean): void {
     const reason = healthy ? recycleReason(slot, this.options) : undefined;
     if (!healthy || reason) {
-      if (reason) {
-        this.recycled[reason]++;
-        this.options.log.info({ reason, pages: slot.pages, heapBytes: slot.heapBytes }, 'tesseract thread recycled');
-      }
+      if (reason) this.options.log.info({ reason, pages: slot.pages, heapBytes: slot.heapBytes }, 'tesseract thread recycled');
+      this.options.onRecycle?.(reason ?? 'failure');
       this.created--;
       void slot.tesseract.terminate().catch(() => undefined);
       this.waiters.shift()?.(undefined);

@@ -23,6 +23,8 @@ export class DocumentCanceledError extends UnrecoverableError {
 export interface PageSummary {
   confidence: number;
   words: number;
+  /** Pixels of the page as recognized. */
+  pixels: number;
   durations: Record<string, number>;
 }
 
@@ -56,7 +58,7 @@ export async function processPage(job: Job, deps: PageProcessorDeps, stop?: Abor
   await writePageResult(paths, result);
   await deps.documents.recordPage(data.documentId, data.page, 'completed');
   const durations = { ...result.durations, store: Math.round(performance.now() - start) };
-  return { confidence: result.confidence, words: result.words.length, durations };
+  return { confidence: result.confidence, words: result.words.length, pixels: (result.width ?? 0) * (result.height ?? 0), durations };
 }
 
 /** BullMQ's reason for a job whose worker died (lost its lock) more than MAX_STALLED_COUNT times. */

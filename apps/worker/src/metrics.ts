@@ -1,0 +1,118 @@
+import { Counter, createRegistry, Gauge, Histogram, PAGE_SECONDS_BUCKETS, type Registry } from '@pagefleet/shared';
+
+export type PageOutcome = 'completed' | 'failed' | 'retried' | 'canceled';
+export type RecycleReason = 'pages' | 'heap' | 'failure';
+
+/** Pixels of a page as recognized: a receipt, a letter page at 150 / 300 / 600 DPI, a poster. */
+const PIXEL_BUCKETS = [250_000, 1_000_000, 2_000_000, 4_000_000, 8_000_000, 12_000_000, 20_000_000, 40_000_000, 100_000_000];
+
+const CONFIDENCE_BUCKETS = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 1];
+
+export interface WorkerMetrics {
+  registry: Registry;
+  pages: Counter<'queue' | 'outcome'>;
+  attempts: Counter<'queue'>;
+  pageDuration: Histogram<'queue'>;
+  stageDuration: Histogram<'stage'>;
+  confidence: Histogram;
+  pixels: Histogram;
+  timeouts: Counter<'stage'>;
+  oom: Counter;
+  stalled: Counter<'queue'>;
+  recycles: Counter<'reason'>;
+  slots: Gauge<'queue'>;
+  busySlots: Gauge<'queue'>;
+  memoryBudget: Gauge;
+  documents: Counter<'status'>;
+}
+
+/** One registry per worker process; `busy` is read at scrape time from the pages in progress. */
+export function createWorkerMetrics(busy: () => Map<string, number>): WorkerMetrics {
+  const registry = createRegistry();
+  const registers = [registry];
+  return {
+    registry,
+    pages: new Counter({
+      name: 'pagefleet_pages_processed_total',
+      help: 'Page attempts ended, by queue and outcome: completed, failed (given up), retried (will run again) or canceled.',
+      labelNames: ['queue', 'outcome'],
+      registers,
+    }),
+    attempts: new Counter({
+      name: 'pagefleet_page_attempts_total',
+      help: 'Page attempts started, first runs and retries alike.',
+      labelNames: ['queue'],
+      registers,
+    }),
+    pageDuration: new Histogram({
+      name: 'pagefleet_page_duration_seconds',
+      help: 'Time of a completed page attempt, all stages together.',
+      labelNames: ['queue'],
+      buckets: PAGE_SECONDS_BUCKETS,
+      registers,
+    }),
+    stageDuration: new Histogram({
+      name: 'pagefleet_page_stage_duration_seconds',
+      help: 'Time of each stage of a completed page: rasterize, preprocess, ocr, store.',
+      labelNames: ['stage'],
+      buckets: PAGE_SECONDS_BUCKETS,
+      registers,
+    }),
+    confidence: new Histogram({
+      name: 'pagefleet_ocr_confidence_ratio',
+      help: "Tesseract's mean word confidence of a completed page, from 0 to 1.",
+      buckets: CONFIDENCE_BUCKETS,
+      registers,
+    }),
+    pixels: new Histogram({
+      name: 'pagefleet_page_pixels',
+      help: 'Pixels of a completed page as recognized, after any downscale.',
+      buckets: PIXEL_BUCKETS,
+      registers,
+    }),
+    timeouts: new Counter({
+      name: 'pagefleet_page_timeouts_total',
+      help: 'Page attempts stopped at PAGE_TIMEOUT_MS, by the stage they were in.',
+      labelNames: ['stage'],
+      registers,
+    }),
+    oom: new Counter({
+      name: 'pagefleet_pages_oom_total',
+      help: 'Pages given up because their worker died on every attempt (killed, most likely out of memory).',
+      registers,
+    }),
+    stalled: new Counter({
+      name: 'pagefleet_pages_stalled_total',
+      help: 'Pages whose worker died mid-page, found by this worker and queued again.',
+      labelNames: ['queue'],
+      registers,
+    }),
+    recycles: new Counter({
+      name: 'pagefleet_tesseract_recycles_total',
+      help: 'Tesseract threads replaced, by reason: pages (OCR_MAX_PAGES), heap (OCR_MAX_HEAP) or failure (a page failed or timed out in it).',
+      labelNames: ['reason'],
+      registers,
+    }),
+    slots: new Gauge({ name: 'pagefleet_worker_slots', help: 'Page slots of this worker, by queue.', labelNames: ['queue'], registers }),
+    busySlots: new Gauge({
+      name: 'pagefleet_worker_busy_slots',
+      help: 'Page slots of this worker processing a page now, by queue.',
+      labelNames: ['queue'],
+      registers,
+      collect() {
+        for (const [queue, count] of busy()) this.set({ queue }, count);
+      },
+    }),
+    memoryBudget: new Gauge({
+      name: 'pagefleet_worker_memory_budget_bytes',
+      help: 'Memory budget the worker sized its slots for (WORKER_MEMORY_TIER, the cgroup limit or the machine).',
+      registers,
+    }),
+    documents: new Counter({
+      name: 'pagefleet_documents_finished_total',
+      help: 'Documents finished by this worker, by final status: completed, partial or failed.',
+      labelNames: ['status'],
+      registers,
+    }),
+  };
+}
