@@ -15,6 +15,8 @@ import { createApiMetrics } from './metrics.js';
 import type { ServerDeps } from './server.js';
 
 export interface ApiDeps extends ServerDeps {
+  /** Ends event streams, so that the HTTP server can close. */
+  endStreams(): void;
   close(): Promise<void>;
 }
 
@@ -32,6 +34,7 @@ export async function connectApi(config: Config, log: Logger): Promise<ApiDeps> 
   const onQueueError = (err: Error) => log.warn({ err }, 'queue error');
   for (const queue of [queues.documents, ...queues.pages]) queue.on('error', onQueueError);
   flows.on('error', onQueueError);
+  const stopping = new AbortController();
   return {
     config,
     log,
@@ -41,7 +44,10 @@ export async function connectApi(config: Config, log: Logger): Promise<ApiDeps> 
     metrics: createApiMetrics({ all: [queues.documents, ...queues.pages], pages: queues.pages }, redis, log),
     flows,
     queues,
+    stopping: stopping.signal,
+    endStreams: () => stopping.abort(),
     async close() {
+      stopping.abort();
       await Promise.all([queues.documents.close(), ...queues.pages.map((queue) => queue.close()), flows.close()]);
       await redis.quit().catch(() => undefined);
     },

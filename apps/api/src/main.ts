@@ -17,6 +17,7 @@ async function shutdown(signal: string): Promise<void> {
   stopping = true;
   log.info({ signal }, 'shutting down: no new requests, finishing in-flight ones');
   const closed = new Promise<'closed'>((resolve) => server.close(() => resolve('closed')));
+  deps.endStreams();
   server.closeIdleConnections();
   const deadline = new Promise<'timeout'>((resolve) => setTimeout(resolve, config.SHUTDOWN_GRACE_MS, 'timeout').unref());
   const outcome = await Promise.race([closed, deadline]);

@@ -18,6 +18,8 @@ export interface ServerDeps {
   documents: DocumentStore;
   heartbeats: HeartbeatStore;
   metrics: ApiMetrics;
+  /** Aborts when the server shuts down: long-lived responses (event streams) end. */
+  stopping: AbortSignal;
   flows: FlowProducer;
   queues: { documents: Queue; pages: Queue[] };
 }

@@ -11,11 +11,46 @@ const FINISH = `
 local status = redis.call('HGET', KEYS[1], 'status')
 if status == 'queued' or status == 'processing' then
   redis.call('HSET', KEYS[1], 'status', ARGV[1], 'finishedAt', ARGV[2], 'error', ARGV[3])
-  redis.call('EXPIRE', KEYS[1], ARGV[4])
-  redis.call('EXPIRE', KEYS[2], ARGV[4])
+  redis.call('XADD', KEYS[3], '*', 'type', 'end', 'status', ARGV[1])
+  for _, key in ipairs(KEYS) do redis.call('EXPIRE', key, ARGV[4]) end
   return 1
 end
 return 0`;
+
+// A page's outcome is recorded once per change, so that a page processed twice (its worker died
+// after storing it) appears once in the counts and once in the event stream.
+const RECORD_PAGE = `
+local previous = redis.call('HGET', KEYS[1], ARGV[1])
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+if previous == ARGV[2] then return 0 end
+local done, failed = 0, 0
+for _, outcome in ipairs(redis.call('HVALS', KEYS[1])) do
+  if outcome == 'completed' then done = done + 1 else failed = failed + 1 end
+end
+redis.call('XADD', KEYS[2], '*', 'type', 'page', 'page', ARGV[1], 'status', ARGV[2], 'confidence', ARGV[3],
+  'pagesDone', done, 'pagesFailed', failed)
+redis.call('EXPIRE', KEYS[2], ARGV[4])
+return 1`;
+
+/** One entry of a document's event stream: a page ended, or the document did. */
+export type DocumentEvent =
+  | { id: string; type: 'page'; page: number; status: 'completed' | 'failed'; confidence: number; pagesDone: number; pagesFailed: number }
+  | { id: string; type: 'end'; status: DocumentStatus };
+
+function toEvent(id: string, fields: string[]): DocumentEvent {
+  const entry = Object.fromEntries(fields.flatMap((value, i) => (i % 2 === 0 ? [[value, fields[i + 1] ?? '']] : [])));
+  if (entry.type === 'end') return { id, type: 'end', status: entry.status as DocumentStatus };
+  return {
+    id,
+    type: 'page',
+    page: Number(entry.page),
+    status: entry.status as 'completed' | 'failed',
+    confidence: Number(entry.confidence),
+    pagesDone: Number(entry.pagesDone),
+    pagesFailed: Number(entry.pagesFailed),
+  };
+}
 
 export interface NewDocument {
   id: string;
@@ -28,7 +63,9 @@ export interface NewDocument {
 /**
  * The document's own status, kept in Redis apart from BullMQ's jobs (which are trimmed once
  * finished) so that polling finds it until RESULT_TTL. Page outcomes are a hash keyed by page,
- * so a page processed twice (a retry after a crash) is still counted once.
+ * so a page processed twice (a retry after a crash) is still counted once. Each page that ends,
+ * and the document's end, is also appended to a stream, which event subscribers read from any
+ * point (SSE's Last-Event-ID).
  */
 export class DocumentStore {
   constructor(
@@ -37,8 +74,9 @@ export class DocumentStore {
     private readonly ttlSeconds: number,
   ) {}
 
-  private keys(id: string): [string, string] {
-    return [`${this.prefix}:doc:${id}`, `${this.prefix}:doc:${id}:pages`];
+  private keys(id: string): [doc: string, pages: string, events: string] {
+    const key = `${this.prefix}:doc:${id}`;
+    return [key, `${key}:pages`, `${key}:events`];
   }
 
   async create(doc: NewDocument): Promise<void> {
@@ -59,24 +97,32 @@ export class DocumentStore {
     await this.redis.eval(MARK_PROCESSING, 1, this.keys(id)[0]);
   }
 
-  async recordPage(id: string, page: number, outcome: 'completed' | 'failed'): Promise<void> {
-    const [, pagesKey] = this.keys(id);
-    await this.redis.multi().hset(pagesKey, String(page), outcome).expire(pagesKey, this.ttlSeconds).exec();
+  async recordPage(id: string, page: number, outcome: 'completed' | 'failed', confidence = 0): Promise<void> {
+    const [, pages, events] = this.keys(id);
+    await this.redis.eval(RECORD_PAGE, 2, pages, events, page, outcome, confidence, this.ttlSeconds);
   }
 
   /** Sets the final status unless the document already finished or was canceled; true if it did. */
   async finish(id: string, status: DocumentStatus, error = ''): Promise<boolean> {
-    const done = await this.redis.eval(FINISH, 2, ...this.keys(id), status, new Date().toISOString(), error, this.ttlSeconds);
+    const done = await this.redis.eval(FINISH, 3, ...this.keys(id), status, new Date().toISOString(), error, this.ttlSeconds);
     return done === 1;
   }
 
   async cancel(id: string): Promise<void> {
-    const [key] = this.keys(id);
+    const [key, , events] = this.keys(id);
     await this.redis
       .multi()
       .hset(key, { status: 'canceled' satisfies DocumentStatus, finishedAt: new Date().toISOString() })
       .expire(key, this.ttlSeconds)
+      .xadd(events, '*', 'type', 'end', 'status', 'canceled' satisfies DocumentStatus)
+      .expire(events, this.ttlSeconds)
       .exec();
+  }
+
+  /** Up to `count` events after the entry `after` ('0': from the start). */
+  async events(id: string, after: string, count: number): Promise<DocumentEvent[]> {
+    const entries = await this.redis.xrange(this.keys(id)[2], `(${after}`, '+', 'COUNT', count);
+    return entries.map(([entryId, fields]) => toEvent(entryId, fields));
   }
 
   async get(id: string): Promise<DocumentState | undefined> {

@@ -18,6 +18,7 @@ import {
   readPageResult,
   readSavedState,
   type DocumentState,
+  type Logger,
   type PageResult,
   uploadsDir,
 } from '@pagefleet/shared';
@@ -26,10 +27,14 @@ import { idempotency, type IdempotencyRecord } from '../ingest/idempotency.js';
 import { submitDocument, type SubmitDeps, type Submitted, type UploadedFile } from '../ingest/submit.js';
 import { uploadMiddleware } from '../ingest/upload.js';
 import { countRejections, type ApiMetrics } from '../metrics.js';
+import { streamEvents } from './events.js';
 
 export interface JobsDeps extends SubmitDeps {
   redis: Redis;
   metrics: ApiMetrics;
+  log: Logger;
+  /** Aborts when the server shuts down, to end event streams. */
+  stopping: AbortSignal;
   /** The documents queue, and every page queue. */
   queues: { documents: Queue; pages: Queue[] };
 }
@@ -37,7 +42,12 @@ export interface JobsDeps extends SubmitDeps {
 const MAX_RESULT_PAGES = 1000;
 
 const jobUrl = (id: string) => `/v1/jobs/${id}`;
-const links = (id: string) => ({ self: jobUrl(id), result: `${jobUrl(id)}/result`, text: `${jobUrl(id)}/text` });
+const links = (id: string) => ({
+  self: jobUrl(id),
+  result: `${jobUrl(id)}/result`,
+  text: `${jobUrl(id)}/text`,
+  events: `${jobUrl(id)}/events`,
+});
 
 function parseOrThrow<T>(schema: z.ZodType<T>, input: unknown, what: string): T {
   const parsed = schema.safeParse(input);
@@ -120,6 +130,11 @@ export function jobsRouter(deps: JobsDeps): Router {
 
   router.get('/:id', async (req, res) => {
     res.json(await findDocument(req));
+  });
+
+  router.get('/:id/events', async (req, res) => {
+    const doc = await findDocument(req);
+    await streamEvents(req, res, doc, { ...deps, heartbeatMs: config.SSE_HEARTBEAT_MS });
   });
 
   router.get('/:id/result', async (req, res) => {

@@ -56,7 +56,7 @@ export async function processPage(job: Job, deps: PageProcessorDeps, stop?: Abor
   const result = await recognizePage({ ...data, dpi }, paths, { ...deps, maxPixels }, stop);
   const start = performance.now();
   await writePageResult(paths, result);
-  await deps.documents.recordPage(data.documentId, data.page, 'completed');
+  await deps.documents.recordPage(data.documentId, data.page, 'completed', result.confidence);
   const durations = { ...result.durations, store: Math.round(performance.now() - start) };
   return { confidence: result.confidence, words: result.words.length, pixels: (result.width ?? 0) * (result.height ?? 0), durations };
 }
@@ -89,7 +89,7 @@ export async function recordPageFailure(
   const paths = documentPaths(deps.dataDir, documentId);
   const stored = await readPageResult(paths, page);
   if (stored?.status === 'completed') {
-    await deps.documents.recordPage(documentId, page, 'completed');
+    await deps.documents.recordPage(documentId, page, 'completed', stored.confidence);
     return;
   }
   await writePageResult(paths, { page, status: 'failed', text: '', confidence: 0, words: [], ...describeFailure(message) });

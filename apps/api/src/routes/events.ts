@@ -1,0 +1,74 @@
+import type { Request, Response } from 'express';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { FINISHED_STATUSES, type DocumentState, type DocumentStore, type Logger } from '@pagefleet/shared';
+
+/** How often an open stream looks for new events: a progress bar needs no more. */
+const POLL_MS = 500;
+/** Events read from Redis at once while replaying a long document. */
+const BATCH = 200;
+/** What EventSource waits before reconnecting (with Last-Event-ID) after a cut. */
+const RETRY_MS = 2000;
+const STREAM_ID = /^\d+-\d+$/;
+
+export interface EventsDeps {
+  documents: DocumentStore;
+  log: Logger;
+  heartbeatMs: number;
+  /** Aborts when the server shuts down: open streams end, clients reconnect to another replica. */
+  stopping: AbortSignal;
+}
+
+/**
+ * `GET /v1/jobs/:id/events`: Server-Sent Events. A `state` event with the document as it is, then
+ * one `page` event per page that ends (page, status, confidence and the counts so far), then an
+ * `end` event with the final document, and the stream closes. Events carry ids: a client that
+ * reconnects with Last-Event-ID gets what it missed, nothing twice. Comment lines every
+ * SSE_HEARTBEAT_MS keep proxies from closing an idle stream.
+ */
+export async function streamEvents(req: Request, res: Response, doc: DocumentState, deps: EventsDeps): Promise<void> {
+  res.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    connection: 'keep-alive',
+    // nginx buffers responses unless told otherwise; events would arrive in lumps.
+    'x-accel-buffering': 'no',
+  });
+  const send = (event: string, data: unknown, id?: string) =>
+    res.write(`${id ? `id: ${id}\n` : ''}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+  res.write(`retry: ${RETRY_MS}\n\n`);
+  send('state', doc);
+
+  const closed = new AbortController();
+  res.once('close', () => closed.abort());
+  const stop = AbortSignal.any([closed.signal, deps.stopping]);
+  const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), deps.heartbeatMs);
+  const lastEventId = req.get('last-event-id');
+  let after = lastEventId && STREAM_ID.test(lastEventId) ? lastEventId : '0';
+  try {
+    while (!stop.aborted) {
+      const events = await deps.documents.events(doc.id, after, BATCH);
+      for (const event of events) {
+        after = event.id;
+        if (event.type === 'end') {
+          send('end', (await deps.documents.get(doc.id)) ?? { ...doc, status: event.status }, event.id);
+          return;
+        }
+        const { id, type, ...page } = event;
+        send(type, { ...page, pageCount: doc.pageCount }, id);
+      }
+      // A document finished before its stream was written (or whose stream is gone) ends here.
+      if (events.length === 0 && FINISHED_STATUSES.has(doc.status)) {
+        send('end', doc);
+        return;
+      }
+      if (events.length < BATCH) await sleep(POLL_MS, undefined, { signal: stop }).catch(() => undefined);
+    }
+  } catch (err) {
+    // Redis went away. A finished document (read from its saved state) still gets its end; any
+    // other stream ends and EventSource reconnects after RETRY_MS.
+    if (FINISHED_STATUSES.has(doc.status)) send('end', doc);
+    else deps.log.warn({ err, jobId: doc.id }, 'event stream cut');
+  } finally {
+    clearInterval(heartbeat);
+    res.end();
+  }
+}
