@@ -29,10 +29,12 @@ export async function connectApi(config: Config, log: Logger): Promise<ApiDeps> 
   const queues = {
     documents: new Queue(QUEUES.documents, connection),
     pages: PAGE_QUEUE_NAMES.map((name) => new Queue(name, connection)),
+    webhooks: new Queue(QUEUES.webhooks, connection),
   };
   const flows = new FlowProducer(connection);
   const onQueueError = (err: Error) => log.warn({ err }, 'queue error');
-  for (const queue of [queues.documents, ...queues.pages]) queue.on('error', onQueueError);
+  const all = [queues.documents, ...queues.pages, queues.webhooks];
+  for (const queue of all) queue.on('error', onQueueError);
   flows.on('error', onQueueError);
   const stopping = new AbortController();
   return {
@@ -41,14 +43,14 @@ export async function connectApi(config: Config, log: Logger): Promise<ApiDeps> 
     redis,
     documents: new DocumentStore(redis, config.QUEUE_PREFIX, config.RESULT_TTL),
     heartbeats: new HeartbeatStore(redis, config.QUEUE_PREFIX, config.HEARTBEAT_INTERVAL_MS),
-    metrics: createApiMetrics({ all: [queues.documents, ...queues.pages], pages: queues.pages }, redis, log),
+    metrics: createApiMetrics({ all, pages: queues.pages }, redis, log),
     flows,
     queues,
     stopping: stopping.signal,
     endStreams: () => stopping.abort(),
     async close() {
       stopping.abort();
-      await Promise.all([queues.documents.close(), ...queues.pages.map((queue) => queue.close()), flows.close()]);
+      await Promise.all([...all.map((queue) => queue.close()), flows.close()]);
       await redis.quit().catch(() => undefined);
     },
   };

@@ -21,7 +21,7 @@ export interface ServerDeps {
   /** Aborts when the server shuts down: long-lived responses (event streams) end. */
   stopping: AbortSignal;
   flows: FlowProducer;
-  queues: { documents: Queue; pages: Queue[] };
+  queues: { documents: Queue; pages: Queue[]; webhooks: Queue };
 }
 
 /** Probes and scrapes come every few seconds: a log line each would drown the rest. */

@@ -24,6 +24,7 @@ export interface WorkerMetrics {
   busySlots: Gauge<'queue'>;
   memoryBudget: Gauge;
   documents: Counter<'status'>;
+  webhooks: Counter<'outcome'>;
 }
 
 /** One registry per worker process; `busy` is read at scrape time from the pages in progress. */
@@ -112,6 +113,12 @@ export function createWorkerMetrics(busy: () => Map<string, number>): WorkerMetr
       name: 'pagefleet_documents_finished_total',
       help: 'Documents finished by this worker, by final status: completed, partial or failed.',
       labelNames: ['status'],
+      registers,
+    }),
+    webhooks: new Counter({
+      name: 'pagefleet_webhook_deliveries_total',
+      help: 'Webhook delivery attempts by outcome: delivered, retried (will try again) or failed (given up).',
+      labelNames: ['outcome'],
       registers,
     }),
   };

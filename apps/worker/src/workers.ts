@@ -8,6 +8,7 @@ import {
   mebibytes,
   pingRedis,
   QUEUES,
+  queueWebhook,
   warnUnlessNoEviction,
   type Config,
   type Logger,
@@ -23,8 +24,9 @@ import { OcrPool } from './pipeline/ocr.js';
 import type { PipelineDeps } from './pipeline/page.js';
 import { createRasterizer } from './pipeline/rasterize.js';
 import { cleanExpired } from './processors/cleanup.js';
-import type { ProcessorDeps } from './processors/deps.js';
+import type { DocumentProcessorDeps } from './processors/deps.js';
 import { processDocument, type DocumentSummary } from './processors/document.js';
+import { deliverWebhook, type WebhookDeps } from './processors/webhook.js';
 import { describeFailure, DocumentCanceledError, processPage, recordPageFailure, type PageSummary } from './processors/page.js';
 
 /** How BullMQ finds pages whose worker died: see LOCK_DURATION_MS and its neighbours in the config. */
@@ -46,6 +48,9 @@ export interface WorkerOptions {
 
 /** Documents only combine stored pages: a few slots are plenty and cost no OCR memory. */
 const DOCUMENT_CONCURRENCY = 4;
+
+/** Webhooks only wait on their receivers: more at once costs nothing but sockets. */
+const WEBHOOK_CONCURRENCY = 8;
 
 const CLEANUP_SCHEDULER = 'cleanup';
 
@@ -79,7 +84,12 @@ function failureOutcome(err: Error, final: boolean): PageOutcome {
   return final ? 'failed' : 'retried';
 }
 
-export function startWorkers(deps: ProcessorDeps & Omit<PipelineDeps, 'ocr'> & { metrics: WorkerMetrics }, options: WorkerOptions): Worker[] {
+export interface WorkerDeps extends DocumentProcessorDeps, Omit<PipelineDeps, 'ocr'> {
+  metrics: WorkerMetrics;
+  webhook: Omit<WebhookDeps, 'documents'>;
+}
+
+export function startWorkers(deps: WorkerDeps, options: WorkerOptions): Worker[] {
   const common = { connection: options.connection, prefix: options.prefix, ...options.stall };
   const { active } = options;
   const { metrics } = deps;
@@ -138,7 +148,21 @@ export function startWorkers(deps: ProcessorDeps & Omit<PipelineDeps, 'ocr'> & {
     deps.log.info({ jobId: job.data.documentId, ...summary }, 'document finished');
   });
   documents.on('failed', (job, err) => deps.log.error({ jobId: job?.data.documentId, err }, 'document processing failed'));
-  const all = [...pageWorkers, documents];
+  const webhooks = new Worker(QUEUES.webhooks, (job) => deliverWebhook(job, { ...deps.webhook, documents: deps.documents }), {
+    ...common,
+    concurrency: WEBHOOK_CONCURRENCY,
+  });
+  webhooks.on('completed', (job, delivered: { status: number }) => {
+    metrics.webhooks.inc({ outcome: 'delivered' });
+    deps.log.info({ jobId: job.data.documentId, attempt: job.attemptsStarted, status: delivered.status }, 'webhook delivered');
+  });
+  webhooks.on('failed', (job, err) => {
+    if (!job) return;
+    const final = isFinalFailure(job, err);
+    metrics.webhooks.inc({ outcome: final ? 'failed' : 'retried' });
+    deps.log.warn({ jobId: job.data.documentId, attempt: job.attemptsMade, final, err }, final ? 'webhook given up' : 'webhook attempt failed, will retry');
+  });
+  const all = [...pageWorkers, documents, webhooks];
   for (const worker of all) worker.on('error', (err) => deps.log.error({ err }, 'worker error'));
   return all;
 }
@@ -226,6 +250,8 @@ export async function runWorker(config: Config, log: Logger, plan?: CapacityPlan
   const redis = createRedis(config.REDIS_URL, 'consumer', log);
   redis.once('ready', () => void warnUnlessNoEviction(redis, log));
   const documents = new DocumentStore(redis, config.QUEUE_PREFIX, config.RESULT_TTL);
+  const webhookQueue = new Queue(QUEUES.webhooks, { connection: redis, prefix: config.QUEUE_PREFIX });
+  webhookQueue.on('error', (err) => log.warn({ err }, 'queue error'));
   const pageQueues = capacity.queues.map(({ queue, slots }) => ({
     queue,
     slots,
@@ -260,6 +286,8 @@ export async function runWorker(config: Config, log: Logger, plan?: CapacityPlan
       maxPixels: config.MAX_PAGE_PIXELS,
       timeoutMs: config.PAGE_TIMEOUT_MS,
       metrics,
+      queueWebhook: (documentId) => queueWebhook(webhookQueue, documents, config, documentId),
+      webhook: { secret: config.WEBHOOK_SECRET, allowPrivate: config.WEBHOOK_ALLOW_PRIVATE, timeoutMs: config.WEBHOOK_TIMEOUT_MS },
       log,
     },
     {
@@ -313,6 +341,7 @@ export async function runWorker(config: Config, log: Logger, plan?: CapacityPlan
       }
       await Promise.all(pageQueues.map(({ ocr }) => ocr.close()));
       await maintenance.close();
+      await webhookQueue.close();
       await probes.close();
       await redis.quit().catch(() => undefined);
       return { finished, handedBack };

@@ -58,6 +58,8 @@ export interface NewDocument {
   languages: string;
   dpi: number;
   createdAt: string;
+  /** Where the webhook goes when the document ends. */
+  callbackUrl?: string;
 }
 
 /**
@@ -83,7 +85,7 @@ export class DocumentStore {
     const [key] = this.keys(doc.id);
     await this.redis
       .multi()
-      .hset(key, { ...doc, status: 'queued' satisfies DocumentStatus })
+      .hset(key, { ...doc, callbackUrl: doc.callbackUrl ?? '', status: 'queued' satisfies DocumentStatus })
       .expire(key, this.ttlSeconds)
       .exec();
   }
@@ -146,6 +148,11 @@ export class DocumentStore {
     if (doc.finishedAt) state.finishedAt = doc.finishedAt;
     if (doc.error) state.error = doc.error;
     return state;
+  }
+
+  /** The document's callback URL; undefined when it has none (or has expired). */
+  async callbackUrl(id: string): Promise<string | undefined> {
+    return (await this.redis.hget(this.keys(id)[0], 'callbackUrl')) || undefined;
   }
 
   /** False once RESULT_TTL has expired the document (or it never existed). */

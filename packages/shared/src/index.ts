@@ -1,3 +1,4 @@
+export * from './addresses.js';
 export * from './bytes.js';
 export * from './config.js';
 export * from './documents.js';
@@ -13,3 +14,4 @@ export * from './pdfinfo.js';
 export * from './queues.js';
 export * from './redis.js';
 export * from './tools.js';
+export * from './webhooks.js';

@@ -12,6 +12,8 @@ export const QUEUES = {
   pagesLarge: 'pages-large',
   /** Scheduled housekeeping (cleanup after RESULT_TTL), run by whichever worker takes it. */
   maintenance: 'maintenance',
+  /** One delivery of a finished document's callback, retried with backoff. */
+  webhooks: 'webhooks',
 } as const;
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 export type PageQueueName = typeof QUEUES.pages | typeof QUEUES.pagesLarge;

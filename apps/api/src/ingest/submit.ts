@@ -35,6 +35,7 @@ export interface SubmitDeps {
 export interface Submission {
   languages: string;
   dpi: number;
+  callbackUrl?: string | undefined;
 }
 
 export interface Submitted {
@@ -74,7 +75,7 @@ async function pageJobs(id: string, files: CheckedFile[], submission: Submission
         file.type === 'pdf'
           ? { file: `${fileIndex}.pdf`, kind: 'pdf', index: i + 1 }
           : { file: `${fileIndex}.${EXTENSIONS[file.type]}`, kind: 'image', index: i };
-      jobs.push({ documentId: id, page: jobs.length + 1, source, ...submission, pixels: pixels[i] ?? 1 });
+      jobs.push({ documentId: id, page: jobs.length + 1, source, languages: submission.languages, dpi: submission.dpi, pixels: pixels[i] ?? 1 });
     }
   }
   return jobs;

@@ -15,6 +15,7 @@ import {
   NotFinishedError,
   NotFoundError,
   pageJobId,
+  queueWebhook,
   readPageResult,
   readSavedState,
   type DocumentState,
@@ -23,6 +24,7 @@ import {
   uploadsDir,
 } from '@pagefleet/shared';
 import { admission } from '../ingest/admission.js';
+import { checkCallbackUrl } from '../ingest/callback.js';
 import { idempotency, type IdempotencyRecord } from '../ingest/idempotency.js';
 import { submitDocument, type SubmitDeps, type Submitted, type UploadedFile } from '../ingest/submit.js';
 import { uploadMiddleware } from '../ingest/upload.js';
@@ -35,8 +37,8 @@ export interface JobsDeps extends SubmitDeps {
   log: Logger;
   /** Aborts when the server shuts down, to end event streams. */
   stopping: AbortSignal;
-  /** The documents queue, and every page queue. */
-  queues: { documents: Queue; pages: Queue[] };
+  /** The documents queue, every page queue, and the webhooks queue. */
+  queues: { documents: Queue; pages: Queue[]; webhooks: Queue };
 }
 
 const MAX_RESULT_PAGES = 1000;
@@ -76,6 +78,7 @@ export function jobsRouter(deps: JobsDeps): Router {
   const fields = z.strictObject({
     languages: z.string().default(config.DEFAULT_LANGUAGES),
     dpi: z.coerce.number().int().min(MIN_DPI).max(config.MAX_DPI).default(config.DEFAULT_DPI),
+    callbackUrl: z.url({ protocol: /^https?$/, error: 'must be an http or https URL' }).optional(),
   });
 
   /** From Redis; while Redis is away, a finished document is still read from its saved state. */
@@ -114,8 +117,10 @@ export function jobsRouter(deps: JobsDeps): Router {
         throw new InvalidRequestError('send multipart/form-data with at least one file in the field "file"');
       }
       const submission = parseOrThrow(fields, req.body ?? {}, 'fields');
-      // Refuses a language that is not installed before anything is checked or queued.
+      // Refuses a language that is not installed, or a callback that cannot be called, before
+      // anything is checked or queued.
       languageFiles(submission.languages, config.TESSDATA_DIR);
+      if (submission.callbackUrl) await checkCallbackUrl(submission.callbackUrl, config);
       const submitted: Submitted = await submitDocument(deps, files, submission);
       deps.metrics.documentsSubmitted.inc();
       deps.metrics.pagesSubmitted.inc(submitted.pageCount);
@@ -181,6 +186,7 @@ export function jobsRouter(deps: JobsDeps): Router {
       }
     }
     await rm(documentPaths(config.DATA_DIR, doc.id).root, { recursive: true, force: true });
+    await queueWebhook(deps.queues.webhooks, deps.documents, config, doc.id);
     res.status(204).end();
   });
 

@@ -8,3 +8,8 @@ export interface ProcessorDeps {
 }
 
 export interface PageProcessorDeps extends ProcessorDeps, PipelineDeps {}
+
+export interface DocumentProcessorDeps extends ProcessorDeps {
+  /** Queues the document's webhook, if its submission asked for one. */
+  queueWebhook(documentId: string): Promise<void>;
+}

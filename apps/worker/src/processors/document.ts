@@ -8,7 +8,7 @@ import {
   writeFileAtomic,
   type DocumentStatus,
 } from '@pagefleet/shared';
-import type { ProcessorDeps } from './deps.js';
+import type { DocumentProcessorDeps } from './deps.js';
 import { recordPageFailure } from './page.js';
 
 export interface DocumentSummary {
@@ -21,11 +21,15 @@ export interface DocumentSummary {
  * Runs once every page has ended (completed or given up): makes sure each failed page is on
  * record, writes the combined text (pages joined by a form feed) and the final status.
  */
-export async function processDocument(job: Job, deps: ProcessorDeps): Promise<DocumentSummary | undefined> {
+export async function processDocument(job: Job, deps: DocumentProcessorDeps): Promise<DocumentSummary | undefined> {
   const parsed = documentJobSchema.safeParse(job.data);
   if (!parsed.success) throw new UnrecoverableError(`malformed document job: ${parsed.error.message}`);
   const { documentId, pageCount } = parsed.data;
-  if (await deps.documents.isFinished(documentId)) return undefined;
+  if (await deps.documents.isFinished(documentId)) {
+    // A retry after the status was written: the webhook may be what failed (queueing is idempotent).
+    await deps.queueWebhook(documentId);
+    return undefined;
+  }
 
   const failures = await job.getIgnoredChildrenFailures();
   for (const [key, reason] of Object.entries(failures)) {
@@ -65,5 +69,6 @@ export async function processDocument(job: Job, deps: ProcessorDeps): Promise<Do
     const state = await deps.documents.get(documentId);
     if (state) await writeFileAtomic(paths.state, JSON.stringify(state));
   }
+  await deps.queueWebhook(documentId);
   return { status, pagesDone, pagesFailed };
 }
