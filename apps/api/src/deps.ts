@@ -30,10 +30,14 @@ export async function connectApi(config: Config, log: Logger): Promise<ApiDeps> 
     documents: new Queue(QUEUES.documents, connection),
     pages: PAGE_QUEUE_NAMES.map((name) => new Queue(name, connection)),
     webhooks: new Queue(QUEUES.webhooks, connection),
+    maintenance: new Queue(QUEUES.maintenance, connection),
   };
   const flows = new FlowProducer(connection);
   const onQueueError = (err: Error) => log.warn({ err }, 'queue error');
-  const all = [queues.documents, ...queues.pages, queues.webhooks];
+  if (config.ADMIN_DASHBOARD && !config.API_KEYS) {
+    log.warn('ADMIN_DASHBOARD is on without API_KEYS: anyone who reaches the API can retry and remove jobs at /admin/queues');
+  }
+  const all = [queues.documents, ...queues.pages, queues.webhooks, queues.maintenance];
   for (const queue of all) queue.on('error', onQueueError);
   flows.on('error', onQueueError);
   const stopping = new AbortController();
@@ -45,7 +49,7 @@ export async function connectApi(config: Config, log: Logger): Promise<ApiDeps> 
     heartbeats: new HeartbeatStore(redis, config.QUEUE_PREFIX, config.HEARTBEAT_INTERVAL_MS),
     metrics: createApiMetrics({ all, pages: queues.pages }, redis, log),
     flows,
-    queues,
+    queues: { ...queues, all },
     stopping: stopping.signal,
     endStreams: () => stopping.abort(),
     async close() {

@@ -4,6 +4,7 @@ import type { Queue, FlowProducer } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { uploadsDir, type Config, type DocumentStore, type HeartbeatStore, type Logger } from '@pagefleet/shared';
 import { requireApiKey } from './auth.js';
+import { DASHBOARD_PATH, queueDashboard } from './dashboard.js';
 import { securityHeaders } from './headers.js';
 import { metricsHandler, routeBase, timeRequests, type ApiMetrics } from './metrics.js';
 import { errorHandler, notFound } from './problem.js';
@@ -21,7 +22,7 @@ export interface ServerDeps {
   /** Aborts when the server shuts down: long-lived responses (event streams) end. */
   stopping: AbortSignal;
   flows: FlowProducer;
-  queues: { documents: Queue; pages: Queue[]; webhooks: Queue };
+  queues: { documents: Queue; pages: Queue[]; webhooks: Queue; all: Queue[] };
 }
 
 /** Probes and scrapes come every few seconds: a log line each would drown the rest. */
@@ -41,6 +42,10 @@ export function createServer(deps: ServerDeps): express.Express {
   if (deps.config.API_KEYS) app.use('/v1', requireApiKey(deps.config.API_KEYS));
   app.use('/v1/jobs', routeBase, jobsRouter({ ...deps, redisReady }));
   app.use('/v1/workers', routeBase, workersRouter(deps.heartbeats));
+  if (deps.config.ADMIN_DASHBOARD) {
+    const auth = deps.config.API_KEYS ? requireApiKey(deps.config.API_KEYS, { basic: true }) : undefined;
+    app.use(DASHBOARD_PATH, queueDashboard(deps.queues.all, auth));
+  }
   app.use(notFound);
   app.use(errorHandler(deps.config, deps.log, redisReady));
   return app;
