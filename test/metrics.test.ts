@@ -5,21 +5,12 @@ import type { RunningWorker } from '../apps/worker/src/workers.js';
 import { pdfOf, textPage } from './support/fixtures.js';
 import { moved, scrape, valueOf, type Sample } from './support/prometheus.js';
 import { finished, startStack, type Stack } from './support/stack.js';
+import { until } from './support/until.js';
 
 const LINES = [
   ['Metrics count what happened.', 'Two pages in one document.'],
   ['The second page of the metrics test.', 'Counted once by the worker.'],
 ];
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 describe('metrics, probes and the worker list after a real job', () => {
   let stack: Stack;

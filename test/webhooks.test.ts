@@ -6,7 +6,8 @@ import { signWebhook, WEBHOOK_HEADERS, type WebhookPayload } from '@pagefleet/sh
 import type { RunningWorker } from '../apps/worker/src/workers.js';
 import { pdfOf, textPage } from './support/fixtures.js';
 import { scrape, valueOf } from './support/prometheus.js';
-import { finished, startStack, type Stack } from './support/stack.js';
+import { startStack, type Stack } from './support/stack.js';
+import { until } from './support/until.js';
 
 const SECRET = 'webhook-secret-for-tests-0123';
 
@@ -90,7 +91,10 @@ describe('webhooks: a signed POST when a job ends, retried with backoff', () => 
 
       const samples = await scrape(`http://127.0.0.1:${worker.port}`);
       assert.equal(valueOf(samples, 'pagefleet_webhook_deliveries_total', { outcome: 'retried' }), 1);
-      await until(async () => valueOf(await scrape(`http://127.0.0.1:${worker.port}`), 'pagefleet_webhook_deliveries_total', { outcome: 'delivered' }) === 1);
+      await until('delivery counted', async () => {
+        const delivered = valueOf(await scrape(`http://127.0.0.1:${worker.port}`), 'pagefleet_webhook_deliveries_total', { outcome: 'delivered' });
+        return delivered === 1 ? delivered : undefined;
+      });
       assert.equal(receiver.deliveries.length, 2, 'nothing after the 200');
     } finally {
       await receiver.close();
@@ -110,14 +114,6 @@ describe('webhooks: a signed POST when a job ends, retried with backoff', () => 
     }
   });
 });
-
-async function until(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 describe('callback URLs that are refused at submission', () => {
   let guarded: Stack;

@@ -5,6 +5,7 @@ import {
   InvalidRequestError,
   NotFoundError,
   PagefleetError,
+  problemBody,
   StorageFullError,
   TooLargeError,
   UnavailableError,
@@ -12,14 +13,10 @@ import {
   type Logger,
 } from '@pagefleet/shared';
 
-/** Writes an RFC 9457 problem; `code` is also the last part of `type`, for clients that switch on it. */
 export function sendProblem(res: Response, status: number, code: string, title: string, detail: string): void {
   // For the metrics of refusals.
   res.locals.problemCode = code;
-  res
-    .status(status)
-    .type('application/problem+json')
-    .send(JSON.stringify({ type: `urn:pagefleet:problem:${code}`, title, status, detail, code }));
+  res.status(status).type('application/problem+json').send(problemBody(status, code, title, detail));
 }
 
 function fromMulter(err: multer.MulterError, config: Config): PagefleetError {

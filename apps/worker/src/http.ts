@@ -1,6 +1,6 @@
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Logger, Registry } from '@pagefleet/shared';
+import { problemBody, type Logger, type Registry } from '@pagefleet/shared';
 
 export interface ProbeServerOptions {
   host: string;
@@ -20,10 +20,6 @@ function send(res: ServerResponse, status: number, type: string, body: string): 
   res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' }).end(body);
 }
 
-function problem(status: number, code: string, title: string, detail: string): string {
-  return JSON.stringify({ type: `urn:pagefleet:problem:${code}`, title, status, detail, code });
-}
-
 /**
  * The worker's own small HTTP server for Prometheus and the orchestrator: `/metrics`, `/health`
  * (the process is alive) and `/ready` (Redis answers and the OCR engine starts). node:http is
@@ -41,17 +37,17 @@ export async function startProbeServer(options: ProbeServerOptions): Promise<Pro
           const failing = Object.entries(checks).filter(([, ok]) => !ok).map(([name]) => name);
           if (failing.length === 0) return send(res, 200, 'application/json', JSON.stringify({ status: 'ready', checks }));
           res.setHeader('retry-after', '5');
-          return send(res, 503, 'application/problem+json', problem(503, 'not_ready', 'Not ready', `failing checks: ${failing.join(', ')}`));
+          return send(res, 503, 'application/problem+json', problemBody(503, 'not_ready', 'Not ready', `failing checks: ${failing.join(', ')}`));
         }
         case 'GET /metrics':
           return send(res, 200, options.registry.contentType, await options.registry.metrics());
         default:
-          return send(res, 404, 'application/problem+json', problem(404, 'not_found', 'Not found', `no route for ${route}`));
+          return send(res, 404, 'application/problem+json', problemBody(404, 'not_found', 'Not found', `no route for ${route}`));
       }
     };
     answer().catch((err: unknown) => {
       options.log.error({ err, route }, 'probe request failed');
-      if (!res.headersSent) send(res, 500, 'application/problem+json', problem(500, 'internal', 'Internal error', 'the probe failed'));
+      if (!res.headersSent) send(res, 500, 'application/problem+json', problemBody(500, 'internal', 'Internal error', 'the probe failed'));
     });
   });
   await new Promise<void>((resolve, reject) => {

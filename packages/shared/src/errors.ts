@@ -1,3 +1,8 @@
+/** An RFC 9457 problem document; `code` is also the last part of `type`, for clients that switch on it. */
+export function problemBody(status: number, code: string, title: string, detail: string): string {
+  return JSON.stringify({ type: `urn:pagefleet:problem:${code}`, title, status, detail, code });
+}
+
 /**
  * Every error a client can be told about. Each carries a stable `code` (also the last part of the
  * problem `type`), the HTTP status the API answers with, and a message safe to show to the client.
