@@ -2,7 +2,7 @@ import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 
 /**
- * Creation time (ms) of the oldest job waiting in a queue, or false. Jobs without a priority wait
+ * Creation time (ms) of the oldest job waiting in a queue, if any. Jobs without a priority wait
  * in a list, oldest at its right end. Prioritized jobs (every page: its priority is its index)
  * wait in a sorted set scored `priority × 2^32 + insertion counter` (BullMQ's getPriorityScore),
  * so within a priority the first member is the oldest; the script visits the first member of each
