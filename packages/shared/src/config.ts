@@ -156,6 +156,9 @@ const configSchema = variables.superRefine((config, ctx) => {
 
 export type Config = Readonly<z.infer<typeof configSchema>>;
 
+/** Every variable the schema reads: deployment files are checked against it. */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(variables.shape);
+
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }

@@ -1,0 +1,66 @@
+# syntax=docker/dockerfile:1
+# One Dockerfile, two images: `--target api` and `--target worker` (docker-compose.yml and k8s/
+# build and use both). Production dependencies only; language data is baked in, nothing is
+# downloaded when a container starts.
+ARG NODE_VERSION=24
+
+FROM node:${NODE_VERSION}-trixie-slim AS build
+WORKDIR /app
+# Manifests first: the npm ci layer is reused until a dependency changes.
+COPY package.json package-lock.json turbo.json tsconfig.base.json ./
+COPY packages/shared/package.json packages/shared/
+COPY apps/api/package.json apps/api/
+COPY apps/worker/package.json apps/worker/
+RUN npm ci --no-audit --no-fund
+COPY packages/shared packages/shared
+COPY apps/api apps/api
+COPY apps/worker apps/worker
+RUN TURBO_TELEMETRY_DISABLED=1 npm run build && npm prune --omit=dev --no-audit --no-fund
+
+FROM node:${NODE_VERSION}-trixie-slim AS runtime
+# Debian's tesseract-ocr-<lang> packages for languages beyond English (which comes from npm's
+# @tesseract.js-data/eng), e.g. --build-arg EXTRA_LANGUAGES="deu fra". The API needs them too:
+# it refuses a submission in a language that is not installed.
+ARG EXTRA_LANGUAGES=""
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends poppler-utils tini \
+    $(for language in ${EXTRA_LANGUAGES}; do echo "tesseract-ocr-${language}"; done) \
+ && rm -rf /var/lib/apt/lists/*
+ENV NODE_ENV=production \
+    DATA_DIR=/data \
+    TESSDATA_DIR=/usr/share/tesseract-ocr/5/tessdata
+WORKDIR /app
+# The image's own user (uid 1000, `node`) owns the data folder, so that a fresh volume mounted
+# there is writable.
+RUN mkdir -p /data && chown node:node /data
+COPY --from=build /app/package.json ./
+COPY --from=build /app/node_modules node_modules
+COPY --from=build /app/packages/shared/package.json packages/shared/
+COPY --from=build /app/packages/shared/dist packages/shared/dist
+# tini forwards SIGTERM to node and reaps pdftoppm and pdfinfo children.
+ENTRYPOINT ["/usr/bin/tini", "--"]
+
+FROM runtime AS api
+COPY --from=build /app/apps/api/package.json apps/api/
+COPY --from=build /app/apps/api/dist apps/api/dist
+USER node
+EXPOSE 3000
+HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
+  CMD ["node", "-e", "fetch(`http://127.0.0.1:${process.env.PORT ?? 3000}/health`).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+CMD ["node", "apps/api/dist/main.js"]
+
+FROM runtime AS worker
+# GraphicsMagick and Ghostscript serve RASTERIZER=pdf2pic; the default (poppler) needs neither.
+USER root
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends graphicsmagick ghostscript \
+ && rm -rf /var/lib/apt/lists/*
+COPY --from=build /app/apps/worker/package.json /app/apps/worker/memory-profile.json /app/apps/worker/tesseract-thread.cjs apps/worker/
+COPY --from=build /app/apps/worker/dist apps/worker/dist
+USER node
+# Fewer malloc arenas: each thread's arena otherwise adds to RSS (see scripts/lib/process-env.ts).
+ENV MALLOC_ARENA_MAX=2
+EXPOSE 3001
+HEALTHCHECK --interval=15s --timeout=3s --start-period=30s --retries=3 \
+  CMD ["node", "-e", "fetch(`http://127.0.0.1:${process.env.WORKER_PORT ?? 3001}/health`).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+CMD ["node", "apps/worker/dist/main.js"]
