@@ -1,4 +1,4 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { replaceReadmeSection } from './readme.js';
 import type { MemoryProfile } from '../../../apps/worker/src/capacity/profile.js';
 
 export interface MemoryReport {
@@ -23,8 +23,6 @@ export interface MemoryReport {
 }
 
 const MB = (bytes: number) => Math.round(bytes / 1e6);
-const README_BEGIN = '<!-- memory-tiers:begin (written by npm run bench:memory) -->';
-const README_END = '<!-- memory-tiers:end -->';
 
 function tierTable(report: MemoryReport): string {
   const rows = report.tiers.map(
@@ -108,10 +106,4 @@ ${tierTable(report)}
 }
 
 /** Replaces README's tier table (between its markers) with this run's. */
-export async function updateReadmeTable(readmeFile: string, report: MemoryReport): Promise<void> {
-  const readme = await readFile(readmeFile, 'utf8');
-  const begin = readme.indexOf(README_BEGIN);
-  const end = readme.indexOf(README_END);
-  if (begin < 0 || end < begin) throw new Error(`README.md has no ${README_BEGIN} … ${README_END} section`);
-  await writeFile(readmeFile, `${readme.slice(0, begin + README_BEGIN.length)}\n${tierTable(report)}\n${readme.slice(end)}`);
-}
+export const updateReadmeTable = (readmeFile: string, report: MemoryReport) => replaceReadmeSection(readmeFile, 'memory-tiers', tierTable(report));
