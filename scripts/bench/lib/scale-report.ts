@@ -4,12 +4,16 @@ export interface ScaleRun {
   pagesPerMinute: number;
   /** pagefleet only: mean seconds per page in each stage, from the workers' own timings. */
   stageSecondsPerPage?: Record<string, number>;
+  /** Pages/min of every run of this configuration; the figures above are the median run's. */
+  everyRun?: number[];
 }
 
 export interface ScaleReport {
   measuredAt: string;
   machine: { cpus: number; memoryBytes: number; node: string };
   pages: { count: number; perDocument: number; dpi: number; describe: string };
+  /** Runs of each configuration, alternating pagefleet and native; the median is reported. */
+  repeat: number;
   pagefleet: ScaleRun[];
   /** Native tesseract, K processes at a time; empty where it is not installed. */
   native: ScaleRun[];
@@ -50,10 +54,11 @@ export function renderScaleReport(report: ScaleReport): { markdown: string; summ
 
 Written by \`npm run bench:scale\` on ${report.measuredAt}: ${report.machine.cpus} CPUs, ${Math.round(report.machine.memoryBytes / 1e9)} GB, Node ${report.machine.node}.
 ${report.pages.count} pages (${report.pages.describe}, ${report.pages.perDocument} to a document, rendered at ${report.pages.dpi} DPI), the same pages for every run.
+Each configuration ran ${report.repeat} times, pagefleet and native alternating; the tables show the median run (every run's pages/min is in docs/scale.json).
 
 - **pagefleet**: one Redis, the API, and K worker processes with one page slot each, fed through the API
-  (submit every document, poll until all have finished); timed from the first submission to the last
-  page, with every worker already ready.
+  (submit every document, follow each one's event stream to its end); timed from the first submission
+  to the last page, with every worker already ready.
 - **native**: \`pdftoppm -r ${report.pages.dpi} -gray\` piped into \`tesseract --oem 1 --psm 3\` with the same
   traineddata (the npm package's best_int English model), \`OMP_THREAD_LIMIT=1\`, K pages at a time.
 - **efficiency** at K = pages/min at K ÷ (K × pages/min at 1). Target: pagefleet's efficiency ≥ 0.95 ×
@@ -90,6 +95,6 @@ ${stages}
   const summary = rows
     .map(({ run, share }) => `K=${run.workers}: pagefleet efficiency ${fixed(ours.get(run.workers))}, native ${fixed(theirs.get(run.workers))}, share ${fixed(share)}${Number.isNaN(share) ? '' : share >= TARGET_SHARE ? ' (target met)' : ' (target missed)'}`)
     .join('\n');
-  const readme = `Measured ${report.measuredAt} (npm run bench:scale on ${report.machine.cpus} CPUs, ${report.pages.count} pages at ${report.pages.dpi} DPI); charts and stage times in [docs/scale.md](docs/scale.md).\n\n${table}`;
+  const readme = `Measured ${report.measuredAt} (npm run bench:scale on ${report.machine.cpus} CPUs, ${report.pages.count} pages at ${report.pages.dpi} DPI, median of ${report.repeat} runs); charts and stage times in [docs/scale.md](docs/scale.md).\n\n${table}`;
   return { markdown, summary, readme };
 }
