@@ -76,6 +76,12 @@ describe('Redis goes away and comes back', () => {
       assert.equal(app.child.exitCode, null, 'still running');
       redis = await startRedisServer(dir, true, Number(new URL(redis.url).port));
       await app.waitForLog((line) => line.msg === 'worker started');
+      // The API reconnects on its own backoff; until then it answers 503, as it should.
+      const until = Date.now() + 30_000;
+      while ((await fetch(`${stack.url}/ready`)).status !== 200) {
+        assert.ok(Date.now() < until, 'the API is ready again without a restart');
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
       const response = await stack.submit([{ name: 'a.png', data: page }]);
       assert.equal(response.status, 202);
       const { id } = (await response.json()) as { id: string };

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { randomUUID } from 'node:crypto';
-import { createLogger, documentPaths, loadConfig } from '@pagefleet/shared';
+import { createLogger, documentPaths, loadConfig, type PageJob } from '@pagefleet/shared';
 import { PageTimeoutError } from '../apps/worker/src/pipeline/deadline.js';
 import { OcrPool } from '../apps/worker/src/pipeline/ocr.js';
 import { recognizePage } from '../apps/worker/src/pipeline/page.js';
@@ -102,7 +102,7 @@ describe('worker pipeline', () => {
     const slow = path.join(dir, 'slow.pdf');
     await writeFile(slow, slowPdf());
     const deps = { rasterizer: createRasterizer('poppler', { maxPixels: 40_000_000 }), ocr, maxPixels: 40_000_000, timeoutMs: 1000 };
-    const job = { documentId: randomUUID(), page: 1, source: { file: 'slow.pdf', kind: 'pdf', index: 1 }, languages: 'eng', dpi: 150, pixels: 1 } as const;
+    const job: PageJob = { documentId: randomUUID(), page: 1, source: { file: 'slow.pdf', kind: 'pdf', index: 1 }, languages: 'eng', dpi: 150, pixels: 1, formats: [] };
     const paths = { ...documentPaths(dir, job.documentId), inputFile: () => slow };
     await assert.rejects(recognizePage(job, paths, deps), (err: unknown) => {
       assert.ok(err instanceof PageTimeoutError);

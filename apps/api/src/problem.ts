@@ -29,7 +29,7 @@ function fromMulter(err: multer.MulterError, config: Config): PagefleetError {
     case 'LIMIT_FIELD_VALUE':
     case 'LIMIT_FIELD_KEY':
     case 'LIMIT_PART_COUNT':
-      return new InvalidRequestError(`${err.message.toLowerCase()}: send at most the fields languages, dpi and callbackUrl, and files`);
+      return new InvalidRequestError(`${err.message.toLowerCase()}: send at most the fields languages, dpi, outputs and callbackUrl, and files`);
     case 'LIMIT_UNEXPECTED_FILE':
       return new InvalidRequestError(`unexpected file field "${err.field}": send files in the field "file"`);
     default:

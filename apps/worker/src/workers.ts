@@ -287,6 +287,7 @@ export async function runWorker(config: Config, log: Logger, plan?: CapacityPlan
       timeoutMs: config.PAGE_TIMEOUT_MS,
       metrics,
       queueWebhook: (documentId) => queueWebhook(webhookQueue, documents, config, documentId),
+      pdfTimeoutMs: config.PAGE_TIMEOUT_MS,
       webhook: { secret: config.WEBHOOK_SECRET, allowPrivate: config.WEBHOOK_ALLOW_PRIVATE, timeoutMs: config.WEBHOOK_TIMEOUT_MS },
       log,
     },

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { FINISHED_STATUSES, type DocumentState, type DocumentStatus } from './jobs.js';
+import { FINISHED_STATUSES, type DocumentState, type DocumentStatus, type Output } from './jobs.js';
 
 // Status only moves forward: a late page never turns a finished or canceled document back.
 const MARK_PROCESSING = `
@@ -58,6 +58,7 @@ export interface NewDocument {
   languages: string;
   dpi: number;
   createdAt: string;
+  outputs: Output[];
   /** Where the webhook goes when the document ends. */
   callbackUrl?: string;
 }
@@ -85,7 +86,7 @@ export class DocumentStore {
     const [key] = this.keys(doc.id);
     await this.redis
       .multi()
-      .hset(key, { ...doc, callbackUrl: doc.callbackUrl ?? '', status: 'queued' satisfies DocumentStatus })
+      .hset(key, { ...doc, outputs: doc.outputs.join(','), callbackUrl: doc.callbackUrl ?? '', status: 'queued' satisfies DocumentStatus })
       .expire(key, this.ttlSeconds)
       .exec();
   }
@@ -143,6 +144,7 @@ export class DocumentStore {
       pagesFailed: outcomes.filter((outcome) => outcome === 'failed').length,
       languages: doc.languages ?? '',
       dpi: Number(doc.dpi),
+      outputs: (doc.outputs ? doc.outputs.split(',') : ['text', 'json']) as Output[],
       createdAt: doc.createdAt ?? '',
     };
     if (doc.finishedAt) state.finishedAt = doc.finishedAt;

@@ -10,6 +10,17 @@ export const pageSourceSchema = z.object({
 });
 export type PageSource = z.infer<typeof pageSourceSchema>;
 
+/**
+ * What a page can produce besides its text and words (always stored, as JSON): hOCR and TSV,
+ * Tesseract's own formats, and a one-page PDF of the page image with an invisible text layer.
+ */
+export const PAGE_FORMATS = ['hocr', 'tsv', 'pdf'] as const;
+export type PageFormat = (typeof PAGE_FORMATS)[number];
+
+/** `outputs` of a submission: text and json are always made; the rest only when asked for. */
+export const OUTPUTS = ['text', 'json', ...PAGE_FORMATS] as const;
+export type Output = (typeof OUTPUTS)[number];
+
 export const pageJobSchema = z.object({
   documentId: z.uuid(),
   /** 1-based position of the page in the document. */
@@ -19,12 +30,16 @@ export const pageJobSchema = z.object({
   dpi: z.number().int().positive(),
   /** Pixels the page is predicted to have once rendered (capped at MAX_PAGE_PIXELS). */
   pixels: z.number().int().positive(),
+  /** Extra formats to store for this page. */
+  formats: z.array(z.enum(PAGE_FORMATS)).default([]),
 });
 export type PageJob = z.infer<typeof pageJobSchema>;
 
 export const documentJobSchema = z.object({
   documentId: z.uuid(),
   pageCount: z.number().int().min(1),
+  /** Assemble the pages' PDFs into one searchable PDF of the document. */
+  pdf: z.boolean().default(false),
 });
 export type DocumentJob = z.infer<typeof documentJobSchema>;
 
@@ -80,6 +95,8 @@ export interface DocumentState {
   pagesFailed: number;
   languages: string;
   dpi: number;
+  /** What the submission asked for (`text`, `json`, `hocr`, `tsv`, `pdf`). */
+  outputs: Output[];
   createdAt: string;
   finishedAt?: string;
   error?: string;

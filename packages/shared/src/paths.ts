@@ -1,4 +1,5 @@
 import path from 'node:path';
+import type { PageFormat } from './jobs.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -17,6 +18,10 @@ export function documentPaths(dataDir: string, id: string) {
     state: path.join(root, 'document.json'),
     inputFile: (file: string) => path.join(root, 'input', path.basename(file)),
     page: (page: number) => path.join(root, 'pages', `${String(page).padStart(6, '0')}.json`),
+    /** A page's optional output (hOCR, TSV, its one-page searchable PDF). */
+    pageOutput: (page: number, format: PageFormat) => path.join(root, 'pages', `${String(page).padStart(6, '0')}.${format}`),
+    /** The whole document as a searchable PDF, assembled from its pages' PDFs. */
+    pdf: path.join(root, 'document.pdf'),
   };
 }
 export type DocumentPaths = ReturnType<typeof documentPaths>;

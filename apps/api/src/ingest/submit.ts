@@ -12,6 +12,9 @@ import {
   UnsupportedTypeError,
   type Config,
   type DocumentStore,
+  PAGE_FORMATS,
+  type Output,
+  type PageFormat,
   type PageJob,
   type PageSource,
 } from '@pagefleet/shared';
@@ -35,6 +38,7 @@ export interface SubmitDeps {
 export interface Submission {
   languages: string;
   dpi: number;
+  outputs: Output[];
   callbackUrl?: string | undefined;
 }
 
@@ -75,7 +79,15 @@ async function pageJobs(id: string, files: CheckedFile[], submission: Submission
         file.type === 'pdf'
           ? { file: `${fileIndex}.pdf`, kind: 'pdf', index: i + 1 }
           : { file: `${fileIndex}.${EXTENSIONS[file.type]}`, kind: 'image', index: i };
-      jobs.push({ documentId: id, page: jobs.length + 1, source, languages: submission.languages, dpi: submission.dpi, pixels: pixels[i] ?? 1 });
+      jobs.push({
+        documentId: id,
+        page: jobs.length + 1,
+        source,
+        languages: submission.languages,
+        dpi: submission.dpi,
+        pixels: pixels[i] ?? 1,
+        formats: submission.outputs.filter((output): output is PageFormat => (PAGE_FORMATS as readonly string[]).includes(output)),
+      });
     }
   }
   return jobs;
@@ -130,7 +142,7 @@ async function enqueue(
     await deps.flows.add({
       name: 'document',
       queueName: QUEUES.documents,
-      data: { documentId: doc.id, pageCount: doc.pageCount },
+      data: { documentId: doc.id, pageCount: doc.pageCount, pdf: doc.outputs.includes('pdf') },
       opts: documentJobOptions(deps.config, doc.id),
       children: pages.map((page) => ({
         name: 'page',

@@ -14,6 +14,7 @@ import {
   MIN_DPI,
   NotFinishedError,
   NotFoundError,
+  OUTPUTS,
   pageJobId,
   queueWebhook,
   readPageResult,
@@ -42,6 +43,38 @@ export interface JobsDeps extends SubmitDeps {
 }
 
 const MAX_RESULT_PAGES = 1000;
+
+/** `outputs=text,json,hocr,pdf`: text and json are always made, and always listed. */
+const outputsField = z
+  .string()
+  .default('text,json')
+  .transform((text, ctx) => {
+    const asked = text.split(',').map((output) => output.trim()).filter(Boolean);
+    const unknown = asked.filter((output) => !(OUTPUTS as readonly string[]).includes(output));
+    if (unknown.length > 0) {
+      ctx.addIssue({ code: 'custom', message: `${unknown.join(', ')}: choose among ${OUTPUTS.join(', ')}` });
+      return z.NEVER;
+    }
+    return OUTPUTS.filter((output) => output === 'text' || output === 'json' || asked.includes(output));
+  });
+
+/** How each stored format of a page is served. */
+const PAGE_TYPES = {
+  json: 'application/json; charset=utf-8',
+  text: 'text/plain; charset=utf-8',
+  hocr: 'application/xhtml+xml; charset=utf-8',
+  tsv: 'text/tab-separated-values; charset=utf-8',
+  pdf: 'application/pdf',
+} as const;
+
+/** Streams a stored file; resolves once sent, rejects (before anything is sent) when it cannot be opened. */
+async function sendFile(res: Response, file: string, type: string, disposition?: string): Promise<void> {
+  const stream = createReadStream(file);
+  await new Promise<void>((resolve, reject) => stream.once('open', () => resolve()).once('error', reject));
+  res.type(type);
+  if (disposition) res.set('Content-Disposition', disposition);
+  await pipeline(stream, res);
+}
 
 const jobUrl = (id: string) => `/v1/jobs/${id}`;
 const links = (id: string) => ({
@@ -79,6 +112,7 @@ export function jobsRouter(deps: JobsDeps): Router {
     languages: z.string().default(config.DEFAULT_LANGUAGES),
     dpi: z.coerce.number().int().min(MIN_DPI).max(config.MAX_DPI).default(config.DEFAULT_DPI),
     callbackUrl: z.url({ protocol: /^https?$/, error: 'must be an http or https URL' }).optional(),
+    outputs: outputsField,
   });
 
   /** From Redis; while Redis is away, a finished document is still read from its saved state. */
@@ -168,10 +202,42 @@ export function jobsRouter(deps: JobsDeps): Router {
     if (!FINISHED_STATUSES.has(doc.status) || doc.status === 'canceled') {
       throw new NotFinishedError(`job ${doc.id} is ${doc.status}; its text is ready once it has finished`);
     }
-    const stream = createReadStream(documentPaths(config.DATA_DIR, doc.id).text);
-    await new Promise<void>((resolve, reject) => stream.once('open', () => resolve()).once('error', reject));
-    res.type('text/plain; charset=utf-8');
-    await pipeline(stream, res);
+    await sendFile(res, documentPaths(config.DATA_DIR, doc.id).text, PAGE_TYPES.text);
+  });
+
+  router.get('/:id/pdf', async (req, res) => {
+    const doc = await findDocument(req);
+    if (!doc.outputs.includes('pdf')) throw new NotFoundError(`job ${doc.id} was not asked for a PDF (submit with outputs=…,pdf)`);
+    if (!FINISHED_STATUSES.has(doc.status) || doc.status === 'canceled') {
+      throw new NotFinishedError(`job ${doc.id} is ${doc.status}; its PDF is ready once it has finished`);
+    }
+    const file = documentPaths(config.DATA_DIR, doc.id).pdf;
+    await sendFile(res, file, PAGE_TYPES.pdf, `attachment; filename="${doc.id}.pdf"`).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') throw new NotFoundError(`job ${doc.id} has no PDF: none of its pages was read`);
+      throw err;
+    });
+  });
+
+  router.get('/:id/pages/:page', async (req, res) => {
+    const doc = await findDocument(req);
+    const { page } = parseOrThrow(z.object({ page: z.coerce.number().int().min(1).max(doc.pageCount) }), req.params, 'page');
+    const { format } = parseOrThrow(z.object({ format: z.enum(['json', 'text', 'hocr', 'tsv', 'pdf']).default('json') }), req.query, 'format');
+    if (format !== 'json' && format !== 'text' && !doc.outputs.includes(format)) {
+      throw new NotFoundError(`job ${doc.id} was not asked for ${format} (submit with outputs=…,${format})`);
+    }
+    const paths = documentPaths(config.DATA_DIR, doc.id);
+    const result = await readPageResult(paths, page);
+    if (!result) throw new NotFinishedError(`page ${page} of job ${doc.id} has not been read yet`);
+    if (format === 'json') {
+      res.json(result);
+      return;
+    }
+    if (format === 'text') {
+      res.type(PAGE_TYPES.text).send(result.text);
+      return;
+    }
+    if (result.status === 'failed') throw new NotFoundError(`page ${page} of job ${doc.id} failed: ${result.error ?? 'no output'}`);
+    await sendFile(res, paths.pageOutput(page, format), PAGE_TYPES[format], format === 'pdf' ? `attachment; filename="${doc.id}-${page}.pdf"` : undefined);
   });
 
   router.delete('/:id', async (req, res) => {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Worker as Thread } from 'node:worker_threads';
 import { createWorker, OEM, PSM, type Worker as TesseractWorker } from 'tesseract.js';
-import { languageFiles, type Logger, type WordResult } from '@pagefleet/shared';
+import { languageFiles, type Logger, type PageFormat, type WordResult } from '@pagefleet/shared';
 import { untilAborted } from './deadline.js';
 import type { PreparedPage } from './preprocess.js';
 
@@ -12,6 +12,8 @@ export interface OcrOutput {
   text: string;
   confidence: number;
   words: WordResult[];
+  /** The extra formats asked for, as the bytes of their files. */
+  formats: Partial<Record<PageFormat, Buffer>>;
 }
 
 interface Slot {
@@ -71,7 +73,7 @@ export class OcrPool {
    * OCR of one page. When `signal` aborts, the page's thread is terminated (WebAssembly cannot be
    * interrupted otherwise) and replaced, and the call rejects with the signal's reason.
    */
-  async recognize(page: PreparedPage, languages: string, signal: AbortSignal): Promise<OcrOutput> {
+  async recognize(page: PreparedPage, languages: string, signal: AbortSignal, formats: readonly PageFormat[] = []): Promise<OcrOutput> {
     const acquiring = this.acquire(languages);
     let slot: Slot;
     try {
@@ -83,7 +85,7 @@ export class OcrPool {
     }
     let healthy = false;
     try {
-      const output = await untilAborted(this.run(slot, page), signal);
+      const output = await untilAborted(this.run(slot, page, formats), signal);
       healthy = true;
       return output;
     } finally {
@@ -91,7 +93,7 @@ export class OcrPool {
     }
   }
 
-  private async run(slot: Slot, page: PreparedPage): Promise<OcrOutput> {
+  private async run(slot: Slot, page: PreparedPage, formats: readonly PageFormat[]): Promise<OcrOutput> {
     await slot.tesseract.setParameters({
       tessedit_pageseg_mode: PSM.AUTO,
       // 0 lets Tesseract estimate the resolution of an image that does not state one.
@@ -101,9 +103,19 @@ export class OcrPool {
     });
     // TSV rather than `blocks`: the same words and boxes as one string, where blocks is a JSON
     // tree down to every symbol and its alternatives, parsed in the thread and copied out.
-    const { data } = await slot.tesseract.recognize(page.pgm, {}, { text: true, tsv: true });
+    // hOCR and the PDF only when asked for: the PDF renderer re-encodes the whole page image.
+    const { data } = await slot.tesseract.recognize(
+      page.pgm,
+      { pdfTitle: 'pagefleet' },
+      { text: true, tsv: true, hocr: formats.includes('hocr'), pdf: formats.includes('pdf') },
+    );
     slot.pages++;
-    return { text: data.text, confidence: round(data.confidence), words: wordsFromTsv(data.tsv ?? '') };
+    const tsv = data.tsv ?? '';
+    const files: OcrOutput['formats'] = {};
+    if (formats.includes('tsv')) files.tsv = Buffer.from(tsv, 'utf8');
+    if (formats.includes('hocr') && data.hocr) files.hocr = Buffer.from(data.hocr, 'utf8');
+    if (formats.includes('pdf') && data.pdf) files.pdf = Buffer.from(data.pdf);
+    return { text: data.text, confidence: round(data.confidence), words: wordsFromTsv(tsv), formats: files };
   }
 
   /** Starts one thread for `languages` ahead of the first page: proves the engine starts, and spares that page the wait. */

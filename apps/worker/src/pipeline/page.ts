@@ -1,6 +1,6 @@
 import type { DocumentPaths, PageJob, PageResult } from '@pagefleet/shared';
 import { PageDeadline } from './deadline.js';
-import type { OcrPool } from './ocr.js';
+import type { OcrOutput, OcrPool } from './ocr.js';
 import { preprocess, type PageInput } from './preprocess.js';
 import type { Rasterizer } from './rasterize.js';
 
@@ -22,7 +22,7 @@ export async function recognizePage(
   paths: DocumentPaths,
   deps: PipelineDeps,
   stop?: AbortSignal,
-): Promise<PageResult> {
+): Promise<PageResult & Pick<OcrOutput, 'formats'>> {
   const deadline = new PageDeadline(deps.timeoutMs, stop);
   try {
     const file = paths.inputFile(job.source.file);
@@ -32,7 +32,7 @@ export async function recognizePage(
         : { image: file, index: job.source.index };
     // libvips cannot be interrupted: past the deadline the stage rejects and its result is dropped.
     const prepared = await deadline.stage('preprocess', () => preprocess(input, deps.maxPixels));
-    const ocr = await deadline.stage('ocr', (signal) => deps.ocr.recognize(prepared, job.languages, signal));
+    const ocr = await deadline.stage('ocr', (signal) => deps.ocr.recognize(prepared, job.languages, signal, job.formats));
     return {
       page: job.page,
       status: 'completed',

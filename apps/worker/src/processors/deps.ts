@@ -10,6 +10,8 @@ export interface ProcessorDeps {
 export interface PageProcessorDeps extends ProcessorDeps, PipelineDeps {}
 
 export interface DocumentProcessorDeps extends ProcessorDeps {
+  /** Time pdfunite may take to assemble a document's searchable PDF. */
+  pdfTimeoutMs: number;
   /** Queues the document's webhook, if its submission asked for one. */
   queueWebhook(documentId: string): Promise<void>;
 }

@@ -8,6 +8,7 @@ import {
   writeFileAtomic,
   type DocumentStatus,
 } from '@pagefleet/shared';
+import { assemblePdf } from '../pipeline/assemble.js';
 import type { DocumentProcessorDeps } from './deps.js';
 import { recordPageFailure } from './page.js';
 
@@ -24,7 +25,7 @@ export interface DocumentSummary {
 export async function processDocument(job: Job, deps: DocumentProcessorDeps): Promise<DocumentSummary | undefined> {
   const parsed = documentJobSchema.safeParse(job.data);
   if (!parsed.success) throw new UnrecoverableError(`malformed document job: ${parsed.error.message}`);
-  const { documentId, pageCount } = parsed.data;
+  const { documentId, pageCount, pdf } = parsed.data;
   if (await deps.documents.isFinished(documentId)) {
     // A retry after the status was written: the webhook may be what failed (queueing is idempotent).
     await deps.queueWebhook(documentId);
@@ -62,6 +63,7 @@ export async function processDocument(job: Job, deps: DocumentProcessorDeps): Pr
     if (!written) await rm(temp, { force: true });
   }
   await rename(temp, paths.text);
+  if (pdf) await assemblePdf(paths, pageCount, deps.pdfTimeoutMs);
 
   const status: DocumentStatus = pagesFailed === 0 ? 'completed' : pagesDone === 0 ? 'failed' : 'partial';
   const error = pagesFailed === 0 ? '' : `${pagesFailed} of ${pageCount} pages failed`;

@@ -10,7 +10,7 @@ import {
 } from '@pagefleet/shared';
 import { PAGE_TIMEOUT_PREFIX } from '../pipeline/deadline.js';
 import { recognizePage } from '../pipeline/page.js';
-import { writePageResult } from '../pipeline/store.js';
+import { writePageFormats, writePageResult } from '../pipeline/store.js';
 import type { PageProcessorDeps } from './deps.js';
 
 /** A page of a canceled document: not retried, and not recorded as a failure of the document. */
@@ -53,8 +53,9 @@ export async function processPage(job: Job, deps: PageProcessorDeps, stop?: Abor
   deps.log.info({ jobId: data.documentId, page: data.page, attempt: job.attemptsStarted, deaths, dpi }, 'page started');
   await deps.documents.markProcessing(data.documentId);
   const paths = documentPaths(deps.dataDir, data.documentId);
-  const result = await recognizePage({ ...data, dpi }, paths, { ...deps, maxPixels }, stop);
+  const { formats, ...result } = await recognizePage({ ...data, dpi }, paths, { ...deps, maxPixels }, stop);
   const start = performance.now();
+  await writePageFormats(paths, data.page, formats);
   await writePageResult(paths, result);
   await deps.documents.recordPage(data.documentId, data.page, 'completed', result.confidence);
   const durations = { ...result.durations, store: Math.round(performance.now() - start) };
