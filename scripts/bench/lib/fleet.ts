@@ -1,0 +1,103 @@
+import { readFile, rm } from 'node:fs/promises';
+import path from 'node:path';
+import type { DocumentState } from '@pagefleet/shared';
+import { freePort } from '../../lib/redis-server.js';
+import { startApp, waitReady, type App } from './apps.js';
+
+export interface FleetOptions {
+  redisUrl: string;
+  workDir: string;
+  logFile: string;
+  documents: string[];
+  pageCount: number;
+  dpi: number;
+  /** Worker processes, and page slots in each. */
+  workers: number;
+  slots: number;
+}
+
+export interface FleetRun {
+  seconds: number;
+  pagesPerMinute: number;
+  /** Mean seconds per page in each stage, from the workers' own timings. */
+  stageSecondsPerPage: Record<string, number>;
+}
+
+/** Waits for a worker's /ready: its OCR engine has started, so start-up is not timed. */
+async function waitWorkerReady(port: number): Promise<void> {
+  const until = Date.now() + 60_000;
+  while (!(await fetch(`http://127.0.0.1:${port}/ready`).then((res) => res.ok, () => false))) {
+    if (Date.now() > until) throw new Error(`worker on port ${port} not ready within 60 s`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+/** Reads a job's Server-Sent Events until its `end` event, and returns the final document. */
+async function untilEnd(eventsUrl: string): Promise<DocumentState> {
+  const response = await fetch(eventsUrl);
+  if (!response.body) throw new Error(`${eventsUrl} answered ${response.status}`);
+  const decoder = new TextDecoder();
+  let text = '';
+  for await (const chunk of response.body) {
+    text += decoder.decode(chunk as Uint8Array, { stream: true });
+    const end = /event: end\ndata: (.*)\n\n/.exec(text);
+    if (end) return JSON.parse(end[1] as string) as DocumentState;
+  }
+  throw new Error(`${eventsUrl} closed before the job ended`);
+}
+
+/**
+ * pagefleet end to end as clients use it: the API and worker processes (already warmed up) against
+ * one Redis; every document submitted at once and followed through its event stream (no polling
+ * loop competing with the workers for CPU); timed from the first submission to the last page.
+ */
+export async function runFleet(options: FleetOptions): Promise<FleetRun> {
+  const apiPort = await freePort();
+  const env = {
+    REDIS_URL: options.redisUrl,
+    QUEUE_PREFIX: `bench-${options.workers}x${options.slots}-${Date.now()}`,
+    DATA_DIR: path.join(options.workDir, `data-${Date.now()}`),
+    PORT: String(apiPort),
+    LOG_LEVEL: 'warn',
+    DEFAULT_DPI: String(options.dpi),
+  };
+  const url = `http://127.0.0.1:${apiPort}`;
+  const apps: App[] = [startApp('api', env, options.logFile)];
+  try {
+    await waitReady(url);
+    const ports = await Promise.all(Array.from({ length: options.workers }, () => freePort()));
+    for (const port of ports) {
+      const workerEnv = { ...env, WORKER_CONCURRENCY: String(options.slots), WORKER_QUEUES: 'pages', WORKER_PORT: String(port) };
+      apps.push(startApp('worker', workerEnv, options.logFile));
+    }
+    await Promise.all(ports.map(waitWorkerReady));
+
+    const started = performance.now();
+    const ids = await Promise.all(
+      options.documents.map(async (file, i) => {
+        const form = new FormData();
+        form.append('file', new Blob([await readFile(file)]), `doc-${i}.pdf`);
+        const response = await fetch(`${url}/v1/jobs`, { method: 'POST', body: form });
+        if (response.status !== 202) throw new Error(`submission answered ${response.status}: ${await response.text()}`);
+        return ((await response.json()) as { id: string }).id;
+      }),
+    );
+    const finished = await Promise.all(ids.map((id) => untilEnd(`${url}/v1/jobs/${id}/events`)));
+    const seconds = (performance.now() - started) / 1000;
+    const failed = finished.filter((doc) => doc.status !== 'completed');
+    if (failed.length > 0) throw new Error(`${failed.length} documents did not complete: ${JSON.stringify(failed[0])}`);
+    const stages: Record<string, number> = {};
+    for (const id of ids) {
+      const { pages } = (await (await fetch(`${url}/v1/jobs/${id}/result`)).json()) as { pages: Array<{ durations: Record<string, number> }> };
+      for (const page of pages) for (const [stage, ms] of Object.entries(page.durations)) stages[stage] = (stages[stage] ?? 0) + ms;
+    }
+    return {
+      seconds,
+      pagesPerMinute: (options.pageCount * 60) / seconds,
+      stageSecondsPerPage: Object.fromEntries(Object.entries(stages).map(([stage, ms]) => [stage, ms / 1000 / options.pageCount])),
+    };
+  } finally {
+    await Promise.all(apps.map((app) => app.stop()));
+    await rm(env.DATA_DIR, { recursive: true, force: true });
+  }
+}
