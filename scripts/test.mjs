@@ -16,7 +16,7 @@ function testFiles(dir) {
   });
 }
 
-const files = ['apps', 'packages', 'test'].flatMap((dir) => testFiles(path.join(root, dir))).sort();
+const files = ['apps', 'packages', 'scripts', 'test'].flatMap((dir) => testFiles(path.join(root, dir))).sort();
 const corpus = path.resolve(root, '..', 'shared', 'corpus');
 const env = { ...process.env };
 if (!env.CORPUS_DIR && existsSync(corpus)) env.CORPUS_DIR = corpus;

@@ -77,21 +77,8 @@ export async function tiffOf(images: Buffer[]): Promise<Buffer> {
 export const jpegOf = (png: Buffer) => sharp(png).jpeg({ quality: 90 }).toBuffer();
 export const webpOf = (png: Buffer) => sharp(png).webp({ quality: 90 }).toBuffer();
 
-/** Character error rate: edit distance over the reference length, after collapsing whitespace. */
-export function cer(reference: string, actual: string): number {
-  const a = reference.replace(/\s+/g, ' ').trim();
-  const b = actual.replace(/\s+/g, ' ').trim();
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const substitution = (previous[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1);
-      current.push(Math.min((previous[j] as number) + 1, (current[j - 1] as number) + 1, substitution));
-    }
-    previous = current;
-  }
-  return (previous[b.length] as number) / Math.max(1, a.length);
-}
+/** Character error rate (see scripts/lib/error-rates.ts for the normalization). */
+export { cer } from '../../scripts/lib/error-rates.js';
 
 /** A PDF written object by object, with a correct cross-reference table. */
 export function rawPdf(objects: string[]): Buffer {
