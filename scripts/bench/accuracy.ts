@@ -44,11 +44,12 @@ if (corpus) {
 }
 console.log(`pagefleet bench:accuracy — ${pages.length} pages (${corpus ? `generated and ${corpus}` : 'generated; set CORPUS_DIR for the corpus'})`);
 
-const log = createLogger(loadConfig({ LOG_LEVEL: 'silent' }), 'bench');
+const config = loadConfig({ LOG_LEVEL: 'silent' });
+const log = createLogger(config, 'bench');
 const ocr = new OcrPool({ slots: 1, tessdataDir: undefined, maxPages: 1_000_000, maxHeapBytes: 2 ** 31, log });
 /** What a worker does with an uploaded image: preprocess (gray, pixel cap, its DPI), then OCR. */
 async function pagefleetText(image: string): Promise<string> {
-  const prepared = await preprocess({ image, index: 0 }, 40_000_000);
+  const prepared = await preprocess({ image, index: 0 }, config.MAX_PAGE_PIXELS);
   return (await ocr.recognize(prepared, 'eng', new AbortController().signal)).text;
 }
 

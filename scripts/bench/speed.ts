@@ -39,8 +39,9 @@ console.log(`pagefleet bench — ${cpus} CPUs, Node ${process.version}; ${pageCo
 
 /** pagefleet's own pipeline without the queue: what the worker does to each page, `cpus` pages at a time. */
 async function runPipeline(): Promise<number> {
-  const log = createLogger(loadConfig({ LOG_LEVEL: 'silent' }), 'bench');
-  const maxPixels = 40_000_000;
+  const config = loadConfig({ LOG_LEVEL: 'silent' });
+  const log = createLogger(config, 'bench');
+  const maxPixels = config.MAX_PAGE_PIXELS;
   const ocr = new OcrPool({ slots: cpus, tessdataDir: undefined, maxPages: 1_000_000, maxHeapBytes: 2 ** 31, log });
   // Started before the clock, as a worker's are before it reports ready.
   await Promise.all(Array.from({ length: cpus }, () => ocr.warmUp('eng')));

@@ -2,6 +2,7 @@ import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { DocumentState } from '@pagefleet/shared';
 import { freePort } from '../../lib/redis-server.js';
+import { collect, readSse } from '../../../test/support/sse.js';
 import { startApp, waitReady, type App } from './apps.js';
 
 export interface FleetOptions {
@@ -23,27 +24,12 @@ export interface FleetRun {
   stageSecondsPerPage: Record<string, number>;
 }
 
-/** Waits for a worker's /ready: its OCR engine has started, so start-up is not timed. */
-async function waitWorkerReady(port: number): Promise<void> {
-  const until = Date.now() + 60_000;
-  while (!(await fetch(`http://127.0.0.1:${port}/ready`).then((res) => res.ok, () => false))) {
-    if (Date.now() > until) throw new Error(`worker on port ${port} not ready within 60 s`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
-
-/** Reads a job's Server-Sent Events until its `end` event, and returns the final document. */
+/** Follows a job's Server-Sent Events to its `end` event, and returns the final document. */
 async function untilEnd(eventsUrl: string): Promise<DocumentState> {
-  const response = await fetch(eventsUrl);
-  if (!response.body) throw new Error(`${eventsUrl} answered ${response.status}`);
-  const decoder = new TextDecoder();
-  let text = '';
-  for await (const chunk of response.body) {
-    text += decoder.decode(chunk as Uint8Array, { stream: true });
-    const end = /event: end\ndata: (.*)\n\n/.exec(text);
-    if (end) return JSON.parse(end[1] as string) as DocumentState;
-  }
-  throw new Error(`${eventsUrl} closed before the job ended`);
+  const messages = await collect(readSse(await fetch(eventsUrl)), (message) => message.event === 'end');
+  const end = messages.at(-1);
+  if (end?.event !== 'end') throw new Error(`${eventsUrl} closed before the job ended`);
+  return JSON.parse(end.data ?? '') as DocumentState;
 }
 
 /**
@@ -70,7 +56,8 @@ export async function runFleet(options: FleetOptions): Promise<FleetRun> {
       const workerEnv = { ...env, WORKER_CONCURRENCY: String(options.slots), WORKER_QUEUES: 'pages', WORKER_PORT: String(port) };
       apps.push(startApp('worker', workerEnv, options.logFile));
     }
-    await Promise.all(ports.map(waitWorkerReady));
+    // Ready once its OCR engine has started, so that start-up is not timed.
+    await Promise.all(ports.map((port) => waitReady(`http://127.0.0.1:${port}`, 60_000)));
 
     const started = performance.now();
     const ids = await Promise.all(

@@ -64,6 +64,7 @@ async function checkFile(file: UploadedFile, timeoutMs: number): Promise<Checked
 
 async function pageJobs(id: string, files: CheckedFile[], submission: Submission, config: Config): Promise<PageJob[]> {
   const jobs: PageJob[] = [];
+  const formats = submission.outputs.filter((output): output is PageFormat => (PAGE_FORMATS as readonly string[]).includes(output));
   for (const [fileIndex, file] of files.entries()) {
     const pixels = await predictPixels(
       file.path,
@@ -86,7 +87,7 @@ async function pageJobs(id: string, files: CheckedFile[], submission: Submission
         languages: submission.languages,
         dpi: submission.dpi,
         pixels: pixels[i] ?? 1,
-        formats: submission.outputs.filter((output): output is PageFormat => (PAGE_FORMATS as readonly string[]).includes(output)),
+        formats,
       });
     }
   }

@@ -10,6 +10,8 @@ import {
   FINISHED_STATUSES,
   InvalidRequestError,
   isJobId,
+  jobLinks,
+  jobPath,
   languageFiles,
   MIN_DPI,
   NotFinishedError,
@@ -76,13 +78,7 @@ async function sendFile(res: Response, file: string, type: string, disposition?:
   await pipeline(stream, res);
 }
 
-const jobUrl = (id: string) => `/v1/jobs/${id}`;
-const links = (id: string) => ({
-  self: jobUrl(id),
-  result: `${jobUrl(id)}/result`,
-  text: `${jobUrl(id)}/text`,
-  events: `${jobUrl(id)}/events`,
-});
+const links = (id: string) => ({ ...jobLinks(id), events: `${jobPath(id)}/events` });
 
 function parseOrThrow<T>(schema: z.ZodType<T>, input: unknown, what: string): T {
   const parsed = schema.safeParse(input);
@@ -95,7 +91,7 @@ function parseOrThrow<T>(schema: z.ZodType<T>, input: unknown, what: string): T 
 function accepted(res: Response, doc: Pick<DocumentState, 'id' | 'pageCount' | 'createdAt'> & { status: string }): void {
   res
     .status(202)
-    .location(jobUrl(doc.id))
+    .location(jobPath(doc.id))
     .json({ id: doc.id, status: doc.status, pageCount: doc.pageCount, createdAt: doc.createdAt, links: links(doc.id) });
 }
 
@@ -193,7 +189,7 @@ export function jobsRouter(deps: JobsDeps): Router {
     for (let page = offset + 1; page <= Math.min(doc.pageCount, offset + limit); page++) {
       pages.push((await readPageResult(paths, page)) ?? { page, status: 'pending' });
     }
-    const next = offset + limit < doc.pageCount ? `${jobUrl(doc.id)}/result?offset=${offset + limit}&limit=${limit}` : undefined;
+    const next = offset + limit < doc.pageCount ? `${jobPath(doc.id)}/result?offset=${offset + limit}&limit=${limit}` : undefined;
     res.json({ id: doc.id, status: doc.status, pageCount: doc.pageCount, offset, limit, pages, ...(next ? { links: { next } } : {}) });
   });
 

@@ -3,6 +3,7 @@ import https from 'node:https';
 import { UnrecoverableError, type Job } from 'bullmq';
 import {
   FINISHED_STATUSES,
+  jobLinks,
   publicLookup,
   signWebhook,
   WEBHOOK_HEADERS,
@@ -18,8 +19,6 @@ export interface WebhookDeps {
   allowPrivate: boolean;
   timeoutMs: number;
 }
-
-const jobUrl = (id: string) => `/v1/jobs/${id}`;
 
 /** POSTs `body` once; resolves with the receiver's status. Redirects are not followed. */
 function post(url: URL, body: string, headers: Record<string, string>, deps: WebhookDeps): Promise<number> {
@@ -65,7 +64,7 @@ export async function deliverWebhook(job: Job, deps: WebhookDeps): Promise<{ sta
     createdAt: doc.createdAt,
     ...(doc.finishedAt ? { finishedAt: doc.finishedAt } : {}),
     ...(doc.error ? { error: doc.error } : {}),
-    links: { self: jobUrl(doc.id), result: `${jobUrl(doc.id)}/result`, text: `${jobUrl(doc.id)}/text` },
+    links: jobLinks(doc.id),
   };
   const body = JSON.stringify(payload);
   const timestamp = Math.floor(Date.now() / 1000);
