@@ -9,21 +9,25 @@ WORKDIR /app
 # Manifests first: the npm ci layer is reused until a dependency changes.
 COPY package.json package-lock.json turbo.json tsconfig.base.json ./
 COPY packages/shared/package.json packages/shared/
+COPY packages/client/package.json packages/client/
+COPY packages/cli/package.json packages/cli/
 COPY apps/api/package.json apps/api/
 COPY apps/worker/package.json apps/worker/
 RUN npm ci --no-audit --no-fund
 COPY packages/shared packages/shared
+COPY packages/client packages/client
+COPY packages/cli packages/cli
 COPY apps/api apps/api
 COPY apps/worker apps/worker
 RUN TURBO_TELEMETRY_DISABLED=1 npm run build && npm prune --omit=dev --no-audit --no-fund
 
 FROM node:${NODE_VERSION}-trixie-slim AS runtime
-# Debian's tesseract-ocr-<lang> packages for languages beyond English (which comes from npm's
-# @tesseract.js-data/eng), e.g. --build-arg EXTRA_LANGUAGES="deu fra". The API needs them too:
-# it refuses a submission in a language that is not installed.
+# Debian's tesseract-ocr-eng holds the fast English model (OCR_MODEL=fast, the default; npm's
+# @tesseract.js-data/eng holds best_int). Further languages: --build-arg EXTRA_LANGUAGES="deu fra".
+# The API needs them too: it refuses a submission in a language that is not installed.
 ARG EXTRA_LANGUAGES=""
 RUN apt-get update \
- && apt-get install -y --no-install-recommends poppler-utils tini \
+ && apt-get install -y --no-install-recommends poppler-utils tini tesseract-ocr-eng \
     $(for language in ${EXTRA_LANGUAGES}; do echo "tesseract-ocr-${language}"; done) \
  && rm -rf /var/lib/apt/lists/*
 ENV NODE_ENV=production \

@@ -18,6 +18,8 @@ const needs = [
   { pkg: 'poppler-utils', present: () => onPath('pdfinfo') && onPath('pdftoppm') },
   // A local redis-server is started when no REDIS_URL is given.
   { pkg: 'redis-server', present: () => Boolean(process.env.REDIS_URL) || onPath('redis-server') },
+  // The fast English model (OCR_MODEL=fast); without it workers read with npm's best_int model.
+  { pkg: 'tesseract-ocr-eng', present: () => existsSync('/usr/share/tesseract-ocr/5/tessdata/eng.traineddata'), optional: true },
 ];
 if (mode !== 'start') {
   needs.push(
@@ -26,6 +28,8 @@ if (mode !== 'start') {
     // The pdf2pic rasterizer's engines; its test is skipped without them.
     { pkg: 'graphicsmagick', present: () => onPath('gm'), optional: true },
     { pkg: 'ghostscript', present: () => onPath('gs'), optional: true },
+    // The web page's end-to-end test drives it; skipped without a browser.
+    { pkg: 'chromium', present: () => Boolean(process.env.CHROMIUM_PATH) || onPath('chromium'), optional: true },
   );
 }
 if (mode === 'bench') needs.push({ pkg: 'tesseract-ocr', present: () => onPath('tesseract'), optional: true });

@@ -42,7 +42,7 @@ describe('pages above LARGE_PAGE_PIXELS go to pages-large, which only workers th
   const [pages, large] = [queue('pages'), queue('pages-large')];
 
   test('the API routes each page by its pixels at the requested DPI', async () => {
-    const at300 = (await (await stack.submit([{ name: 'mixed.pdf', data: pdf }])).json()) as { id: string };
+    const at300 = (await (await stack.submit([{ name: 'mixed.pdf', data: pdf }], { dpi: '300' })).json()) as { id: string };
     const small = await pages().getJob(pageJobId(at300.id, 1));
     const big = await large().getJob(pageJobId(at300.id, 2));
     assert.equal((small?.data as PageJob).pixels, 2550 * 360);

@@ -56,7 +56,7 @@ describe('faults: workers die, pages hang, workers stop', () => {
 
     const second = worker();
     const retried = await second.waitForLog(started(2, 1));
-    assert.equal(retried.dpi, 150, 'the page that killed its worker is retried at half the DPI');
+    assert.equal(retried.dpi, stack.config.DEFAULT_DPI / 2, 'the page that killed its worker is retried at half the DPI');
     const doc = await stack.waitFor(id, finished);
     assert.equal(doc.status, 'completed');
     assert.equal(valueOf(await metricsOf(second), 'pagefleet_pages_stalled_total', { queue: 'pages' }), 1, 'the survivor found the page stalled');
@@ -69,7 +69,7 @@ describe('faults: workers die, pages hang, workers stop', () => {
 
   test('a page that kills every worker fails alone with reason oom; the rest of its document completes', async () => {
     const id = await submit(await pdfOf(await Promise.all(LINES.slice(0, 2).map(textPage))));
-    // MAX_STALLED_COUNT=1: two deaths (300 DPI, then 150), and the third worker gives it up.
+    // MAX_STALLED_COUNT=1: two deaths (at DEFAULT_DPI, then at half of it), and the third worker gives it up.
     for (const deaths of [0, 1]) {
       const app = worker();
       await app.waitForLog(started(1, deaths));

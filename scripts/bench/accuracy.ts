@@ -3,57 +3,41 @@
 // ground truth: generated scans, and CORPUS_DIR's English accuracy pages when it is set. Writes
 // docs/accuracy.json and docs/accuracy.md.
 import { spawn } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { createLogger, loadConfig } from '@pagefleet/shared';
+import { createLogger, findLanguageFile, loadConfig } from '@pagefleet/shared';
 import { OcrPool } from '../../apps/worker/src/pipeline/ocr.js';
+import { OrientationDetector } from '../../apps/worker/src/pipeline/orientation.js';
+import { readUpright } from '../../apps/worker/src/pipeline/page.js';
 import { preprocess } from '../../apps/worker/src/pipeline/preprocess.js';
-import { scannedPage, wordLines } from '../../test/support/fixtures.js';
 import { characterErrors, rate, wordErrors, type ErrorCount } from '../lib/error-rates.js';
 import { nativeTessdata } from './lib/native.js';
+import { corpusTruthPages, generatedTruthPages } from './lib/truth-pages.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const { values: args } = parseArgs({ options: { generated: { type: 'string', default: '6' } } });
 const work = await mkdtemp(path.join(os.tmpdir(), 'pagefleet-accuracy-'));
 
-interface Page {
-  name: string;
-  image: string;
-  truth: string;
-}
-
-const pages: Page[] = [];
-for (let seed = 1; seed <= Number(args.generated); seed++) {
-  const image = path.join(work, `generated-${seed}.jpg`);
-  await writeFile(image, await scannedPage(seed));
-  pages.push({ name: `generated scan ${seed}`, image, truth: wordLines(seed, 36).join('\n') });
-}
-// The corpus' English pages: its MANIFEST tags each accuracy image with its languages.
 const corpus = process.env.CORPUS_DIR;
-if (corpus) {
-  const manifest = await readFile(path.join(corpus, 'MANIFEST.md'), 'utf8');
-  const english = new Set([...manifest.matchAll(/^\| `accuracy\/([^`]+)` \|.*\[eng\] \|/gm)].map((match) => match[1]));
-  for (const file of (await readdir(path.join(corpus, 'accuracy'))).sort()) {
-    if (!english.has(file)) continue;
-    const truth = await readFile(path.join(corpus, 'accuracy', file.replace(/\.[a-z]+$/, '.gt.txt')), 'utf8');
-    pages.push({ name: file, image: path.join(corpus, 'accuracy', file), truth });
-  }
-}
+const pages = [...(await generatedTruthPages(work, Number(args.generated))), ...(corpus ? await corpusTruthPages(corpus) : [])];
 console.log(`pagefleet bench:accuracy — ${pages.length} pages (${corpus ? `generated and ${corpus}` : 'generated; set CORPUS_DIR for the corpus'})`);
 
 const config = loadConfig({ LOG_LEVEL: 'silent' });
 const log = createLogger(config, 'bench');
-const ocr = new OcrPool({ slots: 1, tessdataDir: undefined, maxPages: 1_000_000, maxHeapBytes: 2 ** 31, log });
-/** What a worker does with an uploaded image: preprocess (gray, pixel cap, its DPI), then OCR. */
+const ocr = new OcrPool({ slots: 1, tessdataDir: undefined, model: config.OCR_MODEL, deskew: config.DESKEW, maxPages: 1_000_000, maxHeapBytes: 2 ** 31, log });
+const orientation = config.AUTO_ROTATE ? new OrientationDetector() : undefined;
+const signal = new AbortController().signal;
+/** What a worker does with an uploaded image, with the default configuration: preprocess, OCR, upright check. */
 async function pagefleetText(image: string): Promise<string> {
   const prepared = await preprocess({ image, index: 0 }, config.MAX_PAGE_PIXELS);
-  return (await ocr.recognize(prepared, 'eng', new AbortController().signal)).text;
+  return (await readUpright(prepared, { languages: 'eng', formats: [] }, { ocr, orientation }, (_name, work) => work(signal))).ocr.text;
 }
 
-const tessdata = await nativeTessdata(work);
+const model = findLanguageFile('eng', { model: config.OCR_MODEL }) as string;
+const tessdata = await nativeTessdata(work, config.OCR_MODEL);
 if (!tessdata) console.log('native tesseract is not installed (apt-get install tesseract-ocr): pagefleet only');
 /** `tesseract IMAGE stdout` with the same model, LSTM engine and page segmentation as pagefleet. */
 function nativeText(image: string): Promise<string> {
@@ -82,7 +66,7 @@ try {
     console.log(`${page.name}: pagefleet CER ${rate(ours.cer).toFixed(3)} WER ${rate(ours.wer).toFixed(3)}${theirs ? `; native CER ${rate(theirs.cer).toFixed(3)} WER ${rate(theirs.wer).toFixed(3)}` : ''}`);
   }
 } finally {
-  await ocr.close();
+  await Promise.all([ocr.close(), orientation?.close()]);
 }
 
 /** Errors over all pages ÷ reference length over all pages: long pages weigh more. */
@@ -95,7 +79,7 @@ const summary = {
   pagefleet: { cer: overall((row) => row.pagefleet.cer), wer: overall((row) => row.pagefleet.wer) },
   native: tessdata ? { cer: overall((row) => row.native?.cer), wer: overall((row) => row.native?.wer) } : undefined,
 };
-const report = { measuredAt: new Date().toISOString().slice(0, 10), model: 'eng best_int (npm @tesseract.js-data/eng), LSTM, PSM 3', pages: rows, overall: summary };
+const report = { measuredAt: new Date().toISOString().slice(0, 10), model: `eng ${config.OCR_MODEL} (${model}), LSTM, PSM 3`, pages: rows, overall: summary };
 const verdict =
   summary.native?.cer === undefined || summary.pagefleet.cer === undefined
     ? 'no native run'

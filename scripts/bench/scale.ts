@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { loadConfig } from '@pagefleet/shared';
 import { FIXTURE_DPI } from '../../test/support/fixtures.js';
 import { startRedisServer } from '../lib/redis-server.js';
 import { runFleet } from './lib/fleet.js';
@@ -57,7 +58,7 @@ async function runNativeAt(tessdata: string, workers: number): Promise<ScaleRun>
   return { workers, seconds, pagesPerMinute: (pages.length * 60) / seconds };
 }
 
-const tessdata = await nativeTessdata(work);
+const tessdata = await nativeTessdata(work, loadConfig({}).OCR_MODEL);
 if (!tessdata) console.log('native tesseract is not installed (apt-get install tesseract-ocr): pagefleet only');
 
 /** The run of median throughput, with every run's pages/min beside it. */

@@ -9,11 +9,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { createLogger, documentPaths, loadConfig } from '@pagefleet/shared';
+import { createLogger, documentPaths, findLanguageFile, loadConfig } from '@pagefleet/shared';
 import { OcrPool } from '../../apps/worker/src/pipeline/ocr.js';
+import { OrientationDetector } from '../../apps/worker/src/pipeline/orientation.js';
 import { recognizePage } from '../../apps/worker/src/pipeline/page.js';
 import { createRasterizer } from '../../apps/worker/src/pipeline/rasterize.js';
-import { FIXTURE_DPI } from '../../test/support/fixtures.js';
 import { startRedisServer } from '../lib/redis-server.js';
 import { runFleet } from './lib/fleet.js';
 import { nativeTessdata, runNative } from './lib/native.js';
@@ -28,6 +28,10 @@ const { values: args } = parseArgs({
   },
 });
 
+// Everything as a worker runs by default: DPI, model, deskew, rotation.
+const config = loadConfig({ LOG_LEVEL: 'silent' });
+const DPI = config.DEFAULT_DPI;
+const model = `${config.OCR_MODEL} (${findLanguageFile('eng', { model: config.OCR_MODEL })})`;
 const work = await mkdtemp(path.join(os.tmpdir(), 'pagefleet-speed-'));
 const logFile = path.join(work, 'apps.log');
 await mkdir(path.join(work, 'redis'));
@@ -35,17 +39,17 @@ const redis = await startRedisServer(path.join(work, 'redis'), false);
 process.once('exit', () => redis.child.kill('SIGKILL'));
 const scans: BenchPages = await generateScans(work, Number(args.pages), Number(args['doc-pages']));
 const pageCount = scans.pages.length;
-console.log(`pagefleet bench — ${cpus} CPUs, Node ${process.version}; ${pageCount} generated letter scans at ${FIXTURE_DPI} DPI; work dir ${work}`);
+console.log(`pagefleet bench — ${cpus} CPUs, Node ${process.version}; ${pageCount} generated letter scans at ${DPI} DPI; work dir ${work}`);
 
 /** pagefleet's own pipeline without the queue: what the worker does to each page, `cpus` pages at a time. */
 async function runPipeline(): Promise<number> {
-  const config = loadConfig({ LOG_LEVEL: 'silent' });
   const log = createLogger(config, 'bench');
   const maxPixels = config.MAX_PAGE_PIXELS;
-  const ocr = new OcrPool({ slots: cpus, tessdataDir: undefined, maxPages: 1_000_000, maxHeapBytes: 2 ** 31, log });
+  const ocr = new OcrPool({ slots: cpus, tessdataDir: undefined, model: config.OCR_MODEL, deskew: config.DESKEW, maxPages: 1_000_000, maxHeapBytes: 2 ** 31, log });
   // Started before the clock, as a worker's are before it reports ready.
   await Promise.all(Array.from({ length: cpus }, () => ocr.warmUp('eng')));
-  const deps = { rasterizer: createRasterizer('poppler', { maxPixels }), ocr, maxPixels, timeoutMs: 600_000 };
+  const orientation = config.AUTO_ROTATE ? new OrientationDetector() : undefined;
+  const deps = { rasterizer: createRasterizer('poppler', { maxPixels }), ocr, orientation, maxPixels, timeoutMs: 600_000 };
   const queue = [...scans.pages];
   const started = performance.now();
   try {
@@ -53,7 +57,7 @@ async function runPipeline(): Promise<number> {
       Array.from({ length: cpus }, async () => {
         for (let next = queue.shift(); next; next = queue.shift()) {
           const { file } = next;
-          const job = { documentId: randomUUID(), page: next.page, languages: 'eng', dpi: FIXTURE_DPI, pixels: 1, formats: [] };
+          const job = { documentId: randomUUID(), page: next.page, languages: 'eng', dpi: DPI, pixels: 1, formats: [] };
           const paths = { ...documentPaths(work, job.documentId), inputFile: () => file };
           await recognizePage({ ...job, source: { file: 'page.pdf', kind: 'pdf', index: next.page } }, paths, deps);
         }
@@ -61,18 +65,18 @@ async function runPipeline(): Promise<number> {
     );
     return (performance.now() - started) / 1000;
   } finally {
-    await ocr.close();
+    await Promise.all([ocr.close(), orientation?.close()]);
   }
 }
 
 const perMinute = (seconds: number) => (pageCount * 60) / seconds;
-const tessdata = await nativeTessdata(work);
+const tessdata = await nativeTessdata(work, config.OCR_MODEL);
 if (!tessdata) console.log('native tesseract is not installed (apt-get install tesseract-ocr): no ceiling to compare with');
-const nativeSeconds = tessdata ? await runNative(tessdata, scans.pages, cpus, FIXTURE_DPI) : undefined;
+const nativeSeconds = tessdata ? await runNative(tessdata, scans.pages, cpus, DPI) : undefined;
 if (nativeSeconds) console.log(`1. native tesseract ×${cpus}: ${nativeSeconds.toFixed(1)} s, ${perMinute(nativeSeconds).toFixed(1)} pages/min`);
 const pipelineSeconds = await runPipeline();
 console.log(`2. pagefleet pipeline in-process ×${cpus}: ${pipelineSeconds.toFixed(1)} s, ${perMinute(pipelineSeconds).toFixed(1)} pages/min`);
-const fleet = await runFleet({ redisUrl: redis.url, workDir: work, logFile, documents: scans.documents, pageCount, dpi: FIXTURE_DPI, workers: 1, slots: cpus });
+const fleet = await runFleet({ redisUrl: redis.url, workDir: work, logFile, documents: scans.documents, pageCount, dpi: DPI, workers: 1, slots: cpus });
 console.log(`3. pagefleet end to end, 1 worker × ${cpus} slots: ${fleet.seconds.toFixed(1)} s, ${fleet.pagesPerMinute.toFixed(1)} pages/min`);
 
 // Slot-seconds per page the end-to-end run spent, against what the stored page timings account for
@@ -90,7 +94,7 @@ const runs = [
 const report = {
   measuredAt: new Date().toISOString().slice(0, 10),
   machine: { cpus, memoryBytes: os.totalmem(), node: process.version },
-  pages: { count: pageCount, dpi: FIXTURE_DPI, describe: 'generated letter scans (36 lines of text on noisy paper, gray JPEG in a PDF)' },
+  pages: { count: pageCount, dpi: DPI, describe: 'generated letter scans (36 lines of text on noisy paper, gray JPEG in a PDF)' },
   runs: runs.map((run) => ({ ...run, pagesPerMinute: run.seconds === undefined ? undefined : perMinute(run.seconds) })),
   endToEnd: { stageSecondsPerPage: fleet.stageSecondsPerPage, slotSecondsPerPage, overheadSecondsPerPage, overheadShare },
 };
@@ -100,9 +104,9 @@ const e2eRatio = ratio(fleet.seconds);
 const markdown = `# Speed: pagefleet against native Tesseract
 
 Written by \`npm run bench\` on ${report.measuredAt}: ${cpus} CPUs, Node ${process.version}. ${pageCount} pages
-(${report.pages.describe}) at ${FIXTURE_DPI} DPI, the same pages for every run, each with one slot or process per CPU.
-Native: \`pdftoppm -r ${FIXTURE_DPI} -gray | tesseract --oem 1 --psm 3\` with the traineddata pagefleet reads (the npm
-package's best_int English model), \`OMP_THREAD_LIMIT=1\`. Targets: end to end ≥ 0.85 × native in pages/min;
+(${report.pages.describe}) at ${DPI} DPI, the same pages for every run, each with one slot or process per CPU.
+Native: \`pdftoppm -r ${DPI} -gray | tesseract --oem 1 --psm 3\` with the traineddata pagefleet reads (English
+${model}), \`OMP_THREAD_LIMIT=1\`. pagefleet runs with its defaults (deskew, upright check of low-confidence pages). Targets: end to end ≥ 0.85 × native in pages/min;
 queue and store overhead < 5% of page time.
 
 | run | seconds | pages/min | × native |

@@ -121,9 +121,9 @@ export function slowPdf(depth = 7): Buffer {
   ]);
 }
 
-/** A born-digital letter page: `lines` in 24-point Helvetica, one PDF object per part. */
-export function textPdf(lines: string[]): Buffer {
-  const text = lines.map((line, i) => `BT /F1 24 Tf 72 ${700 - i * 36} Td (${line.replace(/[()\\]/g, '\\$&')}) Tj ET`).join('\n');
+/** A born-digital letter page: `lines` in `size`-point Helvetica, one PDF object per part. */
+export function textPdf(lines: string[], size = 24): Buffer {
+  const text = lines.map((line, i) => `BT /F1 ${size} Tf 72 ${720 - size - i * size * 1.5} Td (${line.replace(/[()\\]/g, '\\$&')}) Tj ET`).join('\n');
   return rawPdf([
     '<< /Type /Catalog /Pages 2 0 R >>',
     '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',

@@ -6,12 +6,15 @@ import { preprocess } from '../../apps/worker/src/pipeline/preprocess.js';
 
 const [image, languages = 'eng'] = process.argv.slice(2);
 if (!image) throw new Error('usage: ocr-file.ts IMAGE [LANGUAGES]');
+const config = loadConfig({ LOG_LEVEL: 'silent', ...process.env });
 const ocr = new OcrPool({
   slots: 1,
-  tessdataDir: process.env.TESSDATA_DIR,
+  tessdataDir: config.TESSDATA_DIR,
+  model: config.OCR_MODEL,
+  deskew: config.DESKEW,
   maxPages: 1,
   maxHeapBytes: 2 ** 30,
-  log: createLogger(loadConfig({ LOG_LEVEL: 'silent' }), 'test'),
+  log: createLogger(config, 'test'),
 });
 try {
   const page = await preprocess({ image, index: 0 }, 40_000_000);

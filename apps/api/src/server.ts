@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import express from 'express';
 import { pinoHttp } from 'pino-http';
 import type { Queue, FlowProducer } from 'bullmq';
@@ -7,7 +8,10 @@ import { requireApiKey } from './auth.js';
 import { DASHBOARD_PATH, queueDashboard } from './dashboard.js';
 import { securityHeaders } from './headers.js';
 import { metricsHandler, routeBase, timeRequests, type ApiMetrics } from './metrics.js';
+import { openApiDocument } from './openapi.js';
 import { errorHandler, notFound } from './problem.js';
+import { referencePage } from './reference-page.js';
+import { webPage } from './web-page.js';
 import { healthRouter } from './routes/health.js';
 import { jobsRouter } from './routes/jobs.js';
 import { workersRouter } from './routes/workers.js';
@@ -25,6 +29,9 @@ export interface ServerDeps {
   queues: { documents: Queue; pages: Queue[]; webhooks: Queue; all: Queue[] };
 }
 
+// The same file from src (tests) and dist (production).
+const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+
 /** Probes and scrapes come every few seconds: a log line each would drown the rest. */
 const UNLOGGED = new Set(['/health', '/ready', '/metrics']);
 
@@ -39,6 +46,13 @@ export function createServer(deps: ServerDeps): express.Express {
   // them without credentials, and they tell nothing of any document.
   app.use(healthRouter(deps.redis, [deps.config.DATA_DIR, uploadsDir(deps.config.DATA_DIR)]));
   app.get('/metrics', metricsHandler(deps.metrics.registry));
+  // The contract is no secret: clients and generators read it before they hold a key.
+  const contract = openApiDocument(deps.config, version);
+  app.get('/openapi.json', (_req, res) => {
+    res.json(contract);
+  });
+  app.get('/docs', referencePage(contract));
+  app.use(webPage());
   if (deps.config.API_KEYS) app.use('/v1', requireApiKey(deps.config.API_KEYS));
   app.use('/v1/jobs', routeBase, jobsRouter({ ...deps, redisReady }));
   app.use('/v1/workers', routeBase, workersRouter(deps.heartbeats));

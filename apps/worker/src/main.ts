@@ -1,4 +1,4 @@
-import { createLogger, loadConfigOrExit } from '@pagefleet/shared';
+import { createLogger, languageFiles, loadConfigOrExit } from '@pagefleet/shared';
 import { CapacityError } from './capacity/plan.js';
 import { runWorker } from './workers.js';
 
@@ -10,7 +10,12 @@ const worker = await runWorker(config, log).catch((err: unknown) => {
   // EX_CONFIG, as for a bad variable: the budget set for this worker cannot run it.
   process.exit(78);
 });
-log.info({ rasterizer: config.RASTERIZER, dataDir: config.DATA_DIR }, 'worker started');
+// Which model file each default language resolved to: OCR_MODEL=fast falls back to best_int where no fast model is installed.
+const models = Object.fromEntries(languageFiles(config.DEFAULT_LANGUAGES, { tessdataDir: config.TESSDATA_DIR, model: config.OCR_MODEL }));
+log.info(
+  { rasterizer: config.RASTERIZER, dataDir: config.DATA_DIR, model: config.OCR_MODEL, models, deskew: config.DESKEW, autoRotate: config.AUTO_ROTATE },
+  'worker started',
+);
 
 let stopping = false;
 async function shutdown(signal: string): Promise<void> {

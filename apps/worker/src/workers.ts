@@ -21,6 +21,7 @@ import { startProbeServer } from './http.js';
 import { createWorkerMetrics, type PageOutcome, type WorkerMetrics } from './metrics.js';
 import { PageTimeoutError } from './pipeline/deadline.js';
 import { OcrPool } from './pipeline/ocr.js';
+import { OrientationDetector } from './pipeline/orientation.js';
 import type { PipelineDeps } from './pipeline/page.js';
 import { createRasterizer } from './pipeline/rasterize.js';
 import { cleanExpired } from './processors/cleanup.js';
@@ -258,12 +259,16 @@ export async function runWorker(config: Config, log: Logger, plan?: CapacityPlan
     ocr: new OcrPool({
       slots,
       tessdataDir: config.TESSDATA_DIR,
+      model: config.OCR_MODEL,
+      deskew: config.DESKEW,
       maxPages: config.OCR_MAX_PAGES,
       maxHeapBytes: config.OCR_MAX_HEAP,
       log: log.child({ queue }),
       onRecycle: (reason) => metrics.recycles.inc({ reason }),
     }),
   }));
+  // One detector for every queue: few pages need it.
+  const orientation = config.AUTO_ROTATE ? new OrientationDetector() : undefined;
   // Ready once one thread per pool has started: the engine and its language data work.
   let ocrReady = false;
   void Promise.all(pageQueues.map(({ ocr }) => ocr.warmUp(config.DEFAULT_LANGUAGES))).then(
@@ -283,6 +288,7 @@ export async function runWorker(config: Config, log: Logger, plan?: CapacityPlan
       dataDir: config.DATA_DIR,
       documents,
       rasterizer: createRasterizer(config.RASTERIZER, { maxPixels: config.MAX_PAGE_PIXELS }),
+      orientation,
       maxPixels: config.MAX_PAGE_PIXELS,
       timeoutMs: config.PAGE_TIMEOUT_MS,
       metrics,
@@ -340,7 +346,7 @@ export async function runWorker(config: Config, log: Logger, plan?: CapacityPlan
         }
         await closing;
       }
-      await Promise.all(pageQueues.map(({ ocr }) => ocr.close()));
+      await Promise.all([...pageQueues.map(({ ocr }) => ocr.close()), orientation?.close()]);
       await maintenance.close();
       await webhookQueue.close();
       await probes.close();

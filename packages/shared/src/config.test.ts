@@ -6,8 +6,11 @@ import { loadConfig } from './config.js';
 test('defaults apply when nothing is set', () => {
   const config = loadConfig({});
   assert.equal(config.PORT, 3000);
-  assert.equal(config.DEFAULT_DPI, 300);
+  assert.equal(config.DEFAULT_DPI, 200);
   assert.equal(config.RASTERIZER, 'poppler');
+  assert.equal(config.OCR_MODEL, 'fast');
+  assert.equal(config.DESKEW, true);
+  assert.equal(config.AUTO_ROTATE, true);
   assert.equal(config.DATA_DIR, path.resolve('data'));
   assert.equal(config.WORKER_CONCURRENCY, undefined);
   assert.equal(config.WORKER_MEMORY_TIER, undefined);
@@ -16,7 +19,9 @@ test('defaults apply when nothing is set', () => {
 });
 
 test('values are coerced from strings and empty strings mean unset', () => {
-  const config = loadConfig({ PORT: '8080', MAX_FILES: '', RASTERIZER: 'pdf2pic' });
+  const config = loadConfig({ PORT: '8080', MAX_FILES: '', RASTERIZER: 'pdf2pic', DESKEW: '0', AUTO_ROTATE: 'false' });
+  assert.equal(config.DESKEW, false);
+  assert.equal(config.AUTO_ROTATE, false);
   assert.equal(config.PORT, 8080);
   assert.equal(config.MAX_FILES, 20);
   assert.equal(config.RASTERIZER, 'pdf2pic');

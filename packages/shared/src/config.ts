@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { parseByteSize } from './bytes.js';
+import { OCR_MODELS } from './languages.js';
 import { PAGE_QUEUE_NAMES, type PageQueueName } from './queues.js';
 
 /** Lowest DPI accepted from a client: below it Tesseract's LSTM models lose most glyphs. */
@@ -37,11 +38,12 @@ const apiKeys = z.string().transform((text, ctx) => {
   return keys;
 });
 
-/** A boolean variable: `true` or `1` turn it on, `false`, `0` or unset leave it off. */
-const flag = z
-  .enum(['true', '1', 'false', '0'])
-  .default('false')
-  .transform((value) => value === 'true' || value === '1');
+/** A boolean variable: `true` or `1` turn it on, `false` or `0` off; unset, `on` says. */
+const flag = (on = false) =>
+  z
+    .enum(['true', '1', 'false', '0'])
+    .default(on ? 'true' : 'false')
+    .transform((value) => value === 'true' || value === '1');
 
 const variables = z.object({
     // Where queues and document state live. One Redis serves the API and every worker.
@@ -69,13 +71,13 @@ const variables = z.object({
     // Comment lines on an idle event stream, so that proxies do not close it (most cut at 30-60 s).
     SSE_HEARTBEAT_MS: int(100, 600_000, 15_000),
     // The BullMQ dashboard at /admin/queues; behind API_KEYS when they are set.
-    ADMIN_DASHBOARD: flag,
+    ADMIN_DASHBOARD: flag(),
 
     // Submission limits: what one request may ask of the service.
     MAX_FILE_BYTES: int(1, Number.MAX_SAFE_INTEGER, 100 * 1024 * 1024),
     MAX_FILES: int(1, 1000, 20),
     MAX_PAGES: int(1, 100_000, 1000),
-    DEFAULT_DPI: int(MIN_DPI, 2400, 300),
+    DEFAULT_DPI: int(MIN_DPI, 2400, 200),
     // 600 DPI is the most any OCR engine benefits from; more only costs memory.
     MAX_DPI: int(MIN_DPI, 2400, 600),
     DEFAULT_LANGUAGES: z.string().regex(/^[A-Za-z0-9_]+(\+[A-Za-z0-9_]+)*$/).default('eng'),
@@ -110,6 +112,12 @@ const variables = z.object({
     SHUTDOWN_GRACE_MS: int(0, 3_600_000, 30_000),
     // Extra traineddata (e.g. Debian's /usr/share/tesseract-ocr/5/tessdata), searched before npm packages.
     TESSDATA_DIR: z.string().min(1).optional(),
+    // fast: tessdata_fast models (Debian's tesseract-ocr-<lang>), best_int where none is installed.
+    OCR_MODEL: z.enum(OCR_MODELS).default('fast'),
+    // Tesseract straightens slightly skewed pages before reading them (its rotateAuto).
+    DESKEW: flag(true),
+    // A page read with low confidence is checked for a sideways or upside-down scan (Tesseract OSD) and read again turned.
+    AUTO_ROTATE: flag(true),
     // A page is downscaled (or rendered at a lower DPI) so that it never exceeds this many pixels.
     MAX_PAGE_PIXELS: int(1_000_000, 500_000_000, 40_000_000),
     PAGE_ATTEMPTS: int(1, 100, 3),
@@ -128,7 +136,7 @@ const variables = z.object({
     WEBHOOK_SECRET: z.string().min(16).optional(),
     // Callbacks to loopback, link-local and private addresses would let clients probe the internal
     // network (SSRF): refused unless this says the receivers live there.
-    WEBHOOK_ALLOW_PRIVATE: flag,
+    WEBHOOK_ALLOW_PRIVATE: flag(),
     // Deliveries per webhook; the first retry waits WEBHOOK_BACKOFF_MS, each further one twice as long
     // (8 attempts at 10 s span about 21 minutes).
     WEBHOOK_ATTEMPTS: int(1, 100, 8),

@@ -12,9 +12,10 @@ export type PageSource = z.infer<typeof pageSourceSchema>;
 
 /**
  * What a page can produce besides its text and words (always stored, as JSON): hOCR and TSV,
- * Tesseract's own formats, and a one-page PDF of the page image with an invisible text layer.
+ * Tesseract's own formats, a one-page PDF of the page image with an invisible text layer, and a
+ * small JPEG of the page as read (upright, in the pixels its word boxes refer to, scaled down).
  */
-export const PAGE_FORMATS = ['hocr', 'tsv', 'pdf'] as const;
+export const PAGE_FORMATS = ['hocr', 'tsv', 'pdf', 'image'] as const;
 export type PageFormat = (typeof PAGE_FORMATS)[number];
 
 /** `outputs` of a submission: text and json are always made; the rest only when asked for. */
@@ -53,55 +54,60 @@ export const DOCUMENT_STATUSES = ['queued', 'processing', 'completed', 'partial'
 export type DocumentStatus = (typeof DOCUMENT_STATUSES)[number];
 export const FINISHED_STATUSES: ReadonlySet<DocumentStatus> = new Set(['completed', 'partial', 'failed', 'canceled']);
 
-export interface BoundingBox {
-  x0: number;
-  y0: number;
-  x1: number;
-  y1: number;
-}
+export const boundingBoxSchema = z.object({ x0: z.number(), y0: z.number(), x1: z.number(), y1: z.number() }).meta({
+  id: 'BoundingBox',
+  description: 'Pixels of the page as recognized: left, top, right, bottom.',
+});
+export type BoundingBox = z.infer<typeof boundingBoxSchema>;
 
-export interface WordResult {
-  text: string;
-  confidence: number;
-  bbox: BoundingBox;
-}
+export const wordResultSchema = z
+  .object({ text: z.string(), confidence: z.number().min(0).max(100), bbox: boundingBoxSchema })
+  .meta({ id: 'Word' });
+export type WordResult = z.infer<typeof wordResultSchema>;
 
 /** Why a page was given up: its worker kept dying on it, it ran past PAGE_TIMEOUT_MS, or it failed. */
-export type PageFailureReason = 'oom' | 'timeout' | 'error';
+export const PAGE_FAILURE_REASONS = ['oom', 'timeout', 'error'] as const;
+export type PageFailureReason = (typeof PAGE_FAILURE_REASONS)[number];
 
 /** What the worker stores for each page, and what `GET /v1/jobs/:id/result` returns per page. */
-export interface PageResult {
-  page: number;
-  status: 'completed' | 'failed';
-  text: string;
-  confidence: number;
-  words: WordResult[];
-  error?: string;
-  reason?: PageFailureReason;
-  /** Pixels and DPI the page was recognized at, after any downscale. */
-  width?: number;
-  height?: number;
-  dpi?: number;
-  /** Milliseconds per stage. */
-  durations?: Record<string, number>;
-}
+export const pageResultSchema = z
+  .object({
+    page: z.number().int().min(1),
+    status: z.enum(['completed', 'failed']),
+    text: z.string(),
+    confidence: z.number().min(0).max(100),
+    words: z.array(wordResultSchema),
+    error: z.string().optional(),
+    reason: z.enum(PAGE_FAILURE_REASONS).optional(),
+    /** Pixels and DPI the page was recognized at, after any downscale. */
+    width: z.number().int().optional(),
+    height: z.number().int().optional(),
+    dpi: z.number().int().optional(),
+    /** Milliseconds per stage. */
+    durations: z.record(z.string(), z.number()).optional(),
+  })
+  .meta({ id: 'PageResult', description: 'One page as read: its text, mean confidence and words with their boxes.' });
+export type PageResult = z.infer<typeof pageResultSchema>;
 
 /** Where a job and its results are read, as the API's answers and the webhooks link them. */
 export const jobPath = (id: string) => `/v1/jobs/${id}`;
 export const jobLinks = (id: string) => ({ self: jobPath(id), result: `${jobPath(id)}/result`, text: `${jobPath(id)}/text` });
 
 /** The document as a client polls it. */
-export interface DocumentState {
-  id: string;
-  status: DocumentStatus;
-  pageCount: number;
-  pagesDone: number;
-  pagesFailed: number;
-  languages: string;
-  dpi: number;
-  /** What the submission asked for (`text`, `json`, `hocr`, `tsv`, `pdf`). */
-  outputs: Output[];
-  createdAt: string;
-  finishedAt?: string;
-  error?: string;
-}
+export const documentStateSchema = z
+  .object({
+    id: z.uuid(),
+    status: z.enum(DOCUMENT_STATUSES),
+    pageCount: z.number().int().min(1),
+    pagesDone: z.number().int().min(0),
+    pagesFailed: z.number().int().min(0),
+    languages: z.string(),
+    dpi: z.number().int(),
+    /** What the submission asked for (`text`, `json`, `hocr`, `tsv`, `pdf`). */
+    outputs: z.array(z.enum(OUTPUTS)),
+    createdAt: z.iso.datetime(),
+    finishedAt: z.iso.datetime().optional(),
+    error: z.string().optional(),
+  })
+  .meta({ id: 'Job', description: 'A submitted document: its status and how many of its pages are done.' });
+export type DocumentState = z.infer<typeof documentStateSchema>;

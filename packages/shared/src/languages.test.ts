@@ -24,8 +24,16 @@ test('TESSDATA_DIR is searched first, plain or gzipped', async () => {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'tessdata-'));
   await writeFile(path.join(dir, 'eng.traineddata'), '');
   await writeFile(path.join(dir, 'deu.traineddata.gz'), '');
-  const files = languageFiles('eng+deu', dir);
+  const files = languageFiles('eng+deu', { tessdataDir: dir, model: 'fast' });
   assert.equal(files.get('eng'), path.join(dir, 'eng.traineddata'));
   assert.equal(files.get('deu'), path.join(dir, 'deu.traineddata.gz'));
-  assert.throws(() => languageFiles('eng+xyz', dir), /language xyz is not installed/);
+  assert.throws(() => languageFiles('eng+xyz', { tessdataDir: dir }), /language xyz is not installed/);
+});
+
+test('the fast model comes from the system folder when installed there, else best_int from npm', async () => {
+  const systemDir = await mkdtemp(path.join(os.tmpdir(), 'system-tessdata-'));
+  await writeFile(path.join(systemDir, 'eng.traineddata'), '');
+  assert.equal(findLanguageFile('eng', { model: 'fast', systemDir }), path.join(systemDir, 'eng.traineddata'));
+  assert.match(findLanguageFile('eng', { model: 'best_int', systemDir }) ?? '', /4\.0\.0_best_int/);
+  assert.match(findLanguageFile('eng', { model: 'fast', systemDir: path.join(systemDir, 'none') }) ?? '', /4\.0\.0_best_int/);
 });

@@ -4,18 +4,18 @@ import { copyFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
-import { findLanguageFile } from '@pagefleet/shared';
+import { findLanguageFile, type OcrModel } from '@pagefleet/shared';
 
 const onPath = (command: string) =>
   (process.env.PATH ?? '').split(path.delimiter).some((dir) => dir && existsSync(path.join(dir, command)));
 
 /**
- * A tessdata folder holding the very traineddata pagefleet reads (the npm package's best_int
- * model), unzipped for the `tesseract` command; undefined where that command is not installed.
+ * A tessdata folder holding the very traineddata pagefleet reads for `model`, unzipped for the
+ * `tesseract` command; undefined where that command is not installed.
  */
-export async function nativeTessdata(workDir: string): Promise<string | undefined> {
+export async function nativeTessdata(workDir: string, model: OcrModel): Promise<string | undefined> {
   if (!onPath('tesseract')) return undefined;
-  const file = findLanguageFile('eng');
+  const file = findLanguageFile('eng', { model });
   if (!file) return undefined;
   const dir = path.join(workDir, 'tessdata');
   await mkdir(dir, { recursive: true });

@@ -21,7 +21,7 @@ export interface IdempotencyDeps {
   /** The document a previous request created, if it still exists. */
   findDocument(id: string): Promise<DocumentState | undefined>;
   /** The 202 answer for a document, the same for the first request and its repeats. */
-  accepted(res: Response, doc: Pick<DocumentState, 'id' | 'pageCount' | 'createdAt'> & { status: string }): void;
+  accepted(res: Response, doc: Pick<DocumentState, 'id' | 'status' | 'pageCount' | 'createdAt'>): void;
 }
 
 /** What the submission route calls once the job exists, so that repeats return it. */

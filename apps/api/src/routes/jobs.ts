@@ -13,19 +13,17 @@ import {
   jobLinks,
   jobPath,
   languageFiles,
-  MIN_DPI,
   NotFinishedError,
   NotFoundError,
-  OUTPUTS,
   pageJobId,
   queueWebhook,
   readPageResult,
   readSavedState,
   type DocumentState,
   type Logger,
-  type PageResult,
   uploadsDir,
 } from '@pagefleet/shared';
+import { pageFormatQuery, resultQuery, submissionFields, type Accepted, type Result } from '../contract.js';
 import { admission } from '../ingest/admission.js';
 import { checkCallbackUrl } from '../ingest/callback.js';
 import { idempotency, type IdempotencyRecord } from '../ingest/idempotency.js';
@@ -44,22 +42,6 @@ export interface JobsDeps extends SubmitDeps {
   queues: { documents: Queue; pages: Queue[]; webhooks: Queue };
 }
 
-const MAX_RESULT_PAGES = 1000;
-
-/** `outputs=text,json,hocr,pdf`: text and json are always made, and always listed. */
-const outputsField = z
-  .string()
-  .default('text,json')
-  .transform((text, ctx) => {
-    const asked = text.split(',').map((output) => output.trim()).filter(Boolean);
-    const unknown = asked.filter((output) => !(OUTPUTS as readonly string[]).includes(output));
-    if (unknown.length > 0) {
-      ctx.addIssue({ code: 'custom', message: `${unknown.join(', ')}: choose among ${OUTPUTS.join(', ')}` });
-      return z.NEVER;
-    }
-    return OUTPUTS.filter((output) => output === 'text' || output === 'json' || asked.includes(output));
-  });
-
 /** How each stored format of a page is served. */
 const PAGE_TYPES = {
   json: 'application/json; charset=utf-8',
@@ -67,6 +49,7 @@ const PAGE_TYPES = {
   hocr: 'application/xhtml+xml; charset=utf-8',
   tsv: 'text/tab-separated-values; charset=utf-8',
   pdf: 'application/pdf',
+  image: 'image/jpeg',
 } as const;
 
 /** Streams a stored file; resolves once sent, rejects (before anything is sent) when it cannot be opened. */
@@ -88,11 +71,9 @@ function parseOrThrow<T>(schema: z.ZodType<T>, input: unknown, what: string): T 
   throw new InvalidRequestError(`${field}: ${issue?.message ?? 'invalid'}`);
 }
 
-function accepted(res: Response, doc: Pick<DocumentState, 'id' | 'pageCount' | 'createdAt'> & { status: string }): void {
-  res
-    .status(202)
-    .location(jobPath(doc.id))
-    .json({ id: doc.id, status: doc.status, pageCount: doc.pageCount, createdAt: doc.createdAt, links: links(doc.id) });
+function accepted(res: Response, doc: Pick<DocumentState, 'id' | 'status' | 'pageCount' | 'createdAt'>): void {
+  const body: Accepted = { id: doc.id, status: doc.status, pageCount: doc.pageCount, createdAt: doc.createdAt, links: links(doc.id) };
+  res.status(202).location(jobPath(doc.id)).json(body);
 }
 
 async function removeUploads(files: UploadedFile[]): Promise<void> {
@@ -104,12 +85,7 @@ export function jobsRouter(deps: JobsDeps): Router {
   const router = Router();
   const admit = admission({ config, pageQueues: deps.queues.pages });
   const upload = uploadMiddleware(config, uploadsDir(config.DATA_DIR));
-  const fields = z.strictObject({
-    languages: z.string().default(config.DEFAULT_LANGUAGES),
-    dpi: z.coerce.number().int().min(MIN_DPI).max(config.MAX_DPI).default(config.DEFAULT_DPI),
-    callbackUrl: z.url({ protocol: /^https?$/, error: 'must be an http or https URL' }).optional(),
-    outputs: outputsField,
-  });
+  const fields = submissionFields(config);
 
   /** From Redis; while Redis is away, a finished document is still read from its saved state. */
   async function loadDocument(id: string): Promise<DocumentState | undefined> {
@@ -149,7 +125,7 @@ export function jobsRouter(deps: JobsDeps): Router {
       const submission = parseOrThrow(fields, req.body ?? {}, 'fields');
       // Refuses a language that is not installed, or a callback that cannot be called, before
       // anything is checked or queued.
-      languageFiles(submission.languages, config.TESSDATA_DIR);
+      languageFiles(submission.languages, { tessdataDir: config.TESSDATA_DIR, model: config.OCR_MODEL });
       if (submission.callbackUrl) await checkCallbackUrl(submission.callbackUrl, config);
       const submitted: Submitted = await submitDocument(deps, files, submission);
       deps.metrics.documentsSubmitted.inc();
@@ -174,23 +150,17 @@ export function jobsRouter(deps: JobsDeps): Router {
 
   router.get('/:id/result', async (req, res) => {
     const doc = await findDocument(req);
-    const { offset, limit } = parseOrThrow(
-      z.object({
-        offset: z.coerce.number().int().min(0).default(0),
-        limit: z.coerce.number().int().min(1).max(MAX_RESULT_PAGES).default(100),
-      }),
-      req.query,
-      'query',
-    );
+    const { offset, limit } = parseOrThrow(resultQuery, req.query, 'query');
     if (doc.status === 'canceled') throw new NotFinishedError(`job ${doc.id} was canceled; it has no result`);
     const paths = documentPaths(config.DATA_DIR, doc.id);
-    const pages: Array<PageResult | { page: number; status: 'pending' }> = [];
+    const pages: Result['pages'] = [];
     // One page file at a time: a large document is never loaded whole.
     for (let page = offset + 1; page <= Math.min(doc.pageCount, offset + limit); page++) {
       pages.push((await readPageResult(paths, page)) ?? { page, status: 'pending' });
     }
     const next = offset + limit < doc.pageCount ? `${jobPath(doc.id)}/result?offset=${offset + limit}&limit=${limit}` : undefined;
-    res.json({ id: doc.id, status: doc.status, pageCount: doc.pageCount, offset, limit, pages, ...(next ? { links: { next } } : {}) });
+    const body: Result = { id: doc.id, status: doc.status, pageCount: doc.pageCount, offset, limit, pages, ...(next ? { links: { next } } : {}) };
+    res.json(body);
   });
 
   router.get('/:id/text', async (req, res) => {
@@ -217,7 +187,7 @@ export function jobsRouter(deps: JobsDeps): Router {
   router.get('/:id/pages/:page', async (req, res) => {
     const doc = await findDocument(req);
     const { page } = parseOrThrow(z.object({ page: z.coerce.number().int().min(1).max(doc.pageCount) }), req.params, 'page');
-    const { format } = parseOrThrow(z.object({ format: z.enum(['json', 'text', 'hocr', 'tsv', 'pdf']).default('json') }), req.query, 'format');
+    const { format } = parseOrThrow(pageFormatQuery, req.query, 'format');
     if (format !== 'json' && format !== 'text' && !doc.outputs.includes(format)) {
       throw new NotFoundError(`job ${doc.id} was not asked for ${format} (submit with outputs=…,${format})`);
     }

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Worker as Thread } from 'node:worker_threads';
 import { createWorker, OEM, PSM, type Worker as TesseractWorker } from 'tesseract.js';
-import { languageFiles, type Logger, type PageFormat, type WordResult } from '@pagefleet/shared';
+import { languageFiles, type Logger, type OcrModel, type PageFormat, type WordResult } from '@pagefleet/shared';
 import { untilAborted } from './deadline.js';
 import type { PreparedPage } from './preprocess.js';
 
@@ -41,6 +41,9 @@ export function recycleReason(slot: { pages: number; heapBytes: number }, limits
 export interface OcrPoolOptions extends RecycleLimits {
   slots: number;
   tessdataDir: string | undefined;
+  model: OcrModel;
+  /** Tesseract straightens a skewed page (rotateAuto) before reading it. */
+  deskew: boolean;
   log: Logger;
   /** Told of every thread replaced: past its limits, or after a page failed in it. */
   onRecycle?: (reason: 'pages' | 'heap' | 'failure') => void;
@@ -106,7 +109,7 @@ export class OcrPool {
     // hOCR and the PDF only when asked for: the PDF renderer re-encodes the whole page image.
     const { data } = await slot.tesseract.recognize(
       page.pgm,
-      { pdfTitle: 'pagefleet' },
+      { pdfTitle: 'pagefleet', rotateAuto: this.options.deskew },
       { text: true, tsv: true, hocr: formats.includes('hocr'), pdf: formats.includes('pdf') },
     );
     slot.pages++;
@@ -188,7 +191,7 @@ export class OcrPool {
   private async link(languages: string): Promise<string> {
     this.langDir ??= mkdtemp(path.join(os.tmpdir(), 'pagefleet-tessdata-'));
     const dir = await this.langDir;
-    for (const [language, file] of languageFiles(languages, this.options.tessdataDir)) {
+    for (const [language, file] of languageFiles(languages, { tessdataDir: this.options.tessdataDir, model: this.options.model })) {
       if (this.linked.has(language)) continue;
       this.linked.add(language);
       await symlink(file, path.join(dir, `${language}.traineddata`));

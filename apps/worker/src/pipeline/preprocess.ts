@@ -29,6 +29,8 @@ export async function preprocess(input: PageInput, maxPixels: number): Promise<P
     const target = scaleToFit(width, height, maxPixels);
     const pixels = await sharp(pgm.subarray(pgm.length - width * height), { raw: { width, height, channels: 1 } })
       .resize(target.width, target.height, { fit: 'fill' })
+      // libvips hands a one-band raw image on as sRGB: without this the PGM would get three bytes a pixel.
+      .toColourspace('b-w')
       .raw()
       .toBuffer();
     return { ...encodePgm(pixels, target.width, target.height), dpi: Math.round((dpi * target.width) / width) };

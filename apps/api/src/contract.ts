@@ -1,0 +1,105 @@
+import { z } from 'zod';
+import {
+  DOCUMENT_STATUSES,
+  MIN_DPI,
+  OUTPUTS,
+  pageResultSchema,
+  workerHeartbeatSchema,
+  type Config,
+} from '@pagefleet/shared';
+
+// The schemas the routes validate requests with and shape their answers by; the OpenAPI document
+// (openapi.ts) is generated from these very objects, so the two cannot drift apart.
+
+/** `outputs=text,json,hocr,pdf`: text and json are always made, and always listed. */
+const outputsField = z
+  .string()
+  .default('text,json')
+  .transform((text, ctx) => {
+    const asked = text.split(',').map((output) => output.trim()).filter(Boolean);
+    const unknown = asked.filter((output) => !(OUTPUTS as readonly string[]).includes(output));
+    if (unknown.length > 0) {
+      ctx.addIssue({ code: 'custom', message: `${unknown.join(', ')}: choose among ${OUTPUTS.join(', ')}` });
+      return z.NEVER;
+    }
+    return OUTPUTS.filter((output) => output === 'text' || output === 'json' || asked.includes(output));
+  })
+  .meta({ description: `Comma-separated, among ${OUTPUTS.join(', ')}; text and json are always made.`, example: 'text,json,pdf' });
+
+/** The form fields of `POST /v1/jobs` besides its files; the limits come from the configuration. */
+export const submissionFields = (config: Config) =>
+  z.strictObject({
+    languages: z
+      .string()
+      .default(config.DEFAULT_LANGUAGES)
+      .meta({ description: 'Tesseract language codes joined by +, each installed on the workers.', example: 'eng+deu' }),
+    dpi: z.coerce
+      .number()
+      .int()
+      .min(MIN_DPI)
+      .max(config.MAX_DPI)
+      .default(config.DEFAULT_DPI)
+      .meta({ description: 'Resolution PDF pages are rendered at; images keep their own.' }),
+    callbackUrl: z
+      .url({ protocol: /^https?$/, error: 'must be an http or https URL' })
+      .optional()
+      .meta({ description: 'Called with a POST (signed when WEBHOOK_SECRET is set) once the job has finished.' }),
+    outputs: outputsField,
+  });
+
+export const MAX_RESULT_PAGES = 1000;
+
+export const resultQuery = z.object({
+  offset: z.coerce.number().int().min(0).default(0).meta({ description: 'Pages to skip.' }),
+  limit: z.coerce.number().int().min(1).max(MAX_RESULT_PAGES).default(100).meta({ description: 'Pages to return.' }),
+});
+
+export const PAGE_RESPONSE_FORMATS = ['json', 'text', 'hocr', 'tsv', 'pdf', 'image'] as const;
+export const pageFormatQuery = z.object({
+  format: z.enum(PAGE_RESPONSE_FORMATS).default('json').meta({ description: 'hocr, tsv, pdf and image only when the job asked for them in outputs.' }),
+});
+
+const jobLinksSchema = z.object({ self: z.string(), result: z.string(), text: z.string(), events: z.string() });
+
+export const acceptedSchema = z
+  .object({
+    id: z.uuid(),
+    status: z.enum(DOCUMENT_STATUSES),
+    pageCount: z.number().int().min(1),
+    createdAt: z.iso.datetime(),
+    links: jobLinksSchema,
+  })
+  .meta({ id: 'Accepted', description: 'A job accepted: every page is queued; follow links.self or links.events.' });
+export type Accepted = z.infer<typeof acceptedSchema>;
+
+export const pendingPageSchema = z.object({ page: z.number().int().min(1), status: z.literal('pending') }).meta({ id: 'PendingPage' });
+
+export const resultSchema = z
+  .object({
+    id: z.uuid(),
+    status: z.enum(DOCUMENT_STATUSES),
+    pageCount: z.number().int().min(1),
+    offset: z.number().int().min(0),
+    limit: z.number().int().min(1),
+    pages: z.array(z.union([pageResultSchema, pendingPageSchema])),
+    links: z.object({ next: z.string() }).optional(),
+  })
+  .meta({ id: 'Result', description: 'A window of pages of a job, in order; links.next reads the next window.' });
+export type Result = z.infer<typeof resultSchema>;
+
+export const workersSchema = z.object({ workers: z.array(workerHeartbeatSchema) }).meta({ id: 'Workers' });
+
+export const healthSchema = z.object({ status: z.literal('ok') }).meta({ id: 'Health' });
+export const readySchema = z
+  .object({ status: z.literal('ready'), checks: z.object({ redis: z.boolean(), dataDir: z.boolean() }) })
+  .meta({ id: 'Ready' });
+
+export const problemSchema = z
+  .object({
+    type: z.string().meta({ example: 'urn:pagefleet:problem:not_found' }),
+    title: z.string(),
+    status: z.number().int().min(400).max(599),
+    detail: z.string(),
+    code: z.string().meta({ description: 'Stable machine-readable reason: the last part of type.' }),
+  })
+  .meta({ id: 'Problem', description: 'RFC 9457 problem details: every error the API answers.' });

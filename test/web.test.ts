@@ -1,0 +1,84 @@
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { cer, textPage } from './support/fixtures.js';
+import { startStack, type Stack } from './support/stack.js';
+
+const KEY = 'a-web-key-of-sixteen-chars';
+const LINES = ['A letter dropped on the page.', 'Each word gets a box over the scan.', 'Signed by the clerk on Tuesday.'];
+
+/** Debian's chromium (scripts/setup.mjs installs it for tests), or one named by CHROMIUM_PATH. */
+function findBrowser(): string | undefined {
+  const candidates = [process.env.CHROMIUM_PATH, ...['chromium', 'chromium-browser', 'google-chrome'].flatMap((name) =>
+    (process.env.PATH ?? '').split(path.delimiter).map((dir) => path.join(dir, name)),
+  )];
+  return candidates.find((file): file is string => Boolean(file) && existsSync(file as string));
+}
+
+const executablePath = findBrowser();
+const skip = executablePath ? false : 'no chromium found (apt-get install chromium, or set CHROMIUM_PATH): the web page is not tested';
+
+describe('the web page at /, in a real browser', { skip }, () => {
+  let stack: Stack;
+  let browser: Browser;
+  let page: Page;
+  before(async () => {
+    stack = await startStack({ API_KEYS: KEY });
+    await stack.startWorker();
+    browser = await chromium.launch({
+      executablePath: executablePath as string,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking'],
+    });
+    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  });
+  after(async () => {
+    await browser?.close();
+    await stack?.stop();
+  });
+
+  test('a refused key is told in words, with nothing else broken', async () => {
+    const errors: string[] = [];
+    page.on('pageerror', (err) => errors.push(err.message));
+    page.on('console', (message) => message.type() === 'error' && errors.push(message.text()));
+    await page.goto(stack.url);
+    assert.equal(await page.title(), 'pagefleet — read a document');
+    await page.getByLabel('API key').fill('not-the-key-at-all-no');
+    await page.getByLabel('Drop files here, or choose them').setInputFiles({ name: 'letter.png', mimeType: 'image/png', buffer: await textPage(LINES) });
+    await page.getByRole('alert').filter({ hasText: /API key/i }).waitFor({ timeout: 10_000 });
+    // The browser logs the refused request itself; nothing else may have gone wrong.
+    assert.deepEqual(errors.filter((error) => !/401/.test(error)), []);
+  });
+
+  test('a dropped scan is read: its text, its word boxes and its downloads appear', async () => {
+    await page.goto(stack.url);
+    await page.getByLabel('API key').fill(KEY);
+    await page.getByLabel('Drop files here, or choose them').setInputFiles({ name: 'letter.png', mimeType: 'image/png', buffer: await textPage(LINES) });
+    const job = page.locator('article.job').first();
+    await job.locator('.status-completed').waitFor({ timeout: 60_000 });
+    assert.match((await job.getByRole('status').textContent()) ?? '', /completed: 1 of 1 pages read/);
+    const text = (await job.getByLabel('Text of page 1').textContent()) ?? '';
+    assert.ok(cer(LINES.join('\n'), text) < 0.05, text);
+    const boxes = await job.locator('figure.scan rect').count();
+    assert.ok(boxes >= 18, `${boxes} word boxes`);
+    const image = await job.locator('figure.scan img').evaluate((img) => ({ complete: (img as unknown as { complete: boolean }).complete, width: (img as unknown as { naturalWidth: number }).naturalWidth }));
+    assert.ok(image.complete && image.width > 0, 'the page image shows');
+    const download = page.waitForEvent('download');
+    await job.getByRole('button', { name: 'Download text' }).click();
+    assert.equal((await download).suggestedFilename(), `${await job.getAttribute('data-job')}.txt`);
+    assert.equal(await job.getByRole('button', { name: 'Download searchable PDF' }).count(), 1);
+    if (process.env.WEB_SCREENSHOT) await writeFile(process.env.WEB_SCREENSHOT, await page.screenshot());
+  });
+
+  test('the page works by keyboard: the file picker is reachable with Tab and labelled', async () => {
+    await page.goto(stack.url);
+    const focused: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      await page.keyboard.press('Tab');
+      focused.push(await page.evaluate<string>('document.activeElement?.id ?? ""'));
+    }
+    assert.deepEqual(focused.slice(0, 3), ['api-key', 'languages', 'files']);
+  });
+});
