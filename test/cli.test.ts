@@ -88,6 +88,24 @@ describe('pagefleet CLI against the real stack', () => {
     assert.match(gone.stdout, /canceled/);
   });
 
+  test('the package installs on its own: its tarball has no dependencies and runs where nothing of the repository is', async () => {
+    const npm = (args: string[], cwd: string) =>
+      new Promise<string>((resolve, reject) =>
+        execFile('npm', args, { cwd, env: { ...process.env, npm_config_update_notifier: 'false' } }, (err, stdout, stderr) => (err ? reject(new Error(stderr)) : resolve(stdout))),
+      );
+    const packed = JSON.parse(await npm(['pack', path.resolve('packages/cli'), '--pack-destination', dir, '--json'], dir)) as Array<{ filename: string }>;
+    const prefix = path.join(dir, 'elsewhere');
+    await npm(['install', '--prefix', prefix, '--offline', '--no-audit', '--no-fund', path.join(dir, packed[0]?.filename ?? '')], dir);
+    const installed = path.join(prefix, 'node_modules', '.bin', 'pagefleet');
+    const ran = await new Promise<Ran>((resolve) =>
+      execFile(installed, ['workers'], { env: { PATH: process.env.PATH ?? '', ...env } }, (err, stdout, stderr) =>
+        resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+      ),
+    );
+    assert.equal(ran.code, 0, ran.stderr);
+    assert.match(ran.stdout, /busy \d+\/\d+/);
+  });
+
   test('exit codes: 3 for a partial job, 1 with one readable line for a refusal, 2 for usage, 4 when unreachable', async () => {
     const good = await textPage(LINES[0] as string[]);
     const truncated = path.join(dir, 'truncated.png');

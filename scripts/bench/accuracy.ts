@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import { createLogger, findLanguageFile, loadConfig } from '@pagefleet/shared';
 import { OcrPool } from '../../apps/worker/src/pipeline/ocr.js';
 import { OrientationDetector } from '../../apps/worker/src/pipeline/orientation.js';
-import { readUpright } from '../../apps/worker/src/pipeline/page.js';
+import { readUpright, ROTATE_BELOW_CONFIDENCE } from '../../apps/worker/src/pipeline/page.js';
 import { preprocess } from '../../apps/worker/src/pipeline/preprocess.js';
 import { characterErrors, rate, wordErrors, type ErrorCount } from '../lib/error-rates.js';
 import { nativeTessdata } from './lib/native.js';
@@ -89,8 +89,8 @@ const verdict =
 const markdown = `# Accuracy: pagefleet against native Tesseract
 
 Written by \`npm run bench:accuracy\` on ${report.measuredAt}. Same page images, same model (${report.model}).
-pagefleet reads each image as a worker does (sharp: gray, pixel cap, the image's DPI; tesseract.js);
-native is \`tesseract IMAGE stdout --oem 1 --psm 3\`. Texts are compared after Unicode NFC and with
+pagefleet reads each image as a worker does with its defaults (sharp: gray, pixel cap, the image's
+DPI; tesseract.js with deskew; pages read below ${ROTATE_BELOW_CONFIDENCE} confidence checked for orientation); native is \`tesseract IMAGE stdout --oem 1 --psm 3\`. Texts are compared after Unicode NFC and with
 every run of whitespace made one space; case and punctuation count. Overall rates are errors over all
 pages ÷ reference characters (words) over all pages. Target: pagefleet's CER ≤ native's.
 
