@@ -16,8 +16,6 @@ export type Orientation = 0 | 90 | 180 | 270;
 export interface OrientationGuess {
   /** Clockwise turn that makes the page upright. */
   degrees: Orientation;
-  /** Tesseract's orientation confidence: how far the best guess leads the others. */
-  confidence: number;
 }
 
 /**
@@ -40,7 +38,7 @@ export class OrientationDetector {
       const { tesseract } = await untilAborted((this.thread ??= this.start()), signal);
       const { data } = await untilAborted(tesseract.detect(page.pgm), signal);
       const degrees = data.orientation_degrees ?? 0;
-      return { degrees: ([0, 90, 180, 270].includes(degrees) ? degrees : 0) as Orientation, confidence: data.orientation_confidence ?? 0 };
+      return { degrees: ([0, 90, 180, 270].includes(degrees) ? degrees : 0) as Orientation };
     } finally {
       if (--this.running === 0) this.idleTimer = setTimeout(() => void this.close(), this.idleMs).unref();
     }
