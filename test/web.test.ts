@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { cer, textPage } from './support/fixtures.js';
+import { cer, pdfOf, scannedPage, textPage, wordLines } from './support/fixtures.js';
 import { startStack, type Stack } from './support/stack.js';
 
 const KEY = 'a-web-key-of-sixteen-chars';
@@ -69,6 +69,24 @@ describe('the web page at /, in a real browser', { skip }, () => {
     await job.getByRole('button', { name: 'Download text' }).click();
     assert.equal((await download).suggestedFilename(), `${await job.getAttribute('data-job')}.txt`);
     assert.equal(await job.getByRole('button', { name: 'Download searchable PDF' }).count(), 1);
+  });
+
+  test('a two-page scanned PDF: each page in its place with its own text, and the searchable PDF downloads', async () => {
+    await page.goto(stack.url);
+    await page.getByLabel('API key').fill(KEY);
+    const pdf = await pdfOf([await scannedPage(1), await scannedPage(2)]);
+    await page.getByLabel('Drop files here, or choose them').setInputFiles({ name: 'letter.pdf', mimeType: 'application/pdf', buffer: pdf });
+    const job = page.locator('article.job').first();
+    await job.locator('.status-completed').waitFor({ timeout: 120_000 });
+    assert.deepEqual(await job.locator('section.page').evaluateAll((sections) => sections.map((section) => section.getAttribute('data-page'))), ['1', '2']);
+    for (const seed of [1, 2]) {
+      const text = (await job.getByLabel(`Text of page ${seed}`).textContent()) ?? '';
+      assert.ok(cer(wordLines(seed, 36).join('\n'), text) < 0.02, text.slice(0, 200));
+    }
+    const download = page.waitForEvent('download');
+    await job.getByRole('button', { name: 'Download searchable PDF' }).click();
+    const file = await (await download).path();
+    assert.equal((await readFile(file)).subarray(0, 5).toString('latin1'), '%PDF-');
     if (process.env.WEB_SCREENSHOT) await writeFile(process.env.WEB_SCREENSHOT, await page.screenshot());
   });
 
