@@ -54,7 +54,7 @@ export function createWorkerMetrics(busy: () => Map<string, number>): WorkerMetr
     }),
     stageDuration: new Histogram({
       name: 'pagefleet_page_stage_duration_seconds',
-      help: 'Time of each stage of a completed page: rasterize, preprocess, ocr, store.',
+      help: 'Time of each stage of a completed page: rasterize, preprocess, ocr, rotate (pages checked for orientation), preview (outputs=image), store.',
       labelNames: ['stage'],
       buckets: PAGE_SECONDS_BUCKETS,
       registers,
