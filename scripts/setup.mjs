@@ -7,8 +7,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
-// start: the service; test: also what tests use; bench: also native tesseract, the benchmarks' ceiling.
-const mode = ['test', 'bench'].includes(process.argv[2]) ? process.argv[2] : 'start';
+// start: the service; test: also what tests and benchmarks use.
+const mode = process.argv[2] === 'test' ? 'test' : 'start';
 
 const onPath = (command) =>
   (process.env.PATH ?? '').split(path.delimiter).some((dir) => dir && existsSync(path.join(dir, command)));
@@ -18,7 +18,9 @@ const needs = [
   { pkg: 'poppler-utils', present: () => onPath('pdfinfo') && onPath('pdftoppm') },
   // A local redis-server is started when no REDIS_URL is given.
   { pkg: 'redis-server', present: () => Boolean(process.env.REDIS_URL) || onPath('redis-server') },
-  // The fast English model (OCR_MODEL=fast); without it workers read with npm's best_int model.
+  // Tesseract's command (OCR_ENGINE=native) with the fast English model; without them workers read
+  // with tesseract.js and npm's best_int model.
+  { pkg: 'tesseract-ocr', present: () => onPath('tesseract'), optional: true },
   { pkg: 'tesseract-ocr-eng', present: () => existsSync('/usr/share/tesseract-ocr/5/tessdata/eng.traineddata'), optional: true },
 ];
 if (mode !== 'start') {
@@ -32,7 +34,6 @@ if (mode !== 'start') {
     { pkg: 'chromium', present: () => Boolean(process.env.CHROMIUM_PATH) || onPath('chromium'), optional: true },
   );
 }
-if (mode === 'bench') needs.push({ pkg: 'tesseract-ocr', present: () => onPath('tesseract'), optional: true });
 
 function run(command, args, options = {}) {
   console.log(`setup: ${command} ${args.join(' ')}`);

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createLogger, findLanguageFile, loadConfig } from '@pagefleet/shared';
-import { OcrPool } from '../../apps/worker/src/pipeline/ocr.js';
+import { createOcrEngine } from '../../apps/worker/src/pipeline/engine.js';
 import { OrientationDetector } from '../../apps/worker/src/pipeline/orientation.js';
 import { readUpright, ROTATE_BELOW_CONFIDENCE } from '../../apps/worker/src/pipeline/page.js';
 import { preprocess } from '../../apps/worker/src/pipeline/preprocess.js';
@@ -25,12 +25,12 @@ const corpus = process.env.CORPUS_DIR;
 const pages = [...(await generatedTruthPages(work, Number(args.generated))), ...(corpus ? await corpusTruthPages(corpus) : [])];
 console.log(`pagefleet bench:accuracy — ${pages.length} pages (${corpus ? `generated and ${corpus}` : 'generated; set CORPUS_DIR for the corpus'})`);
 
-const config = loadConfig({ LOG_LEVEL: 'silent' });
+const config = loadConfig({ ...process.env, LOG_LEVEL: 'silent' });
 const log = createLogger(config, 'bench');
-const ocr = new OcrPool({ slots: 1, tessdataDir: undefined, model: config.OCR_MODEL, deskew: config.DESKEW, maxPages: 1_000_000, maxHeapBytes: 2 ** 31, log });
+const ocr = createOcrEngine(config, 1, log);
 const orientation = config.AUTO_ROTATE ? new OrientationDetector() : undefined;
 const signal = new AbortController().signal;
-/** What a worker does with an uploaded image, with the default configuration: preprocess, OCR, upright check. */
+/** What a worker does with an uploaded image, configured by the environment (defaults when unset): preprocess, OCR, upright check. */
 async function pagefleetText(image: string): Promise<string> {
   const prepared = await preprocess({ image, index: 0 }, config.MAX_PAGE_PIXELS);
   return (await readUpright(prepared, { languages: 'eng', formats: [] }, { ocr, orientation }, (_name, work) => work(signal))).ocr.text;
@@ -89,8 +89,8 @@ const verdict =
 const markdown = `# Accuracy: pagefleet against native Tesseract
 
 Written by \`npm run bench:accuracy\` on ${report.measuredAt}. Same page images, same model (${report.model}).
-pagefleet reads each image as a worker does with its defaults (sharp: gray, pixel cap, the image's
-DPI; tesseract.js with deskew; pages read below ${ROTATE_BELOW_CONFIDENCE} confidence checked for orientation); native is \`tesseract IMAGE stdout --oem 1 --psm 3\`. Texts are compared after Unicode NFC and with
+pagefleet reads each image as a worker does (sharp: gray, pixel cap, the image's DPI; engine
+${config.OCR_ENGINE}${config.OCR_ENGINE === 'tesseract.js' && config.DESKEW ? ' with deskew' : ''}; ${config.AUTO_ROTATE ? `pages read below ${ROTATE_BELOW_CONFIDENCE} confidence checked for orientation` : 'no orientation check'}); native is \`tesseract IMAGE stdout --oem 1 --psm 3\`. Texts are compared after Unicode NFC and with
 every run of whitespace made one space; case and punctuation count. Overall rates are errors over all
 pages ÷ reference characters (words) over all pages. Target: pagefleet's CER ≤ native's.
 

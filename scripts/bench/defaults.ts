@@ -2,7 +2,7 @@
 // On page images with ground truth (generated scans, two skewed, two turned, and CORPUS_DIR's English
 // accuracy pages) it compares, one change at a time against the pipeline as it was (best_int, nothing
 // else): the fast model, sharp's normalize and threshold, Tesseract's deskew (rotateAuto), rotation by
-// OSD, and then the defaults chosen. On PDFs (generated scans, born-digital text at 24 and 9 points,
+// OSD, the native engine, and then the defaults chosen. On PDFs (generated scans, born-digital text at 24 and 9 points,
 // CORPUS_DIR's linn brochure) it compares 200 against 300 DPI, and the two rasterizers. Every figure is CER/WER over all pages and seconds per page on one slot.
 // Writes docs/defaults.json.
 import { existsSync } from 'node:fs';
@@ -11,7 +11,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp, { type Sharp } from 'sharp';
-import { createLogger, loadConfig, SYSTEM_TESSDATA, type OcrModel } from '@pagefleet/shared';
+import { createLogger, loadConfig, onPath, SYSTEM_TESSDATA, type OcrModel } from '@pagefleet/shared';
+import { NativeOcr } from '../../apps/worker/src/pipeline/native-ocr.js';
 import { OcrPool } from '../../apps/worker/src/pipeline/ocr.js';
 import { OrientationDetector, rotatePage } from '../../apps/worker/src/pipeline/orientation.js';
 import { readUpright, ROTATE_BELOW_CONFIDENCE, type StageRunner } from '../../apps/worker/src/pipeline/page.js';
@@ -41,7 +42,8 @@ console.log(`pagefleet bench:defaults — ${images.length} page images (${corpus
 const pool = (model: OcrModel, deskew: boolean) =>
   new OcrPool({ slots: 1, tessdataDir: undefined, model, deskew, maxPages: 1_000_000, maxHeapBytes: 2 ** 31, log });
 const hasFast = existsSync(path.join(SYSTEM_TESSDATA, 'eng.traineddata'));
-const pools = { before: pool('best_int', false), fast: pool('fast', false), deskew: pool('best_int', true), chosen: pool('fast', true) };
+const pools = { before: pool('best_int', false), fast: pool('fast', false), deskew: pool('best_int', true), fastDeskew: pool('fast', true) };
+const native = onPath('tesseract') ? new NativeOcr({ tessdataDir: undefined, model: hasFast ? 'fast' : 'best_int' }) : undefined;
 const orientation = new OrientationDetector();
 const plain: StageRunner = (_name, work) => work(signal);
 const eng = { languages: 'eng', formats: [] };
@@ -75,7 +77,9 @@ const variants: Record<string, ((page: PreparedPage) => Promise<Read>) | undefin
   },
   [`OSD below confidence ${ROTATE_BELOW_CONFIDENCE}, kept if better`]: async (page) =>
     (await readUpright(page, eng, { ocr: pools.before, orientation }, plain)).ocr,
-  'chosen: fast + deskew + upright check': async (page) => (await readUpright(page, eng, { ocr: hasFast ? pools.chosen : pools.deskew, orientation }, plain)).ocr,
+  'tesseract.js: fast + deskew + upright check': async (page) => (await readUpright(page, eng, { ocr: hasFast ? pools.fastDeskew : pools.deskew, orientation }, plain)).ocr,
+  'native engine, fast': native && ((page) => native.recognize(page, 'eng', signal)),
+  'chosen: native engine, fast + upright check': native && (async (page) => (await readUpright(page, eng, { ocr: native, orientation }, plain)).ocr),
 };
 
 interface Outcome {
@@ -109,7 +113,7 @@ try {
   const first = prepared.get(images[0]?.name as string) as PreparedPage;
   for (const [name, variant] of Object.entries(variants)) {
     if (variant) await variant(first);
-    else console.log(`${name}: skipped (no fast model in ${SYSTEM_TESSDATA}: apt-get install tesseract-ocr-eng)`);
+    else console.log(`${name}: skipped (needs Debian's tesseract-ocr and tesseract-ocr-eng)`);
   }
   for (const [name, variant] of Object.entries(variants)) {
     if (!variant) continue;
@@ -135,7 +139,7 @@ try {
     pdfs.push({ name: 'ocrmypdf_linn.pdf', file: path.join(corpus, 'pdfs', 'ocrmypdf_linn.pdf'), truth });
   }
   const rasterizers = { poppler: popplerRasterizer({ maxPixels: config.MAX_PAGE_PIXELS }), pdf2pic: pdf2picRasterizer({ maxPixels: config.MAX_PAGE_PIXELS }) };
-  const chosen = { ocr: hasFast ? pools.chosen : pools.deskew, orientation };
+  const chosen = { ocr: native ?? (hasFast ? pools.fastDeskew : pools.deskew), orientation };
   for (const [rasterizer, dpi] of [['poppler', 300], ['poppler', 200], ['pdf2pic', 300]] as const) {
     await measure(`${rasterizer} ${dpi} DPI (PDFs)`, pdfs.map((pdf) => ({
       name: pdf.name,
@@ -147,7 +151,7 @@ try {
     })));
   }
 } finally {
-  await Promise.all([...Object.values(pools).map((each) => each.close()), orientation.close()]);
+  await Promise.all([...Object.values(pools).map((each) => each.close()), native?.close(), orientation.close()]);
   await rm(work, { recursive: true, force: true });
 }
 const report = { measuredAt: new Date().toISOString().slice(0, 10), cpus: os.availableParallelism(), pages: images.length, results };

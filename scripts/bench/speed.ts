@@ -11,7 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createLogger, documentPaths, findLanguageFile, loadConfig } from '@pagefleet/shared';
-import { OcrPool } from '../../apps/worker/src/pipeline/ocr.js';
+import { createOcrEngine } from '../../apps/worker/src/pipeline/engine.js';
 import { OrientationDetector } from '../../apps/worker/src/pipeline/orientation.js';
 import { recognizePage } from '../../apps/worker/src/pipeline/page.js';
 import { createRasterizer } from '../../apps/worker/src/pipeline/rasterize.js';
@@ -51,7 +51,7 @@ console.log(`pagefleet bench — ${cpus} CPUs, Node ${process.version}; ${descri
 async function runPipeline(): Promise<number> {
   const log = createLogger(config, 'bench');
   const maxPixels = config.MAX_PAGE_PIXELS;
-  const ocr = new OcrPool({ slots: cpus, tessdataDir: undefined, model: config.OCR_MODEL, deskew: config.DESKEW, maxPages: 1_000_000, maxHeapBytes: 2 ** 31, log });
+  const ocr = createOcrEngine(config, cpus, log);
   // Started before the clock, as a worker's are before it reports ready.
   await Promise.all(Array.from({ length: cpus }, () => ocr.warmUp('eng')));
   const orientation = config.AUTO_ROTATE ? new OrientationDetector() : undefined;
@@ -112,7 +112,7 @@ const markdown = `# Speed: pagefleet against native Tesseract
 Written by \`npm run bench\` on ${report.measuredAt}: ${cpus} CPUs, Node ${process.version}. ${pageCount} pages
 (${report.pages.describe}) at ${DPI} DPI, the same pages for every run, each with one slot or process per CPU.
 Native: \`pdftoppm -r ${DPI} -gray | tesseract --oem 1 --psm 3\` with the traineddata pagefleet reads (English
-${model}), \`OMP_THREAD_LIMIT=1\`. pagefleet runs with its defaults (deskew, upright check of low-confidence pages). Targets: end to end ≥ 0.85 × native in pages/min;
+${model}), \`OMP_THREAD_LIMIT=1\`. pagefleet runs with its configuration (engine ${config.OCR_ENGINE}, deskew ${config.DESKEW}, upright check ${config.AUTO_ROTATE}). Targets: end to end ≥ 0.85 × native in pages/min;
 queue and store overhead < 5% of page time.
 
 | run | seconds | pages/min | × native |

@@ -20,7 +20,8 @@ import { startHeartbeat } from './heartbeat.js';
 import { startProbeServer } from './http.js';
 import { createWorkerMetrics, type PageOutcome, type WorkerMetrics } from './metrics.js';
 import { PageTimeoutError } from './pipeline/deadline.js';
-import { OcrPool } from './pipeline/ocr.js';
+import { createOcrEngine } from './pipeline/engine.js';
+import type { OcrEngine } from './pipeline/ocr.js';
 import { OrientationDetector } from './pipeline/orientation.js';
 import type { PipelineDeps } from './pipeline/page.js';
 import { createRasterizer } from './pipeline/rasterize.js';
@@ -42,7 +43,7 @@ export interface WorkerOptions {
   prefix: string;
   stall: StallOptions;
   /** The page queues this process takes, each with its slots and its own OCR pool. */
-  pageQueues: Array<{ queue: PageQueueName; slots: number; ocr: OcrPool }>;
+  pageQueues: Array<{ queue: PageQueueName; slots: number; ocr: OcrEngine }>;
   /** Filled with the pages in progress in this process, by BullMQ job id. */
   active: Map<string, ActivePage>;
 }
@@ -256,16 +257,7 @@ export async function runWorker(config: Config, log: Logger, plan?: CapacityPlan
   const pageQueues = capacity.queues.map(({ queue, slots }) => ({
     queue,
     slots,
-    ocr: new OcrPool({
-      slots,
-      tessdataDir: config.TESSDATA_DIR,
-      model: config.OCR_MODEL,
-      deskew: config.DESKEW,
-      maxPages: config.OCR_MAX_PAGES,
-      maxHeapBytes: config.OCR_MAX_HEAP,
-      log: log.child({ queue }),
-      onRecycle: (reason) => metrics.recycles.inc({ reason }),
-    }),
+    ocr: createOcrEngine(config, slots, log.child({ queue }), (reason) => metrics.recycles.inc({ reason })),
   }));
   // One detector for every queue: few pages need it.
   const orientation = config.AUTO_ROTATE ? new OrientationDetector() : undefined;

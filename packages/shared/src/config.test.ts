@@ -9,6 +9,7 @@ test('defaults apply when nothing is set', () => {
   assert.equal(config.DEFAULT_DPI, 200);
   assert.equal(config.RASTERIZER, 'poppler');
   assert.equal(config.OCR_MODEL, 'fast');
+  assert.equal(config.OCR_ENGINE, 'native');
   assert.equal(config.DESKEW, true);
   assert.equal(config.AUTO_ROTATE, true);
   assert.equal(config.DATA_DIR, path.resolve('data'));

@@ -114,7 +114,9 @@ const variables = z.object({
     TESSDATA_DIR: z.string().min(1).optional(),
     // fast: tessdata_fast models (Debian's tesseract-ocr-<lang>), best_int where none is installed.
     OCR_MODEL: z.enum(OCR_MODELS).default('fast'),
-    // Tesseract straightens slightly skewed pages before reading them (its rotateAuto).
+    // native (Tesseract's command, a child process per page) or tesseract.js (WebAssembly, in worker threads).
+    OCR_ENGINE: z.enum(['native', 'tesseract.js']).default('native'),
+    // tesseract.js straightens slightly skewed pages before reading them (its rotateAuto; the command has no such step).
     DESKEW: flag(true),
     // A page read with low confidence is checked for a sideways or upside-down scan (Tesseract OSD) and read again turned.
     AUTO_ROTATE: flag(true),

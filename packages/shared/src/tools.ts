@@ -1,4 +1,10 @@
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+
+/** Whether a command is installed: a file of that name in a folder of PATH. */
+export const onPath = (command: string) =>
+  (process.env.PATH ?? '').split(path.delimiter).some((dir) => dir && existsSync(path.join(dir, command)));
 
 export interface RunOptions {
   timeoutMs: number;
@@ -6,6 +12,8 @@ export interface RunOptions {
   maxBytes: number;
   /** Kills the child when it aborts; the promise then rejects with the signal's reason. */
   signal?: AbortSignal;
+  /** Variables added to this process's environment for the child. */
+  env?: Record<string, string>;
 }
 
 export class ToolError extends Error {
@@ -29,7 +37,7 @@ const STDERR_LIMIT = 4096;
  */
 export function runTool(command: string, args: string[], options: RunOptions): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], ...(options.env ? { env: { ...process.env, ...options.env } } : {}) });
     const chunks: Buffer[] = [];
     let bytes = 0;
     let stderr = '';

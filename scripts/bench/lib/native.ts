@@ -1,13 +1,10 @@
 import { spawn } from 'node:child_process';
-import { createReadStream, createWriteStream, existsSync } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { copyFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
-import { findLanguageFile, type OcrModel } from '@pagefleet/shared';
-
-const onPath = (command: string) =>
-  (process.env.PATH ?? '').split(path.delimiter).some((dir) => dir && existsSync(path.join(dir, command)));
+import { findLanguageFile, onPath, type OcrModel } from '@pagefleet/shared';
 
 /**
  * A tessdata folder holding the very traineddata pagefleet reads for `model`, unzipped for the

@@ -16,6 +16,15 @@ export interface OcrOutput {
   formats: Partial<Record<PageFormat, Buffer>>;
 }
 
+/** What reads a prepared page: tesseract.js threads (OcrPool) or Tesseract's command (NativeOcr). */
+export interface OcrEngine {
+  /** OCR of one page; rejects with the signal's reason once it aborts, the page's work stopped. */
+  recognize(page: PreparedPage, languages: string, signal: AbortSignal, formats?: readonly PageFormat[]): Promise<OcrOutput>;
+  /** Proves the engine and `languages` work before the first page. */
+  warmUp(languages: string): Promise<void>;
+  close(): Promise<void>;
+}
+
 interface Slot {
   tesseract: TesseractWorker;
   languages: string;
@@ -63,7 +72,7 @@ const THREAD_SCRIPT = fileURLToPath(new URL('../../tesseract-thread.cjs', import
  * WebAssembly memory only grows, so a thread is replaced between pages once its heap passes
  * `maxHeapBytes` (it met a large page) or it has done `maxPages` pages.
  */
-export class OcrPool {
+export class OcrPool implements OcrEngine {
   private readonly idle: Slot[] = [];
   private readonly waiters: Array<(slot: Slot | undefined) => void> = [];
   private readonly linked = new Set<string>();
@@ -201,6 +210,10 @@ export class OcrPool {
 }
 
 const round = (value: number) => Math.round(value * 100) / 100;
+
+/** Tesseract's mean text confidence: the plain mean of its words' confidences. */
+export const meanConfidence = (words: WordResult[]) =>
+  words.length === 0 ? 0 : round(words.reduce((sum, word) => sum + word.confidence, 0) / words.length);
 
 /**
  * Words of Tesseract's TSV output: rows of level 5 (word), columns level, page, block,

@@ -1,6 +1,6 @@
 import type { DocumentPaths, PageJob, PageResult } from '@pagefleet/shared';
 import { PageDeadline } from './deadline.js';
-import type { OcrOutput, OcrPool } from './ocr.js';
+import type { OcrEngine, OcrOutput } from './ocr.js';
 import { rotatePage, type OrientationDetector } from './orientation.js';
 import { preprocess, type PageInput, type PreparedPage } from './preprocess.js';
 import { previewJpeg } from './preview.js';
@@ -15,7 +15,7 @@ export const ROTATE_BELOW_CONFIDENCE = 65;
 
 export interface PipelineDeps {
   rasterizer: Rasterizer;
-  ocr: OcrPool;
+  ocr: OcrEngine;
   /** AUTO_ROTATE: pages read with low confidence are checked for a wrong orientation. */
   orientation: OrientationDetector | undefined;
   maxPixels: number;
