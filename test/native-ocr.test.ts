@@ -1,26 +1,19 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { after, describe, test } from 'node:test';
+import sharp from 'sharp';
+import { onPath } from '@pagefleet/shared';
+import { toGray } from '../apps/worker/src/pipeline/gray.js';
 import { NativeOcr } from '../apps/worker/src/pipeline/native-ocr.js';
-import { preprocess } from '../apps/worker/src/pipeline/preprocess.js';
-import { cer, scannedPage, wordLines } from './support/fixtures.js';
-import { writeFile, mkdtemp } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
+import { cer, FIXTURE_DPI, scannedPage, wordLines } from './support/fixtures.js';
 
-const installed = spawnSync('tesseract', ['--version'], { stdio: 'ignore' }).status === 0;
+const installed = onPath('tesseract');
 const never = new AbortController().signal;
 
 describe('OCR_ENGINE=native: Tesseract\'s command, a child per page', { skip: installed ? false : 'no tesseract command (apt-get install tesseract-ocr)' }, () => {
   const ocr = new NativeOcr({ tessdataDir: undefined, model: 'fast' });
   after(() => ocr.close());
 
-  async function page(seed: number) {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'pagefleet-native-'));
-    const image = path.join(dir, 'scan.jpg');
-    await writeFile(image, await scannedPage(seed));
-    return preprocess({ image, index: 0 }, 40_000_000);
-  }
+  const page = async (seed: number) => ({ ...(await toGray(sharp(await scannedPage(seed)))), dpi: FIXTURE_DPI });
 
   test('reads the text, the words with their boxes, and the formats asked for', async () => {
     const output = await ocr.recognize(await page(1), 'eng', never, ['hocr', 'tsv', 'pdf']);

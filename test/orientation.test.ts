@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import sharp from 'sharp';
 import { createLogger, loadConfig } from '@pagefleet/shared';
+import { pixelsOf, toGray } from '../apps/worker/src/pipeline/gray.js';
 import { OcrPool } from '../apps/worker/src/pipeline/ocr.js';
 import { OrientationDetector, rotatePage } from '../apps/worker/src/pipeline/orientation.js';
 import { readUpright, ROTATE_BELOW_CONFIDENCE, type StageRunner } from '../apps/worker/src/pipeline/page.js';
@@ -13,12 +14,10 @@ import { cer, scannedPage, wordLines } from './support/fixtures.js';
 const never = new AbortController().signal;
 const plain: StageRunner = (_name, work) => work(never);
 const silent = createLogger(loadConfig({ LOG_LEVEL: 'silent' }), 'test');
-const pixelsOf = (page: PreparedPage) => page.pgm.subarray(page.pgm.length - page.width * page.height);
 
 /** A generated scan as the pipeline prepares it, turned `degrees` clockwise (as a scanner fed it). */
 async function turnedScan(seed: number, degrees: number): Promise<PreparedPage> {
-  const { data, info } = await sharp(await scannedPage(seed)).rotate(degrees).grayscale().raw().toBuffer({ resolveWithObject: true });
-  return { ...encodePgm(data, info.width, info.height), dpi: 300 };
+  return { ...(await toGray(sharp(await scannedPage(seed)).rotate(degrees))), dpi: 300 };
 }
 
 describe('one-band images through sharp', () => {

@@ -16,7 +16,7 @@ import { NativeOcr } from '../../apps/worker/src/pipeline/native-ocr.js';
 import { OcrPool } from '../../apps/worker/src/pipeline/ocr.js';
 import { OrientationDetector, rotatePage } from '../../apps/worker/src/pipeline/orientation.js';
 import { readUpright, ROTATE_BELOW_CONFIDENCE, type StageRunner } from '../../apps/worker/src/pipeline/page.js';
-import { encodePgm } from '../../apps/worker/src/pipeline/pgm.js';
+import { sharpOf, toGray } from '../../apps/worker/src/pipeline/gray.js';
 import { preprocess, type PreparedPage } from '../../apps/worker/src/pipeline/preprocess.js';
 import { pdf2picRasterizer, popplerRasterizer } from '../../apps/worker/src/pipeline/rasterize.js';
 import { pdfOf, scannedPage, textPdf, wordLines } from '../../test/support/fixtures.js';
@@ -50,10 +50,7 @@ const eng = { languages: 'eng', formats: [] };
 
 /** The gray page through one more sharp operation. */
 async function transformed(page: PreparedPage, operation: (image: Sharp) => Sharp): Promise<PreparedPage> {
-  const { width, height } = page;
-  const gray = sharp(page.pgm.subarray(page.pgm.length - width * height), { raw: { width, height, channels: 1 } });
-  const pixels = await operation(gray).toColourspace('b-w').raw().toBuffer();
-  return { ...encodePgm(pixels, width, height), dpi: page.dpi };
+  return { ...(await toGray(operation(sharpOf(page)))), dpi: page.dpi };
 }
 
 interface Read {

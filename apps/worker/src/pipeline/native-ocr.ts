@@ -1,10 +1,8 @@
-import { createReadStream, createWriteStream, existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import { createGunzip } from 'node:zlib';
-import { languageFiles, runTool, SYSTEM_TESSDATA, type OcrModel, type PageFormat } from '@pagefleet/shared';
+import { runTool, SYSTEM_TESSDATA, type OcrModel, type PageFormat } from '@pagefleet/shared';
+import { LanguageFolder } from './language-folder.js';
 import { meanConfidence, wordsFromTsv, type OcrEngine, type OcrOutput } from './ocr.js';
 import type { PreparedPage } from './preprocess.js';
 
@@ -23,17 +21,21 @@ const CHILD_TIMEOUT_MS = 3_600_000;
  * a private folder, text, TSV and the formats asked for written beside it, read back, removed.
  * The child is killed when the page's deadline aborts; nothing outlives the page.
  *
- * The command reads plain traineddata from one folder, so each language file is linked there, or
- * unzipped once where it is gzipped (npm's best_int models).
+ * The command reads plain traineddata from one folder: a LanguageFolder that unzips gzipped files
+ * (npm's best_int models).
  */
 export class NativeOcr implements OcrEngine {
-  private langDir: Promise<string> | undefined;
-  private readonly ready = new Map<string, Promise<void>>();
+  private readonly tessdata: LanguageFolder;
+  private font: Promise<void> | undefined;
 
-  constructor(private readonly options: NativeOcrOptions) {}
+  constructor(options: NativeOcrOptions) {
+    this.tessdata = new LanguageFolder(options, true);
+  }
 
   async recognize(page: PreparedPage, languages: string, signal: AbortSignal, formats: readonly PageFormat[] = []): Promise<OcrOutput> {
-    const tessdata = await this.link(languages);
+    const tessdata = await this.tessdata.holding(languages);
+    // The PDF renderer's glyphless font, which Tesseract looks for beside the traineddata.
+    if (formats.includes('pdf')) await (this.font ??= this.tessdata.beside('pdf.ttf', FONT));
     const dir = await mkdtemp(path.join(os.tmpdir(), 'pagefleet-page-'));
     try {
       const input = path.join(dir, 'page.pgm');
@@ -62,32 +64,12 @@ export class NativeOcr implements OcrEngine {
 
   /** Prepares the languages' data and proves the command runs. */
   async warmUp(languages: string): Promise<void> {
-    await this.link(languages);
+    await this.tessdata.holding(languages);
     await runTool('tesseract', ['--version'], { timeoutMs: 10_000, maxBytes: 1 << 16 });
   }
 
   async close(): Promise<void> {
-    if (this.langDir) await rm(await this.langDir, { recursive: true, force: true });
-  }
-
-  private async link(languages: string): Promise<string> {
-    this.langDir ??= mkdtemp(path.join(os.tmpdir(), 'pagefleet-tessdata-'));
-    const dir = await this.langDir;
-    // The PDF renderer's glyphless font, which Tesseract looks for beside the traineddata.
-    if (!this.ready.has('pdf.ttf') && existsSync(FONT)) this.ready.set('pdf.ttf', symlink(FONT, path.join(dir, 'pdf.ttf')));
-    await this.ready.get('pdf.ttf');
-    const files = languageFiles(languages, this.options);
-    await Promise.all(
-      [...files].map(([language, file]) => {
-        let ready = this.ready.get(language);
-        if (!ready) {
-          const target = path.join(dir, `${language}.traineddata`);
-          ready = file.endsWith('.gz') ? pipeline(createReadStream(file), createGunzip(), createWriteStream(target)) : symlink(file, target);
-          this.ready.set(language, ready);
-        }
-        return ready;
-      }),
-    );
-    return dir;
+    this.font = undefined;
+    await this.tessdata.remove();
   }
 }

@@ -1,11 +1,9 @@
-import { mkdtemp, rm, symlink } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Worker as Thread } from 'node:worker_threads';
 import { createWorker, OEM, PSM, type Worker as TesseractWorker } from 'tesseract.js';
-import { languageFiles, type Logger, type OcrModel, type PageFormat, type WordResult } from '@pagefleet/shared';
+import { type Logger, type OcrModel, type PageFormat, type WordResult } from '@pagefleet/shared';
 import { untilAborted } from './deadline.js';
+import { LanguageFolder } from './language-folder.js';
 import type { PreparedPage } from './preprocess.js';
 
 export interface OcrOutput {
@@ -65,9 +63,8 @@ const THREAD_SCRIPT = fileURLToPath(new URL('../../tesseract-thread.cjs', import
  * One tesseract.js worker (a worker thread) per slot, created on first use and reused; a slot is
  * re-initialized only when a page asks for other languages.
  *
- * tesseract.js reads every language from one `langPath`, while ours come from several places
- * (npm packages, TESSDATA_DIR), so the pool links each file it needs into a private folder.
- * Files are named `<lang>.traineddata` whether gzipped or not: tesseract.js unzips by magic bytes.
+ * tesseract.js reads every language from one `langPath`: a LanguageFolder, where gzipped files
+ * stay gzipped (tesseract.js unzips by magic bytes).
  *
  * WebAssembly memory only grows, so a thread is replaced between pages once its heap passes
  * `maxHeapBytes` (it met a large page) or it has done `maxPages` pages.
@@ -75,11 +72,12 @@ const THREAD_SCRIPT = fileURLToPath(new URL('../../tesseract-thread.cjs', import
 export class OcrPool implements OcrEngine {
   private readonly idle: Slot[] = [];
   private readonly waiters: Array<(slot: Slot | undefined) => void> = [];
-  private readonly linked = new Set<string>();
   private created = 0;
-  private langDir: Promise<string> | undefined;
+  private readonly tessdata: LanguageFolder;
 
-  constructor(private readonly options: OcrPoolOptions) {}
+  constructor(private readonly options: OcrPoolOptions) {
+    this.tessdata = new LanguageFolder({ tessdataDir: options.tessdataDir, model: options.model });
+  }
 
   /**
    * OCR of one page. When `signal` aborts, the page's thread is terminated (WebAssembly cannot be
@@ -138,7 +136,7 @@ export class OcrPool implements OcrEngine {
   async close(): Promise<void> {
     const slots = this.idle.splice(0);
     await Promise.all(slots.map((slot) => slot.tesseract.terminate()));
-    if (this.langDir) await rm(await this.langDir, { recursive: true, force: true });
+    await this.tessdata.remove();
   }
 
   private async acquire(languages: string): Promise<Slot> {
@@ -155,7 +153,7 @@ export class OcrPool implements OcrEngine {
     }
     const other = this.idle.pop() ?? (await new Promise<Slot | undefined>((resolve) => this.waiters.push(resolve)));
     if (!other) return this.acquire(languages);
-    await this.link(languages);
+    await this.tessdata.holding(languages);
     await other.tesseract.reinitialize(languages, OEM.LSTM_ONLY);
     other.languages = languages;
     return other;
@@ -178,7 +176,7 @@ export class OcrPool implements OcrEngine {
   }
 
   private async start(languages: string): Promise<Slot> {
-    const langPath = await this.link(languages);
+    const langPath = await this.tessdata.holding(languages);
     const tesseract = await createWorker(languages, OEM.LSTM_ONLY, {
       langPath,
       gzip: false,
@@ -197,16 +195,6 @@ export class OcrPool implements OcrEngine {
     return slot;
   }
 
-  private async link(languages: string): Promise<string> {
-    this.langDir ??= mkdtemp(path.join(os.tmpdir(), 'pagefleet-tessdata-'));
-    const dir = await this.langDir;
-    for (const [language, file] of languageFiles(languages, { tessdataDir: this.options.tessdataDir, model: this.options.model })) {
-      if (this.linked.has(language)) continue;
-      this.linked.add(language);
-      await symlink(file, path.join(dir, `${language}.traineddata`));
-    }
-    return dir;
-  }
 }
 
 const round = (value: number) => Math.round(value * 100) / 100;

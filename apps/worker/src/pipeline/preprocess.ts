@@ -1,6 +1,6 @@
 import sharp from 'sharp';
 import { MAX_IMAGE_PIXELS, MIN_DPI } from '@pagefleet/shared';
-import { encodePgm } from './pgm.js';
+import { sharpOf, toGray } from './gray.js';
 import type { RenderedPage } from './rasterize.js';
 
 /** A page ready for OCR. `dpi` is undefined when an image does not say, and Tesseract estimates it. */
@@ -27,29 +27,21 @@ export async function preprocess(input: PageInput, maxPixels: number): Promise<P
     // pdftoppm already rendered gray at a DPI clamped to the cap: nothing left to do.
     if (fitsWithin(width, height, maxPixels)) return { pgm, width, height, dpi };
     const target = scaleToFit(width, height, maxPixels);
-    const pixels = await sharp(pgm.subarray(pgm.length - width * height), { raw: { width, height, channels: 1 } })
-      .resize(target.width, target.height, { fit: 'fill' })
-      // libvips hands a one-band raw image on as sRGB: without this the PGM would get three bytes a pixel.
-      .toColourspace('b-w')
-      .raw()
-      .toBuffer();
-    return { ...encodePgm(pixels, target.width, target.height), dpi: Math.round((dpi * target.width) / width) };
+    const resized = await toGray(sharpOf(input.rendered).resize(target.width, target.height, { fit: 'fill' }));
+    return { ...resized, dpi: Math.round((dpi * target.width) / width) };
   }
 
   const options = { page: input.index, limitInputPixels: MAX_IMAGE_PIXELS };
   const meta = await sharp(input.image, options).metadata();
   const width = meta.width ?? 0;
   const height = meta.pageHeight ?? meta.height ?? 0;
-  let pipeline = sharp(input.image, options).flatten({ background: '#ffffff' }).grayscale();
+  let pipeline = sharp(input.image, options).flatten({ background: '#ffffff' });
   let size = { width, height };
   if (!fitsWithin(width, height, maxPixels)) {
     size = scaleToFit(width, height, maxPixels);
     pipeline = pipeline.resize(size.width, size.height, { fit: 'fill' });
   }
-  const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true });
+  const gray = await toGray(pipeline);
   const density = meta.density && meta.density >= MIN_DPI ? meta.density : undefined;
-  return {
-    ...encodePgm(data, info.width, info.height),
-    dpi: density === undefined ? undefined : Math.round((density * info.width) / Math.max(1, width)),
-  };
+  return { ...gray, dpi: density === undefined ? undefined : Math.round((density * gray.width) / Math.max(1, width)) };
 }
