@@ -21,7 +21,11 @@ const needs = [
   // Tesseract's command (OCR_ENGINE=native) with the fast English model; without them workers read
   // with tesseract.js and npm's best_int model.
   { pkg: 'tesseract-ocr', present: () => onPath('tesseract'), optional: true },
-  { pkg: 'tesseract-ocr-eng', present: () => existsSync('/usr/share/tesseract-ocr/5/tessdata/eng.traineddata'), optional: true },
+  {
+    pkg: 'tesseract-ocr-eng',
+    present: () => existsSync('/usr/share/tesseract-ocr/5/tessdata/eng.traineddata'),
+    optional: true,
+  },
 ];
 if (mode !== 'start') {
   needs.push(

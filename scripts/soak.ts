@@ -100,7 +100,9 @@ async function redisRestart(): Promise<void> {
   redisRestarts++;
 }
 
-console.log(`soak: ${seconds} s, ${workerCount} workers, a kill every ~${killEverySeconds} s, one Redis restart; log ${logFile}`);
+console.log(
+  `soak: ${seconds} s, ${workerCount} workers, a kill every ~${killEverySeconds} s, one Redis restart; log ${logFile}`,
+);
 await Promise.all([submitLoop(), killLoop(), redisRestart()]);
 
 async function json<T>(pathname: string): Promise<T> {
@@ -111,7 +113,9 @@ async function json<T>(pathname: string): Promise<T> {
 const drainUntil = Date.now() + 10 * 60_000;
 let unfinished = [...accepted];
 while (unfinished.length > 0 && Date.now() < drainUntil) {
-  const states = await Promise.all(unfinished.map((id) => json<DocumentState>(`/v1/jobs/${id}`).catch(() => undefined)));
+  const states = await Promise.all(
+    unfinished.map((id) => json<DocumentState>(`/v1/jobs/${id}`).catch(() => undefined)),
+  );
   unfinished = unfinished.filter((_, i) => !FINISHED_STATUSES.has(states[i]?.status as DocumentState['status']));
   if (unfinished.length > 0) await sleep(1000);
 }

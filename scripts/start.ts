@@ -33,7 +33,9 @@ console.log(`pagefleet: API on http://localhost:${config.PORT} and one worker (i
 let stopping = false;
 async function stopAll(code: number): Promise<never> {
   stopping = true;
-  const exits = children.filter((child) => child.exitCode === null).map((child) => new Promise((resolve) => child.once('exit', resolve)));
+  const exits = children
+    .filter((child) => child.exitCode === null)
+    .map((child) => new Promise((resolve) => child.once('exit', resolve)));
   for (const child of children) child.kill('SIGTERM');
   await Promise.all(exits);
   await redis?.stop();

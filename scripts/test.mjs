@@ -21,5 +21,9 @@ const corpus = path.resolve(root, '..', 'shared', 'corpus');
 const env = { ...process.env };
 if (!env.CORPUS_DIR && existsSync(corpus)) env.CORPUS_DIR = corpus;
 
-const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', ...files], { cwd: root, env, stdio: 'inherit' });
+const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', ...files], {
+  cwd: root,
+  env,
+  stdio: 'inherit',
+});
 process.exit(result.status ?? 1);

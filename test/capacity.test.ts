@@ -29,7 +29,12 @@ describe('pages above LARGE_PAGE_PIXELS go to pages-large, which only workers th
     stack = await startStack({ LARGE_PAGE_PIXELS: '1000000' });
     pdf = await pdfOf([
       await textPage(['A small page for a small worker.', 'It fits any slot.']),
-      await textPage(['A large page waits for a large worker.', 'Small workers never take it.', 'Line three.', 'Line four.']),
+      await textPage([
+        'A large page waits for a large worker.',
+        'Small workers never take it.',
+        'Line three.',
+        'Line four.',
+      ]),
     ]);
   });
   after(() => stack.stop());
@@ -42,21 +47,29 @@ describe('pages above LARGE_PAGE_PIXELS go to pages-large, which only workers th
   const [pages, large] = [queue('pages'), queue('pages-large')];
 
   test('the API routes each page by its pixels at the requested DPI', async () => {
-    const at300 = (await (await stack.submit([{ name: 'mixed.pdf', data: pdf }], { dpi: '300' })).json()) as { id: string };
+    const at300 = (await (await stack.submit([{ name: 'mixed.pdf', data: pdf }], { dpi: '300' })).json()) as {
+      id: string;
+    };
     const small = await pages().getJob(pageJobId(at300.id, 1));
     const big = await large().getJob(pageJobId(at300.id, 2));
     assert.equal((small?.data as PageJob).pixels, 2550 * 360);
     assert.equal((big?.data as PageJob).pixels, 2550 * 520);
     assert.equal(await pages().getJob(pageJobId(at300.id, 2)), undefined);
 
-    const at150 = (await (await stack.submit([{ name: 'mixed.pdf', data: pdf }], { dpi: '150' })).json()) as { id: string };
+    const at150 = (await (await stack.submit([{ name: 'mixed.pdf', data: pdf }], { dpi: '150' })).json()) as {
+      id: string;
+    };
     assert.ok(await pages().getJob(pageJobId(at150.id, 2)), 'at 150 DPI the same page is small');
 
     await stack.startWorker({ WORKER_QUEUES: 'pages' });
     await stack.waitFor(at150.id, finished);
     const partway = await stack.waitFor(at300.id, (doc) => doc.pagesDone === 1);
     assert.equal(partway.status, 'processing');
-    assert.match(await large().getJobState(pageJobId(at300.id, 2)), /waiting|prioritized/, 'a pages-only worker leaves the large page');
+    assert.match(
+      await large().getJobState(pageJobId(at300.id, 2)),
+      /waiting|prioritized/,
+      'a pages-only worker leaves the large page',
+    );
 
     await stack.startWorker({ WORKER_QUEUES: 'pages-large' });
     const done = await stack.waitFor(at300.id, finished);
@@ -104,7 +117,12 @@ describe('admission: the API refuses work it cannot hold, before reading the upl
     // The previous test queued 3 pages and no worker runs: 3 ≥ 2.
     const response = await stack.submit([{ name: 'c.tif', data: tiff }]);
     assert.equal(response.headers.get('retry-after'), '30');
-    await expectProblem(response, 429, 'backpressure', /3 pages are waiting for a worker; .* below 2 \(MAX_QUEUED_PAGES\)/);
+    await expectProblem(
+      response,
+      429,
+      'backpressure',
+      /3 pages are waiting for a worker; .* below 2 \(MAX_QUEUED_PAGES\)/,
+    );
     assert.deepEqual(await readdir(uploadsDir(stack.config.DATA_DIR)), []);
   });
 });

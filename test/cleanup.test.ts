@@ -26,7 +26,10 @@ describe('retention: what RESULT_TTL expired is removed by the scheduled cleanup
   }
 
   test('the worker schedules the cleanup every CLEANUP_INTERVAL_MS', async () => {
-    const queue = new Queue(QUEUES.maintenance, { connection: { url: stack.env.REDIS_URL }, prefix: stack.config.QUEUE_PREFIX });
+    const queue = new Queue(QUEUES.maintenance, {
+      connection: { url: stack.env.REDIS_URL },
+      prefix: stack.config.QUEUE_PREFIX,
+    });
     try {
       const scheduler = await queue.getJobScheduler('cleanup');
       assert.equal(scheduler?.every, 1000);
@@ -38,7 +41,10 @@ describe('retention: what RESULT_TTL expired is removed by the scheduled cleanup
   test('files of an expired document and stale uploads go; live documents and fresh uploads stay', async () => {
     const [expired, live] = [await completedJob(), await completedJob()];
     // What RESULT_TTL does in Redis, done now: the document's state is gone.
-    await stack.api.redis.del(`${stack.config.QUEUE_PREFIX}:doc:${expired}`, `${stack.config.QUEUE_PREFIX}:doc:${expired}:pages`);
+    await stack.api.redis.del(
+      `${stack.config.QUEUE_PREFIX}:doc:${expired}`,
+      `${stack.config.QUEUE_PREFIX}:doc:${expired}:pages`,
+    );
     const expiredRoot = documentPaths(stack.config.DATA_DIR, expired).root;
     await utimes(expiredRoot, hoursAgo(2), hoursAgo(2));
     const stale = path.join(uploadsDir(stack.config.DATA_DIR), 'left-by-a-crashed-api');

@@ -10,7 +10,10 @@ import { startStack, type Stack } from './support/stack.js';
 
 const CLI = path.resolve('packages/cli/bin/pagefleet.js');
 const KEY = 'a-cli-key-of-sixteen-chars';
-const LINES = [['Command lines are doors too.', 'Every page gets a progress tick.'], ['The second page of the letter.', 'Signed by the night clerk.']];
+const LINES = [
+  ['Command lines are doors too.', 'Every page gets a progress tick.'],
+  ['The second page of the letter.', 'Signed by the night clerk.'],
+];
 
 interface Ran {
   code: number;
@@ -21,9 +24,14 @@ interface Ran {
 /** The installed command, as a user runs it: its own process, the server from the environment. */
 function pagefleet(args: string[], env: Record<string, string>): Promise<Ran> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH ?? '', ...env } }, (err, stdout, stderr) => {
-      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [CLI, ...args],
+      { env: { PATH: process.env.PATH ?? '', ...env } },
+      (err, stdout, stderr) => {
+        resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -57,7 +65,10 @@ describe('pagefleet CLI against the real stack', () => {
 
   test('submit --output pdf --out writes the searchable PDF', async () => {
     const out = path.join(dir, 'letter-ocr.pdf');
-    const ran = await pagefleet(['submit', letter, '--wait', '--output', 'pdf', '--out', out, '--languages', 'eng', '--dpi', '200'], env);
+    const ran = await pagefleet(
+      ['submit', letter, '--wait', '--output', 'pdf', '--out', out, '--languages', 'eng', '--dpi', '200'],
+      env,
+    );
     assert.equal(ran.code, 0, ran.stderr);
     const info = (await runTool('pdfinfo', ['--', out], { timeoutMs: 10_000, maxBytes: 2 ** 20 })).toString();
     assert.match(info, /^Pages:\s+2$/m);
@@ -77,7 +88,10 @@ describe('pagefleet CLI against the real stack', () => {
     const result = await pagefleet(['result', id, '--output', 'json'], env);
     assert.equal(result.code, 0, result.stderr);
     const pages = (JSON.parse(result.stdout) as { pages: Array<{ page: number; words: unknown[] }> }).pages;
-    assert.deepEqual(pages.map((page) => page.page), [1, 2]);
+    assert.deepEqual(
+      pages.map((page) => page.page),
+      [1, 2],
+    );
     assert.ok((pages[0]?.words.length ?? 0) > 5);
     const workers = await pagefleet(['workers', '--json'], env);
     assert.equal((JSON.parse(workers.stdout) as unknown[]).length, 1);
@@ -91,11 +105,29 @@ describe('pagefleet CLI against the real stack', () => {
   test('the package installs on its own: its tarball has no dependencies and runs where nothing of the repository is', async () => {
     const npm = (args: string[], cwd: string) =>
       new Promise<string>((resolve, reject) =>
-        execFile('npm', args, { cwd, env: { ...process.env, npm_config_update_notifier: 'false' } }, (err, stdout, stderr) => (err ? reject(new Error(stderr)) : resolve(stdout))),
+        execFile(
+          'npm',
+          args,
+          { cwd, env: { ...process.env, npm_config_update_notifier: 'false' } },
+          (err, stdout, stderr) => (err ? reject(new Error(stderr)) : resolve(stdout)),
+        ),
       );
-    const packed = JSON.parse(await npm(['pack', path.resolve('packages/cli'), '--pack-destination', dir, '--json'], dir)) as Array<{ filename: string }>;
+    const packed = JSON.parse(
+      await npm(['pack', path.resolve('packages/cli'), '--pack-destination', dir, '--json'], dir),
+    ) as Array<{ filename: string }>;
     const prefix = path.join(dir, 'elsewhere');
-    await npm(['install', '--prefix', prefix, '--offline', '--no-audit', '--no-fund', path.join(dir, packed[0]?.filename ?? '')], dir);
+    await npm(
+      [
+        'install',
+        '--prefix',
+        prefix,
+        '--offline',
+        '--no-audit',
+        '--no-fund',
+        path.join(dir, packed[0]?.filename ?? ''),
+      ],
+      dir,
+    );
     const installed = path.join(prefix, 'node_modules', '.bin', 'pagefleet');
     const ran = await new Promise<Ran>((resolve) =>
       execFile(installed, ['workers'], { env: { PATH: process.env.PATH ?? '', ...env } }, (err, stdout, stderr) =>
@@ -127,12 +159,20 @@ describe('pagefleet CLI against the real stack', () => {
     assert.equal(unauthorized.code, 1);
     assert.match(unauthorized.stderr, /^pagefleet: 401 /);
 
-    for (const args of [[], ['frobnicate'], ['status'], ['submit', letter, '--output', 'docx'], ['submit', path.join(dir, 'missing.pdf')]]) {
+    for (const args of [
+      [],
+      ['frobnicate'],
+      ['status'],
+      ['submit', letter, '--output', 'docx'],
+      ['submit', path.join(dir, 'missing.pdf')],
+    ]) {
       const usage = await pagefleet(args, env);
       assert.equal(usage.code, 2, `${args.join(' ')}: ${usage.stderr}`);
       assert.match(usage.stderr, /usage:/);
     }
-    const unreachable = await pagefleet(['status', '00000000-0000-4000-8000-000000000000'], { PAGEFLEET_URL: 'http://127.0.0.1:9' });
+    const unreachable = await pagefleet(['status', '00000000-0000-4000-8000-000000000000'], {
+      PAGEFLEET_URL: 'http://127.0.0.1:9',
+    });
     assert.equal(unreachable.code, 4);
     assert.match(unreachable.stderr, /cannot reach http:\/\/127\.0\.0\.1:9/);
   });

@@ -35,9 +35,17 @@ describe('the queue dashboard at /admin/queues', () => {
     assert.equal(page.status, 200);
     assert.match(await page.text(), /<div id="root">/);
     assert.match(page.headers.get('content-security-policy') ?? '', /default-src 'self'/);
-    const api = await fetch(`${on.url}/admin/queues/api/queues`, { headers: { ...headers, authorization: `Bearer ${KEY}` } });
+    const api = await fetch(`${on.url}/admin/queues/api/queues`, {
+      headers: { ...headers, authorization: `Bearer ${KEY}` },
+    });
     assert.equal(api.status, 200);
     const { queues } = (await api.json()) as { queues: Array<{ name: string }> };
-    assert.deepEqual(queues.map((queue) => queue.name).sort(), ['documents', 'maintenance', 'pages', 'pages-large', 'webhooks']);
+    assert.deepEqual(queues.map((queue) => queue.name).sort(), [
+      'documents',
+      'maintenance',
+      'pages',
+      'pages-large',
+      'webhooks',
+    ]);
   });
 });

@@ -20,7 +20,8 @@ const OVERLAYS = ['dev', 'prod'];
 /** The module of kubernetes-models that holds the schema of an apiVersion and kind. */
 function modelModule({ apiVersion, kind }: K8sObject): string {
   if (apiVersion.startsWith('keda.sh/')) return `@kubernetes-models/keda/${apiVersion}/${kind}`;
-  if (apiVersion.startsWith('monitoring.coreos.com/')) return `@kubernetes-models/prometheus-operator/${apiVersion}/${kind}`;
+  if (apiVersion.startsWith('monitoring.coreos.com/'))
+    return `@kubernetes-models/prometheus-operator/${apiVersion}/${kind}`;
   return `kubernetes-models/${apiVersion}/${kind}`;
 }
 
@@ -40,12 +41,18 @@ const podSpec = (object: K8sObject) => (object.spec as { template: { spec: Recor
 /** The environment a container runs with: its ConfigMap and Secret, then its own env. */
 function containerEnv(objects: K8sObject[], container: Record<string, unknown>): Record<string, string> {
   const env: Record<string, string> = {};
-  for (const source of (container.envFrom ?? []) as Array<{ configMapRef?: { name: string }; secretRef?: { name: string } }>) {
+  for (const source of (container.envFrom ?? []) as Array<{
+    configMapRef?: { name: string };
+    secretRef?: { name: string };
+  }>) {
     const ref = source.configMapRef ?? source.secretRef;
-    const found = objects.find((object) => object.metadata.name === ref?.name && ['ConfigMap', 'Secret'].includes(object.kind));
+    const found = objects.find(
+      (object) => object.metadata.name === ref?.name && ['ConfigMap', 'Secret'].includes(object.kind),
+    );
     Object.assign(env, (found?.data ?? found?.stringData ?? {}) as Record<string, string>);
   }
-  for (const entry of (container.env ?? []) as Array<{ name: string; value?: string }>) env[entry.name] = entry.value ?? '';
+  for (const entry of (container.env ?? []) as Array<{ name: string; value?: string }>)
+    env[entry.name] = entry.value ?? '';
   return env;
 }
 
@@ -78,36 +85,56 @@ describe('k8s/: kustomize base and overlays', () => {
 
       test('api and one worker Deployment per memory tier, each probed, non-root, read-only, with requests = limits for memory', () => {
         const workloads = [...of('Deployment'), ...of('StatefulSet')];
-        assert.deepEqual(of('Deployment').map((object) => object.metadata.name).sort(), ['pagefleet-api', 'pagefleet-worker-1gi', 'pagefleet-worker-4gi']);
+        assert.deepEqual(
+          of('Deployment')
+            .map((object) => object.metadata.name)
+            .sort(),
+          ['pagefleet-api', 'pagefleet-worker-1gi', 'pagefleet-worker-4gi'],
+        );
         for (const workload of workloads) {
           const pod = podSpec(workload);
           const security = pod.securityContext as { runAsNonRoot?: boolean; runAsUser?: number };
           assert.equal(security.runAsNonRoot, true, id(workload));
           assert.notEqual(security.runAsUser, 0);
           const volumes = new Set(((pod.volumes ?? []) as Array<{ name: string }>).map((volume) => volume.name));
-          for (const claim of ((workload.spec as { volumeClaimTemplates?: Array<{ metadata: { name: string } }> }).volumeClaimTemplates ?? [])) {
+          for (const claim of (workload.spec as { volumeClaimTemplates?: Array<{ metadata: { name: string } }> })
+            .volumeClaimTemplates ?? []) {
             volumes.add(claim.metadata.name);
           }
           for (const container of containers(workload)) {
             const context = container.securityContext as Record<string, unknown>;
             assert.equal(context.allowPrivilegeEscalation, false, `${id(workload)} ${container.name}`);
             assert.equal(context.readOnlyRootFilesystem, true, `${id(workload)} ${container.name}`);
-            for (const mount of (container.volumeMounts ?? []) as Array<{ name: string }>) assert.ok(volumes.has(mount.name), `${id(workload)}: volume ${mount.name}`);
+            for (const mount of (container.volumeMounts ?? []) as Array<{ name: string }>)
+              assert.ok(volumes.has(mount.name), `${id(workload)}: volume ${mount.name}`);
             assert.ok(container.readinessProbe && container.livenessProbe, `${id(workload)} is probed`);
             const resources = container.resources as { requests: { memory: string }; limits: { memory: string } };
-            assert.equal(resources.requests.memory, resources.limits.memory, `${id(workload)} memory requests = limits`);
+            assert.equal(
+              resources.requests.memory,
+              resources.limits.memory,
+              `${id(workload)} memory requests = limits`,
+            );
           }
         }
         for (const deployment of of('Deployment')) {
           const probes = containers(deployment).flatMap((container) =>
-            [container.livenessProbe, container.readinessProbe].map((probe) => (probe as { httpGet?: { path: string } }).httpGet?.path),
+            [container.livenessProbe, container.readinessProbe].map(
+              (probe) => (probe as { httpGet?: { path: string } }).httpGet?.path,
+            ),
           );
           assert.deepEqual(probes, ['/health', '/ready'], id(deployment));
         }
         if (overlay === 'prod') {
           assert.deepEqual(
-            of('Deployment').flatMap(containers).map((container) => container.image).sort(),
-            ['registry.example.com/pagefleet/api:0.1.0', 'registry.example.com/pagefleet/worker:0.1.0', 'registry.example.com/pagefleet/worker:0.1.0'],
+            of('Deployment')
+              .flatMap(containers)
+              .map((container) => container.image)
+              .sort(),
+            [
+              'registry.example.com/pagefleet/api:0.1.0',
+              'registry.example.com/pagefleet/worker:0.1.0',
+              'registry.example.com/pagefleet/worker:0.1.0',
+            ],
           );
         }
       });
@@ -121,19 +148,29 @@ describe('k8s/: kustomize base and overlays', () => {
             for (const name of REQUIRED_IN_CONTAINERS) assert.ok(env[name], `${id(deployment)} sets ${name}`);
             const config = loadConfig(env);
             if (!deployment.metadata.name.startsWith('pagefleet-worker')) {
-              assert.ok((podSpec(deployment).terminationGracePeriodSeconds as number) * 1000 > config.SHUTDOWN_GRACE_MS);
+              assert.ok(
+                (podSpec(deployment).terminationGracePeriodSeconds as number) * 1000 > config.SHUTDOWN_GRACE_MS,
+              );
               continue;
             }
             const memory = (container.resources as { limits: { memory: string } }).limits.memory;
-            assert.equal(config.WORKER_MEMORY_TIER, parseByteSize(memory), `${id(deployment)}: WORKER_MEMORY_TIER = its memory limit`);
+            assert.equal(
+              config.WORKER_MEMORY_TIER,
+              parseByteSize(memory),
+              `${id(deployment)}: WORKER_MEMORY_TIER = its memory limit`,
+            );
             const grace = (podSpec(deployment).terminationGracePeriodSeconds as number) * 1000;
-            assert.ok(grace > config.PAGE_TIMEOUT_MS + config.SHUTDOWN_GRACE_MS, `${id(deployment)}: grace ${grace} ms`);
+            assert.ok(
+              grace > config.PAGE_TIMEOUT_MS + config.SHUTDOWN_GRACE_MS,
+              `${id(deployment)}: grace ${grace} ms`,
+            );
             const port = (container.ports as Array<{ containerPort: number }>)[0]?.containerPort;
             assert.equal(port, config.WORKER_PORT);
           }
         }
         for (const secret of of('Secret')) {
-          for (const name of Object.keys((secret.stringData ?? secret.data ?? {}) as object)) assert.ok(CONFIG_VARIABLES.includes(name), name);
+          for (const name of Object.keys((secret.stringData ?? secret.data ?? {}) as object))
+            assert.ok(CONFIG_VARIABLES.includes(name), name);
         }
       });
 
@@ -142,20 +179,43 @@ describe('k8s/: kustomize base and overlays', () => {
         for (const object of [...of('Service'), ...of('PodDisruptionBudget')]) {
           const spec = object.spec as { selector: Record<string, string> & { matchLabels?: Record<string, string> } };
           const selector = spec.selector.matchLabels ?? spec.selector;
-          assert.ok(pods.some((labels) => labelsMatch(selector, labels)), `${id(object)} selects no pod`);
+          assert.ok(
+            pods.some((labels) => labelsMatch(selector, labels)),
+            `${id(object)} selects no pod`,
+          );
         }
         for (const workload of [...of('Deployment'), ...of('StatefulSet')]) {
-          const selector = (workload.spec as { selector: { matchLabels: Record<string, string> } }).selector.matchLabels;
+          const selector = (workload.spec as { selector: { matchLabels: Record<string, string> } }).selector
+            .matchLabels;
           assert.ok(labelsMatch(selector, podLabels(workload)), `${id(workload)} selects its own pods`);
         }
         for (const scaled of of('ScaledObject')) {
-          const spec = scaled.spec as { scaleTargetRef: { name: string }; triggers: Array<{ metadata: { query: string } }> };
-          assert.ok(of('Deployment').some((object) => object.metadata.name === spec.scaleTargetRef.name), id(scaled));
-          assert.match(spec.triggers[0]?.metadata.query ?? '', /pagefleet_queue_jobs\{queue="pages(-large)?",state=~"waiting\|prioritized"\}/);
+          const spec = scaled.spec as {
+            scaleTargetRef: { name: string };
+            triggers: Array<{ metadata: { query: string } }>;
+          };
+          assert.ok(
+            of('Deployment').some((object) => object.metadata.name === spec.scaleTargetRef.name),
+            id(scaled),
+          );
+          assert.match(
+            spec.triggers[0]?.metadata.query ?? '',
+            /pagefleet_queue_jobs\{queue="pages(-large)?",state=~"waiting\|prioritized"\}/,
+          );
         }
         const monitor = of('ServiceMonitor')[0];
-        const wanted = (monitor?.spec as { selector: { matchExpressions: Array<{ values: string[] }> } }).selector.matchExpressions[0]?.values ?? [];
-        for (const name of wanted) assert.ok(of('Service').some((service) => service.metadata.labels && (service.metadata.labels as Record<string, string>)['app.kubernetes.io/name'] === name), name);
+        const wanted =
+          (monitor?.spec as { selector: { matchExpressions: Array<{ values: string[] }> } }).selector
+            .matchExpressions[0]?.values ?? [];
+        for (const name of wanted)
+          assert.ok(
+            of('Service').some(
+              (service) =>
+                service.metadata.labels &&
+                (service.metadata.labels as Record<string, string>)['app.kubernetes.io/name'] === name,
+            ),
+            name,
+          );
         const pvc = of('PersistentVolumeClaim').find((claim) => claim.metadata.name === 'pagefleet-data');
         assert.deepEqual((pvc?.spec as { accessModes: string[] }).accessModes, ['ReadWriteMany']);
       });
@@ -169,7 +229,10 @@ describe('k8s/: kustomize base and overlays', () => {
     for (const hpa of hpas) {
       await validateK8s(hpa);
       const target = (hpa.spec as { scaleTargetRef: { name: string } }).scaleTargetRef.name;
-      assert.ok(base.some((object) => object.kind === 'Deployment' && object.metadata.name === target), target);
+      assert.ok(
+        base.some((object) => object.kind === 'Deployment' && object.metadata.name === target),
+        target,
+      );
     }
   });
 });
@@ -186,34 +249,52 @@ describe('docker-compose.yml', () => {
   });
 
   test('Redis persists and never evicts; workers scale by replicas within their tier; Prometheus finds every replica', async () => {
-    const [compose] = (await readYaml(path.join(root, 'docker-compose.yml'))) as Array<{ services: Record<string, Record<string, any>> }>;
+    const [compose] = (await readYaml(path.join(root, 'docker-compose.yml'))) as Array<{
+      services: Record<string, Record<string, any>>;
+    }>;
     const { redis, api, worker, prometheus, grafana } = compose?.services ?? {};
     assert.ok(redis?.command.join(' ').includes('--appendonly yes'));
     assert.ok(redis?.command.join(' ').includes('--maxmemory-policy noeviction'));
     assert.ok(redis?.healthcheck);
     assert.deepEqual(api?.ports, ['3000:3000']);
     assert.ok(worker?.deploy.replicas >= 1);
-    assert.equal(parseByteSize(worker?.environment.WORKER_MEMORY_TIER), dockerBytes(worker?.deploy.resources.limits.memory), 'tier = memory limit');
+    assert.equal(
+      parseByteSize(worker?.environment.WORKER_MEMORY_TIER),
+      dockerBytes(worker?.deploy.resources.limits.memory),
+      'tier = memory limit',
+    );
     assert.ok(!worker?.ports, 'workers publish no host port: several replicas could not share it');
     assert.deepEqual(grafana?.profiles, ['grafana']);
     for (const service of [prometheus, grafana]) {
-      for (const volume of service?.volumes as string[]) assert.ok(existsSync(path.join(root, volume.split(':')[0] as string)), volume);
+      for (const volume of service?.volumes as string[])
+        assert.ok(existsSync(path.join(root, volume.split(':')[0] as string)), volume);
     }
     const [scrape] = (await readYaml(path.join(root, 'deploy', 'compose', 'prometheus.yml'))) as Array<{
       scrape_configs: Array<{ dns_sd_configs: Array<{ names: string[]; port: number }> }>;
     }>;
-    const targets = scrape?.scrape_configs.flatMap((job) => job.dns_sd_configs.map((sd) => `${sd.names[0]}:${sd.port}`));
+    const targets = scrape?.scrape_configs.flatMap((job) =>
+      job.dns_sd_configs.map((sd) => `${sd.names[0]}:${sd.port}`),
+    );
     assert.deepEqual(targets, [`api:${api?.environment.PORT}`, `worker:${worker?.environment.WORKER_PORT}`]);
   });
 
   test('drift: every variable set exists in the config schema, required ones are set, and the result loads', async () => {
-    const [compose] = (await readYaml(path.join(root, 'docker-compose.yml'))) as Array<{ services: Record<string, { environment?: Record<string, string> }> }>;
+    const [compose] = (await readYaml(path.join(root, 'docker-compose.yml'))) as Array<{
+      services: Record<string, { environment?: Record<string, string> }>;
+    }>;
     for (const name of ['api', 'worker']) {
       // ${VAR:-} is whatever the shell gives: empty here, which the config reads as unset.
       const env = Object.fromEntries(
-        Object.entries(compose?.services[name]?.environment ?? {}).map(([key, value]) => [key, String(value).replace(/^\$\{[A-Z_]+:-\}$/, '')]),
+        Object.entries(compose?.services[name]?.environment ?? {}).map(([key, value]) => [
+          key,
+          String(value).replace(/^\$\{[A-Z_]+:-\}$/, ''),
+        ]),
       );
-      assert.deepEqual(Object.keys(env).filter((key) => !CONFIG_VARIABLES.includes(key)), [], name);
+      assert.deepEqual(
+        Object.keys(env).filter((key) => !CONFIG_VARIABLES.includes(key)),
+        [],
+        name,
+      );
       for (const required of REQUIRED_IN_CONTAINERS) assert.ok(env[required], `${name} sets ${required}`);
       assert.doesNotThrow(() => loadConfig(env), name);
     }
@@ -233,15 +314,20 @@ function ignored(patterns: string[], file: string): boolean {
 
 describe('Dockerfile', () => {
   test('api and worker targets: non-root, tini, HEALTHCHECK, and every file copied from the context exists and is not ignored', async () => {
-    const lines = (await readFile(path.join(root, 'Dockerfile'), 'utf8')).replace(/\\\n/g, ' ').split('\n').filter((line) => line.trim() && !line.startsWith('#'));
-    const patterns = (await readFile(path.join(root, '.dockerignore'), 'utf8')).split('\n').filter((line) => line && !line.startsWith('#'));
+    const lines = (await readFile(path.join(root, 'Dockerfile'), 'utf8'))
+      .replace(/\\\n/g, ' ')
+      .split('\n')
+      .filter((line) => line.trim() && !line.startsWith('#'));
+    const patterns = (await readFile(path.join(root, '.dockerignore'), 'utf8'))
+      .split('\n')
+      .filter((line) => line && !line.startsWith('#'));
     const stages = new Map<string, string[]>();
     let current: string[] = [];
     for (const line of lines) {
       const from = /^FROM\s+(\S+)(?:\s+AS\s+(\S+))?/i.exec(line);
       if (from) {
         current = [...(stages.get(from[1] as string) ?? []), line];
-        stages.set(from[2] ?? from[1] as string, current);
+        stages.set(from[2] ?? (from[1] as string), current);
         assert.match(from[1] as string, /^(node:\$\{NODE_VERSION\}-trixie-slim|build|runtime)$/);
         continue;
       }
@@ -257,12 +343,28 @@ describe('Dockerfile', () => {
       const stage = stages.get(target) ?? [];
       const users = stage.filter((line) => line.startsWith('USER '));
       assert.equal(users.at(-1), 'USER node', `${target} runs as node`);
-      assert.ok(stage.some((line) => line.startsWith('HEALTHCHECK')), `${target} HEALTHCHECK`);
-      assert.ok(stage.some((line) => line.startsWith('ENTRYPOINT ["/usr/bin/tini", "--"]')), `${target} runs under tini`);
+      assert.ok(
+        stage.some((line) => line.startsWith('HEALTHCHECK')),
+        `${target} HEALTHCHECK`,
+      );
+      assert.ok(
+        stage.some((line) => line.startsWith('ENTRYPOINT ["/usr/bin/tini", "--"]')),
+        `${target} runs under tini`,
+      );
       assert.ok(stage.some((line) => /poppler-utils/.test(line)));
     }
-    assert.ok((stages.get('worker') ?? []).some((line) => /graphicsmagick ghostscript/.test(line)), 'pdf2pic needs gm and gs');
-    assert.ok((stages.get('build') ?? []).some((line) => /npm prune --omit=dev/.test(line)), 'production dependencies only');
-    assert.ok(ignored(patterns, 'node_modules') && ignored(patterns, 'apps/api/dist') && !ignored(patterns, 'apps/api/src/main.ts'));
+    assert.ok(
+      (stages.get('worker') ?? []).some((line) => /graphicsmagick ghostscript/.test(line)),
+      'pdf2pic needs gm and gs',
+    );
+    assert.ok(
+      (stages.get('build') ?? []).some((line) => /npm prune --omit=dev/.test(line)),
+      'production dependencies only',
+    );
+    assert.ok(
+      ignored(patterns, 'node_modules') &&
+        ignored(patterns, 'apps/api/dist') &&
+        !ignored(patterns, 'apps/api/src/main.ts'),
+    );
   });
 });

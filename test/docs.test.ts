@@ -34,8 +34,16 @@ test('README lists every metric the apps expose, and nothing they do not', async
   const exposed = exposedNames();
   const own = [...exposed].filter((name) => OWN.test(name) && !/_(bucket|sum|count)$/.test(name));
   assert.ok(own.length >= 20, `${own.length} metrics`);
-  assert.deepEqual(own.filter((name) => !documented.has(name)), [], 'exposed but not in README');
-  assert.deepEqual([...documented].filter((name) => !exposed.has(name)), [], 'in README but not exposed');
+  assert.deepEqual(
+    own.filter((name) => !documented.has(name)),
+    [],
+    'exposed but not in README',
+  );
+  assert.deepEqual(
+    [...documented].filter((name) => !exposed.has(name)),
+    [],
+    'in README but not exposed',
+  );
 });
 
 test('every series the Grafana dashboard queries is exposed', async () => {
@@ -43,10 +51,20 @@ test('every series the Grafana dashboard queries is exposed', async () => {
     panels: Array<{ title: string; targets: Array<{ expr: string }> }>;
   };
   const exposed = exposedNames();
-  const queried = dashboard.panels.flatMap((panel) => panel.targets.flatMap((target) => target.expr.match(/pagefleet_[a-z0-9_]+/g) ?? []));
+  const queried = dashboard.panels.flatMap((panel) =>
+    panel.targets.flatMap((target) => target.expr.match(/pagefleet_[a-z0-9_]+/g) ?? []),
+  );
   assert.ok(queried.length > 10);
-  assert.deepEqual(queried.filter((name) => !exposed.has(name)), []);
-  for (const required of ['pagefleet_queue_jobs', 'pagefleet_pages_processed_total', 'pagefleet_page_stage_duration_seconds_bucket', 'pagefleet_worker_memory_budget_bytes']) {
+  assert.deepEqual(
+    queried.filter((name) => !exposed.has(name)),
+    [],
+  );
+  for (const required of [
+    'pagefleet_queue_jobs',
+    'pagefleet_pages_processed_total',
+    'pagefleet_page_stage_duration_seconds_bucket',
+    'pagefleet_worker_memory_budget_bytes',
+  ]) {
     assert.ok(queried.includes(required), required);
   }
 });

@@ -35,7 +35,8 @@ describe('GET /v1/jobs/:id/events: live progress as Server-Sent Events', () => {
   });
   after(() => stack.stop());
 
-  const events = (jobId: string, headers: Record<string, string> = {}) => fetch(`${stack.url}/v1/jobs/${jobId}/events`, { headers });
+  const events = (jobId: string, headers: Record<string, string> = {}) =>
+    fetch(`${stack.url}/v1/jobs/${jobId}/events`, { headers });
 
   test('state first, heartbeats while waiting, one event per page, then the end; the stream closes', async () => {
     const response = await stack.submit([{ name: 'two.pdf', data: pdf }]);
@@ -59,7 +60,10 @@ describe('GET /v1/jobs/:id/events: live progress as Server-Sent Events', () => {
       assert.equal(page.pageCount, 2);
       assert.ok(message.id, 'page events carry ids');
     }
-    assert.deepEqual(pages.map((message) => data<PageEvent>(message).pagesDone), [1, 2]);
+    assert.deepEqual(
+      pages.map((message) => data<PageEvent>(message).pagesDone),
+      [1, 2],
+    );
     const end = rest.at(-1);
     assert.equal(end?.event, 'end');
     const final = data<DocumentState>(end);
@@ -98,14 +102,22 @@ describe('GET /v1/jobs/:id/events: live progress as Server-Sent Events', () => {
   test('SIGTERM ends open streams, and the API still exits 0 at once', async () => {
     const port = await freePort();
     // A key prefix of its own: the stack's worker must not take this job, so its stream stays open.
-    const env = { ...stack.env, QUEUE_PREFIX: `${stack.config.QUEUE_PREFIX}-sigterm`, PORT: String(port), LOG_LEVEL: 'info', SHUTDOWN_GRACE_MS: '20000' };
+    const env = {
+      ...stack.env,
+      QUEUE_PREFIX: `${stack.config.QUEUE_PREFIX}-sigterm`,
+      PORT: String(port),
+      LOG_LEVEL: 'info',
+      SHUTDOWN_GRACE_MS: '20000',
+    };
     const api = startApp('api', env);
     try {
       await api.waitForLog((line) => line.msg === 'api listening');
       const form = new FormData();
       form.append('file', new Blob([pdf]), 'two.pdf');
       const url = `http://127.0.0.1:${port}`;
-      const { id: waiting } = (await (await fetch(`${url}/v1/jobs`, { method: 'POST', body: form })).json()) as { id: string };
+      const { id: waiting } = (await (await fetch(`${url}/v1/jobs`, { method: 'POST', body: form })).json()) as {
+        id: string;
+      };
       const messages = readSse(await fetch(`${url}/v1/jobs/${waiting}/events`));
       await collect(messages, (message) => message.event === 'state');
       const started = Date.now();

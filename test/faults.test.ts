@@ -56,10 +56,18 @@ describe('faults: workers die, pages hang, workers stop', () => {
 
     const second = worker();
     const retried = await second.waitForLog(started(2, 1));
-    assert.equal(retried.dpi, stack.config.DEFAULT_DPI / 2, 'the page that killed its worker is retried at half the DPI');
+    assert.equal(
+      retried.dpi,
+      stack.config.DEFAULT_DPI / 2,
+      'the page that killed its worker is retried at half the DPI',
+    );
     const doc = await stack.waitFor(id, finished);
     assert.equal(doc.status, 'completed');
-    assert.equal(valueOf(await metricsOf(second), 'pagefleet_pages_stalled_total', { queue: 'pages' }), 1, 'the survivor found the page stalled');
+    assert.equal(
+      valueOf(await metricsOf(second), 'pagefleet_pages_stalled_total', { queue: 'pages' }),
+      1,
+      'the survivor found the page stalled',
+    );
     assert.equal(doc.pagesDone, 3);
     const text = await (await fetch(`${stack.url}/v1/jobs/${id}/text`)).text();
     const pages = text.split('\f');
@@ -103,7 +111,10 @@ describe('faults: workers die, pages hang, workers stop', () => {
     assert.ok(attempts >= 2, `${attempts} attempts at the slow page`);
     const samples = await metricsOf(app);
     assert.equal(valueOf(samples, 'pagefleet_page_timeouts_total', { stage: 'rasterize' }), attempts);
-    assert.equal(valueOf(samples, 'pagefleet_pages_processed_total', { queue: 'pages', outcome: 'retried' }), attempts - 1);
+    assert.equal(
+      valueOf(samples, 'pagefleet_pages_processed_total', { queue: 'pages', outcome: 'retried' }),
+      attempts - 1,
+    );
     assert.equal(valueOf(samples, 'pagefleet_pages_processed_total', { queue: 'pages', outcome: 'failed' }), 1);
   });
 
@@ -125,7 +136,10 @@ describe('faults: workers die, pages hang, workers stop', () => {
     app.child.kill('SIGTERM');
     assert.equal(await app.exited, 0);
     assert.equal(app.logs.find((line) => line.msg === 'stopped')?.handedBack, 1);
-    const queue = new Queue(QUEUES.pages, { connection: { url: stack.env.REDIS_URL }, prefix: stack.config.QUEUE_PREFIX });
+    const queue = new Queue(QUEUES.pages, {
+      connection: { url: stack.env.REDIS_URL },
+      prefix: stack.config.QUEUE_PREFIX,
+    });
     try {
       const job = await queue.getJob(pageJobId(id, 1));
       // Waiting again, not left active until its lock expires, and not counted as a death.

@@ -43,12 +43,16 @@ describe('logs of real API and worker processes', () => {
     const response = await fetch(`${url}/v1/jobs`, { method: 'POST', body: form, headers });
     assert.equal(response.status, 202);
     const { id } = (await response.json()) as { id: string };
-    assert.equal((await fetch(`${url}/v1/jobs/${id}`, { headers: { authorization: 'Bearer not-the-key-at-all' } })).status, 401);
+    assert.equal(
+      (await fetch(`${url}/v1/jobs/${id}`, { headers: { authorization: 'Bearer not-the-key-at-all' } })).status,
+      401,
+    );
 
     const completed = await worker.waitForLog((line) => line.msg === 'page completed' && line.jobId === id);
     assert.equal(completed.page, 1);
     const durations = completed.durations as Record<string, number>;
-    for (const stage of ['rasterize', 'preprocess', 'ocr', 'store']) assert.equal(typeof durations[stage], 'number', stage);
+    for (const stage of ['rasterize', 'preprocess', 'ocr', 'store'])
+      assert.equal(typeof durations[stage], 'number', stage);
     assert.ok((completed.rssBytes as number) > 0);
     await stack.waitFor(id, finished);
     const text = await (await fetch(`${url}/v1/jobs/${id}/text`, { headers })).text();
@@ -60,7 +64,10 @@ describe('logs of real API and worker processes', () => {
     assert.ok(!everything.includes(KEY), 'the API key is never logged');
     assert.ok(!everything.includes('not-the-key-at-all'), 'nor a wrong one');
     assert.ok(!/quartermaster/.test(everything), 'the uploaded text is never logged');
-    assert.ok(api.logs.every((line) => typeof line.level === 'number'), 'every API line is JSON');
+    assert.ok(
+      api.logs.every((line) => typeof line.level === 'number'),
+      'every API line is JSON',
+    );
   });
 
   test('LOG_FORMAT=pretty prints readable lines instead of JSON', async () => {

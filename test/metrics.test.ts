@@ -43,7 +43,10 @@ describe('metrics, probes and the worker list after a real job', () => {
     assert.equal(moved(apiBefore, waiting, 'pagefleet_documents_submitted_total'), 1);
     assert.equal(moved(apiBefore, waiting, 'pagefleet_pages_submitted_total'), 2);
     assert.equal(moved(apiBefore, waiting, 'pagefleet_uploads_total'), 3);
-    assert.equal(moved(apiBefore, waiting, 'pagefleet_uploaded_bytes_total'), pdf.length + 'plain text, not a scan'.length);
+    assert.equal(
+      moved(apiBefore, waiting, 'pagefleet_uploaded_bytes_total'),
+      pdf.length + 'plain text, not a scan'.length,
+    );
     assert.equal(moved(apiBefore, waiting, 'pagefleet_submissions_rejected_total', { reason: 'bad_type' }), 1);
     assert.equal(moved(apiBefore, waiting, 'pagefleet_submissions_rejected_total', { reason: 'empty' }), 1);
     const http = 'pagefleet_http_request_duration_seconds_count';
@@ -51,7 +54,10 @@ describe('metrics, probes and the worker list after a real job', () => {
     assert.equal(moved(apiBefore, waiting, http, { method: 'POST', route: '/v1/jobs', status: '415' }), 1);
     assert.equal(moved(apiBefore, waiting, http, { method: 'GET', route: '/v1/jobs/:id', status: '200' }), 1);
     assert.equal(moved(apiBefore, waiting, http, { method: 'GET', route: 'unmatched', status: '404' }), 1);
-    assert.ok(!waiting.some((sample) => Object.values(sample.labels).some((value) => value.includes(id))), 'no job id in any label');
+    assert.ok(
+      !waiting.some((sample) => Object.values(sample.labels).some((value) => value.includes(id))),
+      'no job id in any label',
+    );
 
     assert.equal(valueOf(waiting, 'pagefleet_queue_jobs', { queue: 'pages', state: 'prioritized' }), 2);
     assert.equal(valueOf(waiting, 'pagefleet_queue_jobs', { queue: 'documents', state: 'waiting-children' }), 1);
@@ -83,7 +89,11 @@ describe('metrics, probes and the worker list after a real job', () => {
     }
     assert.ok(valueOf(samples, 'pagefleet_page_stage_duration_seconds_sum', { stage: 'ocr' }) > 0);
     assert.equal(valueOf(samples, 'pagefleet_ocr_confidence_ratio_count'), 2);
-    assert.equal(valueOf(samples, 'pagefleet_ocr_confidence_ratio_bucket', { le: '0.5' }), 0, 'clean text reads with high confidence');
+    assert.equal(
+      valueOf(samples, 'pagefleet_ocr_confidence_ratio_bucket', { le: '0.5' }),
+      0,
+      'clean text reads with high confidence',
+    );
     assert.equal(valueOf(samples, 'pagefleet_page_pixels_count'), 2);
     assert.equal(valueOf(samples, 'pagefleet_documents_finished_total', { status: 'completed' }), 1);
     assert.equal(valueOf(samples, 'pagefleet_worker_slots', { queue: 'pages' }), 2);
@@ -103,14 +113,26 @@ describe('metrics, probes and the worker list after a real job', () => {
       return found?.pagesDone === 2 ? found : undefined;
     });
     assert.equal(listed.pid, process.pid);
-    assert.deepEqual(listed.queues.find((entry) => entry.queue === 'pages'), { queue: 'pages', slots: 2, busy: 0 });
-    assert.equal(listed.concurrency, listed.queues.reduce((sum, entry) => sum + entry.slots, 0));
+    assert.deepEqual(
+      listed.queues.find((entry) => entry.queue === 'pages'),
+      { queue: 'pages', slots: 2, busy: 0 },
+    );
+    assert.equal(
+      listed.concurrency,
+      listed.queues.reduce((sum, entry) => sum + entry.slots, 0),
+    );
     assert.ok(listed.rssBytes > 0 && listed.memoryBudgetBytes > 0);
     assert.ok(Date.now() - Date.parse(listed.lastSeen) < 5000);
 
     await worker.close(1000);
     const { workers } = (await (await fetch(`${stack.url}/v1/workers`)).json()) as { workers: WorkerHeartbeat[] };
     assert.deepEqual(workers, []);
-    assert.equal(await fetch(`${workerUrl}/health`).then(() => 'answered', () => 'closed'), 'closed');
+    assert.equal(
+      await fetch(`${workerUrl}/health`).then(
+        () => 'answered',
+        () => 'closed',
+      ),
+      'closed',
+    );
   });
 });

@@ -61,19 +61,30 @@ describe('OpenAPI document', () => {
 
   /** Fails unless the response's status and type are documented for the operation and its body validates. */
   async function conforms(response: Response, method: string, path: string): Promise<unknown> {
-    const operation = (contract.paths[path] as Record<string, { responses: Record<string, { content?: Record<string, { schema: object }> }> }> | undefined)?.[method];
+    const operation = (
+      contract.paths[path] as
+        Record<string, { responses: Record<string, { content?: Record<string, { schema: object }> }> }> | undefined
+    )?.[method];
     assert.ok(operation, `${method} ${path} is not in the document`);
     const documented = operation.responses[String(response.status)];
     assert.ok(documented, `${method} ${path} answered ${response.status}, which the document does not list`);
     const type = (response.headers.get('content-type') ?? '').split(';')[0] as string;
     if (!documented.content) return undefined;
     const media = documented.content[type];
-    assert.ok(media, `${method} ${path} ${response.status} answered ${type}, documented: ${Object.keys(documented.content).join(', ')}`);
+    assert.ok(
+      media,
+      `${method} ${path} ${response.status} answered ${type}, documented: ${Object.keys(documented.content).join(', ')}`,
+    );
     if (!type.endsWith('json')) return response.text();
     const body: unknown = await response.json();
-    const schema = JSON.parse(JSON.stringify(media.schema).replaceAll('"#/components', '"openapi#/components')) as object;
+    const schema = JSON.parse(
+      JSON.stringify(media.schema).replaceAll('"#/components', '"openapi#/components'),
+    ) as object;
     const valid = ajv.validate(schema, body);
-    assert.ok(valid, `${method} ${path} ${response.status}: ${ajv.errorsText()}\n${JSON.stringify(body).slice(0, 500)}`);
+    assert.ok(
+      valid,
+      `${method} ${path} ${response.status}: ${ajv.errorsText()}\n${JSON.stringify(body).slice(0, 500)}`,
+    );
     return body;
   }
 
@@ -93,28 +104,60 @@ describe('OpenAPI document', () => {
     const form = new FormData();
     form.append('file', new Blob([pdf]), 'one.pdf');
     form.append('outputs', 'text,json,pdf');
-    const submitted = (await conforms(await fetch(`${stack.url}/v1/jobs`, { method: 'POST', body: form, headers: auth }), 'post', '/v1/jobs')) as { id: string };
-    await conforms(await fetch(`${stack.url}/v1/jobs/${submitted.id}/text`, { headers: auth }), 'get', '/v1/jobs/{id}/text');
+    const submitted = (await conforms(
+      await fetch(`${stack.url}/v1/jobs`, { method: 'POST', body: form, headers: auth }),
+      'post',
+      '/v1/jobs',
+    )) as { id: string };
+    await conforms(
+      await fetch(`${stack.url}/v1/jobs/${submitted.id}/text`, { headers: auth }),
+      'get',
+      '/v1/jobs/{id}/text',
+    );
     await stack.waitFor(submitted.id, finished);
     const id = submitted.id;
     await conforms(await fetch(`${stack.url}/v1/jobs/${id}`, { headers: auth }), 'get', '/v1/jobs/{id}');
     await conforms(await fetch(`${stack.url}/v1/jobs/${id}/result`, { headers: auth }), 'get', '/v1/jobs/{id}/result');
-    await conforms(await fetch(`${stack.url}/v1/jobs/${id}/result?limit=0`, { headers: auth }), 'get', '/v1/jobs/{id}/result');
-    await conforms(await fetch(`${stack.url}/v1/jobs/${id}/pages/1`, { headers: auth }), 'get', '/v1/jobs/{id}/pages/{page}');
-    await conforms(await fetch(`${stack.url}/v1/jobs/${id}/pages/1?format=pdf`, { headers: auth }), 'get', '/v1/jobs/{id}/pages/{page}');
-    await conforms(await fetch(`${stack.url}/v1/jobs/${id}/pages/1?format=hocr`, { headers: auth }), 'get', '/v1/jobs/{id}/pages/{page}');
+    await conforms(
+      await fetch(`${stack.url}/v1/jobs/${id}/result?limit=0`, { headers: auth }),
+      'get',
+      '/v1/jobs/{id}/result',
+    );
+    await conforms(
+      await fetch(`${stack.url}/v1/jobs/${id}/pages/1`, { headers: auth }),
+      'get',
+      '/v1/jobs/{id}/pages/{page}',
+    );
+    await conforms(
+      await fetch(`${stack.url}/v1/jobs/${id}/pages/1?format=pdf`, { headers: auth }),
+      'get',
+      '/v1/jobs/{id}/pages/{page}',
+    );
+    await conforms(
+      await fetch(`${stack.url}/v1/jobs/${id}/pages/1?format=hocr`, { headers: auth }),
+      'get',
+      '/v1/jobs/{id}/pages/{page}',
+    );
     await conforms(await fetch(`${stack.url}/v1/jobs/${id}/pdf`, { headers: auth }), 'get', '/v1/jobs/{id}/pdf');
     await conforms(await fetch(`${stack.url}/v1/jobs/${id}/events`, { headers: auth }), 'get', '/v1/jobs/{id}/events');
     await conforms(await fetch(`${stack.url}/v1/workers`, { headers: auth }), 'get', '/v1/workers');
     await conforms(await fetch(`${stack.url}/v1/jobs/${id}`), 'get', '/v1/jobs/{id}');
-    await conforms(await fetch(`${stack.url}/v1/jobs/${id}`, { method: 'DELETE', headers: auth }), 'delete', '/v1/jobs/{id}');
+    await conforms(
+      await fetch(`${stack.url}/v1/jobs/${id}`, { method: 'DELETE', headers: auth }),
+      'delete',
+      '/v1/jobs/{id}',
+    );
     await conforms(await fetch(`${stack.url}/v1/jobs/${id}`, { headers: auth }), 'get', '/v1/jobs/{id}');
     await conforms(await fetch(`${stack.url}/health`), 'get', '/health');
     await conforms(await fetch(`${stack.url}/ready`), 'get', '/ready');
     await conforms(await fetch(`${stack.url}/metrics`), 'get', '/metrics');
     const empty = new FormData();
     empty.append('file', new Blob([]), 'empty.pdf');
-    await conforms(await fetch(`${stack.url}/v1/jobs`, { method: 'POST', body: empty, headers: auth }), 'post', '/v1/jobs');
+    await conforms(
+      await fetch(`${stack.url}/v1/jobs`, { method: 'POST', body: empty, headers: auth }),
+      'post',
+      '/v1/jobs',
+    );
   });
 
   test('a schema in it refuses what the API would never answer', () => {
@@ -129,6 +172,7 @@ describe('OpenAPI document', () => {
     assert.match(response.headers.get('content-security-policy') ?? '', /style-src 'sha256-[^']+'/);
     assert.doesNotMatch(response.headers.get('content-security-policy') ?? '', /script-src/);
     const html = await response.text();
-    for (const path of Object.keys(contract.paths)) assert.ok(html.includes(`<code>${path}</code>`), `${path} missing from /docs`);
+    for (const path of Object.keys(contract.paths))
+      assert.ok(html.includes(`<code>${path}</code>`), `${path} missing from /docs`);
   });
 });

@@ -52,7 +52,15 @@ describe('one-band images through sharp', () => {
 });
 
 describe('pages scanned sideways or upside down', () => {
-  const ocr = new OcrPool({ slots: 1, tessdataDir: undefined, model: 'fast', deskew: true, maxPages: 100, maxHeapBytes: 2 ** 30, log: silent });
+  const ocr = new OcrPool({
+    slots: 1,
+    tessdataDir: undefined,
+    model: 'fast',
+    deskew: true,
+    maxPages: 100,
+    maxHeapBytes: 2 ** 30,
+    log: silent,
+  });
   const orientation = new OrientationDetector(100);
   after(() => Promise.all([ocr.close(), orientation.close()]));
   const job = { languages: 'eng', formats: [] };

@@ -128,7 +128,13 @@ describe('the disk refuses a write', () => {
     }
     // RLIMIT_FSIZE makes every write past 256 KiB fail with EFBIG, as a full disk fails with ENOSPC.
     const port = await freePort();
-    const env = { REDIS_URL: redisTest.url, DATA_DIR: dataDir, PORT: String(port), QUEUE_PREFIX: 'disk', LOG_LEVEL: 'info' };
+    const env = {
+      REDIS_URL: redisTest.url,
+      DATA_DIR: dataDir,
+      PORT: String(port),
+      QUEUE_PREFIX: 'disk',
+      LOG_LEVEL: 'info',
+    };
     const app = startApp('api', env, ['prlimit', `--fsize=${256 * 1024}`]);
     try {
       await app.waitForLog((line) => line.msg === 'api listening');

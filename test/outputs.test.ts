@@ -68,7 +68,10 @@ describe('outputs: hOCR, TSV and a searchable PDF, when asked for', () => {
 
     const tsv = await get(`/v1/jobs/${withAll}/pages/2?format=tsv`);
     assert.match(tsv.headers.get('content-type') ?? '', /^text\/tab-separated-values/);
-    const rows = (await tsv.text()).trim().split('\n').map((row) => row.split('\t'));
+    const rows = (await tsv.text())
+      .trim()
+      .split('\n')
+      .map((row) => row.split('\t'));
     const words = rows.filter((row) => row[0] === '5').map((row) => row[11]);
     assert.ok(words.includes('layer.'), words.join(' '));
 
@@ -96,7 +99,11 @@ describe('outputs: hOCR, TSV and a searchable PDF, when asked for', () => {
   });
 
   test('formats not asked for are 404 problems, a page out of range 400, an unknown output 400', async () => {
-    for (const url of [`/v1/jobs/${plain}/pdf`, `/v1/jobs/${plain}/pages/1?format=hocr`, `/v1/jobs/${plain}/pages/1?format=tsv`]) {
+    for (const url of [
+      `/v1/jobs/${plain}/pdf`,
+      `/v1/jobs/${plain}/pages/1?format=hocr`,
+      `/v1/jobs/${plain}/pages/1?format=tsv`,
+    ]) {
       const response = await get(url);
       assert.equal(response.status, 404, url);
       assert.match(response.headers.get('content-type') ?? '', /^application\/problem\+json/);
@@ -106,6 +113,9 @@ describe('outputs: hOCR, TSV and a searchable PDF, when asked for', () => {
     assert.equal((await get(`/v1/jobs/${plain}/pages/1?format=docx`)).status, 400);
     const refused = await stack.submit([{ name: 'two.pdf', data: pdf }], { outputs: 'text,docx' });
     assert.equal(refused.status, 400);
-    assert.match(((await refused.json()) as { detail: string }).detail, /docx: choose among text, json, hocr, tsv, pdf/);
+    assert.match(
+      ((await refused.json()) as { detail: string }).detail,
+      /docx: choose among text, json, hocr, tsv, pdf/,
+    );
   });
 });

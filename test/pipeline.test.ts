@@ -25,7 +25,15 @@ describe('worker pipeline', () => {
   let dir: string;
   let pdf: string;
   let png: string;
-  const ocr = new OcrPool({ slots: 1, tessdataDir: undefined, model: 'fast', deskew: true, maxPages: 100, maxHeapBytes: 2 ** 30, log: silent });
+  const ocr = new OcrPool({
+    slots: 1,
+    tessdataDir: undefined,
+    model: 'fast',
+    deskew: true,
+    maxPages: 100,
+    maxHeapBytes: 2 ** 30,
+    log: silent,
+  });
   before(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'pagefleet-pipeline-'));
     const page = await textPage(LINES);
@@ -87,9 +95,18 @@ describe('worker pipeline', () => {
       [{ maxPages: 100, maxHeapBytes: 10 * 2 ** 20 }, 'heap'],
     ] as const) {
       const recycled: string[] = [];
-      const pool = new OcrPool({ slots: 1, tessdataDir: undefined, model: 'fast', deskew: true, ...limits, log: silent, onRecycle: (why) => recycled.push(why) });
+      const pool = new OcrPool({
+        slots: 1,
+        tessdataDir: undefined,
+        model: 'fast',
+        deskew: true,
+        ...limits,
+        log: silent,
+        onRecycle: (why) => recycled.push(why),
+      });
       try {
-        for (let i = 0; i < 3; i++) assert.ok(cer(LINES.join('\n'), (await pool.recognize(page, 'eng', never)).text) <= 0.05);
+        for (let i = 0; i < 3; i++)
+          assert.ok(cer(LINES.join('\n'), (await pool.recognize(page, 'eng', never)).text) <= 0.05);
         // pages: replaced after pages 2 (then a fresh thread does page 3). heap: after every page.
         assert.deepEqual(recycled, reason === 'pages' ? ['pages'] : ['heap', 'heap', 'heap']);
       } finally {
@@ -101,8 +118,22 @@ describe('worker pipeline', () => {
   test('past PAGE_TIMEOUT_MS the rasterizer child is killed and the attempt says it timed out rasterizing', async () => {
     const slow = path.join(dir, 'slow.pdf');
     await writeFile(slow, slowPdf());
-    const deps = { rasterizer: createRasterizer('poppler', { maxPixels: 40_000_000 }), ocr, orientation: undefined, maxPixels: 40_000_000, timeoutMs: 1000 };
-    const job: PageJob = { documentId: randomUUID(), page: 1, source: { file: 'slow.pdf', kind: 'pdf', index: 1 }, languages: 'eng', dpi: 150, pixels: 1, formats: [] };
+    const deps = {
+      rasterizer: createRasterizer('poppler', { maxPixels: 40_000_000 }),
+      ocr,
+      orientation: undefined,
+      maxPixels: 40_000_000,
+      timeoutMs: 1000,
+    };
+    const job: PageJob = {
+      documentId: randomUUID(),
+      page: 1,
+      source: { file: 'slow.pdf', kind: 'pdf', index: 1 },
+      languages: 'eng',
+      dpi: 150,
+      pixels: 1,
+      formats: [],
+    };
     const paths = { ...documentPaths(dir, job.documentId), inputFile: () => slow };
     await assert.rejects(recognizePage(job, paths, deps), (err: unknown) => {
       assert.ok(err instanceof PageTimeoutError);
@@ -117,7 +148,15 @@ describe('worker pipeline', () => {
 
   test('past PAGE_TIMEOUT_MS the tesseract thread is terminated and replaced', async () => {
     const page = await preprocess({ image: png, index: 0 }, 40_000_000);
-    const pool = new OcrPool({ slots: 1, tessdataDir: undefined, model: 'fast', deskew: true, maxPages: 100, maxHeapBytes: 2 ** 30, log: silent });
+    const pool = new OcrPool({
+      slots: 1,
+      tessdataDir: undefined,
+      model: 'fast',
+      deskew: true,
+      maxPages: 100,
+      maxHeapBytes: 2 ** 30,
+      log: silent,
+    });
     try {
       await pool.recognize(page, 'eng', never);
       const deadline = new AbortController();

@@ -35,7 +35,11 @@ describe('API keys, response headers and idempotent submissions', () => {
     }
     assert.equal((await fetch(`${stack.url}/v1/jobs/00000000-0000-4000-8000-000000000000`)).status, 401);
     for (const key of [KEY, OTHER]) {
-      const response = await fetch(`${stack.url}/v1/jobs`, { method: 'POST', body: form(), headers: { authorization: `Bearer ${key}` } });
+      const response = await fetch(`${stack.url}/v1/jobs`, {
+        method: 'POST',
+        body: form(),
+        headers: { authorization: `Bearer ${key}` },
+      });
       assert.equal(response.status, 202);
     }
     assert.equal((await fetch(`${stack.url}/health`)).status, 200);
@@ -65,7 +69,11 @@ describe('API keys, response headers and idempotent submissions', () => {
     assert.equal(((await later.json()) as { id: string; status: string }).status, 'completed');
 
     // Keys belong to the API key that used them, and another key is another job.
-    const otherClient = await stack.submit([{ name: 'a.png', data: page }], {}, { ...key, authorization: `Bearer ${OTHER}` });
+    const otherClient = await stack.submit(
+      [{ name: 'a.png', data: page }],
+      {},
+      { ...key, authorization: `Bearer ${OTHER}` },
+    );
     assert.notEqual(((await otherClient.json()) as { id: string }).id, id);
     const otherKey = await stack.submit([{ name: 'a.png', data: page }], {}, { 'idempotency-key': 'order-4712-scan' });
     assert.notEqual(((await otherKey.json()) as { id: string }).id, id);

@@ -28,7 +28,15 @@ describe('processes stop cleanly on SIGTERM', () => {
   ] as const) {
     test(`${app}: logs that it started, then exits 0 on SIGTERM`, async () => {
       const child = spawn(process.execPath, [path.join(root, 'apps', app, 'dist', 'main.js')], {
-        env: { ...process.env, REDIS_URL: redis.url, DATA_DIR: dataDir, PORT: '0', WORKER_PORT: '0', QUEUE_PREFIX: `shutdown-${app}`, LOG_LEVEL: 'info' },
+        env: {
+          ...process.env,
+          REDIS_URL: redis.url,
+          DATA_DIR: dataDir,
+          PORT: '0',
+          WORKER_PORT: '0',
+          QUEUE_PREFIX: `shutdown-${app}`,
+          LOG_LEVEL: 'info',
+        },
         stdio: ['ignore', 'pipe', 'inherit'],
       });
       let output = '';

@@ -54,27 +54,55 @@ describe('bad submissions get a problem+json answer and leave nothing behind', (
     await expectProblem(await stack.submit([{ name: 'a.png', data: page }], { language: 'deu' }), 400, /language/);
     await expectProblem(await stack.submit([{ name: 'a.png', data: page }], { dpi: '5000' }), 400, /dpi/);
     await expectProblem(await stack.submit([{ name: 'a.png', data: page }], { dpi: 'high' }), 400, /dpi/);
-    await expectProblem(await stack.submit([{ name: 'a.png', data: page }], { languages: '../../etc' }), 400, /not a language/);
-    await expectProblem(await fetch(`${stack.url}/v1/jobs`, { method: 'POST', body: 'plain' }), 400, /at least one file/);
+    await expectProblem(
+      await stack.submit([{ name: 'a.png', data: page }], { languages: '../../etc' }),
+      400,
+      /not a language/,
+    );
+    await expectProblem(
+      await fetch(`${stack.url}/v1/jobs`, { method: 'POST', body: 'plain' }),
+      400,
+      /at least one file/,
+    );
   });
 
   test('a language that is not installed is 422', async () => {
-    const problem = await expectProblem(await stack.submit([{ name: 'a.png', data: page }], { languages: 'eng+xyz' }), 422, /xyz is not installed/);
+    const problem = await expectProblem(
+      await stack.submit([{ name: 'a.png', data: page }], { languages: 'eng+xyz' }),
+      422,
+      /xyz is not installed/,
+    );
     assert.equal(problem.code, 'unknown_language');
   });
 
   test('limits on file size, file count and pages answer with the limit', async () => {
-    await expectProblem(await stack.submit([{ name: 'big.png', data: Buffer.alloc(2 * 1024 * 1024, 1) }]), 413, /1048576 bytes/);
+    await expectProblem(
+      await stack.submit([{ name: 'big.png', data: Buffer.alloc(2 * 1024 * 1024, 1) }]),
+      413,
+      /1048576 bytes/,
+    );
     const four = Array.from({ length: 4 }, (_, i) => ({ name: `${i}.png`, data: page }));
     await expectProblem(await stack.submit(four), 413, /at most 3 files/);
     const five = await tiffOf([page, page, page, page, page]);
-    const problem = await expectProblem(await stack.submit([{ name: 'five.tif', data: five }]), 422, /5 pages; the limit is 4/);
+    const problem = await expectProblem(
+      await stack.submit([{ name: 'five.tif', data: five }]),
+      422,
+      /5 pages; the limit is 4/,
+    );
     assert.equal(problem.code, 'too_many_pages');
   });
 
   test('broken and empty files are 422 with a reason', async () => {
-    await expectProblem(await stack.submit([{ name: 'x.pdf', data: Buffer.from('%PDF-1.4\n%%EOF\n') }]), 422, /x\.pdf: the PDF cannot be read/);
-    await expectProblem(await stack.submit([{ name: 'x.png', data: page.subarray(0, 20) }]), 422, /x\.png: the image cannot be read/);
+    await expectProblem(
+      await stack.submit([{ name: 'x.pdf', data: Buffer.from('%PDF-1.4\n%%EOF\n') }]),
+      422,
+      /x\.pdf: the PDF cannot be read/,
+    );
+    await expectProblem(
+      await stack.submit([{ name: 'x.png', data: page.subarray(0, 20) }]),
+      422,
+      /x\.png: the image cannot be read/,
+    );
   });
 
   test('unknown routes are 404 problems', async () => {
@@ -109,8 +137,15 @@ describe('hostile and broken uploads', () => {
   }
 
   test('an empty file, a text file named .pdf and a truncated PDF say what they are', async () => {
-    assert.match((await refused(await stack.submit([{ name: 'empty.pdf', data: Buffer.alloc(0) }]), 422, 'empty')).detail, /empty\.pdf: the file is empty/);
-    await refused(await stack.submit([{ name: 'notes.pdf', data: Buffer.from('Dear diary, this is not a PDF.\n') }]), 415, 'bad_type');
+    assert.match(
+      (await refused(await stack.submit([{ name: 'empty.pdf', data: Buffer.alloc(0) }]), 422, 'empty')).detail,
+      /empty\.pdf: the file is empty/,
+    );
+    await refused(
+      await stack.submit([{ name: 'notes.pdf', data: Buffer.from('Dear diary, this is not a PDF.\n') }]),
+      415,
+      'bad_type',
+    );
     const pdf = await pdfOf([page]);
     await refused(await stack.submit([{ name: 'cut.pdf', data: pdf.subarray(0, 400) }]), 422, 'unreadable');
   });
@@ -127,7 +162,11 @@ describe('hostile and broken uploads', () => {
   });
 
   test('an image declaring 100000x100000 pixels is refused before any pixel is decoded', async () => {
-    const problem = await refused(await stack.submit([{ name: 'bomb.png', data: pngHeaderOnly(100_000, 100_000) }]), 422, 'too_many_pixels');
+    const problem = await refused(
+      await stack.submit([{ name: 'bomb.png', data: pngHeaderOnly(100_000, 100_000) }]),
+      422,
+      'too_many_pixels',
+    );
     assert.match(problem.detail, /100000x100000/);
   });
 
@@ -154,27 +193,29 @@ describe('hostile and broken uploads', () => {
 
   test('an upload declared larger than any valid submission is answered 413 before it is read', async () => {
     const declared = 256 * 1024 * 1024;
-    const { status, type, sent } = await new Promise<{ status: number; type: string; sent: number }>((resolve, reject) => {
-      const request = http.request(`${stack.url}/v1/jobs`, {
-        method: 'POST',
-        headers: { 'content-type': 'multipart/form-data; boundary=x', 'content-length': declared },
-      });
-      const chunk = Buffer.alloc(1024 * 1024, 7);
-      let sent = 0;
-      let answered = false;
-      const write = () => {
-        while (!answered && sent < declared && request.write(chunk)) sent += chunk.length;
-      };
-      request.on('drain', write);
-      // Writing into a connection the server has closed fails: expected once it has answered.
-      request.on('error', (err) => (answered ? undefined : reject(err)));
-      request.on('response', (response) => {
-        answered = true;
-        response.resume();
-        resolve({ status: response.statusCode ?? 0, type: String(response.headers['content-type']), sent });
-      });
-      write();
-    });
+    const { status, type, sent } = await new Promise<{ status: number; type: string; sent: number }>(
+      (resolve, reject) => {
+        const request = http.request(`${stack.url}/v1/jobs`, {
+          method: 'POST',
+          headers: { 'content-type': 'multipart/form-data; boundary=x', 'content-length': declared },
+        });
+        const chunk = Buffer.alloc(1024 * 1024, 7);
+        let sent = 0;
+        let answered = false;
+        const write = () => {
+          while (!answered && sent < declared && request.write(chunk)) sent += chunk.length;
+        };
+        request.on('drain', write);
+        // Writing into a connection the server has closed fails: expected once it has answered.
+        request.on('error', (err) => (answered ? undefined : reject(err)));
+        request.on('response', (response) => {
+          answered = true;
+          response.resume();
+          resolve({ status: response.statusCode ?? 0, type: String(response.headers['content-type']), sent });
+        });
+        write();
+      },
+    );
     assert.equal(status, 413);
     assert.match(type, /^application\/problem\+json/);
     assert.ok(sent < declared / 8, `${sent} of ${declared} bytes were sent before the answer`);
@@ -196,5 +237,10 @@ function pngHeaderOnly(width: number, height: number): Buffer {
   ihdr.writeUInt32BE(width, 0);
   ihdr.writeUInt32BE(height, 4);
   ihdr.set([8, 0, 0, 0, 0], 8);
-  return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(Buffer.alloc(1))), chunk('IEND', Buffer.alloc(0))]);
+  return Buffer.concat([
+    Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', deflateSync(Buffer.alloc(1))),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
 }

@@ -8,18 +8,27 @@ import { cer, pdfOf, scannedPage, textPage, wordLines } from './support/fixtures
 import { startStack, type Stack } from './support/stack.js';
 
 const KEY = 'a-web-key-of-sixteen-chars';
-const LINES = ['A letter dropped on the page.', 'Each word gets a box over the scan.', 'Signed by the clerk on Tuesday.'];
+const LINES = [
+  'A letter dropped on the page.',
+  'Each word gets a box over the scan.',
+  'Signed by the clerk on Tuesday.',
+];
 
 /** Debian's chromium (scripts/setup.mjs installs it for tests), or one named by CHROMIUM_PATH. */
 function findBrowser(): string | undefined {
-  const candidates = [process.env.CHROMIUM_PATH, ...['chromium', 'chromium-browser', 'google-chrome'].flatMap((name) =>
-    (process.env.PATH ?? '').split(path.delimiter).map((dir) => path.join(dir, name)),
-  )];
+  const candidates = [
+    process.env.CHROMIUM_PATH,
+    ...['chromium', 'chromium-browser', 'google-chrome'].flatMap((name) =>
+      (process.env.PATH ?? '').split(path.delimiter).map((dir) => path.join(dir, name)),
+    ),
+  ];
   return candidates.find((file): file is string => Boolean(file) && existsSync(file as string));
 }
 
 const executablePath = findBrowser();
-const skip = executablePath ? false : 'no chromium found (apt-get install chromium, or set CHROMIUM_PATH): the web page is not tested';
+const skip = executablePath
+  ? false
+  : 'no chromium found (apt-get install chromium, or set CHROMIUM_PATH): the web page is not tested';
 
 describe('the web page at /, in a real browser', { skip }, () => {
   let stack: Stack;
@@ -46,16 +55,26 @@ describe('the web page at /, in a real browser', { skip }, () => {
     await page.goto(stack.url);
     assert.equal(await page.title(), 'pagefleet — read a document');
     await page.getByLabel('API key').fill('not-the-key-at-all-no');
-    await page.getByLabel('Drop files here, or choose them').setInputFiles({ name: 'letter.png', mimeType: 'image/png', buffer: await textPage(LINES) });
-    await page.getByRole('alert').filter({ hasText: /API key/i }).waitFor({ timeout: 10_000 });
+    await page
+      .getByLabel('Drop files here, or choose them')
+      .setInputFiles({ name: 'letter.png', mimeType: 'image/png', buffer: await textPage(LINES) });
+    await page
+      .getByRole('alert')
+      .filter({ hasText: /API key/i })
+      .waitFor({ timeout: 10_000 });
     // The browser logs the refused request itself; nothing else may have gone wrong.
-    assert.deepEqual(errors.filter((error) => !/401/.test(error)), []);
+    assert.deepEqual(
+      errors.filter((error) => !/401/.test(error)),
+      [],
+    );
   });
 
   test('a dropped scan is read: its text, its word boxes and its downloads appear', async () => {
     await page.goto(stack.url);
     await page.getByLabel('API key').fill(KEY);
-    await page.getByLabel('Drop files here, or choose them').setInputFiles({ name: 'letter.png', mimeType: 'image/png', buffer: await textPage(LINES) });
+    await page
+      .getByLabel('Drop files here, or choose them')
+      .setInputFiles({ name: 'letter.png', mimeType: 'image/png', buffer: await textPage(LINES) });
     const job = page.locator('article.job').first();
     await job.locator('.status-completed').waitFor({ timeout: 60_000 });
     assert.match((await job.getByRole('status').textContent()) ?? '', /completed: 1 of 1 pages read/);
@@ -63,7 +82,12 @@ describe('the web page at /, in a real browser', { skip }, () => {
     assert.ok(cer(LINES.join('\n'), text) < 0.05, text);
     const boxes = await job.locator('figure.scan rect').count();
     assert.ok(boxes >= 18, `${boxes} word boxes`);
-    const image = await job.locator('figure.scan img').evaluate((img) => ({ complete: (img as unknown as { complete: boolean }).complete, width: (img as unknown as { naturalWidth: number }).naturalWidth }));
+    const image = await job
+      .locator('figure.scan img')
+      .evaluate((img) => ({
+        complete: (img as unknown as { complete: boolean }).complete,
+        width: (img as unknown as { naturalWidth: number }).naturalWidth,
+      }));
     assert.ok(image.complete && image.width > 0, 'the page image shows');
     const download = page.waitForEvent('download');
     await job.getByRole('button', { name: 'Download text' }).click();
@@ -75,10 +99,17 @@ describe('the web page at /, in a real browser', { skip }, () => {
     await page.goto(stack.url);
     await page.getByLabel('API key').fill(KEY);
     const pdf = await pdfOf([await scannedPage(1), await scannedPage(2)]);
-    await page.getByLabel('Drop files here, or choose them').setInputFiles({ name: 'letter.pdf', mimeType: 'application/pdf', buffer: pdf });
+    await page
+      .getByLabel('Drop files here, or choose them')
+      .setInputFiles({ name: 'letter.pdf', mimeType: 'application/pdf', buffer: pdf });
     const job = page.locator('article.job').first();
     await job.locator('.status-completed').waitFor({ timeout: 120_000 });
-    assert.deepEqual(await job.locator('section.page').evaluateAll((sections) => sections.map((section) => section.getAttribute('data-page'))), ['1', '2']);
+    assert.deepEqual(
+      await job
+        .locator('section.page')
+        .evaluateAll((sections) => sections.map((section) => section.getAttribute('data-page'))),
+      ['1', '2'],
+    );
     for (const seed of [1, 2]) {
       const text = (await job.getByLabel(`Text of page ${seed}`).textContent()) ?? '';
       assert.ok(cer(wordLines(seed, 36).join('\n'), text) < 0.02, text.slice(0, 200));

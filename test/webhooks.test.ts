@@ -36,7 +36,8 @@ async function startReceiver(answers: number[]) {
     async waitFor(count: number, timeoutMs = 30_000): Promise<Delivery[]> {
       const deadline = Date.now() + timeoutMs;
       while (deliveries.length < count) {
-        if (Date.now() > deadline) throw new Error(`${deliveries.length} of ${count} deliveries within ${timeoutMs} ms`);
+        if (Date.now() > deadline)
+          throw new Error(`${deliveries.length} of ${count} deliveries within ${timeoutMs} ms`);
         await new Promise<void>((resolve) => {
           waiters.push(resolve);
           setTimeout(resolve, 200);
@@ -83,7 +84,10 @@ describe('webhooks: a signed POST when a job ends, retried with backoff', () => 
       assert.deepEqual(verify(second as Delivery), payload);
       assert.equal(payload.event, 'job.finished');
       assert.equal(payload.id, id);
-      assert.deepEqual([payload.status, payload.pageCount, payload.pagesDone, payload.pagesFailed], ['completed', 1, 1, 0]);
+      assert.deepEqual(
+        [payload.status, payload.pageCount, payload.pagesDone, payload.pagesFailed],
+        ['completed', 1, 1, 0],
+      );
       assert.equal(payload.links.text, `/v1/jobs/${id}/text`);
       assert.equal(first?.headers[WEBHOOK_HEADERS.delivery], second?.headers[WEBHOOK_HEADERS.delivery]);
       assert.deepEqual([first?.headers[WEBHOOK_HEADERS.attempt], second?.headers[WEBHOOK_HEADERS.attempt]], ['1', '2']);
@@ -92,7 +96,11 @@ describe('webhooks: a signed POST when a job ends, retried with backoff', () => 
       const samples = await scrape(`http://127.0.0.1:${worker.port}`);
       assert.equal(valueOf(samples, 'pagefleet_webhook_deliveries_total', { outcome: 'retried' }), 1);
       await until('delivery counted', async () => {
-        const delivered = valueOf(await scrape(`http://127.0.0.1:${worker.port}`), 'pagefleet_webhook_deliveries_total', { outcome: 'delivered' });
+        const delivered = valueOf(
+          await scrape(`http://127.0.0.1:${worker.port}`),
+          'pagefleet_webhook_deliveries_total',
+          { outcome: 'delivered' },
+        );
         return delivered === 1 ? delivered : undefined;
       });
       assert.equal(receiver.deliveries.length, 2, 'nothing after the 200');
@@ -135,7 +143,13 @@ describe('callback URLs that are refused at submission', () => {
   };
 
   test('loopback, link-local and private targets are 422 bad_callback unless WEBHOOK_ALLOW_PRIVATE=true', async () => {
-    for (const url of ['http://127.0.0.1:9/hook', 'http://localhost/hook', 'http://169.254.169.254/latest', 'http://[::1]/hook', 'http://10.0.0.7/hook']) {
+    for (const url of [
+      'http://127.0.0.1:9/hook',
+      'http://localhost/hook',
+      'http://169.254.169.254/latest',
+      'http://[::1]/hook',
+      'http://10.0.0.7/hook',
+    ]) {
       const response = await submitWith(guarded, pdf, url);
       assert.equal(response.status, 422, url);
       const body = await problem(response);

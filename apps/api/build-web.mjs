@@ -15,4 +15,5 @@ await build({
   sourcemap: true,
   logLevel: 'warning',
 });
-for (const file of ['index.html', 'app.css', 'favicon.svg']) await copyFile(new URL(`./web/${file}`, import.meta.url), new URL(file, out));
+for (const file of ['index.html', 'app.css', 'favicon.svg'])
+  await copyFile(new URL(`./web/${file}`, import.meta.url), new URL(file, out));

@@ -12,7 +12,12 @@ import { PDFDocument, StandardFonts } from 'pdf-lib';
 import sharp from 'sharp';
 import { FINISHED_STATUSES, loadConfig, mebibytes, parseByteSize, QUEUES, type DocumentState } from '@pagefleet/shared';
 import { planCapacity } from '../../apps/worker/src/capacity/plan.js';
-import { loadMemoryProfile, MEMORY_PROFILE_FILE, slotBytesFor, type MemoryProfile } from '../../apps/worker/src/capacity/profile.js';
+import {
+  loadMemoryProfile,
+  MEMORY_PROFILE_FILE,
+  slotBytesFor,
+  type MemoryProfile,
+} from '../../apps/worker/src/capacity/profile.js';
 import { FIXTURE_DPI, pdfOf, scannedPage, wordLines } from '../../test/support/fixtures.js';
 import { startRedisServer } from '../lib/redis-server.js';
 import { startApp, waitReady, type App } from './lib/apps.js';
@@ -115,7 +120,9 @@ async function scans(pages: number, firstSeed: number): Promise<{ pdf: Buffer; d
     const files = (await readdir(dir)).filter((name) => name.endsWith('.pdf')).sort();
     const merged = await PDFDocument.create();
     for (let i = 0; merged.getPageCount() < pages && files.length; i++) {
-      const source = await PDFDocument.load(await readFile(path.join(dir, files[i % files.length] as string)), { ignoreEncryption: true }).catch(() => undefined);
+      const source = await PDFDocument.load(await readFile(path.join(dir, files[i % files.length] as string)), {
+        ignoreEncryption: true,
+      }).catch(() => undefined);
       if (!source || source.isEncrypted) continue;
       for (const page of await merged.copyPages(source, source.getPageIndices())) {
         if (merged.getPageCount() < pages) merged.addPage(page);
@@ -143,9 +150,16 @@ for (const slots of numbers(args.slots)) {
   const started = performance.now();
   const doc = await waitFinished(stack, await submit(stack, 'scan.pdf', slotDoc.pdf));
   const minutes = (performance.now() - started) / 60_000;
-  const run = { slots, peakBytes: sampler.peak('worker'), pagesPerMinute: Math.round((doc.pagesDone / minutes) * 10) / 10, status: doc.status };
+  const run = {
+    slots,
+    peakBytes: sampler.peak('worker'),
+    pagesPerMinute: Math.round((doc.pagesDone / minutes) * 10) / 10,
+    status: doc.status,
+  };
   slotRuns.push(run);
-  console.log(`   ${slots} slot(s): worker peak ${MB(run.peakBytes)} MB, ${run.pagesPerMinute} pages/min, ${doc.status}`);
+  console.log(
+    `   ${slots} slot(s): worker peak ${MB(run.peakBytes)} MB, ${run.pagesPerMinute} pages/min, ${doc.status}`,
+  );
   await worker.stop();
   await stack.stop();
 }
@@ -163,8 +177,16 @@ console.log(`   fit: base ${MB(baseBytes)} MB + ${MB(slotBytes)} MB per slot`);
 // 2. 1, 10, 50 documents uploaded at once: API peak during the uploads, worker peak while it works through the queue.
 const queueDoc = await scans(Number(args['doc-pages']), 101);
 const workerSlots = Math.min(os.availableParallelism(), 4);
-console.log(`\n2. documents at once — each ${args['doc-pages']} pages, ${MB(queueDoc.pdf.length)} MB; worker at ${workerSlots} slots, ${args['pages-per-round']} pages per round`);
-const documentRuns: Array<{ documents: number; apiIdleBytes: number; apiPeakBytes: number; workerPeakBytes: number; queuedPages: number }> = [];
+console.log(
+  `\n2. documents at once — each ${args['doc-pages']} pages, ${MB(queueDoc.pdf.length)} MB; worker at ${workerSlots} slots, ${args['pages-per-round']} pages per round`,
+);
+const documentRuns: Array<{
+  documents: number;
+  apiIdleBytes: number;
+  apiPeakBytes: number;
+  workerPeakBytes: number;
+  queuedPages: number;
+}> = [];
 for (const documents of numbers(args.documents)) {
   const stack = await startApi(`docs-${documents}`);
   const apiIdleBytes = sampler.peak('api');
@@ -173,7 +195,8 @@ for (const documents of numbers(args.documents)) {
   const apiPeakBytes = sampler.peak('api');
   const queuedPages = documents * Number(args['doc-pages']);
   const worker = startWorker(stack, { WORKER_CONCURRENCY: String(workerSlots), WORKER_QUEUES: QUEUES.pages });
-  while ((await completedPages(stack)) < Number(args['pages-per-round'])) await new Promise((resolve) => setTimeout(resolve, 500));
+  while ((await completedPages(stack)) < Number(args['pages-per-round']))
+    await new Promise((resolve) => setTimeout(resolve, 500));
   const run = { documents, apiIdleBytes, apiPeakBytes, workerPeakBytes: sampler.peak('worker'), queuedPages };
   documentRuns.push(run);
   console.log(
@@ -186,8 +209,19 @@ for (const documents of numbers(args.documents)) {
 // 3. Hostile pages, to a worker of one large slot.
 console.log('\n3. hostile pages — a 20000×20000 PNG and a PDF page with a 200-inch MediaBox');
 const config = loadConfig({});
-const hugePng = await sharp({ create: { width: 20_000, height: 20_000, channels: 3, background: '#ffffff' }, limitInputPixels: false })
-  .composite([{ input: Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="20000" height="600"><text x="400" y="400" font-family="DejaVu Serif" font-size="300">${wordLines(7, 1, 6)[0]}</text></svg>`), top: 1000, left: 0 }])
+const hugePng = await sharp({
+  create: { width: 20_000, height: 20_000, channels: 3, background: '#ffffff' },
+  limitInputPixels: false,
+})
+  .composite([
+    {
+      input: Buffer.from(
+        `<svg xmlns="http://www.w3.org/2000/svg" width="20000" height="600"><text x="400" y="400" font-family="DejaVu Serif" font-size="300">${wordLines(7, 1, 6)[0]}</text></svg>`,
+      ),
+      top: 1000,
+      left: 0,
+    },
+  ])
   .grayscale()
   .png({ compressionLevel: 9 })
   .toBuffer();
@@ -208,10 +242,15 @@ for (const [file, data] of [
     pages: Array<{ status: string; width?: number; height?: number; dpi?: number; error?: string; text: string }>;
   };
   const page = result.pages[0];
-  const detail = page?.status === 'completed' ? `OCRed at ${page.width}×${page.height}${page.dpi ? ` (${page.dpi} DPI)` : ''}: "${page.text.trim().slice(0, 40)}"` : `failed: ${page?.error}`;
+  const detail =
+    page?.status === 'completed'
+      ? `OCRed at ${page.width}×${page.height}${page.dpi ? ` (${page.dpi} DPI)` : ''}: "${page.text.trim().slice(0, 40)}"`
+      : `failed: ${page?.error}`;
   const run = { file, peakBytes: sampler.peak('worker'), status: doc.status, detail };
   hostileRuns.push(run);
-  console.log(`   ${file} (${MB(data.length)} MB): worker peak ${MB(run.peakBytes)} MB (budget ${MB(hostileBudget)} MB), ${detail}`);
+  console.log(
+    `   ${file} (${MB(data.length)} MB): worker peak ${MB(run.peakBytes)} MB (budget ${MB(hostileBudget)} MB), ${detail}`,
+  );
   await worker.stop();
   await stack.stop();
 }
@@ -226,7 +265,10 @@ const profile: MemoryProfile = {
   baseBytes,
   slotBytes,
   slotPixels,
-  bytesPerPixel: Math.max(0, Math.round(((largeSlotBytes - slotBytes) / (config.MAX_PAGE_PIXELS - slotPixels)) * 100) / 100),
+  bytesPerPixel: Math.max(
+    0,
+    Math.round(((largeSlotBytes - slotBytes) / (config.MAX_PAGE_PIXELS - slotPixels)) * 100) / 100,
+  ),
   measured: {
     at: new Date().toISOString().slice(0, 10),
     on: `npm run bench:memory on ${os.availableParallelism()} CPUs, ${MB(os.totalmem())} MB, Node ${process.version}`,
@@ -257,7 +299,12 @@ const report: MemoryReport = {
   machine: { cpus: os.availableParallelism(), memoryBytes: os.totalmem(), node: process.version },
   config: { dpi: config.DEFAULT_DPI, maxPagePixels: config.MAX_PAGE_PIXELS, largePagePixels: config.LARGE_PAGE_PIXELS },
   slots: { pages: slotDoc.describe, pageCount: Number(args.pages), runs: slotRuns, baseBytes, slotBytes },
-  documents: { pagesPerDocument: Number(args['doc-pages']), documentBytes: queueDoc.pdf.length, workerSlots, runs: documentRuns },
+  documents: {
+    pagesPerDocument: Number(args['doc-pages']),
+    documentBytes: queueDoc.pdf.length,
+    workerSlots,
+    runs: documentRuns,
+  },
   hostile: { budgetBytes: hostileBudget, budgetFrom: previousProfile.measured.on, runs: hostileRuns },
   profile,
   tiers,
@@ -267,6 +314,8 @@ await writeFile(path.join(root, 'docs', 'memory.json'), `${JSON.stringify(report
 await writeFile(MEMORY_PROFILE_FILE, `${JSON.stringify(profile, null, 2)}\n`);
 await writeFile(path.join(root, 'docs', 'memory.md'), renderMemoryReport(report));
 await updateReadmeTable(path.join(root, 'README.md'), report);
-console.log(`\nbase ${mebibytes(baseBytes)} MiB, ${mebibytes(slotBytes)} MiB per slot, ${profile.bytesPerPixel} bytes per extra pixel`);
-console.log('wrote docs/memory.json, docs/memory.md, apps/worker/memory-profile.json and README.md\'s tier table');
+console.log(
+  `\nbase ${mebibytes(baseBytes)} MiB, ${mebibytes(slotBytes)} MiB per slot, ${profile.bytesPerPixel} bytes per extra pixel`,
+);
+console.log("wrote docs/memory.json, docs/memory.md, apps/worker/memory-profile.json and README.md's tier table");
 await rm(work, { recursive: true, force: true });

@@ -20,7 +20,9 @@ import { generateScans } from './lib/scans.js';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const cpus = os.availableParallelism();
 /** 1, 2, 4, 8 … and the CPU count itself. */
-const defaultWorkers = [...new Set([...Array.from({ length: Math.floor(Math.log2(cpus)) + 1 }, (_, i) => 2 ** i), cpus])];
+const defaultWorkers = [
+  ...new Set([...Array.from({ length: Math.floor(Math.log2(cpus)) + 1 }, (_, i) => 2 ** i), cpus]),
+];
 const { values: args } = parseArgs({
   options: {
     workers: { type: 'string', default: defaultWorkers.join(',') },
@@ -42,14 +44,25 @@ await mkdir(path.join(work, 'redis'));
 const redis = await startRedisServer(path.join(work, 'redis'), false);
 process.once('exit', () => redis.child.kill('SIGKILL'));
 
-console.log(`pagefleet bench:scale — ${cpus} CPUs, ${Math.round(os.totalmem() / 1e9)} GB, Node ${process.version}; workers ${workerCounts.join(', ')}; ${pageCount} pages; work dir ${work}`);
+console.log(
+  `pagefleet bench:scale — ${cpus} CPUs, ${Math.round(os.totalmem() / 1e9)} GB, Node ${process.version}; workers ${workerCounts.join(', ')}; ${pageCount} pages; work dir ${work}`,
+);
 
 // The same documents for every run: generated letter scans, `docPages` to a PDF.
 const { documents, pages } = await generateScans(work, pageCount, docPages);
 
 async function runPagefleet(workers: number): Promise<ScaleRun> {
   // One page slot per process: K processes on K CPUs, as native tesseract runs below.
-  const run = await runFleet({ redisUrl: redis.url, workDir: work, logFile, documents, pageCount: pages.length, dpi: FIXTURE_DPI, workers, slots: 1 });
+  const run = await runFleet({
+    redisUrl: redis.url,
+    workDir: work,
+    logFile,
+    documents,
+    pageCount: pages.length,
+    dpi: FIXTURE_DPI,
+    workers,
+    slots: 1,
+  });
   return { workers, ...run };
 }
 
@@ -75,10 +88,14 @@ for (const workers of workerCounts) {
   // Alternated, so that a slow spell of the machine falls on both.
   for (let run = 1; run <= repeat; run++) {
     ours.push(await runPagefleet(workers));
-    console.log(`pagefleet K=${workers} run ${run}: ${ours.at(-1)?.seconds.toFixed(1)} s, ${ours.at(-1)?.pagesPerMinute.toFixed(1)} pages/min`);
+    console.log(
+      `pagefleet K=${workers} run ${run}: ${ours.at(-1)?.seconds.toFixed(1)} s, ${ours.at(-1)?.pagesPerMinute.toFixed(1)} pages/min`,
+    );
     if (!tessdata) continue;
     theirs.push(await runNativeAt(tessdata, workers));
-    console.log(`native    K=${workers} run ${run}: ${theirs.at(-1)?.seconds.toFixed(1)} s, ${theirs.at(-1)?.pagesPerMinute.toFixed(1)} pages/min`);
+    console.log(
+      `native    K=${workers} run ${run}: ${theirs.at(-1)?.seconds.toFixed(1)} s, ${theirs.at(-1)?.pagesPerMinute.toFixed(1)} pages/min`,
+    );
   }
   pagefleet.push(median(ours));
   if (theirs.length > 0) native.push(median(theirs));
@@ -87,7 +104,12 @@ for (const workers of workerCounts) {
 const report: ScaleReport = {
   measuredAt: new Date().toISOString().slice(0, 10),
   machine: { cpus, memoryBytes: os.totalmem(), node: process.version },
-  pages: { count: pages.length, perDocument: docPages, dpi: FIXTURE_DPI, describe: 'generated letter scans (36 lines of text on noisy paper, gray JPEG in a PDF)' },
+  pages: {
+    count: pages.length,
+    perDocument: docPages,
+    dpi: FIXTURE_DPI,
+    describe: 'generated letter scans (36 lines of text on noisy paper, gray JPEG in a PDF)',
+  },
   repeat,
   pagefleet,
   native,

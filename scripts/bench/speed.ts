@@ -40,7 +40,9 @@ const redis = await startRedisServer(path.join(work, 'redis'), false);
 process.once('exit', () => redis.child.kill('SIGKILL'));
 // CORPUS_DIR's documents instead of generated scans: the same three runs over real pages.
 const corpus = process.env.CORPUS_DIR;
-const scans: BenchPages = corpus ? await corpusDocuments(corpus) : await generateScans(work, Number(args.pages), Number(args['doc-pages']));
+const scans: BenchPages = corpus
+  ? await corpusDocuments(corpus)
+  : await generateScans(work, Number(args.pages), Number(args['doc-pages']));
 const pageCount = scans.pages.length;
 const describe = corpus
   ? `${pageCount} pages of ${scans.documents.length} real documents from CORPUS_DIR (scans, a fax, born-digital papers)`
@@ -55,7 +57,13 @@ async function runPipeline(): Promise<number> {
   // Started before the clock, as a worker's are before it reports ready.
   await Promise.all(Array.from({ length: cpus }, () => ocr.warmUp('eng')));
   const orientation = config.AUTO_ROTATE ? new OrientationDetector() : undefined;
-  const deps = { rasterizer: createRasterizer('poppler', { maxPixels }), ocr, orientation, maxPixels, timeoutMs: 600_000 };
+  const deps = {
+    rasterizer: createRasterizer('poppler', { maxPixels }),
+    ocr,
+    orientation,
+    maxPixels,
+    timeoutMs: 600_000,
+  };
   const queue = [...scans.pages];
   const started = performance.now();
   try {
@@ -77,13 +85,30 @@ async function runPipeline(): Promise<number> {
 
 const perMinute = (seconds: number) => (pageCount * 60) / seconds;
 const tessdata = await nativeTessdata(work, config.OCR_MODEL);
-if (!tessdata) console.log('native tesseract is not installed (apt-get install tesseract-ocr): no ceiling to compare with');
+if (!tessdata)
+  console.log('native tesseract is not installed (apt-get install tesseract-ocr): no ceiling to compare with');
 const nativeSeconds = tessdata ? await runNative(tessdata, scans.pages, cpus, DPI) : undefined;
-if (nativeSeconds) console.log(`1. native tesseract ×${cpus}: ${nativeSeconds.toFixed(1)} s, ${perMinute(nativeSeconds).toFixed(1)} pages/min`);
+if (nativeSeconds)
+  console.log(
+    `1. native tesseract ×${cpus}: ${nativeSeconds.toFixed(1)} s, ${perMinute(nativeSeconds).toFixed(1)} pages/min`,
+  );
 const pipelineSeconds = await runPipeline();
-console.log(`2. pagefleet pipeline in-process ×${cpus}: ${pipelineSeconds.toFixed(1)} s, ${perMinute(pipelineSeconds).toFixed(1)} pages/min`);
-const fleet = await runFleet({ redisUrl: redis.url, workDir: work, logFile, documents: scans.documents, pageCount, dpi: DPI, workers: 1, slots: cpus });
-console.log(`3. pagefleet end to end, 1 worker × ${cpus} slots: ${fleet.seconds.toFixed(1)} s, ${fleet.pagesPerMinute.toFixed(1)} pages/min`);
+console.log(
+  `2. pagefleet pipeline in-process ×${cpus}: ${pipelineSeconds.toFixed(1)} s, ${perMinute(pipelineSeconds).toFixed(1)} pages/min`,
+);
+const fleet = await runFleet({
+  redisUrl: redis.url,
+  workDir: work,
+  logFile,
+  documents: scans.documents,
+  pageCount,
+  dpi: DPI,
+  workers: 1,
+  slots: cpus,
+});
+console.log(
+  `3. pagefleet end to end, 1 worker × ${cpus} slots: ${fleet.seconds.toFixed(1)} s, ${fleet.pagesPerMinute.toFixed(1)} pages/min`,
+);
 
 // Slot-seconds per page the end-to-end run spent, against what the stored page timings account for
 // (rasterize, preprocess, OCR): the rest is storing, the queue, the API, Redis and the hand-offs.
@@ -102,10 +127,16 @@ const report = {
   machine: { cpus, memoryBytes: os.totalmem(), node: process.version },
   pages: { count: pageCount, dpi: DPI, source: corpus ? 'corpus' : 'generated', describe },
   runs: runs.map((run) => ({ ...run, pagesPerMinute: run.seconds === undefined ? undefined : perMinute(run.seconds) })),
-  endToEnd: { stageSecondsPerPage: fleet.stageSecondsPerPage, slotSecondsPerPage, overheadSecondsPerPage, overheadShare },
+  endToEnd: {
+    stageSecondsPerPage: fleet.stageSecondsPerPage,
+    slotSecondsPerPage,
+    overheadSecondsPerPage,
+    overheadShare,
+  },
 };
 const fixed = (value: number | undefined, digits = 1) => (value === undefined ? '—' : value.toFixed(digits));
-const ratio = (seconds: number | undefined) => (seconds === undefined || nativeSeconds === undefined ? undefined : nativeSeconds / seconds);
+const ratio = (seconds: number | undefined) =>
+  seconds === undefined || nativeSeconds === undefined ? undefined : nativeSeconds / seconds;
 const e2eRatio = ratio(fleet.seconds);
 const markdown = `# Speed: pagefleet against native Tesseract
 
@@ -131,7 +162,9 @@ End to end, where a page's time went (seconds per page, from the worker's own ti
 
 | stage | seconds per page |
 |---|---|
-${Object.entries(fleet.stageSecondsPerPage).map(([stage, seconds]) => `| ${stage} | ${seconds.toFixed(3)} |`).join('\n')}
+${Object.entries(fleet.stageSecondsPerPage)
+  .map(([stage, seconds]) => `| ${stage} | ${seconds.toFixed(3)} |`)
+  .join('\n')}
 | store, queue, API, Redis (slot-seconds not spent in the stages above) | ${overheadSecondsPerPage.toFixed(3)} |
 | slot-seconds per page in all | ${slotSecondsPerPage.toFixed(3)} |
 
@@ -141,6 +174,8 @@ End to end against native: ${fixed(e2eRatio, 2)} (target ≥ 0.85: ${e2eRatio ==
 const name = corpus ? 'speed-corpus' : 'speed';
 await writeFile(path.join(root, 'docs', `${name}.json`), `${JSON.stringify(report, null, 2)}\n`);
 await writeFile(path.join(root, 'docs', `${name}.md`), markdown);
-console.log(`\nend to end ÷ native: ${fixed(e2eRatio, 2)}; queue and store overhead ${(overheadShare * 100).toFixed(1)}% of page time\nwrote docs/${name}.json and docs/${name}.md`);
+console.log(
+  `\nend to end ÷ native: ${fixed(e2eRatio, 2)}; queue and store overhead ${(overheadShare * 100).toFixed(1)}% of page time\nwrote docs/${name}.json and docs/${name}.md`,
+);
 await rm(work, { recursive: true, force: true });
 await redis.stop();

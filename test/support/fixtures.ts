@@ -12,10 +12,17 @@ export async function textPage(lines: string[]): Promise<Buffer> {
   const lineHeight = 80;
   const height = 200 + lines.length * lineHeight;
   const body = lines
-    .map((line, i) => `<text x="150" y="${180 + i * lineHeight}" font-family="DejaVu Serif" font-size="42">${escape(line)}</text>`)
+    .map(
+      (line, i) =>
+        `<text x="150" y="${180 + i * lineHeight}" font-family="DejaVu Serif" font-size="42">${escape(line)}</text>`,
+    )
     .join('');
   const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}"><rect width="100%" height="100%" fill="#fff"/>${body}</svg>`;
-  return sharp(Buffer.from(svg), { density: 72 }).flatten({ background: '#fff' }).png().withMetadata({ density: FIXTURE_DPI }).toBuffer();
+  return sharp(Buffer.from(svg), { density: 72 })
+    .flatten({ background: '#fff' })
+    .png()
+    .withMetadata({ density: FIXTURE_DPI })
+    .toBuffer();
 }
 
 const LETTER_HEIGHT = 3300;
@@ -41,12 +48,16 @@ let scanBackground: Promise<Buffer> | undefined;
  */
 export async function scannedPage(seed: number): Promise<Buffer> {
   const size = { width: WIDTH, height: LETTER_HEIGHT, channels: 1 } as const;
-  scanBackground ??= sharp({ create: { ...size, channels: 3, background: '#ececec', noise: { type: 'gaussian', mean: 236, sigma: 5 } } })
+  scanBackground ??= sharp({
+    create: { ...size, channels: 3, background: '#ececec', noise: { type: 'gaussian', mean: 236, sigma: 5 } },
+  })
     .extractChannel(0)
     .raw()
     .toBuffer();
   const body = wordLines(seed, 36)
-    .map((line, i) => `<text x="150" y="${240 + i * 80}" font-family="DejaVu Serif" font-size="40">${escape(line)}</text>`)
+    .map(
+      (line, i) => `<text x="150" y="${240 + i * 80}" font-family="DejaVu Serif" font-size="40">${escape(line)}</text>`,
+    )
     .join('');
   const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${LETTER_HEIGHT}">${body}</svg>`;
   return sharp(await scanBackground, { raw: size })
@@ -71,7 +82,9 @@ export async function pdfOf(images: Buffer[]): Promise<Buffer> {
 
 /** One multi-page TIFF holding the images as its pages (all must share a size). */
 export async function tiffOf(images: Buffer[]): Promise<Buffer> {
-  return sharp(images, { join: { animated: true } }).tiff({ compression: 'lzw' }).toBuffer();
+  return sharp(images, { join: { animated: true } })
+    .tiff({ compression: 'lzw' })
+    .toBuffer();
 }
 
 export const jpegOf = (png: Buffer) => sharp(png).jpeg({ quality: 90 }).toBuffer();
@@ -101,14 +114,12 @@ export function rawPdf(objects: string[]): Buffer {
  * 42 s in pdftoppm here; each level is ten times that).
  */
 export function slowPdf(depth = 7): Buffer {
-  const stream = (content: string, extra = '') => `<< ${extra}/Length ${content.length} >>\nstream\n${content}\nendstream`;
+  const stream = (content: string, extra = '') =>
+    `<< ${extra}/Length ${content.length} >>\nstream\n${content}\nendstream`;
   const first = 4;
   const forms = Array.from({ length: depth }, (_, level) => {
     const id = first + level;
-    const content =
-      level === depth - 1
-        ? '0 0 m 612 792 l S'
-        : Array.from({ length: 10 }, () => `/X Do`).join('\n');
+    const content = level === depth - 1 ? '0 0 m 612 792 l S' : Array.from({ length: 10 }, () => `/X Do`).join('\n');
     const resources = level === depth - 1 ? '' : `/Resources << /XObject << /X ${id + 1} 0 R >> >> `;
     return stream(content, `/Type /XObject /Subtype /Form /BBox [0 0 612 792] ${resources}`);
   });
@@ -123,7 +134,11 @@ export function slowPdf(depth = 7): Buffer {
 
 /** A born-digital letter page: `lines` in `size`-point Helvetica, one PDF object per part. */
 export function textPdf(lines: string[], size = 24): Buffer {
-  const text = lines.map((line, i) => `BT /F1 ${size} Tf 72 ${720 - size - i * size * 1.5} Td (${line.replace(/[()\\]/g, '\\$&')}) Tj ET`).join('\n');
+  const text = lines
+    .map(
+      (line, i) => `BT /F1 ${size} Tf 72 ${720 - size - i * size * 1.5} Td (${line.replace(/[()\\]/g, '\\$&')}) Tj ET`,
+    )
+    .join('\n');
   return rawPdf([
     '<< /Type /Catalog /Pages 2 0 R >>',
     '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',

@@ -25,7 +25,11 @@ export async function renderKustomization(dir: string): Promise<K8sObject[]> {
   const objects: K8sObject[] = [];
   for (const resource of (spec.resources ?? []) as string[]) {
     const target = path.join(dir, resource);
-    objects.push(...((await stat(target)).isDirectory() ? await renderKustomization(target) : ((await readYaml(target)) as K8sObject[])));
+    objects.push(
+      ...((await stat(target)).isDirectory()
+        ? await renderKustomization(target)
+        : ((await readYaml(target)) as K8sObject[])),
+    );
   }
   const ids = objects.map(id);
   const duplicate = ids.find((value, i) => ids.indexOf(value) !== i);
@@ -33,7 +37,9 @@ export async function renderKustomization(dir: string): Promise<K8sObject[]> {
 
   for (const patch of (spec.patches ?? []) as Array<{ path: string }>) {
     for (const change of (await readYaml(path.join(dir, patch.path))) as K8sObject[]) {
-      const index = objects.findIndex((object) => object.kind === change.kind && object.metadata.name === change.metadata.name);
+      const index = objects.findIndex(
+        (object) => object.kind === change.kind && object.metadata.name === change.metadata.name,
+      );
       if (index < 0) throw new Error(`${dir}/${patch.path}: no ${change.kind} ${change.metadata.name} to patch`);
       objects[index] = strategicMerge(objects[index], change) as K8sObject;
     }
@@ -56,23 +62,33 @@ export async function renderKustomization(dir: string): Promise<K8sObject[]> {
   return objects;
 }
 
-const CLUSTER_SCOPED = new Set(['Namespace', 'PersistentVolume', 'StorageClass', 'ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition']);
+const CLUSTER_SCOPED = new Set([
+  'Namespace',
+  'PersistentVolume',
+  'StorageClass',
+  'ClusterRole',
+  'ClusterRoleBinding',
+  'CustomResourceDefinition',
+]);
 const WORKLOADS = new Set(['Deployment', 'StatefulSet', 'DaemonSet']);
 
 export const id = (object: K8sObject) => `${object.kind}/${object.metadata.name}`;
 
 export async function readYaml(file: string): Promise<unknown[]> {
   const documents = parseAllDocuments(await readFile(file, 'utf8'), { merge: true });
-  return documents.map((document) => {
-    if (document.errors.length > 0) throw new Error(`${file}: ${document.errors[0]?.message}`);
-    return document.toJS() as unknown;
-  }).filter((value) => value !== null);
+  return documents
+    .map((document) => {
+      if (document.errors.length > 0) throw new Error(`${file}: ${document.errors[0]?.message}`);
+      return document.toJS() as unknown;
+    })
+    .filter((value) => value !== null);
 }
 
 /** The containers (init containers included) of a workload's pod template. */
 export function containers(object: K8sObject): Array<{ name: string; image: string; [key: string]: unknown }> {
   if (!WORKLOADS.has(object.kind)) return [];
-  const pod = (object.spec as { template: { spec: { containers?: unknown[]; initContainers?: unknown[] } } }).template.spec;
+  const pod = (object.spec as { template: { spec: { containers?: unknown[]; initContainers?: unknown[] } } }).template
+    .spec;
   return [...(pod.initContainers ?? []), ...(pod.containers ?? [])] as Array<{ name: string; image: string }>;
 }
 
@@ -81,14 +97,16 @@ function splitImage(image: string): [string, string | undefined] {
   return at > image.lastIndexOf('/') ? [image.slice(0, at), image.slice(at + 1)] : [image, undefined];
 }
 
-const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 const named = (list: unknown[]) => list.every((item) => isObject(item) && typeof item.name === 'string');
 
 /** Kubernetes' strategic merge, as far as these patches need it: maps merge, lists of named items merge by name, other lists are replaced. */
 export function strategicMerge(base: unknown, patch: unknown): unknown {
   if (isObject(base) && isObject(patch)) {
     const merged: Record<string, unknown> = { ...base };
-    for (const [key, value] of Object.entries(patch)) merged[key] = key in base ? strategicMerge(base[key], value) : value;
+    for (const [key, value] of Object.entries(patch))
+      merged[key] = key in base ? strategicMerge(base[key], value) : value;
     return merged;
   }
   if (Array.isArray(base) && Array.isArray(patch) && named(base) && named(patch)) {

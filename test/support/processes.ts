@@ -22,7 +22,10 @@ export interface AppProcess {
 export function startApp(app: 'api' | 'worker', env: Record<string, string>, wrapper: string[] = []): AppProcess {
   const main = path.join(root, 'apps', app, 'dist', 'main.js');
   const [command, ...args] = [...wrapper, process.execPath, main];
-  const child = spawn(command as string, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(command as string, args, {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const logs: Array<Record<string, unknown>> = [];
   const watchers = new Set<() => void>();
   let pending = '';
@@ -56,7 +59,14 @@ export function startApp(app: 'api' | 'worker', env: Record<string, string>, wra
         };
         const timer = setTimeout(() => {
           watchers.delete(check);
-          reject(new Error(`${app}: no such log line within ${timeoutMs} ms; last lines:\n${logs.slice(-5).map((l) => JSON.stringify(l)).join('\n')}`));
+          reject(
+            new Error(
+              `${app}: no such log line within ${timeoutMs} ms; last lines:\n${logs
+                .slice(-5)
+                .map((l) => JSON.stringify(l))
+                .join('\n')}`,
+            ),
+          );
         }, timeoutMs);
         watchers.add(check);
         check();

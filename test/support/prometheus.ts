@@ -23,7 +23,8 @@ export function parseExposition(text: string): Sample[] {
 export async function scrape(url: string): Promise<Sample[]> {
   const response = await fetch(`${url}/metrics`);
   if (!response.ok) throw new Error(`${url}/metrics answered ${response.status}`);
-  if (!/^text\/plain; version=0\.0\.4/.test(response.headers.get('content-type') ?? '')) throw new Error('not the exposition format');
+  if (!/^text\/plain; version=0\.0\.4/.test(response.headers.get('content-type') ?? ''))
+    throw new Error('not the exposition format');
   return parseExposition(await response.text());
 }
 

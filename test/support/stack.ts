@@ -16,7 +16,11 @@ export interface Stack {
   env: Record<string, string>;
   api: ApiDeps;
   startWorker(env?: Record<string, string>): Promise<RunningWorker>;
-  submit(files: Array<{ name: string; data: Buffer }>, fields?: Record<string, string>, headers?: Record<string, string>): Promise<Response>;
+  submit(
+    files: Array<{ name: string; data: Buffer }>,
+    fields?: Record<string, string>,
+    headers?: Record<string, string>,
+  ): Promise<Response>;
   waitFor(id: string, done: (doc: DocumentState) => boolean, timeoutMs?: number): Promise<DocumentState>;
   stop(): Promise<void>;
 }
@@ -44,7 +48,9 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
   const config = loadConfig(baseEnv);
   const log = createLogger(config, 'test');
   const api = await connectApi(config, log);
-  await new Promise<void>((resolve) => (api.redis.status === 'ready' ? resolve() : api.redis.once('ready', () => resolve())));
+  await new Promise<void>((resolve) =>
+    api.redis.status === 'ready' ? resolve() : api.redis.once('ready', () => resolve()),
+  );
   const server = createServer(api).listen(0, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

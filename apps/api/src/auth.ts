@@ -29,7 +29,10 @@ export function requireApiKey(keys: readonly string[], { basic = false } = {}): 
     let valid = false;
     for (const known of digests) valid = timingSafeEqual(known, given) || valid;
     if (!token || !valid) {
-      res.set('WWW-Authenticate', basic ? 'Basic realm="pagefleet admin", charset="UTF-8"' : 'Bearer realm="pagefleet"');
+      res.set(
+        'WWW-Authenticate',
+        basic ? 'Basic realm="pagefleet admin", charset="UTF-8"' : 'Bearer realm="pagefleet"',
+      );
       throw new UnauthorizedError(token ? 'the API key is not valid' : 'send an API key: Authorization: Bearer <key>');
     }
     res.locals.client = given.toString('hex');

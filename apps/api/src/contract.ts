@@ -16,7 +16,10 @@ const outputsField = z
   .string()
   .default('text,json')
   .transform((text, ctx) => {
-    const asked = text.split(',').map((output) => output.trim()).filter(Boolean);
+    const asked = text
+      .split(',')
+      .map((output) => output.trim())
+      .filter(Boolean);
     const unknown = asked.filter((output) => !(OUTPUTS as readonly string[]).includes(output));
     if (unknown.length > 0) {
       ctx.addIssue({ code: 'custom', message: `${unknown.join(', ')}: choose among ${OUTPUTS.join(', ')}` });
@@ -24,7 +27,10 @@ const outputsField = z
     }
     return OUTPUTS.filter((output) => output === 'text' || output === 'json' || asked.includes(output));
   })
-  .meta({ description: `Comma-separated, among ${OUTPUTS.join(', ')}; text and json are always made.`, example: 'text,json,pdf' });
+  .meta({
+    description: `Comma-separated, among ${OUTPUTS.join(', ')}; text and json are always made.`,
+    example: 'text,json,pdf',
+  });
 
 /** The form fields of `POST /v1/jobs` besides its files; the limits come from the configuration. */
 export const submissionFields = (config: Config) =>
@@ -32,7 +38,10 @@ export const submissionFields = (config: Config) =>
     languages: z
       .string()
       .default(config.DEFAULT_LANGUAGES)
-      .meta({ description: 'Tesseract language codes joined by +, each installed on the workers.', example: 'eng+deu' }),
+      .meta({
+        description: 'Tesseract language codes joined by +, each installed on the workers.',
+        example: 'eng+deu',
+      }),
     dpi: z.coerce
       .number()
       .int()
@@ -56,7 +65,10 @@ export const resultQuery = z.object({
 
 export const PAGE_RESPONSE_FORMATS = ['json', 'text', 'hocr', 'tsv', 'pdf', 'image'] as const;
 export const pageFormatQuery = z.object({
-  format: z.enum(PAGE_RESPONSE_FORMATS).default('json').meta({ description: 'hocr, tsv, pdf and image only when the job asked for them in outputs.' }),
+  format: z
+    .enum(PAGE_RESPONSE_FORMATS)
+    .default('json')
+    .meta({ description: 'hocr, tsv, pdf and image only when the job asked for them in outputs.' }),
 });
 
 const jobLinksSchema = z.object({ self: z.string(), result: z.string(), text: z.string(), events: z.string() });
@@ -72,7 +84,9 @@ export const acceptedSchema = z
   .meta({ id: 'Accepted', description: 'A job accepted: every page is queued; follow links.self or links.events.' });
 export type Accepted = z.infer<typeof acceptedSchema>;
 
-export const pendingPageSchema = z.object({ page: z.number().int().min(1), status: z.literal('pending') }).meta({ id: 'PendingPage' });
+export const pendingPageSchema = z
+  .object({ page: z.number().int().min(1), status: z.literal('pending') })
+  .meta({ id: 'PendingPage' });
 
 export const resultSchema = z
   .object({

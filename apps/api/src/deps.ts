@@ -35,7 +35,9 @@ export async function connectApi(config: Config, log: Logger): Promise<ApiDeps> 
   const flows = new FlowProducer(connection);
   const onQueueError = (err: Error) => log.warn({ err }, 'queue error');
   if (config.ADMIN_DASHBOARD && !config.API_KEYS) {
-    log.warn('ADMIN_DASHBOARD is on without API_KEYS: anyone who reaches the API can retry and remove jobs at /admin/queues');
+    log.warn(
+      'ADMIN_DASHBOARD is on without API_KEYS: anyone who reaches the API can retry and remove jobs at /admin/queues',
+    );
   }
   const all = [queues.documents, ...queues.pages, queues.webhooks, queues.maintenance];
   for (const queue of all) queue.on('error', onQueueError);

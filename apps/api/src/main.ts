@@ -19,7 +19,9 @@ async function shutdown(signal: string): Promise<void> {
   const closed = new Promise<'closed'>((resolve) => server.close(() => resolve('closed')));
   deps.endStreams();
   server.closeIdleConnections();
-  const deadline = new Promise<'timeout'>((resolve) => setTimeout(resolve, config.SHUTDOWN_GRACE_MS, 'timeout').unref());
+  const deadline = new Promise<'timeout'>((resolve) =>
+    setTimeout(resolve, config.SHUTDOWN_GRACE_MS, 'timeout').unref(),
+  );
   const outcome = await Promise.race([closed, deadline]);
   await deps.close();
   log.info({ outcome }, 'stopped');

@@ -84,10 +84,26 @@ export function createApiMetrics(queues: QueueSources, redis: Redis, log: Logger
       buckets: HTTP_SECONDS_BUCKETS,
       registers,
     }),
-    uploads: new Counter({ name: 'pagefleet_uploads_total', help: 'Files received whole by the API, accepted or not.', registers }),
-    uploadedBytes: new Counter({ name: 'pagefleet_uploaded_bytes_total', help: 'Bytes of the files received whole by the API.', registers }),
-    documentsSubmitted: new Counter({ name: 'pagefleet_documents_submitted_total', help: 'Documents accepted and queued.', registers }),
-    pagesSubmitted: new Counter({ name: 'pagefleet_pages_submitted_total', help: 'Pages of the documents accepted and queued.', registers }),
+    uploads: new Counter({
+      name: 'pagefleet_uploads_total',
+      help: 'Files received whole by the API, accepted or not.',
+      registers,
+    }),
+    uploadedBytes: new Counter({
+      name: 'pagefleet_uploaded_bytes_total',
+      help: 'Bytes of the files received whole by the API.',
+      registers,
+    }),
+    documentsSubmitted: new Counter({
+      name: 'pagefleet_documents_submitted_total',
+      help: 'Documents accepted and queued.',
+      registers,
+    }),
+    pagesSubmitted: new Counter({
+      name: 'pagefleet_pages_submitted_total',
+      help: 'Pages of the documents accepted and queued.',
+      registers,
+    }),
     rejected: new Counter({
       name: 'pagefleet_submissions_rejected_total',
       help: 'Submissions refused, by the problem code answered (too_large, bad_type, encrypted, backpressure, busy, …).',
@@ -109,7 +125,9 @@ export function timeRequests(metrics: ApiMetrics): RequestHandler {
   return (req, res, next) => {
     const end = metrics.httpDuration.startTimer();
     res.once('finish', () => {
-      const template = req.route ? `${(res.locals.routeBase as string | undefined) ?? ''}${String(req.route.path)}` : 'unmatched';
+      const template = req.route
+        ? `${(res.locals.routeBase as string | undefined) ?? ''}${String(req.route.path)}`
+        : 'unmatched';
       end({
         method: METHODS.has(req.method) ? req.method : 'other',
         route: template.length > 1 ? template.replace(/\/$/, '') : template,
@@ -130,7 +148,8 @@ export const routeBase: RequestHandler = (req, res, next) => {
 export function countRejections(metrics: ApiMetrics): RequestHandler {
   return (_req, res, next) => {
     res.once('finish', () => {
-      if (res.statusCode >= 400) metrics.rejected.inc({ reason: (res.locals.problemCode as string | undefined) ?? 'unknown' });
+      if (res.statusCode >= 400)
+        metrics.rejected.inc({ reason: (res.locals.problemCode as string | undefined) ?? 'unknown' });
     });
     next();
   };

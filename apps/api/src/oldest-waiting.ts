@@ -32,6 +32,13 @@ const MAX_BANDS = 1000;
 
 export async function oldestWaitingTimestamp(redis: Redis, queue: Queue): Promise<number | undefined> {
   const keys = queue.keys as Record<string, string>;
-  const reply = await redis.eval(OLDEST_WAITING, 2, keys.wait as string, keys.prioritized as string, queue.toKey(''), MAX_BANDS);
+  const reply = await redis.eval(
+    OLDEST_WAITING,
+    2,
+    keys.wait as string,
+    keys.prioritized as string,
+    queue.toKey(''),
+    MAX_BANDS,
+  );
   return typeof reply === 'number' ? reply : undefined;
 }

@@ -44,14 +44,23 @@ function operations(config: Config): Operation[] {
       description:
         'Uploads one or more files (PDF, PNG, JPEG, TIFF, WebP) as one job; every page is queued and the answer comes before any is read.',
       multipart: submissionFields(config),
-      headers: [{ name: 'Idempotency-Key', description: 'Repeating a request with the same key answers the same job instead of a new one.' }],
+      headers: [
+        {
+          name: 'Idempotency-Key',
+          description: 'Repeating a request with the same key answers the same job instead of a new one.',
+        },
+      ],
       responses: {
         202: json('Accepted: every page is queued.', acceptedSchema),
         400: problem('A field or the multipart body is invalid.'),
         409: problem('A request with the same Idempotency-Key is still being handled.'),
-        413: problem(`A file exceeds MAX_FILE_BYTES (${config.MAX_FILE_BYTES}) or there are more than MAX_FILES (${config.MAX_FILES}).`),
+        413: problem(
+          `A file exceeds MAX_FILE_BYTES (${config.MAX_FILE_BYTES}) or there are more than MAX_FILES (${config.MAX_FILES}).`,
+        ),
         415: problem('A file is not a PDF, PNG, JPEG, TIFF or WebP.'),
-        422: problem('A file is empty, unreadable, encrypted, too large in pixels, or asks for a language not installed.'),
+        422: problem(
+          'A file is empty, unreadable, encrypted, too large in pixels, or asks for a language not installed.',
+        ),
         429: problem('Too many pages are waiting (MAX_QUEUED_PAGES); retry after Retry-After.'),
         503: problem('Too many uploads at once, or the job store is unreachable; retry after Retry-After.'),
         507: problem('The server has no room to store the upload.'),
@@ -78,7 +87,9 @@ function operations(config: Config): Operation[] {
       summary: 'Progress as Server-Sent Events',
       description:
         'A `state` event with the job, one `page` event per page that ends (page, status, confidence, pagesDone, pagesFailed), then `end` with the final job. Send Last-Event-ID to resume.',
-      headers: [{ name: 'Last-Event-ID', description: 'The id of the last event received: the stream resumes after it.' }],
+      headers: [
+        { name: 'Last-Event-ID', description: 'The id of the last event received: the stream resumes after it.' },
+      ],
       responses: { 200: { description: 'The event stream.', content: { 'text/event-stream': 'text' } }, ...job },
       authenticated: true,
     },
@@ -87,14 +98,26 @@ function operations(config: Config): Operation[] {
       path: '/v1/jobs/{id}/result',
       summary: 'Pages read so far, a window at a time',
       query: resultQuery,
-      responses: { 200: json('Pages offset+1 to offset+limit; those not read yet are pending.', resultSchema), 400: problem('Bad offset or limit.'), ...job, ...unfinished },
+      responses: {
+        200: json('Pages offset+1 to offset+limit; those not read yet are pending.', resultSchema),
+        400: problem('Bad offset or limit.'),
+        ...job,
+        ...unfinished,
+      },
       authenticated: true,
     },
     {
       method: 'get',
       path: '/v1/jobs/{id}/text',
       summary: 'The whole text, once finished',
-      responses: { 200: { description: 'Every page\'s text, in order, pages separated by a form feed.', content: { 'text/plain': 'text' } }, ...job, ...unfinished },
+      responses: {
+        200: {
+          description: "Every page's text, in order, pages separated by a form feed.",
+          content: { 'text/plain': 'text' },
+        },
+        ...job,
+        ...unfinished,
+      },
       authenticated: true,
     },
     {
@@ -102,7 +125,11 @@ function operations(config: Config): Operation[] {
       path: '/v1/jobs/{id}/pdf',
       summary: 'Searchable PDF of the document',
       description: 'The page images with an invisible text layer; only for jobs submitted with outputs=…,pdf.',
-      responses: { 200: { description: 'The PDF.', content: { 'application/pdf': 'binary' } }, 404: problem('No such job, or it did not ask for a PDF.'), ...unfinished },
+      responses: {
+        200: { description: 'The PDF.', content: { 'application/pdf': 'binary' } },
+        404: problem('No such job, or it did not ask for a PDF.'),
+        ...unfinished,
+      },
       authenticated: true,
     },
     {
@@ -146,7 +173,10 @@ function operations(config: Config): Operation[] {
       method: 'get',
       path: '/ready',
       summary: 'Readiness',
-      responses: { 200: json('Redis answers and the data folder is writable.', readySchema), 503: problem('A check fails.') },
+      responses: {
+        200: json('Redis answers and the data folder is writable.', readySchema),
+        503: problem('A check fails.'),
+      },
       authenticated: false,
     },
     {
@@ -181,26 +211,44 @@ function operationObject(operation: Operation, keys: boolean) {
     schema: name === 'page' ? { type: 'integer', minimum: 1 } : { type: 'string', format: 'uuid' },
   }));
   const query = operation.query ? inputSchema(operation.query) : undefined;
-  const queryParameters = Object.entries(query?.properties ?? {}).map(([name, schema]) => ({ name, in: 'query', required: false, schema }));
-  const headerParameters = (operation.headers ?? []).map((header) => ({ ...header, in: 'header', required: false, schema: { type: 'string' } }));
+  const queryParameters = Object.entries(query?.properties ?? {}).map(([name, schema]) => ({
+    name,
+    in: 'query',
+    required: false,
+    schema,
+  }));
+  const headerParameters = (operation.headers ?? []).map((header) => ({
+    ...header,
+    in: 'header',
+    required: false,
+    schema: { type: 'string' },
+  }));
   const fields = operation.multipart ? inputSchema(operation.multipart) : undefined;
   const responses = Object.fromEntries(
-    Object.entries({ ...operation.responses, ...(operation.authenticated && keys ? { 401: problem('No API key, or not one of API_KEYS.') } : {}) }).map(
-      ([status, response]) => [
-        status,
-        {
-          description: response.description,
-          ...(response.content
-            ? { content: Object.fromEntries(Object.entries(response.content).map(([type, body]) => [type, { schema: bodySchema(body) }])) }
-            : {}),
-        },
-      ],
-    ),
+    Object.entries({
+      ...operation.responses,
+      ...(operation.authenticated && keys ? { 401: problem('No API key, or not one of API_KEYS.') } : {}),
+    }).map(([status, response]) => [
+      status,
+      {
+        description: response.description,
+        ...(response.content
+          ? {
+              content: Object.fromEntries(
+                Object.entries(response.content).map(([type, body]) => [type, { schema: bodySchema(body) }]),
+              ),
+            }
+          : {}),
+      },
+    ]),
   );
   return {
     summary: operation.summary,
     ...(operation.description ? { description: operation.description } : {}),
-    operationId: `${operation.method}${operation.path.replace(/\{(\w+)\}/g, 'By-$1').replace(/\/(\w)/g, (_, c: string) => c.toUpperCase()).replace(/[^\w]/g, '')}`,
+    operationId: `${operation.method}${operation.path
+      .replace(/\{(\w+)\}/g, 'By-$1')
+      .replace(/\/(\w)/g, (_, c: string) => c.toUpperCase())
+      .replace(/[^\w]/g, '')}`,
     parameters: [...pathParameters, ...queryParameters, ...headerParameters],
     ...(fields
       ? {
@@ -210,7 +258,10 @@ function operationObject(operation: Operation, keys: boolean) {
               'multipart/form-data': {
                 schema: {
                   type: 'object',
-                  properties: { file: { type: 'array', items: { type: 'string', contentMediaType: 'application/octet-stream' } }, ...fields.properties },
+                  properties: {
+                    file: { type: 'array', items: { type: 'string', contentMediaType: 'application/octet-stream' } },
+                    ...fields.properties,
+                  },
                   required: ['file'],
                 },
               },
@@ -240,13 +291,16 @@ export function openApiDocument(config: Config, version: string) {
     info: {
       title: 'pagefleet',
       version,
-      description: 'OCR of PDFs and scans as jobs: submit, follow, read. One job per document, one queue entry per page.',
+      description:
+        'OCR of PDFs and scans as jobs: submit, follow, read. One job per document, one queue entry per page.',
     },
     jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
     paths,
     components: {
       schemas: components,
-      ...(keys ? { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'One of API_KEYS.' } } } : {}),
+      ...(keys
+        ? { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'One of API_KEYS.' } } }
+        : {}),
     },
   };
 }

@@ -16,7 +16,10 @@ import {
 export function sendProblem(res: Response, status: number, code: string, title: string, detail: string): void {
   // For the metrics of refusals.
   res.locals.problemCode = code;
-  res.status(status).type('application/problem+json').send(problemBody(status, code, title, detail));
+  res
+    .status(status)
+    .type('application/problem+json')
+    .send(problemBody(status, code, title, detail));
 }
 
 function fromMulter(err: multer.MulterError, config: Config): PagefleetError {
@@ -29,7 +32,9 @@ function fromMulter(err: multer.MulterError, config: Config): PagefleetError {
     case 'LIMIT_FIELD_VALUE':
     case 'LIMIT_FIELD_KEY':
     case 'LIMIT_PART_COUNT':
-      return new InvalidRequestError(`${err.message.toLowerCase()}: send at most the fields languages, dpi, outputs and callbackUrl, and files`);
+      return new InvalidRequestError(
+        `${err.message.toLowerCase()}: send at most the fields languages, dpi, outputs and callbackUrl, and files`,
+      );
     case 'LIMIT_UNEXPECTED_FILE':
       return new InvalidRequestError(`unexpected file field "${err.field}": send files in the field "file"`);
     default:
@@ -50,7 +55,8 @@ export function errorHandler(config: Config, log: Logger, redisReady: () => bool
     let known: PagefleetError | undefined;
     if (err instanceof PagefleetError) known = err;
     else if (err instanceof multer.MulterError) known = fromMulter(err, config);
-    else if (isStorageFull(err)) known = new StorageFullError('the server has no room to store the upload; nothing was kept');
+    else if (isStorageFull(err))
+      known = new StorageFullError('the server has no room to store the upload; nothing was kept');
     else if (isClientError(err)) known = new InvalidRequestError(`malformed request: ${(err as Error).message}`);
     else if (!redisReady()) known = new UnavailableError('the job store is unreachable; retry shortly');
 

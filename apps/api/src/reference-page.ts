@@ -3,7 +3,10 @@ import type { RequestHandler } from 'express';
 import type { OpenApiDocument } from './openapi.js';
 
 const escapeHtml = (text: string) =>
-  text.replace(/[&<>"']/g, (char) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[char] as string);
+  text.replace(
+    /[&<>"']/g,
+    (char) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[char] as string,
+  );
 
 const CSS = `body{font:16px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#1a1a1a;background:#fff}
 h1,h2,h3{line-height:1.2}code,pre{font-family:ui-monospace,monospace;font-size:.9em}
@@ -19,7 +22,13 @@ const CSP = `default-src 'none'; style-src 'sha256-${createHash('sha256').update
 interface OperationView {
   summary?: string;
   description?: string;
-  parameters?: Array<{ name: string; in: string; required?: boolean; description?: string; schema?: { description?: string } }>;
+  parameters?: Array<{
+    name: string;
+    in: string;
+    required?: boolean;
+    description?: string;
+    schema?: { description?: string };
+  }>;
   requestBody?: { content: Record<string, { schema: unknown }> };
   responses: Record<string, { description: string; content?: Record<string, { schema: unknown }> }>;
 }
@@ -27,10 +36,16 @@ interface OperationView {
 function operationHtml(method: string, path: string, operation: OperationView): string {
   const parameters = operation.parameters ?? [];
   const rows = parameters
-    .map((p) => `<tr><td><code>${escapeHtml(p.name)}</code></td><td>${p.in}</td><td>${p.required ? 'yes' : 'no'}</td><td>${escapeHtml(p.description ?? p.schema?.description ?? '')}</td></tr>`)
+    .map(
+      (p) =>
+        `<tr><td><code>${escapeHtml(p.name)}</code></td><td>${p.in}</td><td>${p.required ? 'yes' : 'no'}</td><td>${escapeHtml(p.description ?? p.schema?.description ?? '')}</td></tr>`,
+    )
     .join('');
   const responses = Object.entries(operation.responses)
-    .map(([status, response]) => `<li><strong>${status}</strong> ${escapeHtml(response.description)}${response.content ? ` <code>${escapeHtml(Object.keys(response.content).join(', '))}</code>` : ''}</li>`)
+    .map(
+      ([status, response]) =>
+        `<li><strong>${status}</strong> ${escapeHtml(response.description)}${response.content ? ` <code>${escapeHtml(Object.keys(response.content).join(', '))}</code>` : ''}</li>`,
+    )
     .join('');
   return `<section aria-labelledby="${method}-${path}">
 <h3 id="${method}-${path}"><span class="method">${method}</span> <code>${escapeHtml(path)}</code></h3>
@@ -47,7 +62,10 @@ export function referencePage(document: OpenApiDocument): RequestHandler {
     Object.entries(methods).map(([method, operation]) => operationHtml(method, path, operation as OperationView)),
   );
   const schemas = Object.entries(document.components.schemas)
-    .map(([id, schema]) => `<section aria-labelledby="schema-${id}"><h3 id="schema-${id}">${id}</h3><pre>${escapeHtml(JSON.stringify(schema, null, 2))}</pre></section>`)
+    .map(
+      ([id, schema]) =>
+        `<section aria-labelledby="schema-${id}"><h3 id="schema-${id}">${id}</h3><pre>${escapeHtml(JSON.stringify(schema, null, 2))}</pre></section>`,
+    )
     .join('');
   const html = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">

@@ -30,7 +30,9 @@ export interface ServerDeps {
 }
 
 // The same file from src (tests) and dist (production).
-const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
 
 /** Probes and scrapes come every few seconds: a log line each would drown the rest. */
 const UNLOGGED = new Set(['/health', '/ready', '/metrics']);

@@ -19,5 +19,9 @@ const CSP = [
 /** `/`: the page to drop files on and watch them being read, and its script and stylesheet. */
 export function webPage(): RequestHandler {
   // The page's own policy only on the files it serves: every other answer keeps the API's.
-  return express.static(WEB_DIR, { index: 'index.html', redirect: false, setHeaders: (res) => res.setHeader('Content-Security-Policy', CSP) });
+  return express.static(WEB_DIR, {
+    index: 'index.html',
+    redirect: false,
+    setHeaders: (res) => res.setHeader('Content-Security-Policy', CSP),
+  });
 }

@@ -19,7 +19,11 @@ const jobs = byId<HTMLElement>('jobs');
 keyInput.value = sessionStorage.getItem('pagefleet-api-key') ?? '';
 keyInput.addEventListener('change', () => sessionStorage.setItem('pagefleet-api-key', keyInput.value));
 
-function element<K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial<HTMLElementTagNameMap[K]> = {}, children: Array<Node | string> = []) {
+function element<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  props: Partial<HTMLElementTagNameMap[K]> = {},
+  children: Array<Node | string> = [],
+) {
   const node = Object.assign(document.createElement(tag), props);
   node.append(...children);
   return node;
@@ -53,7 +57,10 @@ function pageFigure(result: PageResult, image: Blob): HTMLElement {
   const figure = element('figure', { className: 'scan' });
   const width = result.width ?? 1;
   const height = result.height ?? 1;
-  const img = element('img', { src: URL.createObjectURL(image), alt: `Page ${result.page} as read, with a box over each of its ${result.words.length} words` });
+  const img = element('img', {
+    src: URL.createObjectURL(image),
+    alt: `Page ${result.page} as read, with a box over each of its ${result.words.length} words`,
+  });
   const svg = document.createElementNS(SVG, 'svg');
   svg.setAttribute('viewBox', `0 0 ${width} ${height}`);
   svg.setAttribute('preserveAspectRatio', 'none');
@@ -78,13 +85,26 @@ async function showPage(api: PagefleetClient, jobId: string, section: HTMLElemen
   const result = await api.page(jobId, page);
   const low = result.words.filter((word) => word.confidence < LOW_CONFIDENCE);
   const heading = element('h3', {
-    textContent: result.status === 'completed' ? `Page ${page} · confidence ${Math.round(result.confidence)}%` : `Page ${page} · failed: ${result.error ?? 'no reason given'}`,
+    textContent:
+      result.status === 'completed'
+        ? `Page ${page} · confidence ${Math.round(result.confidence)}%`
+        : `Page ${page} · failed: ${result.error ?? 'no reason given'}`,
   });
-  const text = element('pre', { tabIndex: 0, ariaLabel: `Text of page ${page}`, className: 'page-text', textContent: result.text });
+  const text = element('pre', {
+    tabIndex: 0,
+    ariaLabel: `Text of page ${page}`,
+    className: 'page-text',
+    textContent: result.text,
+  });
   const legend = element('p', { className: 'legend' }, [
     `${result.words.length} words; `,
     element('span', { className: 'low', textContent: `${low.length} below ${LOW_CONFIDENCE}% confidence` }),
-    low.length > 0 ? `: ${low.slice(0, 12).map((word) => word.text).join(' ')}${low.length > 12 ? ' …' : ''}` : '',
+    low.length > 0
+      ? `: ${low
+          .slice(0, 12)
+          .map((word) => word.text)
+          .join(' ')}${low.length > 12 ? ' …' : ''}`
+      : '',
   ]);
   const pageSection = element('section', { className: 'page', ariaLabel: `Page ${page}` }, [heading]);
   if (result.status === 'completed') {
@@ -101,14 +121,21 @@ function downloads(api: PagefleetClient, job: Job): HTMLElement {
   const bar = element('div', { className: 'downloads', role: 'group', ariaLabel: 'Downloads' });
   if (job.pagesDone === 0) return bar;
   bar.append(
-    downloadButton('Download text', `${job.id}.txt`, () => api.text(job.id).then((text) => new Blob([text], { type: 'text/plain' }))),
+    downloadButton('Download text', `${job.id}.txt`, () =>
+      api.text(job.id).then((text) => new Blob([text], { type: 'text/plain' })),
+    ),
     downloadButton('Download JSON', `${job.id}.json`, async () => {
       const pages = [];
       for await (const page of api.pages(job.id)) pages.push(page);
       return new Blob([JSON.stringify({ ...job, pages }, null, 2)], { type: 'application/json' });
     }),
   );
-  if (job.outputs.includes('pdf')) bar.append(downloadButton('Download searchable PDF', `${job.id}.pdf`, () => api.pdf(job.id).then((response) => response.blob())));
+  if (job.outputs.includes('pdf'))
+    bar.append(
+      downloadButton('Download searchable PDF', `${job.id}.pdf`, () =>
+        api.pdf(job.id).then((response) => response.blob()),
+      ),
+    );
   return bar;
 }
 
@@ -118,7 +145,11 @@ async function follow(files: File[]): Promise<void> {
     files.map((file) => ({ name: file.name, data: file })),
     { languages: languagesInput.value.trim() || undefined, outputs: ['text', 'json', 'pdf', 'image'] },
   );
-  const status = element('p', { className: 'status', role: 'status', textContent: `queued: 0 of ${accepted.pageCount} pages read` });
+  const status = element('p', {
+    className: 'status',
+    role: 'status',
+    textContent: `queued: 0 of ${accepted.pageCount} pages read`,
+  });
   const progress = element('progress', { max: accepted.pageCount, value: 0, ariaLabel: 'Pages read' });
   const section = element('article', { className: 'job', ariaLabel: `Job ${accepted.id}` }, [
     element('h2', { textContent: files.map((file) => file.name).join(', ') }),

@@ -34,20 +34,34 @@ export async function startProbeServer(options: ProbeServerOptions): Promise<Pro
           return send(res, 200, 'application/json', JSON.stringify({ status: 'ok' }));
         case 'GET /ready': {
           const checks = await options.checks();
-          const failing = Object.entries(checks).filter(([, ok]) => !ok).map(([name]) => name);
-          if (failing.length === 0) return send(res, 200, 'application/json', JSON.stringify({ status: 'ready', checks }));
+          const failing = Object.entries(checks)
+            .filter(([, ok]) => !ok)
+            .map(([name]) => name);
+          if (failing.length === 0)
+            return send(res, 200, 'application/json', JSON.stringify({ status: 'ready', checks }));
           res.setHeader('retry-after', '5');
-          return send(res, 503, 'application/problem+json', problemBody(503, 'not_ready', 'Not ready', `failing checks: ${failing.join(', ')}`));
+          return send(
+            res,
+            503,
+            'application/problem+json',
+            problemBody(503, 'not_ready', 'Not ready', `failing checks: ${failing.join(', ')}`),
+          );
         }
         case 'GET /metrics':
           return send(res, 200, options.registry.contentType, await options.registry.metrics());
         default:
-          return send(res, 404, 'application/problem+json', problemBody(404, 'not_found', 'Not found', `no route for ${route}`));
+          return send(
+            res,
+            404,
+            'application/problem+json',
+            problemBody(404, 'not_found', 'Not found', `no route for ${route}`),
+          );
       }
     };
     answer().catch((err: unknown) => {
       options.log.error({ err, route }, 'probe request failed');
-      if (!res.headersSent) send(res, 500, 'application/problem+json', problemBody(500, 'internal', 'Internal error', 'the probe failed'));
+      if (!res.headersSent)
+        send(res, 500, 'application/problem+json', problemBody(500, 'internal', 'Internal error', 'the probe failed'));
     });
   });
   await new Promise<void>((resolve, reject) => {

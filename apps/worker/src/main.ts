@@ -17,7 +17,8 @@ async function shutdown(signal: string): Promise<void> {
   stopping = true;
   log.info({ signal, graceMs: config.SHUTDOWN_GRACE_MS }, 'shutting down: finishing active pages');
   const outcome = await (await starting).close(config.SHUTDOWN_GRACE_MS);
-  if (outcome.handedBack > 0) log.warn({ pages: outcome.handedBack }, 'pages still running at the end of the grace period were handed back');
+  if (outcome.handedBack > 0)
+    log.warn({ pages: outcome.handedBack }, 'pages still running at the end of the grace period were handed back');
   log.info(outcome, 'stopped');
   // Nothing is lost either way: unfinished pages are back in their queue.
   process.exit(0);
@@ -28,9 +29,17 @@ process.on('SIGINT', () => void shutdown('SIGINT'));
 
 await starting;
 // Which model file each default language resolved to: OCR_MODEL=fast falls back to best_int where no fast model is installed.
-const models = Object.fromEntries(languageFiles(config.DEFAULT_LANGUAGES, { tessdataDir: config.TESSDATA_DIR, model: config.OCR_MODEL }));
+const models = Object.fromEntries(
+  languageFiles(config.DEFAULT_LANGUAGES, { tessdataDir: config.TESSDATA_DIR, model: config.OCR_MODEL }),
+);
 log.info(
-  { rasterizer: config.RASTERIZER, dataDir: config.DATA_DIR, model: config.OCR_MODEL, models, deskew: config.DESKEW, autoRotate: config.AUTO_ROTATE },
+  {
+    rasterizer: config.RASTERIZER,
+    dataDir: config.DATA_DIR,
+    model: config.OCR_MODEL,
+    models,
+    deskew: config.DESKEW,
+    autoRotate: config.AUTO_ROTATE,
+  },
   'worker started',
 );
-

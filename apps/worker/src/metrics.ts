@@ -4,7 +4,9 @@ export type PageOutcome = 'completed' | 'failed' | 'retried' | 'canceled';
 export type RecycleReason = 'pages' | 'heap' | 'failure';
 
 /** Pixels of a page as recognized: a receipt, a letter page at 150 / 300 / 600 DPI, a poster. */
-const PIXEL_BUCKETS = [250_000, 1_000_000, 2_000_000, 4_000_000, 8_000_000, 12_000_000, 20_000_000, 40_000_000, 100_000_000];
+const PIXEL_BUCKETS = [
+  250_000, 1_000_000, 2_000_000, 4_000_000, 8_000_000, 12_000_000, 20_000_000, 40_000_000, 100_000_000,
+];
 
 const CONFIDENCE_BUCKETS = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 1];
 
@@ -94,7 +96,12 @@ export function createWorkerMetrics(busy: () => Map<string, number>): WorkerMetr
       labelNames: ['reason'],
       registers,
     }),
-    slots: new Gauge({ name: 'pagefleet_worker_slots', help: 'Page slots of this worker, by queue.', labelNames: ['queue'], registers }),
+    slots: new Gauge({
+      name: 'pagefleet_worker_slots',
+      help: 'Page slots of this worker, by queue.',
+      labelNames: ['queue'],
+      registers,
+    }),
     busySlots: new Gauge({
       name: 'pagefleet_worker_busy_slots',
       help: 'Page slots of this worker processing a page now, by queue.',

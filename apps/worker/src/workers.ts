@@ -29,7 +29,13 @@ import { cleanExpired } from './processors/cleanup.js';
 import type { DocumentProcessorDeps } from './processors/deps.js';
 import { processDocument, type DocumentSummary } from './processors/document.js';
 import { deliverWebhook, type WebhookDeps } from './processors/webhook.js';
-import { describeFailure, DocumentCanceledError, processPage, recordPageFailure, type PageSummary } from './processors/page.js';
+import {
+  describeFailure,
+  DocumentCanceledError,
+  processPage,
+  recordPageFailure,
+  type PageSummary,
+} from './processors/page.js';
 
 /** How BullMQ finds pages whose worker died: see LOCK_DURATION_MS and its neighbours in the config. */
 export interface StallOptions {
@@ -149,20 +155,32 @@ export function startWorkers(deps: WorkerDeps, options: WorkerOptions): Worker[]
     metrics.documents.inc({ status: summary.status });
     deps.log.info({ jobId: job.data.documentId, ...summary }, 'document finished');
   });
-  documents.on('failed', (job, err) => deps.log.error({ jobId: job?.data.documentId, err }, 'document processing failed'));
-  const webhooks = new Worker(QUEUES.webhooks, (job) => deliverWebhook(job, { ...deps.webhook, documents: deps.documents }), {
-    ...common,
-    concurrency: WEBHOOK_CONCURRENCY,
-  });
+  documents.on('failed', (job, err) =>
+    deps.log.error({ jobId: job?.data.documentId, err }, 'document processing failed'),
+  );
+  const webhooks = new Worker(
+    QUEUES.webhooks,
+    (job) => deliverWebhook(job, { ...deps.webhook, documents: deps.documents }),
+    {
+      ...common,
+      concurrency: WEBHOOK_CONCURRENCY,
+    },
+  );
   webhooks.on('completed', (job, delivered: { status: number }) => {
     metrics.webhooks.inc({ outcome: 'delivered' });
-    deps.log.info({ jobId: job.data.documentId, attempt: job.attemptsStarted, status: delivered.status }, 'webhook delivered');
+    deps.log.info(
+      { jobId: job.data.documentId, attempt: job.attemptsStarted, status: delivered.status },
+      'webhook delivered',
+    );
   });
   webhooks.on('failed', (job, err) => {
     if (!job) return;
     const final = isFinalFailure(job, err);
     metrics.webhooks.inc({ outcome: final ? 'failed' : 'retried' });
-    deps.log.warn({ jobId: job.data.documentId, attempt: job.attemptsMade, final, err }, final ? 'webhook given up' : 'webhook attempt failed, will retry');
+    deps.log.warn(
+      { jobId: job.data.documentId, attempt: job.attemptsMade, final, err },
+      final ? 'webhook given up' : 'webhook attempt failed, will retry',
+    );
   });
   const all = [...pageWorkers, documents, webhooks];
   for (const worker of all) worker.on('error', (err) => deps.log.error({ err }, 'worker error'));
@@ -231,7 +249,9 @@ export async function runWorker(config: Config, log: Logger, plan?: CapacityPlan
       budgetSource: capacity.budgetSource,
       cpus: capacity.cpus,
       concurrencySource: capacity.concurrencySource,
-      queues: Object.fromEntries(capacity.queues.map(({ queue, slots, slotBytes }) => [queue, { slots, slotMiB: mebibytes(slotBytes) }])),
+      queues: Object.fromEntries(
+        capacity.queues.map(({ queue, slots, slotBytes }) => [queue, { slots, slotMiB: mebibytes(slotBytes) }]),
+      ),
     },
     'capacity planned',
   );
@@ -286,7 +306,11 @@ export async function runWorker(config: Config, log: Logger, plan?: CapacityPlan
       metrics,
       queueWebhook: (documentId) => queueWebhook(webhookQueue, documents, config, documentId),
       pdfTimeoutMs: config.PAGE_TIMEOUT_MS,
-      webhook: { secret: config.WEBHOOK_SECRET, allowPrivate: config.WEBHOOK_ALLOW_PRIVATE, timeoutMs: config.WEBHOOK_TIMEOUT_MS },
+      webhook: {
+        secret: config.WEBHOOK_SECRET,
+        allowPrivate: config.WEBHOOK_ALLOW_PRIVATE,
+        timeoutMs: config.WEBHOOK_TIMEOUT_MS,
+      },
       log,
     },
     {
@@ -310,7 +334,9 @@ export async function runWorker(config: Config, log: Logger, plan?: CapacityPlan
       const processed = await metrics.pages.get();
       return {
         queues: capacity.queues.map(({ queue, slots }) => ({ queue, slots, busy: busy.get(queue) ?? 0 })),
-        pagesDone: processed.values.filter((value) => value.labels.outcome === 'completed').reduce((sum, value) => sum + value.value, 0),
+        pagesDone: processed.values
+          .filter((value) => value.labels.outcome === 'completed')
+          .reduce((sum, value) => sum + value.value, 0),
       };
     },
     log,

@@ -40,7 +40,8 @@ const jobExit = (job: Job) => (job.status === 'completed' ? EXIT.done : EXIT.job
 
 function format(values: Values): Format {
   const output = values.output ?? 'text';
-  if (!(FORMATS as readonly string[]).includes(output)) throw new UsageError(`--output must be one of ${FORMATS.join(', ')}`);
+  if (!(FORMATS as readonly string[]).includes(output))
+    throw new UsageError(`--output must be one of ${FORMATS.join(', ')}`);
   return output as Format;
 }
 
@@ -53,7 +54,8 @@ const print = (io: Io, value: unknown) => io.stdout.write(`${JSON.stringify(valu
 
 /** The job's result in `output` to --out, or stdout; a PDF never goes to a terminal. */
 async function writeResult(client: PagefleetClient, job: Job, output: Format, values: Values, io: Io): Promise<void> {
-  if (output === 'pdf' && !values.out && io.stdout.isTTY) throw new UsageError('a PDF needs --out PATH (or stdout redirected to a file)');
+  if (output === 'pdf' && !values.out && io.stdout.isTTY)
+    throw new UsageError('a PDF needs --out PATH (or stdout redirected to a file)');
   const file = values.out ? createWriteStream(values.out) : undefined;
   const target = file ?? io.stdout;
   if (output === 'pdf') {
@@ -65,7 +67,9 @@ async function writeResult(client: PagefleetClient, job: Job, output: Format, va
     target.write(await client.text(job.id));
   } else {
     // One page at a time: a thousand-page result is streamed, never held whole.
-    target.write(`{"id":${JSON.stringify(job.id)},"status":${JSON.stringify(job.status)},"pageCount":${job.pageCount},"pages":[`);
+    target.write(
+      `{"id":${JSON.stringify(job.id)},"status":${JSON.stringify(job.status)},"pageCount":${job.pageCount},"pages":[`,
+    );
     let first = true;
     for await (const page of client.pages(job.id)) {
       target.write(`${first ? '' : ','}\n${JSON.stringify(page)}`);
@@ -113,24 +117,33 @@ async function submit({ client, args, values, io }: Command): Promise<number> {
     }),
   );
   const outputs: Output[] = output === 'pdf' ? ['text', 'json', 'pdf'] : ['text', 'json'];
-  const accepted = await client.submit(files, { languages: values.languages, dpi: values.dpi === undefined ? undefined : Number(values.dpi), outputs });
+  const accepted = await client.submit(files, {
+    languages: values.languages,
+    dpi: values.dpi === undefined ? undefined : Number(values.dpi),
+    outputs,
+  });
   if (!values.wait) {
     if (values.json) print(io, accepted);
     else io.stdout.write(`${accepted.id}\n`);
     return EXIT.done;
   }
-  if (!values.json) io.stderr.write(`job ${accepted.id}: ${accepted.pageCount} page${accepted.pageCount === 1 ? '' : 's'}\n`);
+  if (!values.json)
+    io.stderr.write(`job ${accepted.id}: ${accepted.pageCount} page${accepted.pageCount === 1 ? '' : 's'}\n`);
   const job = await follow(client, accepted.id, io, values.json === true);
   if (values.json) print(io, job);
   else io.stderr.write(`job ${job.id} ${job.status}${job.error ? `: ${job.error}` : ''}\n`);
-  if (job.status !== 'canceled' && job.pagesDone > 0 && (!values.json || values.out)) await writeResult(client, job, output, values, io);
+  if (job.status !== 'canceled' && job.pagesDone > 0 && (!values.json || values.out))
+    await writeResult(client, job, output, values, io);
   return jobExit(job);
 }
 
 async function status({ client, args, values, io }: Command): Promise<number> {
   const job = await client.job(single(args, 'job ID'));
   if (values.json) print(io, job);
-  else io.stdout.write(`${job.id} ${job.status} ${job.pagesDone}/${job.pageCount} pages${job.pagesFailed ? `, ${job.pagesFailed} failed` : ''}${job.error ? `: ${job.error}` : ''}\n`);
+  else
+    io.stdout.write(
+      `${job.id} ${job.status} ${job.pagesDone}/${job.pageCount} pages${job.pagesFailed ? `, ${job.pagesFailed} failed` : ''}${job.error ? `: ${job.error}` : ''}\n`,
+    );
   return FINISHED.has(job.status) ? jobExit(job) : EXIT.done;
 }
 
@@ -158,7 +171,9 @@ async function workers({ client, values, io }: Command): Promise<number> {
   if (list.length === 0) io.stdout.write('no live workers\n');
   for (const worker of list) {
     const rss = Math.round(worker.rssBytes / 2 ** 20);
-    io.stdout.write(`${worker.id}  ${worker.host}  busy ${worker.busy}/${worker.concurrency}  pages done ${worker.pagesDone}  ${rss} MiB\n`);
+    io.stdout.write(
+      `${worker.id}  ${worker.host}  busy ${worker.busy}/${worker.concurrency}  pages done ${worker.pagesDone}  ${rss} MiB\n`,
+    );
   }
   return EXIT.done;
 }
@@ -181,7 +196,10 @@ export async function run(argv: string[], io: Io): Promise<number> {
     }
     const command = name === undefined ? undefined : COMMANDS[name];
     if (!command) throw new UsageError(name === undefined ? 'no command' : `unknown command ${name}`);
-    const client = new PagefleetClient({ url: io.env.PAGEFLEET_URL ?? 'http://127.0.0.1:3000', apiKey: io.env.PAGEFLEET_API_KEY });
+    const client = new PagefleetClient({
+      url: io.env.PAGEFLEET_URL ?? 'http://127.0.0.1:3000',
+      apiKey: io.env.PAGEFLEET_API_KEY,
+    });
     return await command({ client, args, values: parsed.values, io });
   } catch (err) {
     if (err instanceof UsageError) {

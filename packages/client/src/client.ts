@@ -51,13 +51,21 @@ export class PagefleetClient {
     } catch (err) {
       if ((err as Error).name === 'AbortError') throw err;
       const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-      throw new UnreachableError(`cannot reach ${this.base}: ${cause?.code ?? cause?.message ?? (err as Error).message}`);
+      throw new UnreachableError(
+        `cannot reach ${this.base}: ${cause?.code ?? cause?.message ?? (err as Error).message}`,
+      );
     }
     if (response.ok) return response;
     const type = response.headers.get('content-type') ?? '';
     const problem = type.includes('json')
       ? ((await response.json()) as Problem)
-      : { type: 'about:blank', title: response.statusText, status: response.status, detail: (await response.text()).slice(0, 200) || response.statusText, code: 'http_error' };
+      : {
+          type: 'about:blank',
+          title: response.statusText,
+          status: response.status,
+          detail: (await response.text()).slice(0, 200) || response.statusText,
+          code: 'http_error',
+        };
     throw new ProblemError(problem);
   }
 
@@ -122,17 +130,24 @@ export class PagefleetClient {
   async *events(id: string, signal?: AbortSignal): AsyncGenerator<ProgressEvent> {
     let lastId: string | undefined;
     let lastError: unknown;
-    for (let failures = 0; ; ) {
-      const headers: Record<string, string> = { accept: 'text/event-stream', ...(lastId ? { 'last-event-id': lastId } : {}) };
+    for (let failures = 0; ;) {
+      const headers: Record<string, string> = {
+        accept: 'text/event-stream',
+        ...(lastId ? { 'last-event-id': lastId } : {}),
+      };
       try {
-        const response = await this.request(`/v1/jobs/${encodeURIComponent(id)}/events`, { headers, ...(signal ? { signal } : {}) });
+        const response = await this.request(`/v1/jobs/${encodeURIComponent(id)}/events`, {
+          headers,
+          ...(signal ? { signal } : {}),
+        });
         for await (const message of readSse(response)) {
           if (!message.event || message.data === undefined) continue;
           failures = 0;
           if (message.id) lastId = message.id;
           const data = JSON.parse(message.data) as Record<string, unknown>;
           if (message.event === 'state') yield { type: 'state', job: data as unknown as Job };
-          else if (message.event === 'page') yield { type: 'page', ...(data as Omit<Extract<ProgressEvent, { type: 'page' }>, 'type'>) };
+          else if (message.event === 'page')
+            yield { type: 'page', ...(data as Omit<Extract<ProgressEvent, { type: 'page' }>, 'type'>) };
           else if (message.event === 'end') {
             yield { type: 'end', job: data as unknown as Job };
             return;
@@ -142,7 +157,8 @@ export class PagefleetClient {
         if (err instanceof ProblemError || signal?.aborted) throw err;
         lastError = err;
       }
-      if (++failures > RECONNECTS) throw lastError ?? new UnreachableError(`the event stream of job ${id} keeps closing before the job ends`);
+      if (++failures > RECONNECTS)
+        throw lastError ?? new UnreachableError(`the event stream of job ${id} keeps closing before the job ends`);
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
   }

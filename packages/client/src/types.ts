@@ -83,5 +83,12 @@ export interface Problem {
 /** What the event stream of a job tells, in order: the job, each page that ends, the job finished. */
 export type ProgressEvent =
   | { type: 'state'; job: Job }
-  | { type: 'page'; page: number; status: 'completed' | 'failed'; confidence: number; pagesDone: number; pagesFailed: number }
+  | {
+      type: 'page';
+      page: number;
+      status: 'completed' | 'failed';
+      confidence: number;
+      pagesDone: number;
+      pagesFailed: number;
+    }
   | { type: 'end'; job: Job };

@@ -45,7 +45,9 @@ export function isPrivateAddress(address: string, family: 4 | 6): boolean {
 export class PrivateAddressError extends Error {
   override name = 'PrivateAddressError';
   constructor(hostname: string, address: string) {
-    super(`${hostname} resolves to ${address}, a loopback, link-local or private address (WEBHOOK_ALLOW_PRIVATE is off)`);
+    super(
+      `${hostname} resolves to ${address}, a loopback, link-local or private address (WEBHOOK_ALLOW_PRIVATE is off)`,
+    );
   }
 }
 

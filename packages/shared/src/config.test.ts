@@ -36,7 +36,10 @@ test('a bad value is named in the error', () => {
 });
 
 test('DEFAULT_DPI may not exceed MAX_DPI', () => {
-  assert.throws(() => loadConfig({ DEFAULT_DPI: '600', MAX_DPI: '400' }), /DEFAULT_DPI \(600\) must not exceed MAX_DPI \(400\)/);
+  assert.throws(
+    () => loadConfig({ DEFAULT_DPI: '600', MAX_DPI: '400' }),
+    /DEFAULT_DPI \(600\) must not exceed MAX_DPI \(400\)/,
+  );
 });
 
 test('memory sizes are read like Kubernetes quantities', () => {

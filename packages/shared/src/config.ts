@@ -7,8 +7,7 @@ import { PAGE_QUEUE_NAMES, type PageQueueName } from './queues.js';
 /** Lowest DPI accepted from a client: below it Tesseract's LSTM models lose most glyphs. */
 export const MIN_DPI = 70;
 
-const int = (min: number, max: number, fallback: number) =>
-  z.coerce.number().int().min(min).max(max).default(fallback);
+const int = (min: number, max: number, fallback: number) => z.coerce.number().int().min(min).max(max).default(fallback);
 
 const byteSize = z.string().transform((text, ctx) => {
   const bytes = parseByteSize(text);
@@ -20,7 +19,14 @@ const byteSize = z.string().transform((text, ctx) => {
 });
 
 const pageQueues = z.string().transform((text, ctx) => {
-  const names = [...new Set(text.split(',').map((name) => name.trim()).filter(Boolean))];
+  const names = [
+    ...new Set(
+      text
+        .split(',')
+        .map((name) => name.trim())
+        .filter(Boolean),
+    ),
+  ];
   const unknown = names.filter((name) => !(PAGE_QUEUE_NAMES as readonly string[]).includes(name));
   if (names.length === 0 || unknown.length > 0) {
     ctx.addIssue({ code: 'custom', message: `"${text}" must list one or both of ${PAGE_QUEUE_NAMES.join(', ')}` });
@@ -30,7 +36,14 @@ const pageQueues = z.string().transform((text, ctx) => {
 });
 
 const apiKeys = z.string().transform((text, ctx) => {
-  const keys = [...new Set(text.split(',').map((key) => key.trim()).filter(Boolean))];
+  const keys = [
+    ...new Set(
+      text
+        .split(',')
+        .map((key) => key.trim())
+        .filter(Boolean),
+    ),
+  ];
   if (keys.length === 0 || keys.some((key) => key.length < 16 || !/^[\x21-\x7e]+$/.test(key))) {
     ctx.addIssue({ code: 'custom', message: 'must list keys of at least 16 printable characters, comma-separated' });
     return z.NEVER;
@@ -46,123 +59,126 @@ const flag = (on = false) =>
     .transform((value) => value === 'true' || value === '1');
 
 const variables = z.object({
-    // Where queues and document state live. One Redis serves the API and every worker.
-    REDIS_URL: z.url({ protocol: /^rediss?$/ }).default('redis://127.0.0.1:6379'),
-    // Prefix of every Redis key pagefleet writes; tests use a fresh one each.
-    QUEUE_PREFIX: z
-      .string()
-      .regex(/^[A-Za-z0-9_-]{1,64}$/)
-      .default('pagefleet'),
-    // Uploads, page results and combined text. Must be shared by the API and the workers.
-    DATA_DIR: z
-      .string()
-      .min(1)
-      .default('data')
-      .transform((dir) => path.resolve(dir)),
-    HOST: z.string().min(1).default('0.0.0.0'),
-    PORT: int(0, 65535, 3000),
-    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-    // JSON lines for collectors; `auto` prints readable lines instead when stdout is a terminal.
-    LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
-    // The worker's own HTTP server (/metrics, /health, /ready); 0 picks a free port (several on a host).
-    WORKER_PORT: int(0, 65535, 3001),
-    // Workers write a heartbeat this often; one silent for three intervals is no longer listed.
-    HEARTBEAT_INTERVAL_MS: int(500, 600_000, 5000),
-    // Comment lines on an idle event stream, so that proxies do not close it (most cut at 30-60 s).
-    SSE_HEARTBEAT_MS: int(100, 600_000, 15_000),
-    // The BullMQ dashboard at /admin/queues; behind API_KEYS when they are set.
-    ADMIN_DASHBOARD: flag(),
+  // Where queues and document state live. One Redis serves the API and every worker.
+  REDIS_URL: z.url({ protocol: /^rediss?$/ }).default('redis://127.0.0.1:6379'),
+  // Prefix of every Redis key pagefleet writes; tests use a fresh one each.
+  QUEUE_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/)
+    .default('pagefleet'),
+  // Uploads, page results and combined text. Must be shared by the API and the workers.
+  DATA_DIR: z
+    .string()
+    .min(1)
+    .default('data')
+    .transform((dir) => path.resolve(dir)),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  PORT: int(0, 65535, 3000),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  // JSON lines for collectors; `auto` prints readable lines instead when stdout is a terminal.
+  LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
+  // The worker's own HTTP server (/metrics, /health, /ready); 0 picks a free port (several on a host).
+  WORKER_PORT: int(0, 65535, 3001),
+  // Workers write a heartbeat this often; one silent for three intervals is no longer listed.
+  HEARTBEAT_INTERVAL_MS: int(500, 600_000, 5000),
+  // Comment lines on an idle event stream, so that proxies do not close it (most cut at 30-60 s).
+  SSE_HEARTBEAT_MS: int(100, 600_000, 15_000),
+  // The BullMQ dashboard at /admin/queues; behind API_KEYS when they are set.
+  ADMIN_DASHBOARD: flag(),
 
-    // Submission limits: what one request may ask of the service.
-    MAX_FILE_BYTES: int(1, Number.MAX_SAFE_INTEGER, 100 * 1024 * 1024),
-    MAX_FILES: int(1, 1000, 20),
-    MAX_PAGES: int(1, 100_000, 1000),
-    DEFAULT_DPI: int(MIN_DPI, 2400, 200),
-    // 600 DPI is the most any OCR engine benefits from; more only costs memory.
-    MAX_DPI: int(MIN_DPI, 2400, 600),
-    DEFAULT_LANGUAGES: z.string().regex(/^[A-Za-z0-9_]+(\+[A-Za-z0-9_]+)*$/).default('eng'),
-    // Milliseconds pdfinfo may take to count pages before the upload is rejected.
-    PDFINFO_TIMEOUT_MS: int(100, 600_000, 15_000),
-    // Uploads one API process receives at once; more get 503 with Retry-After.
-    MAX_CONCURRENT_UPLOADS: int(1, 10_000, 64),
-    // Pages waiting in the queues past which submissions get 429 with Retry-After.
-    MAX_QUEUED_PAGES: int(1, 100_000_000, 100_000),
-    // Pages predicted to render above this many pixels go to the pages-large queue.
-    LARGE_PAGE_PIXELS: int(1_000_000, 500_000_000, 12_000_000),
+  // Submission limits: what one request may ask of the service.
+  MAX_FILE_BYTES: int(1, Number.MAX_SAFE_INTEGER, 100 * 1024 * 1024),
+  MAX_FILES: int(1, 1000, 20),
+  MAX_PAGES: int(1, 100_000, 1000),
+  DEFAULT_DPI: int(MIN_DPI, 2400, 200),
+  // 600 DPI is the most any OCR engine benefits from; more only costs memory.
+  MAX_DPI: int(MIN_DPI, 2400, 600),
+  DEFAULT_LANGUAGES: z
+    .string()
+    .regex(/^[A-Za-z0-9_]+(\+[A-Za-z0-9_]+)*$/)
+    .default('eng'),
+  // Milliseconds pdfinfo may take to count pages before the upload is rejected.
+  PDFINFO_TIMEOUT_MS: int(100, 600_000, 15_000),
+  // Uploads one API process receives at once; more get 503 with Retry-After.
+  MAX_CONCURRENT_UPLOADS: int(1, 10_000, 64),
+  // Pages waiting in the queues past which submissions get 429 with Retry-After.
+  MAX_QUEUED_PAGES: int(1, 100_000_000, 100_000),
+  // Pages predicted to render above this many pixels go to the pages-large queue.
+  LARGE_PAGE_PIXELS: int(1_000_000, 500_000_000, 12_000_000),
 
-    // Worker memory: a tier such as 1Gi; unset, the container's limit (cgroup) or the machine's memory.
-    WORKER_MEMORY_TIER: byteSize.optional(),
-    // Page slots; unset, derived from the memory budget and the CPUs.
-    WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(256).optional(),
-    // Page queues this worker takes; unset, pages-large is added when the budget affords a large slot.
-    WORKER_QUEUES: pageQueues.optional(),
-    // A tesseract thread is replaced after this many pages, or once its heap passes OCR_MAX_HEAP.
-    OCR_MAX_PAGES: int(1, 1_000_000, 200),
-    OCR_MAX_HEAP: byteSize.default(160 * 2 ** 20),
-    RASTERIZER: z.enum(['poppler', 'pdf2pic']).default('poppler'),
-    // A page's whole attempt (rasterize, preprocess, OCR); past it the stage's child or thread is killed.
-    PAGE_TIMEOUT_MS: int(1000, 3_600_000, 300_000),
-    // BullMQ's lock on an active page: renewed every half of it while the worker lives. A killed
-    // worker's pages are found by the stall check within LOCK_DURATION_MS + STALLED_INTERVAL_MS.
-    LOCK_DURATION_MS: int(1000, 3_600_000, 30_000),
-    STALLED_INTERVAL_MS: int(500, 3_600_000, 30_000),
-    // Deaths of its worker a page survives (each retry at half the DPI) before it fails as `oom`.
-    MAX_STALLED_COUNT: int(0, 100, 2),
-    // On SIGTERM: how long active pages (worker) and requests (API) get to finish.
-    SHUTDOWN_GRACE_MS: int(0, 3_600_000, 30_000),
-    // Extra traineddata (e.g. Debian's /usr/share/tesseract-ocr/5/tessdata), searched before npm packages.
-    TESSDATA_DIR: z.string().min(1).optional(),
-    // fast: tessdata_fast models (Debian's tesseract-ocr-<lang>), best_int where none is installed.
-    OCR_MODEL: z.enum(OCR_MODELS).default('fast'),
-    // native (Tesseract's command, a child process per page) or tesseract.js (WebAssembly, in worker threads).
-    OCR_ENGINE: z.enum(['native', 'tesseract.js']).default('native'),
-    // tesseract.js straightens slightly skewed pages before reading them (its rotateAuto; the command has no such step).
-    DESKEW: flag(true),
-    // A page read with low confidence is checked for a sideways or upside-down scan (Tesseract OSD) and read again turned.
-    AUTO_ROTATE: flag(true),
-    // A page is downscaled (or rendered at a lower DPI) so that it never exceeds this many pixels.
-    MAX_PAGE_PIXELS: int(1_000_000, 500_000_000, 40_000_000),
-    PAGE_ATTEMPTS: int(1, 100, 3),
-    // First retry delay; each further attempt doubles it.
-    PAGE_BACKOFF_MS: int(0, 3_600_000, 5000),
+  // Worker memory: a tier such as 1Gi; unset, the container's limit (cgroup) or the machine's memory.
+  WORKER_MEMORY_TIER: byteSize.optional(),
+  // Page slots; unset, derived from the memory budget and the CPUs.
+  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(256).optional(),
+  // Page queues this worker takes; unset, pages-large is added when the budget affords a large slot.
+  WORKER_QUEUES: pageQueues.optional(),
+  // A tesseract thread is replaced after this many pages, or once its heap passes OCR_MAX_HEAP.
+  OCR_MAX_PAGES: int(1, 1_000_000, 200),
+  OCR_MAX_HEAP: byteSize.default(160 * 2 ** 20),
+  RASTERIZER: z.enum(['poppler', 'pdf2pic']).default('poppler'),
+  // A page's whole attempt (rasterize, preprocess, OCR); past it the stage's child or thread is killed.
+  PAGE_TIMEOUT_MS: int(1000, 3_600_000, 300_000),
+  // BullMQ's lock on an active page: renewed every half of it while the worker lives. A killed
+  // worker's pages are found by the stall check within LOCK_DURATION_MS + STALLED_INTERVAL_MS.
+  LOCK_DURATION_MS: int(1000, 3_600_000, 30_000),
+  STALLED_INTERVAL_MS: int(500, 3_600_000, 30_000),
+  // Deaths of its worker a page survives (each retry at half the DPI) before it fails as `oom`.
+  MAX_STALLED_COUNT: int(0, 100, 2),
+  // On SIGTERM: how long active pages (worker) and requests (API) get to finish.
+  SHUTDOWN_GRACE_MS: int(0, 3_600_000, 30_000),
+  // Extra traineddata (e.g. Debian's /usr/share/tesseract-ocr/5/tessdata), searched before npm packages.
+  TESSDATA_DIR: z.string().min(1).optional(),
+  // fast: tessdata_fast models (Debian's tesseract-ocr-<lang>), best_int where none is installed.
+  OCR_MODEL: z.enum(OCR_MODELS).default('fast'),
+  // native (Tesseract's command, a child process per page) or tesseract.js (WebAssembly, in worker threads).
+  OCR_ENGINE: z.enum(['native', 'tesseract.js']).default('native'),
+  // tesseract.js straightens slightly skewed pages before reading them (its rotateAuto; the command has no such step).
+  DESKEW: flag(true),
+  // A page read with low confidence is checked for a sideways or upside-down scan (Tesseract OSD) and read again turned.
+  AUTO_ROTATE: flag(true),
+  // A page is downscaled (or rendered at a lower DPI) so that it never exceeds this many pixels.
+  MAX_PAGE_PIXELS: int(1_000_000, 500_000_000, 40_000_000),
+  PAGE_ATTEMPTS: int(1, 100, 3),
+  // First retry delay; each further attempt doubles it.
+  PAGE_BACKOFF_MS: int(0, 3_600_000, 5000),
 
-    // Seconds a finished document (status, results, files) and an Idempotency-Key are kept.
-    RESULT_TTL: int(60, 365 * 24 * 3600, 7 * 24 * 3600),
-    // How often a worker removes what RESULT_TTL has expired (files, finished BullMQ jobs).
-    CLEANUP_INTERVAL_MS: int(1000, 7 * 24 * 3_600_000, 3_600_000),
+  // Seconds a finished document (status, results, files) and an Idempotency-Key are kept.
+  RESULT_TTL: int(60, 365 * 24 * 3600, 7 * 24 * 3600),
+  // How often a worker removes what RESULT_TTL has expired (files, finished BullMQ jobs).
+  CLEANUP_INTERVAL_MS: int(1000, 7 * 24 * 3_600_000, 3_600_000),
 
-    // Bearer tokens accepted on /v1 routes, comma-separated; unset, the API is open.
-    API_KEYS: apiKeys.optional(),
+  // Bearer tokens accepted on /v1 routes, comma-separated; unset, the API is open.
+  API_KEYS: apiKeys.optional(),
 
-    // Signs webhook bodies (HMAC-SHA256); a submission with a callbackUrl is refused without it.
-    WEBHOOK_SECRET: z.string().min(16).optional(),
-    // Callbacks to loopback, link-local and private addresses would let clients probe the internal
-    // network (SSRF): refused unless this says the receivers live there.
-    WEBHOOK_ALLOW_PRIVATE: flag(),
-    // Deliveries per webhook; the first retry waits WEBHOOK_BACKOFF_MS, each further one twice as long
-    // (8 attempts at 10 s span about 21 minutes).
-    WEBHOOK_ATTEMPTS: int(1, 100, 8),
-    WEBHOOK_BACKOFF_MS: int(0, 3_600_000, 10_000),
-    // One delivery attempt: connecting, sending and the receiver's answer.
-    WEBHOOK_TIMEOUT_MS: int(100, 600_000, 10_000),
+  // Signs webhook bodies (HMAC-SHA256); a submission with a callbackUrl is refused without it.
+  WEBHOOK_SECRET: z.string().min(16).optional(),
+  // Callbacks to loopback, link-local and private addresses would let clients probe the internal
+  // network (SSRF): refused unless this says the receivers live there.
+  WEBHOOK_ALLOW_PRIVATE: flag(),
+  // Deliveries per webhook; the first retry waits WEBHOOK_BACKOFF_MS, each further one twice as long
+  // (8 attempts at 10 s span about 21 minutes).
+  WEBHOOK_ATTEMPTS: int(1, 100, 8),
+  WEBHOOK_BACKOFF_MS: int(0, 3_600_000, 10_000),
+  // One delivery attempt: connecting, sending and the receiver's answer.
+  WEBHOOK_TIMEOUT_MS: int(100, 600_000, 10_000),
 });
 
 const configSchema = variables.superRefine((config, ctx) => {
-    if (config.LARGE_PAGE_PIXELS > config.MAX_PAGE_PIXELS) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['LARGE_PAGE_PIXELS'],
-        message: `LARGE_PAGE_PIXELS (${config.LARGE_PAGE_PIXELS}) must not exceed MAX_PAGE_PIXELS (${config.MAX_PAGE_PIXELS})`,
-      });
-    }
-    if (config.DEFAULT_DPI > config.MAX_DPI) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['DEFAULT_DPI'],
-        message: `DEFAULT_DPI (${config.DEFAULT_DPI}) must not exceed MAX_DPI (${config.MAX_DPI})`,
-      });
-    }
-  });
+  if (config.LARGE_PAGE_PIXELS > config.MAX_PAGE_PIXELS) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['LARGE_PAGE_PIXELS'],
+      message: `LARGE_PAGE_PIXELS (${config.LARGE_PAGE_PIXELS}) must not exceed MAX_PAGE_PIXELS (${config.MAX_PAGE_PIXELS})`,
+    });
+  }
+  if (config.DEFAULT_DPI > config.MAX_DPI) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['DEFAULT_DPI'],
+      message: `DEFAULT_DPI (${config.DEFAULT_DPI}) must not exceed MAX_DPI (${config.MAX_DPI})`,
+    });
+  }
+});
 
 export type Config = Readonly<z.infer<typeof configSchema>>;
 

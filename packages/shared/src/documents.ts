@@ -35,7 +35,15 @@ return 1`;
 
 /** One entry of a document's event stream: a page ended, or the document did. */
 export type DocumentEvent =
-  | { id: string; type: 'page'; page: number; status: 'completed' | 'failed'; confidence: number; pagesDone: number; pagesFailed: number }
+  | {
+      id: string;
+      type: 'page';
+      page: number;
+      status: 'completed' | 'failed';
+      confidence: number;
+      pagesDone: number;
+      pagesFailed: number;
+    }
   | { id: string; type: 'end'; status: DocumentStatus };
 
 function toEvent(id: string, fields: string[]): DocumentEvent {
@@ -86,7 +94,12 @@ export class DocumentStore {
     const [key] = this.keys(doc.id);
     await this.redis
       .multi()
-      .hset(key, { ...doc, outputs: doc.outputs.join(','), callbackUrl: doc.callbackUrl ?? '', status: 'queued' satisfies DocumentStatus })
+      .hset(key, {
+        ...doc,
+        outputs: doc.outputs.join(','),
+        callbackUrl: doc.callbackUrl ?? '',
+        status: 'queued' satisfies DocumentStatus,
+      })
       .expire(key, this.ttlSeconds)
       .exec();
   }
@@ -107,7 +120,15 @@ export class DocumentStore {
 
   /** Sets the final status unless the document already finished or was canceled; true if it did. */
   async finish(id: string, status: DocumentStatus, error = ''): Promise<boolean> {
-    const done = await this.redis.eval(FINISH, 3, ...this.keys(id), status, new Date().toISOString(), error, this.ttlSeconds);
+    const done = await this.redis.eval(
+      FINISH,
+      3,
+      ...this.keys(id),
+      status,
+      new Date().toISOString(),
+      error,
+      this.ttlSeconds,
+    );
     return done === 1;
   }
 

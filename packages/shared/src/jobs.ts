@@ -91,7 +91,11 @@ export type PageResult = z.infer<typeof pageResultSchema>;
 
 /** Where a job and its results are read, as the API's answers and the webhooks link them. */
 export const jobPath = (id: string) => `/v1/jobs/${id}`;
-export const jobLinks = (id: string) => ({ self: jobPath(id), result: `${jobPath(id)}/result`, text: `${jobPath(id)}/text` });
+export const jobLinks = (id: string) => ({
+  self: jobPath(id),
+  result: `${jobPath(id)}/result`,
+  text: `${jobPath(id)}/text`,
+});
 
 /** The document as a client polls it. */
 export const documentStateSchema = z

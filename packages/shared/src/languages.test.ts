@@ -35,5 +35,8 @@ test('the fast model comes from the system folder when installed there, else bes
   await writeFile(path.join(systemDir, 'eng.traineddata'), '');
   assert.equal(findLanguageFile('eng', { model: 'fast', systemDir }), path.join(systemDir, 'eng.traineddata'));
   assert.match(findLanguageFile('eng', { model: 'best_int', systemDir }) ?? '', /4\.0\.0_best_int/);
-  assert.match(findLanguageFile('eng', { model: 'fast', systemDir: path.join(systemDir, 'none') }) ?? '', /4\.0\.0_best_int/);
+  assert.match(
+    findLanguageFile('eng', { model: 'fast', systemDir: path.join(systemDir, 'none') }) ?? '',
+    /4\.0\.0_best_int/,
+  );
 });

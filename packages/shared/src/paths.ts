@@ -19,7 +19,8 @@ export function documentPaths(dataDir: string, id: string) {
     inputFile: (file: string) => path.join(root, 'input', path.basename(file)),
     page: (page: number) => path.join(root, 'pages', `${String(page).padStart(6, '0')}.json`),
     /** A page's optional output (hOCR, TSV, its one-page searchable PDF). */
-    pageOutput: (page: number, format: PageFormat) => path.join(root, 'pages', `${String(page).padStart(6, '0')}.${format}`),
+    pageOutput: (page: number, format: PageFormat) =>
+      path.join(root, 'pages', `${String(page).padStart(6, '0')}.${format}`),
     /** The whole document as a searchable PDF, assembled from its pages' PDFs. */
     pdf: path.join(root, 'document.pdf'),
   };

@@ -18,7 +18,13 @@ export function createRedis(url: string, role: 'producer' | 'consumer', log: Log
 /** True when Redis answers a PING within `timeoutMs`; never throws. */
 export async function pingRedis(redis: Redis, timeoutMs: number): Promise<boolean> {
   const timeout = new Promise<false>((resolve) => setTimeout(resolve, timeoutMs, false).unref());
-  return Promise.race([redis.ping().then((reply) => reply === 'PONG', () => false), timeout]);
+  return Promise.race([
+    redis.ping().then(
+      (reply) => reply === 'PONG',
+      () => false,
+    ),
+    timeout,
+  ]);
 }
 
 /** Resolves once the connection is usable, or rejects after `timeoutMs`. */
@@ -45,7 +51,10 @@ export async function warnUnlessNoEviction(redis: Redis, log: Logger): Promise<s
   const reply = (await redis.config('GET', 'maxmemory-policy').catch(() => undefined)) as string[] | undefined;
   const policy = reply?.[1];
   if (policy !== undefined && policy !== 'noeviction') {
-    log.warn({ policy }, 'redis maxmemory-policy is not noeviction: a full Redis will evict queued jobs; set it to noeviction');
+    log.warn(
+      { policy },
+      'redis maxmemory-policy is not noeviction: a full Redis will evict queued jobs; set it to noeviction',
+    );
   }
   return policy;
 }

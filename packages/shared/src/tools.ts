@@ -37,7 +37,10 @@ const STDERR_LIMIT = 4096;
  */
 export function runTool(command: string, args: string[], options: RunOptions): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], ...(options.env ? { env: { ...process.env, ...options.env } } : {}) });
+    const child = spawn(command, args, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      ...(options.env ? { env: { ...process.env, ...options.env } } : {}),
+    });
     const chunks: Buffer[] = [];
     let bytes = 0;
     let stderr = '';
@@ -47,7 +50,10 @@ export function runTool(command: string, args: string[], options: RunOptions): P
       failure ??= new ToolError(message, null, stderr, reason);
       child.kill('SIGKILL');
     };
-    const timer = setTimeout(() => fail('timeout', `${command} timed out after ${options.timeoutMs} ms`), options.timeoutMs);
+    const timer = setTimeout(
+      () => fail('timeout', `${command} timed out after ${options.timeoutMs} ms`),
+      options.timeoutMs,
+    );
     let aborted = false;
     const onAbort = () => {
       aborted = true;
@@ -73,7 +79,8 @@ export function runTool(command: string, args: string[], options: RunOptions): P
       options.signal?.removeEventListener('abort', onAbort);
       if (aborted) reject(options.signal?.reason as Error);
       else if (failure) reject(failure);
-      else if (code !== 0) reject(new ToolError(`${command} exited with ${code}: ${stderr.trim()}`, code, stderr, 'exit'));
+      else if (code !== 0)
+        reject(new ToolError(`${command} exited with ${code}: ${stderr.trim()}`, code, stderr, 'exit'));
       else resolve(Buffer.concat(chunks));
     });
   });

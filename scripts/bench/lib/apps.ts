@@ -46,7 +46,10 @@ export function startApp(app: 'api' | 'worker', env: Record<string, string>, log
 export async function waitReady(url: string, deadlineMs = 30_000): Promise<void> {
   const until = Date.now() + deadlineMs;
   for (;;) {
-    const ok = await fetch(`${url}/ready`).then((res) => res.ok, () => false);
+    const ok = await fetch(`${url}/ready`).then(
+      (res) => res.ok,
+      () => false,
+    );
     if (ok) return;
     if (Date.now() > until) throw new Error(`${url} was not ready within ${deadlineMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 200));

@@ -53,7 +53,12 @@ export async function runFleet(options: FleetOptions): Promise<FleetRun> {
     await waitReady(url);
     const ports = await Promise.all(Array.from({ length: options.workers }, () => freePort()));
     for (const port of ports) {
-      const workerEnv = { ...env, WORKER_CONCURRENCY: String(options.slots), WORKER_QUEUES: 'pages', WORKER_PORT: String(port) };
+      const workerEnv = {
+        ...env,
+        WORKER_CONCURRENCY: String(options.slots),
+        WORKER_QUEUES: 'pages',
+        WORKER_PORT: String(port),
+      };
       apps.push(startApp('worker', workerEnv, options.logFile));
     }
     // Ready once its OCR engine has started, so that start-up is not timed.
@@ -65,7 +70,8 @@ export async function runFleet(options: FleetOptions): Promise<FleetRun> {
         const form = new FormData();
         form.append('file', new Blob([await readFile(file)]), `doc-${i}.pdf`);
         const response = await fetch(`${url}/v1/jobs`, { method: 'POST', body: form });
-        if (response.status !== 202) throw new Error(`submission answered ${response.status}: ${await response.text()}`);
+        if (response.status !== 202)
+          throw new Error(`submission answered ${response.status}: ${await response.text()}`);
         return ((await response.json()) as { id: string }).id;
       }),
     );
@@ -75,13 +81,18 @@ export async function runFleet(options: FleetOptions): Promise<FleetRun> {
     if (failed.length > 0) throw new Error(`${failed.length} documents did not complete: ${JSON.stringify(failed[0])}`);
     const stages: Record<string, number> = {};
     for (const id of ids) {
-      const { pages } = (await (await fetch(`${url}/v1/jobs/${id}/result`)).json()) as { pages: Array<{ durations: Record<string, number> }> };
-      for (const page of pages) for (const [stage, ms] of Object.entries(page.durations)) stages[stage] = (stages[stage] ?? 0) + ms;
+      const { pages } = (await (await fetch(`${url}/v1/jobs/${id}/result`)).json()) as {
+        pages: Array<{ durations: Record<string, number> }>;
+      };
+      for (const page of pages)
+        for (const [stage, ms] of Object.entries(page.durations)) stages[stage] = (stages[stage] ?? 0) + ms;
     }
     return {
       seconds,
       pagesPerMinute: (options.pageCount * 60) / seconds,
-      stageSecondsPerPage: Object.fromEntries(Object.entries(stages).map(([stage, ms]) => [stage, ms / 1000 / options.pageCount])),
+      stageSecondsPerPage: Object.fromEntries(
+        Object.entries(stages).map(([stage, ms]) => [stage, ms / 1000 / options.pageCount]),
+      ),
     };
   } finally {
     await Promise.all(apps.map((app) => app.stop()));

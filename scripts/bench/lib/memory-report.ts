@@ -15,11 +15,27 @@ export interface MemoryReport {
     pagesPerDocument: number;
     documentBytes: number;
     workerSlots: number;
-    runs: Array<{ documents: number; apiIdleBytes: number; apiPeakBytes: number; workerPeakBytes: number; queuedPages: number }>;
+    runs: Array<{
+      documents: number;
+      apiIdleBytes: number;
+      apiPeakBytes: number;
+      workerPeakBytes: number;
+      queuedPages: number;
+    }>;
   };
-  hostile: { budgetBytes: number; budgetFrom: string; runs: Array<{ file: string; peakBytes: number; status: string; detail: string }> };
+  hostile: {
+    budgetBytes: number;
+    budgetFrom: string;
+    runs: Array<{ file: string; peakBytes: number; status: string; detail: string }>;
+  };
   profile: MemoryProfile;
-  tiers: Array<{ tier: string; pagesSlots: number; largeSlots: number; predictedPeakBytes: number; measuredPeakBytes?: number }>;
+  tiers: Array<{
+    tier: string;
+    pagesSlots: number;
+    largeSlots: number;
+    predictedPeakBytes: number;
+    measuredPeakBytes?: number;
+  }>;
 }
 
 const MB = (bytes: number) => Math.round(bytes / 1e6);
@@ -40,7 +56,13 @@ function tierTable(report: MemoryReport): string {
   ].join('\n');
 }
 
-function xychart(title: string, xLabel: string, x: Array<string | number>, yLabel: string, series: Array<{ kind: 'bar' | 'line'; values: number[] }>): string {
+function xychart(
+  title: string,
+  xLabel: string,
+  x: Array<string | number>,
+  yLabel: string,
+  series: Array<{ kind: 'bar' | 'line'; values: number[] }>,
+): string {
   const max = Math.max(...series.flatMap((s) => s.values));
   return [
     '```mermaid',
@@ -65,10 +87,16 @@ Produced by \`npm run bench:memory\` on ${report.machine.cpus} CPUs, ${MB(report
 
 One worker taking \`pages\`, ${slots.pageCount} pages: ${slots.pages}.
 
-${xychart('Worker peak RSS by slots (MB)', 'slots', slots.runs.map((r) => r.slots), 'MB', [
-  { kind: 'bar', values: slots.runs.map((r) => MB(r.peakBytes)) },
-  { kind: 'line', values: slots.runs.map((r) => MB(slots.baseBytes + r.slots * slots.slotBytes)) },
-])}
+${xychart(
+  'Worker peak RSS by slots (MB)',
+  'slots',
+  slots.runs.map((r) => r.slots),
+  'MB',
+  [
+    { kind: 'bar', values: slots.runs.map((r) => MB(r.peakBytes)) },
+    { kind: 'line', values: slots.runs.map((r) => MB(slots.baseBytes + r.slots * slots.slotBytes)) },
+  ],
+)}
 
 | slots | worker peak RSS | pages/min | document |
 |---|---|---|---|
@@ -80,10 +108,16 @@ Least-squares fit (the line): **base ${MB(slots.baseBytes)} MB + ${MB(slots.slot
 
 ${documents.runs.map((r) => r.documents).join(', ')} documents of ${documents.pagesPerDocument} pages (${MB(documents.documentBytes)} MB each) uploaded at the same time; the API's peak during the uploads, then the worker's (${documents.workerSlots} slots) while it works through the queue.
 
-${xychart('Peak RSS by documents uploaded at once (MB)', 'documents', documents.runs.map((r) => r.documents), 'MB', [
-  { kind: 'line', values: documents.runs.map((r) => MB(r.workerPeakBytes)) },
-  { kind: 'line', values: documents.runs.map((r) => MB(r.apiPeakBytes)) },
-])}
+${xychart(
+  'Peak RSS by documents uploaded at once (MB)',
+  'documents',
+  documents.runs.map((r) => r.documents),
+  'MB',
+  [
+    { kind: 'line', values: documents.runs.map((r) => MB(r.workerPeakBytes)) },
+    { kind: 'line', values: documents.runs.map((r) => MB(r.apiPeakBytes)) },
+  ],
+)}
 
 Upper line: worker; lower line: API.
 
@@ -106,4 +140,5 @@ ${tierTable(report)}
 }
 
 /** Replaces README's tier table (between its markers) with this run's. */
-export const updateReadmeTable = (readmeFile: string, report: MemoryReport) => replaceReadmeSection(readmeFile, 'memory-tiers', tierTable(report));
+export const updateReadmeTable = (readmeFile: string, report: MemoryReport) =>
+  replaceReadmeSection(readmeFile, 'memory-tiers', tierTable(report));

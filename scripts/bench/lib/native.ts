@@ -28,19 +28,30 @@ export function nativePage(tessdata: string, file: string, page: number, dpi: nu
     const render = spawn('pdftoppm', ['-f', String(page), '-l', String(page), '-r', String(dpi), '-gray', '--', file], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
-    const ocr = spawn('tesseract', ['stdin', 'stdout', '--tessdata-dir', tessdata, '-l', 'eng', '--oem', '1', '--psm', '3', '--dpi', String(dpi)], {
-      stdio: ['pipe', 'pipe', 'ignore'],
-      env: { ...process.env, OMP_THREAD_LIMIT: '1' },
-    });
+    const ocr = spawn(
+      'tesseract',
+      ['stdin', 'stdout', '--tessdata-dir', tessdata, '-l', 'eng', '--oem', '1', '--psm', '3', '--dpi', String(dpi)],
+      {
+        stdio: ['pipe', 'pipe', 'ignore'],
+        env: { ...process.env, OMP_THREAD_LIMIT: '1' },
+      },
+    );
     render.stdout.pipe(ocr.stdin);
     let text = '';
     ocr.stdout.on('data', (chunk: Buffer) => (text += chunk.toString()));
-    ocr.once('exit', (code) => (code === 0 && text.trim() ? resolve(text) : reject(new Error(`tesseract exited ${code} on ${file} page ${page}`))));
+    ocr.once('exit', (code) =>
+      code === 0 && text.trim() ? resolve(text) : reject(new Error(`tesseract exited ${code} on ${file} page ${page}`)),
+    );
   });
 }
 
 /** Every page through native tesseract, `parallel` at a time; wall seconds. */
-export async function runNative(tessdata: string, pages: Array<{ file: string; page: number }>, parallel: number, dpi: number): Promise<number> {
+export async function runNative(
+  tessdata: string,
+  pages: Array<{ file: string; page: number }>,
+  parallel: number,
+  dpi: number,
+): Promise<number> {
   const queue = [...pages];
   const started = performance.now();
   await Promise.all(

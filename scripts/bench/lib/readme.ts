@@ -8,6 +8,7 @@ export async function replaceReadmeSection(readmeFile: string, name: string, con
   const readme = await readFile(readmeFile, 'utf8');
   const begin = new RegExp(`<!-- ${name}:begin[^>]*-->`).exec(readme);
   const end = readme.indexOf(`<!-- ${name}:end -->`);
-  if (!begin || end < begin.index) throw new Error(`README.md has no <!-- ${name}:begin --> … <!-- ${name}:end --> section`);
+  if (!begin || end < begin.index)
+    throw new Error(`README.md has no <!-- ${name}:begin --> … <!-- ${name}:end --> section`);
   await writeFile(readmeFile, `${readme.slice(0, begin.index + begin[0].length)}\n${content}\n${readme.slice(end)}`);
 }

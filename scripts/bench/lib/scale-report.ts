@@ -22,13 +22,16 @@ export interface ScaleReport {
 /** Throughput at K over K times the throughput at 1: 1 is perfect scaling. */
 export function efficiencies(runs: ScaleRun[]): Map<number, number> {
   const one = runs.find((run) => run.workers === 1);
-  return new Map(runs.map((run) => [run.workers, one ? run.pagesPerMinute / (run.workers * one.pagesPerMinute) : Number.NaN]));
+  return new Map(
+    runs.map((run) => [run.workers, one ? run.pagesPerMinute / (run.workers * one.pagesPerMinute) : Number.NaN]),
+  );
 }
 
 /** pagefleet must keep at least this share of native tesseract's efficiency at every K. */
 export const TARGET_SHARE = 0.95;
 
-const fixed = (value: number | undefined, digits = 2) => (value === undefined || Number.isNaN(value) ? '—' : value.toFixed(digits));
+const fixed = (value: number | undefined, digits = 2) =>
+  value === undefined || Number.isNaN(value) ? '—' : value.toFixed(digits);
 
 export function renderScaleReport(report: ScaleReport): { markdown: string; summary: string; readme: string } {
   const ours = efficiencies(report.pagefleet);
@@ -41,12 +44,18 @@ export function renderScaleReport(report: ScaleReport): { markdown: string; summ
   const table = [
     '| workers K | pagefleet pages/min | efficiency | native pages/min | native efficiency | pagefleet ÷ native efficiency | target ≥ 0.95 |',
     '|---|---|---|---|---|---|---|',
-    ...rows.map(({ run, native, share }) =>
-      `| ${run.workers} | ${fixed(run.pagesPerMinute, 1)} | ${fixed(ours.get(run.workers))} | ${fixed(native?.pagesPerMinute, 1)} | ${fixed(native && theirs.get(run.workers))} | ${fixed(share)} | ${Number.isNaN(share) ? '—' : share >= TARGET_SHARE ? 'met' : 'missed'} |`,
+    ...rows.map(
+      ({ run, native, share }) =>
+        `| ${run.workers} | ${fixed(run.pagesPerMinute, 1)} | ${fixed(ours.get(run.workers))} | ${fixed(native?.pagesPerMinute, 1)} | ${fixed(native && theirs.get(run.workers))} | ${fixed(share)} | ${Number.isNaN(share) ? '—' : share >= TARGET_SHARE ? 'met' : 'missed'} |`,
     ),
   ].join('\n');
   const stages = report.pagefleet
-    .map((run) => `| ${run.workers} | ${Object.entries(run.stageSecondsPerPage ?? {}).map(([stage, s]) => `${stage} ${s.toFixed(2)} s`).join(', ')} |`)
+    .map(
+      (run) =>
+        `| ${run.workers} | ${Object.entries(run.stageSecondsPerPage ?? {})
+          .map(([stage, s]) => `${stage} ${s.toFixed(2)} s`)
+          .join(', ')} |`,
+    )
     .join('\n');
   const ks = report.pagefleet.map((run) => run.workers);
   const line = (values: Array<number | undefined>) => `[${values.map((value) => fixed(value)).join(', ')}]`;
@@ -93,7 +102,10 @@ Mean seconds per page in each pagefleet stage (the workers' own timings):
 ${stages}
 `;
   const summary = rows
-    .map(({ run, share }) => `K=${run.workers}: pagefleet efficiency ${fixed(ours.get(run.workers))}, native ${fixed(theirs.get(run.workers))}, share ${fixed(share)}${Number.isNaN(share) ? '' : share >= TARGET_SHARE ? ' (target met)' : ' (target missed)'}`)
+    .map(
+      ({ run, share }) =>
+        `K=${run.workers}: pagefleet efficiency ${fixed(ours.get(run.workers))}, native ${fixed(theirs.get(run.workers))}, share ${fixed(share)}${Number.isNaN(share) ? '' : share >= TARGET_SHARE ? ' (target met)' : ' (target missed)'}`,
+    )
     .join('\n');
   const readme = `Measured ${report.measuredAt} (npm run bench:scale on ${report.machine.cpus} CPUs, ${report.pages.count} pages at ${report.pages.dpi} DPI, median of ${report.repeat} runs); charts and stage times in [docs/scale.md](docs/scale.md).\n\n${table}`;
   return { markdown, summary, readme };

@@ -15,7 +15,8 @@ export async function generateScans(dir: string, count: number, perDocument: num
   const documents: string[] = [];
   for (let first = 0; first < count; first += perDocument) {
     const images = [];
-    for (let seed = first; seed < Math.min(count, first + perDocument); seed++) images.push(await scannedPage(seed + 1));
+    for (let seed = first; seed < Math.min(count, first + perDocument); seed++)
+      images.push(await scannedPage(seed + 1));
     const file = path.join(dir, `doc-${documents.length}.pdf`);
     await writeFile(file, await pdfOf(images));
     documents.push(file);

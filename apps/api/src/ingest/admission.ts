@@ -36,7 +36,9 @@ export function admission({ config, pageQueues }: AdmissionDeps): RequestHandler
     // (to spare the client an EPIPE) before the 413.
     const declared = Number(req.get('content-length') ?? 0);
     if (declared > maxBody) {
-      throw new TooLargeError(`the request declares ${declared} bytes; at most ${maxBody} are accepted (MAX_FILES × MAX_FILE_BYTES)`);
+      throw new TooLargeError(
+        `the request declares ${declared} bytes; at most ${maxBody} are accepted (MAX_FILES × MAX_FILE_BYTES)`,
+      );
     }
     if (active >= config.MAX_CONCURRENT_UPLOADS) {
       throw new UnavailableError(

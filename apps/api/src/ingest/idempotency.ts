@@ -52,7 +52,9 @@ export function idempotency(deps: IdempotencyDeps): RequestHandler {
       throw new UnavailableError(`the job store is unreachable (${(err as Error).message}); retry shortly`);
     }
     if (existing === PENDING) {
-      throw new ConflictError(`a request with this ${IDEMPOTENCY_HEADER} is still being handled; retry once it has answered`);
+      throw new ConflictError(
+        `a request with this ${IDEMPOTENCY_HEADER} is still being handled; retry once it has answered`,
+      );
     }
     const previous = existing ? await deps.findDocument(existing) : undefined;
     if (previous) {

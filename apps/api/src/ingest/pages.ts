@@ -44,7 +44,8 @@ async function inspectPdf<T>(name: string, run: () => Promise<T>): Promise<T> {
       throw new UnprocessableError('encrypted', `${name}: the PDF is password-protected`);
     }
     if (err.reason === 'timeout') throw new UnprocessableError('unreadable', `${name}: the PDF took too long to open`);
-    if (/invalid page count 0/i.test(err.stderr)) throw new UnprocessableError('empty', `${name}: the PDF has no pages`);
+    if (/invalid page count 0/i.test(err.stderr))
+      throw new UnprocessableError('empty', `${name}: the PDF has no pages`);
     const reason = err.stderr.split('\n').find((line) => line.trim()) ?? 'unknown error';
     throw new UnprocessableError('unreadable', `${name}: the PDF cannot be read (${reason.trim()})`);
   }

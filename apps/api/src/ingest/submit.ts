@@ -64,7 +64,9 @@ async function checkFile(file: UploadedFile, timeoutMs: number): Promise<Checked
 
 async function pageJobs(id: string, files: CheckedFile[], submission: Submission, config: Config): Promise<PageJob[]> {
   const jobs: PageJob[] = [];
-  const formats = submission.outputs.filter((output): output is PageFormat => (PAGE_FORMATS as readonly string[]).includes(output));
+  const formats = submission.outputs.filter((output): output is PageFormat =>
+    (PAGE_FORMATS as readonly string[]).includes(output),
+  );
   for (const [fileIndex, file] of files.entries()) {
     const pixels = await predictPixels(
       file.path,
@@ -133,11 +135,7 @@ export async function submitDocument(
   return { id, pageCount, createdAt };
 }
 
-async function enqueue(
-  deps: SubmitDeps,
-  doc: Submitted & Submission,
-  pages: PageJob[],
-): Promise<void> {
+async function enqueue(deps: SubmitDeps, doc: Submitted & Submission, pages: PageJob[]): Promise<void> {
   try {
     await deps.documents.create(doc);
     await deps.flows.add({

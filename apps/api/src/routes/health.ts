@@ -28,7 +28,9 @@ export function healthRouter(redis: Redis, dirs: string[]): Router {
       res.json({ status: 'ready', checks });
       return;
     }
-    const failing = Object.entries(checks).filter(([, ok]) => !ok).map(([name]) => name);
+    const failing = Object.entries(checks)
+      .filter(([, ok]) => !ok)
+      .map(([name]) => name);
     res.set('Retry-After', '5');
     sendProblem(res, 503, 'not_ready', 'Not ready', `failing checks: ${failing.join(', ')}`);
   });

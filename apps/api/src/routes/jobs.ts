@@ -72,7 +72,13 @@ function parseOrThrow<T>(schema: z.ZodType<T>, input: unknown, what: string): T 
 }
 
 function accepted(res: Response, doc: Pick<DocumentState, 'id' | 'status' | 'pageCount' | 'createdAt'>): void {
-  const body: Accepted = { id: doc.id, status: doc.status, pageCount: doc.pageCount, createdAt: doc.createdAt, links: links(doc.id) };
+  const body: Accepted = {
+    id: doc.id,
+    status: doc.status,
+    pageCount: doc.pageCount,
+    createdAt: doc.createdAt,
+    links: links(doc.id),
+  };
   res.status(202).location(jobPath(doc.id)).json(body);
 }
 
@@ -158,8 +164,17 @@ export function jobsRouter(deps: JobsDeps): Router {
     for (let page = offset + 1; page <= Math.min(doc.pageCount, offset + limit); page++) {
       pages.push((await readPageResult(paths, page)) ?? { page, status: 'pending' });
     }
-    const next = offset + limit < doc.pageCount ? `${jobPath(doc.id)}/result?offset=${offset + limit}&limit=${limit}` : undefined;
-    const body: Result = { id: doc.id, status: doc.status, pageCount: doc.pageCount, offset, limit, pages, ...(next ? { links: { next } } : {}) };
+    const next =
+      offset + limit < doc.pageCount ? `${jobPath(doc.id)}/result?offset=${offset + limit}&limit=${limit}` : undefined;
+    const body: Result = {
+      id: doc.id,
+      status: doc.status,
+      pageCount: doc.pageCount,
+      offset,
+      limit,
+      pages,
+      ...(next ? { links: { next } } : {}),
+    };
     res.json(body);
   });
 
@@ -173,20 +188,27 @@ export function jobsRouter(deps: JobsDeps): Router {
 
   router.get('/:id/pdf', async (req, res) => {
     const doc = await findDocument(req);
-    if (!doc.outputs.includes('pdf')) throw new NotFoundError(`job ${doc.id} was not asked for a PDF (submit with outputs=…,pdf)`);
+    if (!doc.outputs.includes('pdf'))
+      throw new NotFoundError(`job ${doc.id} was not asked for a PDF (submit with outputs=…,pdf)`);
     if (!FINISHED_STATUSES.has(doc.status) || doc.status === 'canceled') {
       throw new NotFinishedError(`job ${doc.id} is ${doc.status}; its PDF is ready once it has finished`);
     }
     const file = documentPaths(config.DATA_DIR, doc.id).pdf;
-    await sendFile(res, file, PAGE_TYPES.pdf, `attachment; filename="${doc.id}.pdf"`).catch((err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT') throw new NotFoundError(`job ${doc.id} has no PDF: none of its pages was read`);
-      throw err;
-    });
+    await sendFile(res, file, PAGE_TYPES.pdf, `attachment; filename="${doc.id}.pdf"`).catch(
+      (err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT') throw new NotFoundError(`job ${doc.id} has no PDF: none of its pages was read`);
+        throw err;
+      },
+    );
   });
 
   router.get('/:id/pages/:page', async (req, res) => {
     const doc = await findDocument(req);
-    const { page } = parseOrThrow(z.object({ page: z.coerce.number().int().min(1).max(doc.pageCount) }), req.params, 'page');
+    const { page } = parseOrThrow(
+      z.object({ page: z.coerce.number().int().min(1).max(doc.pageCount) }),
+      req.params,
+      'page',
+    );
     const { format } = parseOrThrow(pageFormatQuery, req.query, 'format');
     if (format !== 'json' && format !== 'text' && !doc.outputs.includes(format)) {
       throw new NotFoundError(`job ${doc.id} was not asked for ${format} (submit with outputs=…,${format})`);
@@ -202,8 +224,14 @@ export function jobsRouter(deps: JobsDeps): Router {
       res.type(PAGE_TYPES.text).send(result.text);
       return;
     }
-    if (result.status === 'failed') throw new NotFoundError(`page ${page} of job ${doc.id} failed: ${result.error ?? 'no output'}`);
-    await sendFile(res, paths.pageOutput(page, format), PAGE_TYPES[format], format === 'pdf' ? `attachment; filename="${doc.id}-${page}.pdf"` : undefined);
+    if (result.status === 'failed')
+      throw new NotFoundError(`page ${page} of job ${doc.id} failed: ${result.error ?? 'no output'}`);
+    await sendFile(
+      res,
+      paths.pageOutput(page, format),
+      PAGE_TYPES[format],
+      format === 'pdf' ? `attachment; filename="${doc.id}-${page}.pdf"` : undefined,
+    );
   });
 
   router.delete('/:id', async (req, res) => {

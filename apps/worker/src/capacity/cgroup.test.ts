@@ -34,7 +34,11 @@ test('cgroup v2 in a container: memory.max and cpu.max of the root', async () =>
 });
 
 test('cgroup v2 without limits says so', async () => {
-  const paths = await mount('v2-max', '0::/\n', { 'cgroup.controllers': 'cpu memory', 'memory.max': 'max', 'cpu.max': 'max 100000' });
+  const paths = await mount('v2-max', '0::/\n', {
+    'cgroup.controllers': 'cpu memory',
+    'memory.max': 'max',
+    'cpu.max': 'max 100000',
+  });
   assert.deepEqual(await readCgroupLimits(paths), { version: 'v2', memoryBytes: undefined, cpus: undefined });
 });
 
@@ -67,5 +71,8 @@ test('cgroup v1: limit_in_bytes and the CFS quota; the "unlimited" value is no l
 });
 
 test('no cgroup filesystem: undefined', async () => {
-  assert.equal(await readCgroupLimits({ root: path.join(dir, 'none'), membership: path.join(dir, 'none', 'cgroup') }), undefined);
+  assert.equal(
+    await readCgroupLimits({ root: path.join(dir, 'none'), membership: path.join(dir, 'none', 'cgroup') }),
+    undefined,
+  );
 });

@@ -27,7 +27,11 @@ test('a tier gives floor((budget − base) / perSlot) slots, capped by the CPUs'
   assert.equal(plan.concurrencySource, 'budget');
   assert.deepEqual(plan.queues, [{ queue: 'pages', slots: 8, slotBytes: 100 * MiB }]);
   assert.equal(planCapacity({ ...base, tier: 8 * GiB, queues: ['pages'] }).queues[0]?.slots, 16);
-  assert.equal(planCapacity({ ...base, tier: 8 * GiB, queues: ['pages'], machine: { memoryBytes: 64 * GiB, cpus: 2 } }).queues[0]?.slots, 2);
+  assert.equal(
+    planCapacity({ ...base, tier: 8 * GiB, queues: ['pages'], machine: { memoryBytes: 64 * GiB, cpus: 2 } }).queues[0]
+      ?.slots,
+    2,
+  );
 });
 
 test('the budget comes from the tier, else the cgroup, else the machine', () => {
@@ -50,14 +54,19 @@ test('pages are priced at LARGE_PAGE_PIXELS, large pages at MAX_PAGE_PIXELS', ()
 });
 
 test('pages-large is taken when the budget affords a large slot besides an ordinary one', () => {
-  assert.deepEqual(planCapacity({ ...base, tier: 512 * MiB }).queues.map((q) => q.queue), ['pages']);
+  assert.deepEqual(
+    planCapacity({ ...base, tier: 512 * MiB }).queues.map((q) => q.queue),
+    ['pages'],
+  );
   const big = planCapacity({ ...base, tier: 2 * GiB });
   assert.deepEqual(big.queues, [
     { queue: 'pages', slots: Math.floor((2 * GiB - 200 * MiB - LARGE) / (100 * MiB)), slotBytes: 100 * MiB },
     { queue: 'pages-large', slots: 1, slotBytes: LARGE },
   ]);
   const onlyLarge = planCapacity({ ...base, tier: 2 * GiB, queues: ['pages-large'] });
-  assert.deepEqual(onlyLarge.queues, [{ queue: 'pages-large', slots: Math.floor((2 * GiB - 200 * MiB) / LARGE), slotBytes: LARGE }]);
+  assert.deepEqual(onlyLarge.queues, [
+    { queue: 'pages-large', slots: Math.floor((2 * GiB - 200 * MiB) / LARGE), slotBytes: LARGE },
+  ]);
 });
 
 test('WORKER_CONCURRENCY overrides the ordinary slots', () => {

@@ -54,7 +54,8 @@ export function planCapacity(input: CapacityInput): CapacityPlan {
   const largeBytes = slotBytesFor(profile, input.maxPagePixels);
   let available = budgetBytes - profile.baseBytes;
 
-  const queues = input.queues ?? (available >= normalBytes + largeBytes ? [QUEUES.pages, QUEUES.pagesLarge] : [QUEUES.pages]);
+  const queues =
+    input.queues ?? (available >= normalBytes + largeBytes ? [QUEUES.pages, QUEUES.pagesLarge] : [QUEUES.pages]);
   const plan: QueueSlots[] = [];
   if (queues.includes(QUEUES.pagesLarge)) {
     const onlyLarge = !queues.includes(QUEUES.pages);

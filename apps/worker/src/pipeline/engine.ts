@@ -14,7 +14,9 @@ export function createOcrEngine(
 ): OcrEngine {
   if (config.OCR_ENGINE === 'native') {
     if (onPath('tesseract')) return new NativeOcr({ tessdataDir: config.TESSDATA_DIR, model: config.OCR_MODEL });
-    log.warn('OCR_ENGINE=native but no tesseract command is installed (apt-get install tesseract-ocr): reading with tesseract.js');
+    log.warn(
+      'OCR_ENGINE=native but no tesseract command is installed (apt-get install tesseract-ocr): reading with tesseract.js',
+    );
   }
   return new OcrPool({
     slots,

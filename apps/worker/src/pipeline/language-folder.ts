@@ -49,7 +49,10 @@ export class LanguageFolder {
     let placed = this.placed.get(name);
     if (!placed) {
       const target = path.join(dir, name);
-      placed = this.unzip && file.endsWith('.gz') ? pipeline(createReadStream(file), createGunzip(), createWriteStream(target)) : symlink(file, target);
+      placed =
+        this.unzip && file.endsWith('.gz')
+          ? pipeline(createReadStream(file), createGunzip(), createWriteStream(target))
+          : symlink(file, target);
       this.placed.set(name, placed);
     }
     return placed;

@@ -32,7 +32,12 @@ export class NativeOcr implements OcrEngine {
     this.tessdata = new LanguageFolder(options, true);
   }
 
-  async recognize(page: PreparedPage, languages: string, signal: AbortSignal, formats: readonly PageFormat[] = []): Promise<OcrOutput> {
+  async recognize(
+    page: PreparedPage,
+    languages: string,
+    signal: AbortSignal,
+    formats: readonly PageFormat[] = [],
+  ): Promise<OcrOutput> {
     const tessdata = await this.tessdata.holding(languages);
     // The PDF renderer's glyphless font, which Tesseract looks for beside the traineddata.
     if (formats.includes('pdf')) await (this.font ??= this.tessdata.beside('pdf.ttf', FONT));
@@ -43,10 +48,30 @@ export class NativeOcr implements OcrEngine {
       await writeFile(input, page.pgm);
       // Variables rather than the txt/tsv/hocr/pdf config files, which live in the system's tessdata.
       const create = (name: string, on: boolean) => ['-c', `tessedit_create_${name}=${on ? 1 : 0}`];
-      const outputs = [...create('txt', true), ...create('tsv', true), ...create('hocr', formats.includes('hocr')), ...create('pdf', formats.includes('pdf'))];
+      const outputs = [
+        ...create('txt', true),
+        ...create('tsv', true),
+        ...create('hocr', formats.includes('hocr')),
+        ...create('pdf', formats.includes('pdf')),
+      ];
       await runTool(
         'tesseract',
-        [input, base, '--tessdata-dir', tessdata, '-l', languages, '--oem', '1', '--psm', '3', ...(page.dpi ? ['--dpi', String(page.dpi)] : []), '-c', 'page_separator=', ...outputs],
+        [
+          input,
+          base,
+          '--tessdata-dir',
+          tessdata,
+          '-l',
+          languages,
+          '--oem',
+          '1',
+          '--psm',
+          '3',
+          ...(page.dpi ? ['--dpi', String(page.dpi)] : []),
+          '-c',
+          'page_separator=',
+          ...outputs,
+        ],
         // One thread per child: a worker's slots already use its CPUs.
         { timeoutMs: CHILD_TIMEOUT_MS, maxBytes: 1 << 20, signal, env: { OMP_THREAD_LIMIT: '1' } },
       );

@@ -17,7 +17,12 @@ export interface OcrOutput {
 /** What reads a prepared page: tesseract.js threads (OcrPool) or Tesseract's command (NativeOcr). */
 export interface OcrEngine {
   /** OCR of one page; rejects with the signal's reason once it aborts, the page's work stopped. */
-  recognize(page: PreparedPage, languages: string, signal: AbortSignal, formats?: readonly PageFormat[]): Promise<OcrOutput>;
+  recognize(
+    page: PreparedPage,
+    languages: string,
+    signal: AbortSignal,
+    formats?: readonly PageFormat[],
+  ): Promise<OcrOutput>;
   /** Proves the engine and `languages` work before the first page. */
   warmUp(languages: string): Promise<void>;
   close(): Promise<void>;
@@ -39,7 +44,10 @@ export interface RecycleLimits {
 }
 
 /** Why a thread that just finished a page must be replaced, if it must. */
-export function recycleReason(slot: { pages: number; heapBytes: number }, limits: RecycleLimits): 'pages' | 'heap' | undefined {
+export function recycleReason(
+  slot: { pages: number; heapBytes: number },
+  limits: RecycleLimits,
+): 'pages' | 'heap' | undefined {
   if (slot.heapBytes > limits.maxHeapBytes) return 'heap';
   if (slot.pages >= limits.maxPages) return 'pages';
   return undefined;
@@ -83,14 +91,22 @@ export class OcrPool implements OcrEngine {
    * OCR of one page. When `signal` aborts, the page's thread is terminated (WebAssembly cannot be
    * interrupted otherwise) and replaced, and the call rejects with the signal's reason.
    */
-  async recognize(page: PreparedPage, languages: string, signal: AbortSignal, formats: readonly PageFormat[] = []): Promise<OcrOutput> {
+  async recognize(
+    page: PreparedPage,
+    languages: string,
+    signal: AbortSignal,
+    formats: readonly PageFormat[] = [],
+  ): Promise<OcrOutput> {
     const acquiring = this.acquire(languages);
     let slot: Slot;
     try {
       slot = await untilAborted(acquiring, signal);
     } catch (err) {
       // A slot that arrives after the deadline goes back to the pool unused.
-      acquiring.then((late) => this.release(late, true), () => undefined);
+      acquiring.then(
+        (late) => this.release(late, true),
+        () => undefined,
+      );
       throw err;
     }
     let healthy = false;
@@ -163,7 +179,8 @@ export class OcrPool implements OcrEngine {
   private release(slot: Slot, healthy: boolean): void {
     const reason = healthy ? recycleReason(slot, this.options) : undefined;
     if (!healthy || reason) {
-      if (reason) this.options.log.info({ reason, pages: slot.pages, heapBytes: slot.heapBytes }, 'tesseract thread recycled');
+      if (reason)
+        this.options.log.info({ reason, pages: slot.pages, heapBytes: slot.heapBytes }, 'tesseract thread recycled');
       this.options.onRecycle?.(reason ?? 'failure');
       this.created--;
       void slot.tesseract.terminate().catch(() => undefined);
@@ -194,7 +211,6 @@ export class OcrPool implements OcrEngine {
     });
     return slot;
   }
-
 }
 
 const round = (value: number) => Math.round(value * 100) / 100;
@@ -212,10 +228,20 @@ export function wordsFromTsv(tsv: string): WordResult[] {
   for (const row of tsv.split('\n')) {
     const cells = row.split('\t');
     if (cells[0] !== '5' || cells.length < 12) continue;
-    const [left, top, width, height, confidence] = cells.slice(6, 11).map(Number) as [number, number, number, number, number];
+    const [left, top, width, height, confidence] = cells.slice(6, 11).map(Number) as [
+      number,
+      number,
+      number,
+      number,
+      number,
+    ];
     const text = cells.slice(11).join('\t');
     if (!text.trim()) continue;
-    words.push({ text, confidence: round(confidence), bbox: { x0: left, y0: top, x1: left + width, y1: top + height } });
+    words.push({
+      text,
+      confidence: round(confidence),
+      bbox: { x0: left, y0: top, x1: left + width, y1: top + height },
+    });
   }
   return words;
 }

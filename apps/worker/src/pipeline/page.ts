@@ -37,7 +37,10 @@ export async function readUpright(
   deps: Pick<PipelineDeps, 'ocr' | 'orientation'>,
   stage: StageRunner,
 ): Promise<{ page: PreparedPage; ocr: OcrOutput }> {
-  const first = { page, ocr: await stage('ocr', (signal) => deps.ocr.recognize(page, job.languages, signal, job.formats)) };
+  const first = {
+    page,
+    ocr: await stage('ocr', (signal) => deps.ocr.recognize(page, job.languages, signal, job.formats)),
+  };
   const { orientation } = deps;
   if (!orientation || first.ocr.confidence >= ROTATE_BELOW_CONFIDENCE) return first;
   return stage('rotate', async (signal) => {
@@ -65,7 +68,11 @@ export async function recognizePage(
     const file = paths.inputFile(job.source.file);
     const input: PageInput =
       job.source.kind === 'pdf'
-        ? { rendered: await deadline.stage('rasterize', (signal) => deps.rasterizer.render(file, job.source.index, job.dpi, signal)) }
+        ? {
+            rendered: await deadline.stage('rasterize', (signal) =>
+              deps.rasterizer.render(file, job.source.index, job.dpi, signal),
+            ),
+          }
         : { image: file, index: job.source.index };
     // libvips cannot be interrupted: past the deadline the stage rejects and its result is dropped.
     const prepared = await deadline.stage('preprocess', () => preprocess(input, deps.maxPixels));

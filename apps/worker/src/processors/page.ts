@@ -59,7 +59,12 @@ export async function processPage(job: Job, deps: PageProcessorDeps, stop?: Abor
   await writePageResult(paths, result);
   await deps.documents.recordPage(data.documentId, data.page, 'completed', result.confidence);
   const durations = { ...result.durations, store: Math.round(performance.now() - start) };
-  return { confidence: result.confidence, words: result.words.length, pixels: (result.width ?? 0) * (result.height ?? 0), durations };
+  return {
+    confidence: result.confidence,
+    words: result.words.length,
+    pixels: (result.width ?? 0) * (result.height ?? 0),
+    durations,
+  };
 }
 
 /** BullMQ's reason for a job whose worker died (lost its lock) more than MAX_STALLED_COUNT times. */
@@ -93,6 +98,13 @@ export async function recordPageFailure(
     await deps.documents.recordPage(documentId, page, 'completed', stored.confidence);
     return;
   }
-  await writePageResult(paths, { page, status: 'failed', text: '', confidence: 0, words: [], ...describeFailure(message) });
+  await writePageResult(paths, {
+    page,
+    status: 'failed',
+    text: '',
+    confidence: 0,
+    words: [],
+    ...describeFailure(message),
+  });
   await deps.documents.recordPage(documentId, page, 'failed');
 }

@@ -30,7 +30,9 @@ function post(url: URL, body: string, headers: Record<string, string>, deps: Web
       lookup: publicLookup(deps.allowPrivate),
       timeout: deps.timeoutMs,
     });
-    request.once('timeout', () => request.destroy(new Error(`no answer within ${deps.timeoutMs} ms (WEBHOOK_TIMEOUT_MS)`)));
+    request.once('timeout', () =>
+      request.destroy(new Error(`no answer within ${deps.timeoutMs} ms (WEBHOOK_TIMEOUT_MS)`)),
+    );
     request.once('error', reject);
     request.once('response', (response) => {
       // The body is not read for anything: drain it so that the socket is freed.
@@ -49,8 +51,12 @@ export async function deliverWebhook(job: Job, deps: WebhookDeps): Promise<{ sta
   const parsed = webhookJobSchema.safeParse(job.data);
   if (!parsed.success) throw new UnrecoverableError(`malformed webhook job: ${parsed.error.message}`);
   const { documentId } = parsed.data;
-  if (!deps.secret) throw new UnrecoverableError('WEBHOOK_SECRET is not set on this worker: the webhook cannot be signed');
-  const [doc, callbackUrl] = await Promise.all([deps.documents.get(documentId), deps.documents.callbackUrl(documentId)]);
+  if (!deps.secret)
+    throw new UnrecoverableError('WEBHOOK_SECRET is not set on this worker: the webhook cannot be signed');
+  const [doc, callbackUrl] = await Promise.all([
+    deps.documents.get(documentId),
+    deps.documents.callbackUrl(documentId),
+  ]);
   if (!doc || !callbackUrl) throw new UnrecoverableError('the document has expired (RESULT_TTL)');
   if (!FINISHED_STATUSES.has(doc.status)) throw new Error(`the document is still ${doc.status}`);
 
