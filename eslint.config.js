@@ -35,7 +35,10 @@ export default tseslint.config(
         { checksVoidReturn: { arguments: false, attributes: false } },
       ],
       // Unused arguments keep the signature a library calls with (`(_job, err) => …`).
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', caughtErrors: 'none' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', ignoreRestSiblings: true, caughtErrors: 'none' },
+      ],
       // Template literals print numbers and errors in messages on purpose; objects are still caught.
       '@typescript-eslint/restrict-template-expressions': [
         'error',

@@ -131,7 +131,7 @@ for (const id of accepted) {
   for (const page of result.pages) {
     if (page.status === 'pending' || seen.has(page.page)) lost++;
     seen.add(page.page);
-    const key = page.status === 'failed' ? `failed:${(page as PageResult).reason ?? 'error'}` : page.status;
+    const key = page.status === 'failed' ? `failed:${page.reason ?? 'error'}` : page.status;
     outcomes[key] = (outcomes[key] ?? 0) + 1;
   }
   lost += result.pageCount - seen.size;

@@ -169,7 +169,7 @@ describe('k8s/: kustomize base and overlays', () => {
           }
         }
         for (const secret of of('Secret')) {
-          for (const name of Object.keys((secret.stringData ?? secret.data ?? {}) as object))
+          for (const name of Object.keys(secret.stringData ?? secret.data ?? {}))
             assert.ok(CONFIG_VARIABLES.includes(name), name);
         }
       });
@@ -237,6 +237,17 @@ describe('k8s/: kustomize base and overlays', () => {
   });
 });
 
+/** The parts of a Compose service these tests read. */
+interface ComposeService {
+  command?: string[];
+  healthcheck?: unknown;
+  ports?: string[];
+  profiles?: string[];
+  volumes?: string[];
+  environment: Record<string, string>;
+  deploy: { replicas: number; resources: { limits: { memory: string } } };
+}
+
 describe('docker-compose.yml', () => {
   test('validates against the Compose specification', async () => {
     const file = path.join(path.dirname(require.resolve('dclint/package.json')), 'schemas', 'compose.schema.json');
@@ -250,23 +261,23 @@ describe('docker-compose.yml', () => {
 
   test('Redis persists and never evicts; workers scale by replicas within their tier; Prometheus finds every replica', async () => {
     const [compose] = (await readYaml(path.join(root, 'docker-compose.yml'))) as Array<{
-      services: Record<string, Record<string, any>>;
+      services: Record<string, ComposeService>;
     }>;
     const { redis, api, worker, prometheus, grafana } = compose?.services ?? {};
-    assert.ok(redis?.command.join(' ').includes('--appendonly yes'));
-    assert.ok(redis?.command.join(' ').includes('--maxmemory-policy noeviction'));
+    assert.ok(redis?.command?.join(' ').includes('--appendonly yes'));
+    assert.ok(redis?.command?.join(' ').includes('--maxmemory-policy noeviction'));
     assert.ok(redis?.healthcheck);
     assert.deepEqual(api?.ports, ['3000:3000']);
-    assert.ok(worker?.deploy.replicas >= 1);
+    assert.ok((worker?.deploy.replicas ?? 0) >= 1);
     assert.equal(
-      parseByteSize(worker?.environment.WORKER_MEMORY_TIER),
-      dockerBytes(worker?.deploy.resources.limits.memory),
+      parseByteSize(worker?.environment.WORKER_MEMORY_TIER ?? ''),
+      dockerBytes(worker?.deploy.resources.limits.memory ?? ''),
       'tier = memory limit',
     );
     assert.ok(!worker?.ports, 'workers publish no host port: several replicas could not share it');
     assert.deepEqual(grafana?.profiles, ['grafana']);
     for (const service of [prometheus, grafana]) {
-      for (const volume of service?.volumes as string[])
+      for (const volume of service?.volumes ?? [])
         assert.ok(existsSync(path.join(root, volume.split(':')[0] as string)), volume);
     }
     const [scrape] = (await readYaml(path.join(root, 'deploy', 'compose', 'prometheus.yml'))) as Array<{

@@ -139,7 +139,7 @@ describe('fairness', () => {
 
   test('a one-page document submitted after a 12-page one does not wait for its 12 pages', async () => {
     const page = await textPage(['A short page of text.']);
-    const big = await stack.submit([{ name: 'big.tif', data: await tiffOf(Array(12).fill(page)) }]);
+    const big = await stack.submit([{ name: 'big.tif', data: await tiffOf(Array.from({ length: 12 }, () => page)) }]);
     const small = await stack.submit([{ name: 'small.png', data: page }]);
     const bigId = ((await big.json()) as Submitted).id;
     const smallId = ((await small.json()) as Submitted).id;

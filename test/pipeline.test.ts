@@ -169,7 +169,7 @@ describe('worker pipeline', () => {
     }
   });
 
-  test('OCR works with the network unreachable', async (t) => {
+  test('OCR works with the network unreachable', (t) => {
     if (!has('unshare', ['-n', 'true'])) {
       t.skip('cannot create a network namespace here (unshare -n needs root or user namespaces)');
       return;

@@ -82,12 +82,10 @@ describe('the web page at /, in a real browser', { skip }, () => {
     assert.ok(cer(LINES.join('\n'), text) < 0.05, text);
     const boxes = await job.locator('figure.scan rect').count();
     assert.ok(boxes >= 18, `${boxes} word boxes`);
-    const image = await job
-      .locator('figure.scan img')
-      .evaluate((img) => ({
-        complete: (img as unknown as { complete: boolean }).complete,
-        width: (img as unknown as { naturalWidth: number }).naturalWidth,
-      }));
+    const image = await job.locator('figure.scan img').evaluate((img) => ({
+      complete: (img as unknown as { complete: boolean }).complete,
+      width: (img as unknown as { naturalWidth: number }).naturalWidth,
+    }));
     assert.ok(image.complete && image.width > 0, 'the page image shows');
     const download = page.waitForEvent('download');
     await job.getByRole('button', { name: 'Download text' }).click();
@@ -107,7 +105,9 @@ describe('the web page at /, in a real browser', { skip }, () => {
     assert.deepEqual(
       await job
         .locator('section.page')
-        .evaluateAll((sections) => sections.map((section) => section.getAttribute('data-page'))),
+        .evaluateAll((sections: Array<{ getAttribute(name: string): string | null }>) =>
+          sections.map((section) => section.getAttribute('data-page')),
+        ),
       ['1', '2'],
     );
     for (const seed of [1, 2]) {

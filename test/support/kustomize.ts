@@ -110,7 +110,7 @@ export function strategicMerge(base: unknown, patch: unknown): unknown {
     return merged;
   }
   if (Array.isArray(base) && Array.isArray(patch) && named(base) && named(patch)) {
-    const merged = [...base] as Array<Record<string, unknown>>;
+    const merged = [...(base as Array<Record<string, unknown>>)];
     for (const item of patch as Array<Record<string, unknown>>) {
       const index = merged.findIndex((existing) => existing.name === item.name);
       if (index < 0) merged.push(item);

@@ -22,7 +22,7 @@ export interface AppProcess {
 export function startApp(app: 'api' | 'worker', env: Record<string, string>, wrapper: string[] = []): AppProcess {
   const main = path.join(root, 'apps', app, 'dist', 'main.js');
   const [command, ...args] = [...wrapper, process.execPath, main];
-  const child = spawn(command as string, args, {
+  const child = spawn(command, args, {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

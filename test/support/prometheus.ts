@@ -14,7 +14,9 @@ export function parseExposition(text: string): Sample[] {
     if (!line || line.startsWith('#')) continue;
     const match = LINE.exec(line);
     if (!match) throw new Error(`not an exposition line: ${line}`);
-    const labels = Object.fromEntries([...(match[2] ?? '').matchAll(LABEL)].map((label) => [label[1], label[2]]));
+    const labels = Object.fromEntries(
+      [...(match[2] ?? '').matchAll(LABEL)].map((label): [string, string] => [label[1] ?? '', label[2] ?? '']),
+    );
     samples.push({ name: match[1] as string, labels, value: Number(match[3]) });
   }
   return samples;

@@ -10,7 +10,7 @@ export interface TestRedis {
 
 /** REDIS_URL when given (tests then use a key prefix of their own), else a private redis-server on a free port. */
 export async function startRedis(): Promise<TestRedis> {
-  if (process.env.REDIS_URL) return { url: process.env.REDIS_URL, stop: async () => undefined };
+  if (process.env.REDIS_URL) return { url: process.env.REDIS_URL, stop: () => Promise.resolve() };
   const dir = await mkdtemp(path.join(os.tmpdir(), 'pagefleet-redis-'));
   const server = await startRedisServer(dir, false);
   return {

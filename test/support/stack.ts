@@ -32,7 +32,7 @@ export interface Stack {
  */
 export async function startStack(env: Record<string, string> = {}): Promise<Stack> {
   // A test that stops and restarts Redis brings its own.
-  const redis: TestRedis = env.REDIS_URL ? { url: env.REDIS_URL, stop: async () => undefined } : await startRedis();
+  const redis: TestRedis = env.REDIS_URL ? { url: env.REDIS_URL, stop: () => Promise.resolve() } : await startRedis();
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'pagefleet-data-'));
   const baseEnv = {
     REDIS_URL: redis.url,

@@ -35,13 +35,10 @@ const outputsField = z
 /** The form fields of `POST /v1/jobs` besides its files; the limits come from the configuration. */
 export const submissionFields = (config: Config) =>
   z.strictObject({
-    languages: z
-      .string()
-      .default(config.DEFAULT_LANGUAGES)
-      .meta({
-        description: 'Tesseract language codes joined by +, each installed on the workers.',
-        example: 'eng+deu',
-      }),
+    languages: z.string().default(config.DEFAULT_LANGUAGES).meta({
+      description: 'Tesseract language codes joined by +, each installed on the workers.',
+      example: 'eng+deu',
+    }),
     dpi: z.coerce
       .number()
       .int()

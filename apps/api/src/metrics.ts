@@ -126,7 +126,7 @@ export function timeRequests(metrics: ApiMetrics): RequestHandler {
     const end = metrics.httpDuration.startTimer();
     res.once('finish', () => {
       const template = req.route
-        ? `${(res.locals.routeBase as string | undefined) ?? ''}${String(req.route.path)}`
+        ? `${(res.locals.routeBase as string | undefined) ?? ''}${String((req.route as { path: unknown }).path)}`
         : 'unmatched';
       end({
         method: METHODS.has(req.method) ? req.method : 'other',

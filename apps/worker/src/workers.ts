@@ -11,6 +11,9 @@ import {
   queueWebhook,
   warnUnlessNoEviction,
   type Config,
+  type DocumentJob,
+  type PageJob,
+  type WebhookJob,
   type Logger,
   type PageQueueName,
 } from '@pagefleet/shared';
@@ -104,7 +107,7 @@ export function startWorkers(deps: WorkerDeps, options: WorkerOptions): Worker[]
   const pageWorkers = options.pageQueues.map(({ queue, slots, ocr }) => {
     const pageDeps = { ...deps, ocr };
     metrics.slots.set({ queue }, slots);
-    const worker = new Worker(
+    const worker = new Worker<PageJob, PageSummary>(
       queue,
       async (job, token) => {
         const key = job.id ?? '';
@@ -146,10 +149,14 @@ export function startWorkers(deps: WorkerDeps, options: WorkerOptions): Worker[]
     });
     return worker;
   });
-  const documents = new Worker(QUEUES.documents, (job) => processDocument(job, deps), {
-    ...common,
-    concurrency: DOCUMENT_CONCURRENCY,
-  });
+  const documents = new Worker<DocumentJob, DocumentSummary | undefined>(
+    QUEUES.documents,
+    (job) => processDocument(job, deps),
+    {
+      ...common,
+      concurrency: DOCUMENT_CONCURRENCY,
+    },
+  );
   documents.on('completed', (job, summary: DocumentSummary | undefined) => {
     if (!summary) return;
     metrics.documents.inc({ status: summary.status });
@@ -158,7 +165,7 @@ export function startWorkers(deps: WorkerDeps, options: WorkerOptions): Worker[]
   documents.on('failed', (job, err) =>
     deps.log.error({ jobId: job?.data.documentId, err }, 'document processing failed'),
   );
-  const webhooks = new Worker(
+  const webhooks = new Worker<WebhookJob, { status: number }>(
     QUEUES.webhooks,
     (job) => deliverWebhook(job, { ...deps.webhook, documents: deps.documents }),
     {

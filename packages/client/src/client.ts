@@ -129,7 +129,7 @@ export class PagefleetClient {
    */
   async *events(id: string, signal?: AbortSignal): AsyncGenerator<ProgressEvent> {
     let lastId: string | undefined;
-    let lastError: unknown;
+    let lastError: Error | undefined;
     for (let failures = 0; ;) {
       const headers: Record<string, string> = {
         accept: 'text/event-stream',
@@ -155,7 +155,7 @@ export class PagefleetClient {
         }
       } catch (err) {
         if (err instanceof ProblemError || signal?.aborted) throw err;
-        lastError = err;
+        lastError = err instanceof Error ? err : new Error(String(err));
       }
       if (++failures > RECONNECTS)
         throw lastError ?? new UnreachableError(`the event stream of job ${id} keeps closing before the job ends`);

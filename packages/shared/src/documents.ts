@@ -153,7 +153,8 @@ export class DocumentStore {
     const [key, pagesKey] = this.keys(id);
     const replies = await this.redis.multi().hgetall(key).hvals(pagesKey).exec();
     const [docReply, pagesReply] = replies ?? [];
-    if (docReply?.[0] || pagesReply?.[0]) throw docReply?.[0] ?? pagesReply?.[0];
+    const failed = docReply?.[0] ?? pagesReply?.[0];
+    if (failed) throw failed;
     const doc = docReply?.[1] as Record<string, string>;
     if (!doc.id) return undefined;
     const outcomes = pagesReply?.[1] as string[];

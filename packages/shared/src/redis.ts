@@ -48,7 +48,7 @@ export async function waitForRedis(redis: Redis, timeoutMs: number): Promise<voi
  * keys, and an evicted key is a lost job. Managed services may refuse CONFIG; then nothing is said.
  */
 export async function warnUnlessNoEviction(redis: Redis, log: Logger): Promise<string | undefined> {
-  const reply = (await redis.config('GET', 'maxmemory-policy').catch(() => undefined)) as string[] | undefined;
+  const reply = await redis.config('GET', 'maxmemory-policy').catch(() => undefined);
   const policy = reply?.[1];
   if (policy !== undefined && policy !== 'noeviction') {
     log.warn(

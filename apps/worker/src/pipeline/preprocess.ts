@@ -36,9 +36,8 @@ export async function preprocess(input: PageInput, maxPixels: number): Promise<P
   const width = meta.width ?? 0;
   const height = meta.pageHeight ?? meta.height ?? 0;
   let pipeline = sharp(input.image, options).flatten({ background: '#ffffff' });
-  let size = { width, height };
   if (!fitsWithin(width, height, maxPixels)) {
-    size = scaleToFit(width, height, maxPixels);
+    const size = scaleToFit(width, height, maxPixels);
     pipeline = pipeline.resize(size.width, size.height, { fit: 'fill' });
   }
   const gray = await toGray(pipeline);
