@@ -227,7 +227,13 @@ function operationObject(operation: Operation, keys: boolean) {
   const responses = Object.fromEntries(
     Object.entries({
       ...operation.responses,
-      ...(operation.authenticated && keys ? { 401: problem('No API key, or not one of API_KEYS.') } : {}),
+      ...(operation.authenticated
+        ? {
+            401: problem(
+              keys ? 'No API key, or not one of API_KEYS.' : 'Only when API_KEYS is set: no key, or not one of them.',
+            ),
+          }
+        : {}),
     }).map(([status, response]) => [
       status,
       {
@@ -270,7 +276,9 @@ function operationObject(operation: Operation, keys: boolean) {
         }
       : {}),
     responses,
-    ...(operation.authenticated && keys ? { security: [{ apiKey: [] }] } : {}),
+    // Under /v1 a Bearer key is required when API_KEYS is set, and accepted (ignored) otherwise; the
+    // probes and the metrics are open, which an empty list says.
+    security: operation.authenticated ? (keys ? [{ bearer: [] }] : [{}, { bearer: [] }]) : [],
   };
 }
 
@@ -294,13 +302,19 @@ export function openApiDocument(config: Config, version: string) {
       description:
         'OCR of PDFs and scans as jobs: submit, follow, read. One job per document, one queue entry per page.',
     },
+    // Relative to where this document was fetched: the API does not know its public address.
+    servers: [{ url: '/', description: 'The server that answered this document.' }],
     jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
     paths,
     components: {
       schemas: components,
-      ...(keys
-        ? { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'One of API_KEYS.' } } }
-        : {}),
+      securitySchemes: {
+        bearer: {
+          type: 'http',
+          scheme: 'bearer',
+          description: keys ? 'One of API_KEYS.' : 'Not required: this server has no API_KEYS.',
+        },
+      },
     },
   };
 }

@@ -244,6 +244,26 @@ export interface RunningWorker {
   close(graceMs: number): Promise<ShutdownOutcome>;
 }
 
+/** Once its pages are handed back, how long a worker's close may take before its connections are cut. */
+const CLOSE_STUCK_MS = 5000;
+
+/** True when `promise` settles within `ms`; false when the time runs out first. */
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => (timer = setTimeout(resolve, ms, false)));
+  try {
+    return await Promise.race([
+      promise.then(
+        () => true,
+        () => true,
+      ),
+      timeout,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** How long /ready waits for Redis to answer. */
 const PING_TIMEOUT_MS = 1000;
 
@@ -357,8 +377,7 @@ export async function runWorker(config: Config, log: Logger, plan?: CapacityPlan
       await heartbeat.stop();
       // worker.close() stops fetching, then waits for active jobs with no timeout of its own.
       const closing = Promise.all(all.map((worker) => worker.close()));
-      const grace = new Promise<false>((resolve) => setTimeout(resolve, graceMs, false).unref());
-      const finished = await Promise.race([closing.then(() => true), grace]);
+      const finished = await settlesWithin(closing, graceMs);
       let handedBack = 0;
       if (!finished) {
         for (const { job, token, stop } of active.values()) {
@@ -369,7 +388,12 @@ export async function runWorker(config: Config, log: Logger, plan?: CapacityPlan
           // Its result would be refused anyway: the page is no longer this worker's.
           stop.abort(new Error('page handed back on shutdown'));
         }
-        await closing;
+        // A worker whose blocking connection is stuck reconnecting after a Redis outage never
+        // closes (taskforcesh/bullmq#4585, #4656): its connections are cut instead.
+        if (!(await settlesWithin(closing, CLOSE_STUCK_MS))) {
+          log.warn({ waitedMs: CLOSE_STUCK_MS }, 'BullMQ workers did not close; disconnecting them');
+          await Promise.allSettled(all.map((worker) => settlesWithin(worker.disconnect(), CLOSE_STUCK_MS)));
+        }
       }
       await Promise.all([...pageQueues.map(({ ocr }) => ocr.close()), orientation?.close()]);
       await maintenance.close();
