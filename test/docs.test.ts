@@ -4,7 +4,8 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
-import { createLogger, loadConfig } from '@pagefleet/shared';
+import { CONFIG_VARIABLES, createLogger, loadConfig } from '@pagefleet/shared';
+import { configurationMarkdown } from '../scripts/docs/configuration.js';
 import { createApiMetrics } from '../apps/api/src/metrics.js';
 import { createWorkerMetrics } from '../apps/worker/src/metrics.js';
 
@@ -67,4 +68,10 @@ test('every series the Grafana dashboard queries is exposed', async () => {
   ]) {
     assert.ok(queried.includes(required), required);
   }
+});
+
+test('docs/configuration.md is what the config schema generates (npm run docs)', async () => {
+  const page = await readFile(path.join(root, 'docs', 'configuration.md'), 'utf8');
+  assert.equal(page, configurationMarkdown(), 'run `npm run docs` after changing the config schema');
+  for (const name of CONFIG_VARIABLES) assert.ok(page.includes(`| \`${name}\` |`), name);
 });

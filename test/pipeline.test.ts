@@ -54,8 +54,8 @@ describe('worker pipeline', () => {
         t.skip('GraphicsMagick (gm) is not installed');
         return;
       }
-      const rasterizer = createRasterizer(kind, { maxPixels: 40_000_000 });
-      const page = await rasterizer.render(pdf, 2, 300, never);
+      const rasterizer = createRasterizer(kind);
+      const page = await rasterizer.render(pdf, 2, { dpi: 300, maxPixels: 40_000_000 }, never);
       assert.equal(page.dpi, 300);
       assert.ok(Math.abs(page.width - 2550) <= 1, `width ${page.width}`);
       const text = (await ocr.recognize(await preprocess({ rendered: page }, 40_000_000), 'eng', never)).text;
@@ -75,8 +75,8 @@ describe('worker pipeline', () => {
   });
 
   test('a page larger than MAX_PAGE_PIXELS is rendered at a lower DPI, not rendered and shrunk', async () => {
-    const rasterizer = createRasterizer('poppler', { maxPixels: 500_000 });
-    const page = await rasterizer.render(pdf, 2, 300, never);
+    const rasterizer = createRasterizer('poppler');
+    const page = await rasterizer.render(pdf, 2, { dpi: 300, maxPixels: 500_000 }, never);
     assert.ok(page.dpi < 300);
     assert.ok(page.width * page.height <= 500_000);
   });
@@ -119,7 +119,7 @@ describe('worker pipeline', () => {
     const slow = path.join(dir, 'slow.pdf');
     await writeFile(slow, slowPdf());
     const deps = {
-      rasterizer: createRasterizer('poppler', { maxPixels: 40_000_000 }),
+      rasterizer: createRasterizer('poppler'),
       ocr,
       orientation: undefined,
       maxPixels: 40_000_000,

@@ -68,7 +68,7 @@ const eng = { languages: 'eng', formats: [] };
 
 /** The gray page through one more sharp operation. */
 async function transformed(page: PreparedPage, operation: (image: Sharp) => Sharp): Promise<PreparedPage> {
-  return { ...(await toGray(operation(sharpOf(page)))), dpi: page.dpi };
+  return { ...(await toGray(operation(await sharpOf(page)))), dpi: page.dpi };
 }
 
 interface Read {
@@ -189,8 +189,8 @@ try {
     pdfs.push({ name: 'ocrmypdf_linn.pdf', file: path.join(corpus, 'pdfs', 'ocrmypdf_linn.pdf'), truth });
   }
   const rasterizers = {
-    poppler: popplerRasterizer({ maxPixels: config.MAX_PAGE_PIXELS }),
-    pdf2pic: pdf2picRasterizer({ maxPixels: config.MAX_PAGE_PIXELS }),
+    poppler: popplerRasterizer(),
+    pdf2pic: pdf2picRasterizer(),
   };
   const chosen = { ocr: native ?? (hasFast ? pools.fastDeskew : pools.deskew), orientation };
   for (const [rasterizer, dpi] of [
@@ -204,7 +204,12 @@ try {
         name: pdf.name,
         truth: pdf.truth,
         read: async () => {
-          const rendered = await rasterizers[rasterizer].render(pdf.file, 1, dpi, signal);
+          const rendered = await rasterizers[rasterizer].render(
+            pdf.file,
+            1,
+            { dpi, maxPixels: config.MAX_PAGE_PIXELS },
+            signal,
+          );
           return (await readUpright(await preprocess({ rendered }, config.MAX_PAGE_PIXELS), eng, chosen, plain)).ocr;
         },
       })),

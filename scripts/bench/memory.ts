@@ -1,7 +1,6 @@
 // `npm run bench:memory`: peak RSS of real API and worker processes against a real redis-server,
 // on generated 300-DPI letter scans (or CORPUS_DIR's PDFs). Writes docs/memory.json,
-// docs/memory.md (charts and the tier table), the worker's measured memory profile, and
-// README's tier table.
+// docs/memory.md (charts and the tier table) and the worker's measured memory profile.
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -22,7 +21,7 @@ import { FIXTURE_DPI, pdfOf, scannedPage, wordLines } from '../../test/support/f
 import { startRedisServer } from '../lib/redis-server.js';
 import { startApp, waitReady, type App } from './lib/apps.js';
 import { PeakSampler } from './lib/rss.js';
-import { renderMemoryReport, updateReadmeTable, type MemoryReport } from './lib/memory-report.js';
+import { renderMemoryReport, type MemoryReport } from './lib/memory-report.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const { values: args } = parseArgs({
@@ -313,9 +312,8 @@ await mkdir(path.join(root, 'docs'), { recursive: true });
 await writeFile(path.join(root, 'docs', 'memory.json'), `${JSON.stringify(report, null, 2)}\n`);
 await writeFile(MEMORY_PROFILE_FILE, `${JSON.stringify(profile, null, 2)}\n`);
 await writeFile(path.join(root, 'docs', 'memory.md'), renderMemoryReport(report));
-await updateReadmeTable(path.join(root, 'README.md'), report);
 console.log(
   `\nbase ${mebibytes(baseBytes)} MiB, ${mebibytes(slotBytes)} MiB per slot, ${profile.bytesPerPixel} bytes per extra pixel`,
 );
-console.log("wrote docs/memory.json, docs/memory.md, apps/worker/memory-profile.json and README.md's tier table");
+console.log('wrote docs/memory.json, docs/memory.md and apps/worker/memory-profile.json');
 await rm(work, { recursive: true, force: true });

@@ -13,7 +13,6 @@ import { FIXTURE_DPI } from '../../test/support/fixtures.js';
 import { startRedisServer } from '../lib/redis-server.js';
 import { runFleet } from './lib/fleet.js';
 import { nativeTessdata, runNative } from './lib/native.js';
-import { replaceReadmeSection } from './lib/readme.js';
 import { renderScaleReport, type ScaleReport, type ScaleRun } from './lib/scale-report.js';
 import { generateScans } from './lib/scans.js';
 
@@ -114,10 +113,9 @@ const report: ScaleReport = {
   pagefleet,
   native,
 };
-const { markdown, summary, readme } = renderScaleReport(report);
+const { markdown, summary } = renderScaleReport(report);
 await writeFile(path.join(root, 'docs', 'scale.json'), `${JSON.stringify(report, null, 2)}\n`);
 await writeFile(path.join(root, 'docs', 'scale.md'), markdown);
-await replaceReadmeSection(path.join(root, 'README.md'), 'scale', readme);
-console.log(`\n${summary}\nwrote docs/scale.json, docs/scale.md and README's table`);
+console.log(`\n${summary}\nwrote docs/scale.json and docs/scale.md`);
 await rm(work, { recursive: true, force: true });
 await redis.stop();

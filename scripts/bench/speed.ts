@@ -58,7 +58,7 @@ async function runPipeline(): Promise<number> {
   await Promise.all(Array.from({ length: cpus }, () => ocr.warmUp('eng')));
   const orientation = config.AUTO_ROTATE ? new OrientationDetector() : undefined;
   const deps = {
-    rasterizer: createRasterizer('poppler', { maxPixels }),
+    rasterizer: createRasterizer('poppler'),
     ocr,
     orientation,
     maxPixels,

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import os from 'node:os';
 import express from 'express';
 import { pinoHttp } from 'pino-http';
 import type { Queue, FlowProducer } from 'bullmq';
@@ -8,6 +9,7 @@ import { requireApiKey } from './auth.js';
 import { DASHBOARD_PATH, queueDashboard } from './dashboard.js';
 import { securityHeaders } from './headers.js';
 import { metricsHandler, routeBase, timeRequests, type ApiMetrics } from './metrics.js';
+import { createLimiter } from './ingest/limiter.js';
 import { openApiDocument } from './openapi.js';
 import { errorHandler, notFound } from './problem.js';
 import { referencePage } from './reference-page.js';
@@ -56,7 +58,10 @@ export function createServer(deps: ServerDeps): express.Express {
   app.get('/docs', referencePage(contract));
   app.use(webPage());
   if (deps.config.API_KEYS) app.use('/v1', requireApiKey(deps.config.API_KEYS));
-  app.use('/v1/jobs', routeBase, jobsRouter({ ...deps, redisReady }));
+  // One inspection (a pdfinfo child, an image header) per CPU: past that, concurrent uploads would
+  // only add children and memory, not speed (bench:memory).
+  const inspections = createLimiter(os.availableParallelism());
+  app.use('/v1/jobs', routeBase, jobsRouter({ ...deps, redisReady, inspections }));
   app.use('/v1/workers', routeBase, workersRouter(deps.heartbeats));
   if (deps.config.ADMIN_DASHBOARD) {
     const auth = deps.config.API_KEYS ? requireApiKey(deps.config.API_KEYS, { basic: true }) : undefined;

@@ -1,6 +1,5 @@
 import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import sharp from 'sharp';
 import {
   createRedis,
   DocumentStore,
@@ -282,10 +281,6 @@ export async function runWorker(config: Config, log: Logger, plan?: CapacityPlan
     },
     'capacity planned',
   );
-  // Parallelism comes from the slots: libvips' own thread pool and operation cache would only
-  // multiply memory per slot (the defaults suit a desktop application, not a server).
-  sharp.concurrency(1);
-  sharp.cache(false);
 
   const active = new Map<string, ActivePage>();
   const busyByQueue = () => {
@@ -326,7 +321,7 @@ export async function runWorker(config: Config, log: Logger, plan?: CapacityPlan
     {
       dataDir: config.DATA_DIR,
       documents,
-      rasterizer: createRasterizer(config.RASTERIZER, { maxPixels: config.MAX_PAGE_PIXELS }),
+      rasterizer: createRasterizer(config.RASTERIZER),
       orientation,
       maxPixels: config.MAX_PAGE_PIXELS,
       timeoutMs: config.PAGE_TIMEOUT_MS,

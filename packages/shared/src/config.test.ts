@@ -10,7 +10,7 @@ test('defaults apply when nothing is set', () => {
   assert.equal(config.RASTERIZER, 'poppler');
   assert.equal(config.OCR_MODEL, 'fast');
   assert.equal(config.OCR_ENGINE, 'native');
-  assert.equal(config.DESKEW, true);
+  assert.equal(config.DESKEW, false, 'the native engine has no deskew');
   assert.equal(config.AUTO_ROTATE, true);
   assert.equal(config.DATA_DIR, path.resolve('data'));
   assert.equal(config.WORKER_CONCURRENCY, undefined);
@@ -64,4 +64,11 @@ test('LARGE_PAGE_PIXELS may not exceed MAX_PAGE_PIXELS', () => {
     () => loadConfig({ LARGE_PAGE_PIXELS: '50000000', MAX_PAGE_PIXELS: '40000000' }),
     /LARGE_PAGE_PIXELS \(50000000\) must not exceed MAX_PAGE_PIXELS/,
   );
+});
+
+test('DESKEW follows the engine unless set, and is refused where the engine cannot do it', () => {
+  assert.equal(loadConfig({ OCR_ENGINE: 'tesseract.js' }).DESKEW, true);
+  assert.equal(loadConfig({ OCR_ENGINE: 'tesseract.js', DESKEW: 'false' }).DESKEW, false);
+  assert.equal(loadConfig({ OCR_ENGINE: 'native', DESKEW: 'false' }).DESKEW, false);
+  assert.throws(() => loadConfig({ DESKEW: 'true' }), /DESKEW=true needs OCR_ENGINE=tesseract\.js/);
 });

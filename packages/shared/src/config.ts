@@ -58,112 +58,215 @@ const flag = (on = false) =>
     .default(on ? 'true' : 'false')
     .transform((value) => value === 'true' || value === '1');
 
-const variables = z.object({
+/** Every variable, with its type, default and meaning: docs/configuration.md is generated from it. */
+export const CONFIG_SCHEMA = z.object({
   // Where queues and document state live. One Redis serves the API and every worker.
-  REDIS_URL: z.url({ protocol: /^rediss?$/ }).default('redis://127.0.0.1:6379'),
+  REDIS_URL: z
+    .url({ protocol: /^rediss?$/ })
+    .default('redis://127.0.0.1:6379')
+    .describe(
+      'Redis for queues and document status. `npm start` starts its own when unset. Redis must use `maxmemory-policy noeviction`.',
+    ),
   // Prefix of every Redis key pagefleet writes; tests use a fresh one each.
   QUEUE_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9_-]{1,64}$/)
-    .default('pagefleet'),
+    .default('pagefleet')
+    .describe('Prefix of every Redis key pagefleet writes.'),
   // Uploads, page results and combined text. Must be shared by the API and the workers.
   DATA_DIR: z
     .string()
     .min(1)
     .default('data')
-    .transform((dir) => path.resolve(dir)),
-  HOST: z.string().min(1).default('0.0.0.0'),
-  PORT: int(0, 65535, 3000),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    .transform((dir) => path.resolve(dir))
+    .describe('Uploads, page results and text; shared by the API and every worker.'),
+  HOST: z.string().min(1).default('0.0.0.0').describe('API listen address.'),
+  PORT: int(0, 65535, 3000).describe('API port.'),
+  LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+    .default('info')
+    .describe('pino level: `fatal` … `trace`, or `silent`.'),
   // JSON lines for collectors; `auto` prints readable lines instead when stdout is a terminal.
-  LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
+  LOG_FORMAT: z
+    .enum(['auto', 'json', 'pretty'])
+    .default('auto')
+    .describe('`json` (one line per event), `pretty` (readable), or `auto`: pretty when stdout is a terminal.'),
   // The worker's own HTTP server (/metrics, /health, /ready); 0 picks a free port (several on a host).
-  WORKER_PORT: int(0, 65535, 3001),
+  WORKER_PORT: int(0, 65535, 3001).describe(
+    "Worker's `/metrics`, `/health` and `/ready` (on `HOST`); `0` picks a free port (logged).",
+  ),
   // Workers write a heartbeat this often; one silent for three intervals is no longer listed.
-  HEARTBEAT_INTERVAL_MS: int(500, 600_000, 5000),
+  HEARTBEAT_INTERVAL_MS: int(500, 600_000, 5000).describe(
+    'How often a worker writes its heartbeat; silent for three intervals, it leaves `GET /v1/workers`.',
+  ),
   // Comment lines on an idle event stream, so that proxies do not close it (most cut at 30-60 s).
-  SSE_HEARTBEAT_MS: int(100, 600_000, 15_000),
+  SSE_HEARTBEAT_MS: int(100, 600_000, 15_000).describe(
+    'Comment lines on idle event streams, so that proxies keep them open.',
+  ),
   // The BullMQ dashboard at /admin/queues; behind API_KEYS when they are set.
-  ADMIN_DASHBOARD: flag(),
+  ADMIN_DASHBOARD: flag().describe('`true` serves the queue dashboard at `/admin/queues` (behind `API_KEYS`).'),
 
   // Submission limits: what one request may ask of the service.
-  MAX_FILE_BYTES: int(1, Number.MAX_SAFE_INTEGER, 100 * 1024 * 1024),
-  MAX_FILES: int(1, 1000, 20),
-  MAX_PAGES: int(1, 100_000, 1000),
-  DEFAULT_DPI: int(MIN_DPI, 2400, 200),
+  MAX_FILE_BYTES: int(1, Number.MAX_SAFE_INTEGER, 100 * 1024 * 1024).describe('Largest file accepted (`413` beyond).'),
+  MAX_FILES: int(1, 1000, 20).describe('Files per submission (`413` beyond).'),
+  MAX_PAGES: int(1, 100_000, 1000).describe('Pages per document (`422` beyond).'),
+  DEFAULT_DPI: int(MIN_DPI, 2400, 200).describe(
+    'PDF render resolution when the client does not ask: as accurate as 300 on scans and on text down to 6 points, a fifth faster ([benchmarks](benchmarks.md)).',
+  ),
   // 600 DPI is the most any OCR engine benefits from; more only costs memory.
-  MAX_DPI: int(MIN_DPI, 2400, 600),
+  MAX_DPI: int(MIN_DPI, 2400, 600).describe('Highest `dpi` a client may ask for.'),
   DEFAULT_LANGUAGES: z
     .string()
     .regex(/^[A-Za-z0-9_]+(\+[A-Za-z0-9_]+)*$/)
-    .default('eng'),
+    .default('eng')
+    .describe('Tesseract languages when the client does not ask (`eng+deu` form).'),
   // Milliseconds pdfinfo may take to count pages before the upload is rejected.
-  PDFINFO_TIMEOUT_MS: int(100, 600_000, 15_000),
+  PDFINFO_TIMEOUT_MS: int(100, 600_000, 15_000).describe(
+    "Time `pdfinfo` may take to count a PDF's pages before it is refused.",
+  ),
   // Uploads one API process receives at once; more get 503 with Retry-After.
-  MAX_CONCURRENT_UPLOADS: int(1, 10_000, 64),
+  MAX_CONCURRENT_UPLOADS: int(1, 10_000, 64).describe('Uploads one API process receives at once (`503` beyond).'),
   // Pages waiting in the queues past which submissions get 429 with Retry-After.
-  MAX_QUEUED_PAGES: int(1, 100_000_000, 100_000),
+  MAX_QUEUED_PAGES: int(1, 100_000_000, 100_000).describe(
+    'Pages waiting for a worker past which submissions get `429`.',
+  ),
   // Pages predicted to render above this many pixels go to the pages-large queue.
-  LARGE_PAGE_PIXELS: int(1_000_000, 500_000_000, 12_000_000),
+  LARGE_PAGE_PIXELS: int(1_000_000, 500_000_000, 12_000_000).describe(
+    'Pages predicted above this many pixels go to the `pages-large` queue.',
+  ),
 
   // Worker memory: a tier such as 1Gi; unset, the container's limit (cgroup) or the machine's memory.
-  WORKER_MEMORY_TIER: byteSize.optional(),
+  WORKER_MEMORY_TIER: byteSize
+    .optional()
+    .describe("Worker memory budget (`512Mi`, `1Gi`, `2Gi`, …); unset, the cgroup limit, else the machine's memory."),
   // Page slots; unset, derived from the memory budget and the CPUs.
-  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(256).optional(),
+  WORKER_CONCURRENCY: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(256)
+    .optional()
+    .describe('Page slots of the `pages` queue; unset, `min(CPUs, floor((budget − base) / perSlot))`.'),
   // Page queues this worker takes; unset, pages-large is added when the budget affords a large slot.
-  WORKER_QUEUES: pageQueues.optional(),
+  WORKER_QUEUES: pageQueues
+    .optional()
+    .describe('`pages`, `pages-large` or both; unset, `pages-large` is added when the budget affords a large slot.'),
   // A tesseract thread is replaced after this many pages, or once its heap passes OCR_MAX_HEAP.
-  OCR_MAX_PAGES: int(1, 1_000_000, 200),
-  OCR_MAX_HEAP: byteSize.default(160 * 2 ** 20),
-  RASTERIZER: z.enum(['poppler', 'pdf2pic']).default('poppler'),
+  OCR_MAX_PAGES: int(1, 1_000_000, 200).describe(
+    '`OCR_ENGINE=tesseract.js`: pages a tesseract thread does before it is replaced.',
+  ),
+  OCR_MAX_HEAP: byteSize
+    .prefault('160Mi')
+    .describe('`OCR_ENGINE=tesseract.js`: heap past which a tesseract thread is replaced after its page.'),
+  RASTERIZER: z
+    .enum(['poppler', 'pdf2pic'])
+    .default('poppler')
+    .describe('`poppler` (`pdftoppm`) or `pdf2pic` (GraphicsMagick + Ghostscript).'),
   // A page's whole attempt (rasterize, preprocess, OCR); past it the stage's child or thread is killed.
-  PAGE_TIMEOUT_MS: int(1000, 3_600_000, 300_000),
+  PAGE_TIMEOUT_MS: int(1000, 3_600_000, 300_000).describe(
+    'Time one attempt at a page may take, all stages together; past it the rasterizer or `tesseract` child is killed, or the tesseract.js thread terminated and replaced, and the attempt fails naming the stage.',
+  ),
   // BullMQ's lock on an active page: renewed every half of it while the worker lives. A killed
   // worker's pages are found by the stall check within LOCK_DURATION_MS + STALLED_INTERVAL_MS.
-  LOCK_DURATION_MS: int(1000, 3_600_000, 30_000),
-  STALLED_INTERVAL_MS: int(500, 3_600_000, 30_000),
+  LOCK_DURATION_MS: int(1000, 3_600_000, 30_000).describe(
+    'BullMQ lock on an active page, renewed every half of it while its worker lives.',
+  ),
+  STALLED_INTERVAL_MS: int(500, 3_600_000, 30_000).describe(
+    "How often workers look for pages whose lock expired (their worker died). A dead worker's page runs again within about `LOCK_DURATION_MS + STALLED_INTERVAL_MS`.",
+  ),
   // Deaths of its worker a page survives (each retry at half the DPI) before it fails as `oom`.
-  MAX_STALLED_COUNT: int(0, 100, 2),
+  MAX_STALLED_COUNT: int(0, 100, 2).describe(
+    'Deaths of its worker a page survives, each retry at half the DPI (and a quarter of the pixel cap), before it fails with reason `oom`.',
+  ),
   // On SIGTERM: how long active pages (worker) and requests (API) get to finish.
-  SHUTDOWN_GRACE_MS: int(0, 3_600_000, 30_000),
+  SHUTDOWN_GRACE_MS: int(0, 3_600_000, 30_000).describe(
+    'On SIGTERM: time active pages (worker) or requests (API) get to finish.',
+  ),
   // Extra traineddata (e.g. Debian's /usr/share/tesseract-ocr/5/tessdata), searched before npm packages.
-  TESSDATA_DIR: z.string().min(1).optional(),
+  TESSDATA_DIR: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      "Folder of extra `<lang>.traineddata[.gz]` files (e.g. Debian's `/usr/share/tesseract-ocr/5/tessdata`), searched first whatever `OCR_MODEL` says.",
+    ),
   // fast: tessdata_fast models (Debian's tesseract-ocr-<lang>), best_int where none is installed.
-  OCR_MODEL: z.enum(OCR_MODELS).default('fast'),
+  OCR_MODEL: z
+    .enum(OCR_MODELS)
+    .default('fast')
+    .describe(
+      "`fast`: tessdata_fast models from Debian's `tesseract-ocr-<lang>` packages (in `/usr/share/tesseract-ocr/5/tessdata`), falling back to `best_int` for a language with none installed (the worker logs which file each default language uses); `best_int`: the `@tesseract.js-data/<lang>` npm packages. Why fast: [benchmarks](benchmarks.md).",
+    ),
   // native (Tesseract's command, a child process per page) or tesseract.js (WebAssembly, in worker threads).
-  OCR_ENGINE: z.enum(['native', 'tesseract.js']).default('native'),
-  // tesseract.js straightens slightly skewed pages before reading them (its rotateAuto; the command has no such step).
-  DESKEW: flag(true),
+  OCR_ENGINE: z
+    .enum(['native', 'tesseract.js'])
+    .default('native')
+    .describe(
+      "`native`: Tesseract's own command (Debian's `tesseract-ocr`), a child process per page, killed at the page's deadline; `tesseract.js`: Tesseract compiled to WebAssembly in a worker thread per slot (the card's engine). `native` reads 1.25–1.5 times as many pages per minute on the same CPUs ([benchmarks](benchmarks.md)); where the command is missing the worker reads with tesseract.js and logs it. `DESKEW`, `OCR_MAX_PAGES` and `OCR_MAX_HEAP` apply to tesseract.js only.",
+    ),
+  // Unset, on where the engine can do it: tesseract.js reads 0.063 CER with it against 0.072
+  // without on bench:defaults' pages; Tesseract's command has no such step, so there it is off and
+  // DESKEW=true is refused rather than silently ignored.
+  DESKEW: z
+    .enum(['true', '1', 'false', '0'])
+    .optional()
+    .transform((value) => (value === undefined ? undefined : value === 'true' || value === '1'))
+    .describe(
+      'Straighten slightly skewed pages before reading them (tesseract.js `rotateAuto`). Unset: on with `OCR_ENGINE=tesseract.js`, off with `native`, whose command has no such step (`true` with `native` is refused).',
+    ),
   // A page read with low confidence is checked for a sideways or upside-down scan (Tesseract OSD) and read again turned.
-  AUTO_ROTATE: flag(true),
+  AUTO_ROTATE: flag(true).describe(
+    "A page read with mean confidence below 65 is checked by Tesseract's orientation detection (`@tesseract.js-data/osd`) and, when found sideways or upside down, read again turned; the turned reading is kept only when it reads with more confidence.",
+  ),
   // A page is downscaled (or rendered at a lower DPI) so that it never exceeds this many pixels.
-  MAX_PAGE_PIXELS: int(1_000_000, 500_000_000, 40_000_000),
-  PAGE_ATTEMPTS: int(1, 100, 3),
+  MAX_PAGE_PIXELS: int(1_000_000, 500_000_000, 40_000_000).describe(
+    'Pixel cap of a page: PDFs are rendered at a DPI lowered to fit it, images are downscaled to it.',
+  ),
+  PAGE_ATTEMPTS: int(1, 100, 3).describe('Attempts per page before it fails for good.'),
   // First retry delay; each further attempt doubles it.
-  PAGE_BACKOFF_MS: int(0, 3_600_000, 5000),
+  PAGE_BACKOFF_MS: int(0, 3_600_000, 5000).describe('Delay before the first retry; it doubles for each further one.'),
 
   // Seconds a finished document (status, results, files) and an Idempotency-Key are kept.
-  RESULT_TTL: int(60, 365 * 24 * 3600, 7 * 24 * 3600),
+  RESULT_TTL: int(60, 365 * 24 * 3600, 7 * 24 * 3600).describe(
+    'Seconds a finished document (status, results, files) and an `Idempotency-Key` are kept.',
+  ),
   // How often a worker removes what RESULT_TTL has expired (files, finished BullMQ jobs).
-  CLEANUP_INTERVAL_MS: int(1000, 7 * 24 * 3_600_000, 3_600_000),
+  CLEANUP_INTERVAL_MS: int(1000, 7 * 24 * 3_600_000, 3_600_000).describe(
+    'How often a worker removes what `RESULT_TTL` expired: document files, uploads left by a crashed API, finished BullMQ jobs.',
+  ),
 
   // Bearer tokens accepted on /v1 routes, comma-separated; unset, the API is open.
-  API_KEYS: apiKeys.optional(),
+  API_KEYS: apiKeys
+    .optional()
+    .describe('Comma-separated bearer keys (16+ characters each) required on `/v1`; unset, the API is open.'),
 
   // Signs webhook bodies (HMAC-SHA256); a submission with a callbackUrl is refused without it.
-  WEBHOOK_SECRET: z.string().min(16).optional(),
+  WEBHOOK_SECRET: z
+    .string()
+    .min(16)
+    .optional()
+    .describe('Key (16+ characters) signing webhooks; unset, submissions with a `callbackUrl` are refused.'),
   // Callbacks to loopback, link-local and private addresses would let clients probe the internal
   // network (SSRF): refused unless this says the receivers live there.
-  WEBHOOK_ALLOW_PRIVATE: flag(),
+  WEBHOOK_ALLOW_PRIVATE: flag().describe('`true` lets callbacks reach loopback, link-local and private addresses.'),
   // Deliveries per webhook; the first retry waits WEBHOOK_BACKOFF_MS, each further one twice as long
   // (8 attempts at 10 s span about 21 minutes).
-  WEBHOOK_ATTEMPTS: int(1, 100, 8),
-  WEBHOOK_BACKOFF_MS: int(0, 3_600_000, 10_000),
+  WEBHOOK_ATTEMPTS: int(1, 100, 8).describe('Deliveries tried per webhook.'),
+  WEBHOOK_BACKOFF_MS: int(0, 3_600_000, 10_000).describe(
+    'Delay before the first retry of a webhook; it doubles for each further one.',
+  ),
   // One delivery attempt: connecting, sending and the receiver's answer.
-  WEBHOOK_TIMEOUT_MS: int(100, 600_000, 10_000),
+  WEBHOOK_TIMEOUT_MS: int(100, 600_000, 10_000).describe('Time one delivery may take, connection and answer together.'),
 });
 
-const configSchema = variables.superRefine((config, ctx) => {
+const configSchema = CONFIG_SCHEMA.superRefine((config, ctx) => {
+  if (config.DESKEW === true && config.OCR_ENGINE === 'native') {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['DESKEW'],
+      message: "DESKEW=true needs OCR_ENGINE=tesseract.js: Tesseract's command has no deskew step",
+    });
+  }
   if (config.LARGE_PAGE_PIXELS > config.MAX_PAGE_PIXELS) {
     ctx.addIssue({
       code: 'custom',
@@ -178,12 +281,12 @@ const configSchema = variables.superRefine((config, ctx) => {
       message: `DEFAULT_DPI (${config.DEFAULT_DPI}) must not exceed MAX_DPI (${config.MAX_DPI})`,
     });
   }
-});
+}).transform((config) => ({ ...config, DESKEW: config.DESKEW ?? config.OCR_ENGINE === 'tesseract.js' }));
 
 export type Config = Readonly<z.infer<typeof configSchema>>;
 
 /** Every variable the schema reads: deployment files are checked against it. */
-export const CONFIG_VARIABLES: readonly string[] = Object.keys(variables.shape);
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(CONFIG_SCHEMA.shape);
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -192,7 +295,7 @@ export class ConfigError extends Error {
 /** Parses the environment once; the message names every variable that is wrong. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const input = Object.fromEntries(
-    Object.keys(variables.shape).map((key) => [key, env[key] === '' ? undefined : env[key]]),
+    Object.keys(CONFIG_SCHEMA.shape).map((key) => [key, env[key] === '' ? undefined : env[key]]),
   );
   const parsed = configSchema.safeParse(input);
   if (!parsed.success) {

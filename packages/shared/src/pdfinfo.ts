@@ -26,23 +26,25 @@ export async function pdfInfo(file: string, timeoutMs: number, page?: number, si
   };
 }
 
-/** Size in points of every page from 1 to `pages`, in one pdfinfo run. */
-export async function pdfPageSizes(
+/** A document's page count and the size in points of each of its first `maxPages` pages, in one pdfinfo run. */
+export async function pdfDocumentInfo(
   file: string,
-  pages: number,
+  maxPages: number,
   timeoutMs: number,
-): Promise<Array<{ width: number; height: number }>> {
+): Promise<{ pages: number; sizes: Array<{ width: number; height: number }> }> {
+  // pdfinfo stops at the document's last page when -l is past it.
   const out = (
-    await runTool('pdfinfo', ['-f', '1', '-l', String(pages), '--', file], {
+    await runTool('pdfinfo', ['-f', '1', '-l', String(maxPages), '--', file], {
       timeoutMs,
       // Each page adds two short lines (size, rotation) to a header of a few hundred bytes.
-      maxBytes: (1 << 16) + pages * 256,
+      maxBytes: (1 << 16) + maxPages * 256,
     })
   ).toString('latin1');
-  const sizes = Array.from({ length: pages }, () => ({ width: 0, height: 0 }));
+  const pages = Number(/^Pages:\s+(\d+)/m.exec(out)?.[1] ?? 0);
+  const sizes = Array.from({ length: Math.min(pages, maxPages) }, () => ({ width: 0, height: 0 }));
   for (const match of out.matchAll(/^Page\s+(\d+)\s+size:\s+([\d.]+) x ([\d.]+) pts/gm)) {
     const size = sizes[Number(match[1]) - 1];
     if (size) Object.assign(size, { width: Number(match[2]), height: Number(match[3]) });
   }
-  return sizes;
+  return { pages, sizes };
 }

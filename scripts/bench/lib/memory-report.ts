@@ -1,4 +1,3 @@
-import { replaceReadmeSection } from './readme.js';
 import type { MemoryProfile } from '../../../apps/worker/src/capacity/profile.js';
 
 export interface MemoryReport {
@@ -138,7 +137,3 @@ ${hostile.runs.map((r) => `| ${r.file} | ${MB(r.peakBytes)} MB | ${r.peakBytes <
 ${tierTable(report)}
 `;
 }
-
-/** Replaces README's tier table (between its markers) with this run's. */
-export const updateReadmeTable = (readmeFile: string, report: MemoryReport) =>
-  replaceReadmeSection(readmeFile, 'memory-tiers', tierTable(report));

@@ -33,7 +33,7 @@ export const TARGET_SHARE = 0.95;
 const fixed = (value: number | undefined, digits = 2) =>
   value === undefined || Number.isNaN(value) ? '—' : value.toFixed(digits);
 
-export function renderScaleReport(report: ScaleReport): { markdown: string; summary: string; readme: string } {
+export function renderScaleReport(report: ScaleReport): { markdown: string; summary: string } {
   const ours = efficiencies(report.pagefleet);
   const theirs = efficiencies(report.native);
   const rows = report.pagefleet.map((run) => {
@@ -107,6 +107,5 @@ ${stages}
         `K=${run.workers}: pagefleet efficiency ${fixed(ours.get(run.workers))}, native ${fixed(theirs.get(run.workers))}, share ${fixed(share)}${Number.isNaN(share) ? '' : share >= TARGET_SHARE ? ' (target met)' : ' (target missed)'}`,
     )
     .join('\n');
-  const readme = `Measured ${report.measuredAt} (npm run bench:scale on ${report.machine.cpus} CPUs, ${report.pages.count} pages at ${report.pages.dpi} DPI, median of ${report.repeat} runs); charts and stage times in [docs/scale.md](docs/scale.md).\n\n${table}`;
-  return { markdown, summary, readme };
+  return { markdown, summary };
 }

@@ -1,37 +1,51 @@
 import sharp, { type Metadata } from 'sharp';
-import { MAX_IMAGE_PIXELS, pdfInfo, pdfPageSizes, ToolError, UnprocessableError } from '@pagefleet/shared';
+import { MAX_IMAGE_PIXELS, pdfDocumentInfo, ToolError, UnprocessableError } from '@pagefleet/shared';
 import type { FileType } from './sniff.js';
 
 // Reading a header decodes no pixel: sharp's default limit (268 megapixels) would refuse images
 // that MAX_IMAGE_PIXELS accepts, and the pixel check below says more than its error.
 const HEADER_ONLY = { limitInputPixels: false } as const;
 
-/** Pages in one uploaded file, or an UnprocessableError saying why it cannot be processed. */
-export async function countPages(file: string, type: FileType, name: string, timeoutMs: number): Promise<number> {
-  return type === 'pdf' ? countPdfPages(file, name, timeoutMs) : countImagePages(file, type, name);
+export interface InspectLimits {
+  /** DPI PDF pages will be rendered at. */
+  dpi: number;
+  /** MAX_PAGE_PIXELS: the worker caps every page at it. */
+  maxPixels: number;
+  /** MAX_PAGES: sizes are read for at most this many pages. */
+  maxPages: number;
+  /** PDFINFO_TIMEOUT_MS. */
+  timeoutMs: number;
+}
+
+export interface Inspection {
+  pages: number;
+  /**
+   * Pixels of each page once rendered at the DPI (PDF) or decoded (image), capped as the worker
+   * caps them: what a page will cost a worker, known before it is queued.
+   */
+  pixels: number[];
 }
 
 /**
- * Pixels of each page once rendered at `dpi` (PDF) or decoded (image), capped at `maxPixels` as
- * the worker caps them: what a page will cost a worker, known before it is queued.
+ * Pages of one uploaded file and what each will cost, from one look at it (one pdfinfo run, or
+ * the image's header), or an UnprocessableError saying why it cannot be processed.
  */
-export async function predictPixels(
+export async function inspectFile(
   file: string,
   type: FileType,
   name: string,
-  pages: number,
-  dpi: number,
-  maxPixels: number,
-  timeoutMs: number,
-): Promise<number[]> {
-  const cap = (pixels: number) => Math.max(1, Math.min(maxPixels, Math.round(pixels)));
-  if (type !== 'pdf') {
-    // Pages of a multi-page TIFF are taken to share the first page's size.
-    const meta = await sharp(file, HEADER_ONLY).metadata();
-    return Array.from({ length: pages }, () => cap((meta.width ?? 0) * (meta.pageHeight ?? meta.height ?? 0)));
+  limits: InspectLimits,
+): Promise<Inspection> {
+  const cap = (pixels: number) => Math.max(1, Math.min(limits.maxPixels, Math.round(pixels)));
+  if (type === 'pdf') {
+    const { pages, sizes } = await inspectPdf(name, () => pdfDocumentInfo(file, limits.maxPages, limits.timeoutMs));
+    if (pages < 1) throw new UnprocessableError('empty', `${name}: the PDF has no pages`);
+    const pixels = sizes.map(({ width, height }) => cap((width / 72) * (height / 72) * limits.dpi ** 2));
+    return { pages, pixels };
   }
-  const sizes = await inspectPdf(name, () => pdfPageSizes(file, pages, timeoutMs));
-  return sizes.map(({ width, height }) => cap((width / 72) * (height / 72) * dpi * dpi));
+  const { width, height, pages } = await imageHeader(file, type, name);
+  // Pages of a multi-page TIFF are taken to share the first page's size.
+  return { pages, pixels: Array.from({ length: Math.min(pages, limits.maxPages) }, () => cap(width * height)) };
 }
 
 /** Runs pdfinfo, turning its failures into UnprocessableErrors that say what is wrong with the file. */
@@ -51,13 +65,7 @@ async function inspectPdf<T>(name: string, run: () => Promise<T>): Promise<T> {
   }
 }
 
-async function countPdfPages(file: string, name: string, timeoutMs: number): Promise<number> {
-  const { pages } = await inspectPdf(name, () => pdfInfo(file, timeoutMs));
-  if (pages < 1) throw new UnprocessableError('empty', `${name}: the PDF has no pages`);
-  return pages;
-}
-
-async function countImagePages(file: string, type: FileType, name: string): Promise<number> {
+async function imageHeader(file: string, type: FileType, name: string) {
   let meta: Metadata;
   try {
     meta = await sharp(file, HEADER_ONLY).metadata();
@@ -74,5 +82,5 @@ async function countImagePages(file: string, type: FileType, name: string): Prom
     );
   }
   // Only TIFF pages are pages of a document; frames of an animated WebP are not.
-  return type === 'tiff' ? (meta.pages ?? 1) : 1;
+  return { width, height, pages: type === 'tiff' ? (meta.pages ?? 1) : 1 };
 }

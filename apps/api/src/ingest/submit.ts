@@ -18,7 +18,8 @@ import {
   type PageJob,
   type PageSource,
 } from '@pagefleet/shared';
-import { countPages, predictPixels } from './pages.js';
+import type { Limiter } from './limiter.js';
+import { inspectFile, type InspectLimits } from './pages.js';
 import { EXTENSIONS, sniffFile, type FileType } from './sniff.js';
 
 export interface UploadedFile {
@@ -33,6 +34,8 @@ export interface SubmitDeps {
   documents: DocumentStore;
   flows: FlowProducer;
   redisReady: () => boolean;
+  /** Bounds the pdfinfo children and image headers read at once, whatever the uploads in progress. */
+  inspections: Limiter;
 }
 
 export interface Submission {
@@ -51,32 +54,25 @@ export interface Submitted {
 interface CheckedFile extends UploadedFile {
   type: FileType;
   pages: number;
+  pixels: number[];
 }
 
-async function checkFile(file: UploadedFile, timeoutMs: number): Promise<CheckedFile> {
+async function checkFile(file: UploadedFile, limits: InspectLimits, inspections: Limiter): Promise<CheckedFile> {
   if (file.size === 0) throw new UnprocessableError('empty', `${file.originalname}: the file is empty`);
   const type = await sniffFile(file.path);
   if (!type) {
     throw new UnsupportedTypeError(`${file.originalname}: not a PDF, PNG, JPEG, TIFF or WebP file`);
   }
-  return { ...file, type, pages: await countPages(file.path, type, file.originalname, timeoutMs) };
+  return { ...file, type, ...(await inspections(() => inspectFile(file.path, type, file.originalname, limits))) };
 }
 
-async function pageJobs(id: string, files: CheckedFile[], submission: Submission, config: Config): Promise<PageJob[]> {
+function pageJobs(id: string, files: CheckedFile[], submission: Submission): PageJob[] {
   const jobs: PageJob[] = [];
   const formats = submission.outputs.filter((output): output is PageFormat =>
     (PAGE_FORMATS as readonly string[]).includes(output),
   );
   for (const [fileIndex, file] of files.entries()) {
-    const pixels = await predictPixels(
-      file.path,
-      file.type,
-      file.originalname,
-      file.pages,
-      submission.dpi,
-      config.MAX_PAGE_PIXELS,
-      config.PDFINFO_TIMEOUT_MS,
-    );
+    const { pixels } = file;
     for (let i = 0; i < file.pages; i++) {
       const source: PageSource =
         file.type === 'pdf'
@@ -107,8 +103,15 @@ export async function submitDocument(
   submission: Submission,
 ): Promise<Submitted> {
   if (!deps.redisReady()) throw new UnavailableError('the job queue is unreachable; retry shortly');
+  const { config } = deps;
+  const limits = {
+    dpi: submission.dpi,
+    maxPixels: config.MAX_PAGE_PIXELS,
+    maxPages: config.MAX_PAGES,
+    timeoutMs: config.PDFINFO_TIMEOUT_MS,
+  };
   const files: CheckedFile[] = [];
-  for (const upload of uploads) files.push(await checkFile(upload, deps.config.PDFINFO_TIMEOUT_MS));
+  for (const upload of uploads) files.push(await checkFile(upload, limits, deps.inspections));
   const pageCount = files.reduce((sum, file) => sum + file.pages, 0);
   if (pageCount > deps.config.MAX_PAGES) {
     throw new UnprocessableError(
@@ -120,7 +123,7 @@ export async function submitDocument(
   const id = randomUUID();
   const createdAt = new Date().toISOString();
   const paths = documentPaths(deps.config.DATA_DIR, id);
-  const pages = await pageJobs(id, files, submission, deps.config);
+  const pages = pageJobs(id, files, submission);
   try {
     await mkdir(paths.input, { recursive: true });
     await mkdir(paths.pages);

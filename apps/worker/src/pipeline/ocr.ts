@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import type { Worker as Thread } from 'node:worker_threads';
-import { createWorker, OEM, PSM, type Worker as TesseractWorker } from 'tesseract.js';
+import type { Worker as TesseractWorker } from 'tesseract.js';
 import { type Logger, type OcrModel, type PageFormat, type WordResult } from '@pagefleet/shared';
 import { untilAborted } from './deadline.js';
 import { LanguageFolder } from './language-folder.js';
@@ -120,6 +120,7 @@ export class OcrPool implements OcrEngine {
   }
 
   private async run(slot: Slot, page: PreparedPage, formats: readonly PageFormat[]): Promise<OcrOutput> {
+    const { PSM } = await import('tesseract.js');
     await slot.tesseract.setParameters({
       tessedit_pageseg_mode: PSM.AUTO,
       // 0 lets Tesseract estimate the resolution of an image that does not state one.
@@ -170,6 +171,7 @@ export class OcrPool implements OcrEngine {
     const other = this.idle.pop() ?? (await new Promise<Slot | undefined>((resolve) => this.waiters.push(resolve)));
     if (!other) return this.acquire(languages);
     await this.tessdata.holding(languages);
+    const { OEM } = await import('tesseract.js');
     await other.tesseract.reinitialize(languages, OEM.LSTM_ONLY);
     other.languages = languages;
     return other;
@@ -194,6 +196,8 @@ export class OcrPool implements OcrEngine {
 
   private async start(languages: string): Promise<Slot> {
     const langPath = await this.tessdata.holding(languages);
+    // Loaded on first use: a worker with the native engine never needs it (it would stay resident).
+    const { createWorker, OEM } = await import('tesseract.js');
     const tesseract = await createWorker(languages, OEM.LSTM_ONLY, {
       langPath,
       gzip: false,

@@ -1,4 +1,4 @@
-import { createWorker, OEM, type Worker as TesseractWorker } from 'tesseract.js';
+import type { Worker as TesseractWorker } from 'tesseract.js';
 import { untilAborted } from './deadline.js';
 import { LanguageFolder } from './language-folder.js';
 import { sharpOf, toGray } from './gray.js';
@@ -49,6 +49,8 @@ export class OrientationDetector {
   }
 
   private async start(): Promise<TesseractWorker> {
+    // Loaded on first need, like the thread: most pages never need OSD.
+    const { createWorker, OEM } = await import('tesseract.js');
     return createWorker('osd', OEM.TESSERACT_ONLY, {
       langPath: await this.tessdata.holding('osd'),
       gzip: false,
@@ -62,5 +64,5 @@ export class OrientationDetector {
 
 /** The page turned `degrees` clockwise; width and height swap on quarter turns. */
 export async function rotatePage(page: PreparedPage, degrees: Orientation): Promise<PreparedPage> {
-  return { ...(await toGray(sharpOf(page).rotate(degrees))), dpi: page.dpi };
+  return { ...(await toGray((await sharpOf(page)).rotate(degrees))), dpi: page.dpi };
 }

@@ -70,7 +70,7 @@ export async function recognizePage(
       job.source.kind === 'pdf'
         ? {
             rendered: await deadline.stage('rasterize', (signal) =>
-              deps.rasterizer.render(file, job.source.index, job.dpi, signal),
+              deps.rasterizer.render(file, job.source.index, { dpi: job.dpi, maxPixels: deps.maxPixels }, signal),
             ),
           }
         : { image: file, index: job.source.index };

@@ -1,6 +1,5 @@
-import sharp from 'sharp';
 import { MAX_IMAGE_PIXELS, MIN_DPI } from '@pagefleet/shared';
-import { sharpOf, toGray } from './gray.js';
+import { loadSharp, sharpOf, toGray } from './gray.js';
 import type { RenderedPage } from './rasterize.js';
 
 /** A page ready for OCR. `dpi` is undefined when an image does not say, and Tesseract estimates it. */
@@ -27,11 +26,12 @@ export async function preprocess(input: PageInput, maxPixels: number): Promise<P
     // pdftoppm already rendered gray at a DPI clamped to the cap: nothing left to do.
     if (fitsWithin(width, height, maxPixels)) return { pgm, width, height, dpi };
     const target = scaleToFit(width, height, maxPixels);
-    const resized = await toGray(sharpOf(input.rendered).resize(target.width, target.height, { fit: 'fill' }));
+    const resized = await toGray((await sharpOf(input.rendered)).resize(target.width, target.height, { fit: 'fill' }));
     return { ...resized, dpi: Math.round((dpi * target.width) / width) };
   }
 
   const options = { page: input.index, limitInputPixels: MAX_IMAGE_PIXELS };
+  const sharp = await loadSharp();
   const meta = await sharp(input.image, options).metadata();
   const width = meta.width ?? 0;
   const height = meta.pageHeight ?? meta.height ?? 0;

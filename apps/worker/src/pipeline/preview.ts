@@ -6,7 +6,7 @@ export const PREVIEW_WIDTH = 1200;
 
 /** The page as read, gray, at most PREVIEW_WIDTH wide, as a JPEG of a few hundred kilobytes at most. */
 export async function previewJpeg(page: PreparedPage): Promise<Buffer> {
-  return sharpOf(page)
+  return (await sharpOf(page))
     .resize({ width: Math.min(PREVIEW_WIDTH, page.width) })
     .jpeg({ quality: 70 })
     .toBuffer();

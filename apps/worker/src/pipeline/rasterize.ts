@@ -7,7 +7,10 @@ export interface RenderedPage extends GrayImage {
   dpi: number;
 }
 
-export interface RasterizeOptions {
+/** What one attempt renders at: the DPI asked for, lowered until the page fits within `maxPixels`. */
+export interface RenderSize {
+  dpi: number;
+  /** The attempt's pixel cap: MAX_PAGE_PIXELS, shrunk on each retry after the page's worker died. */
   maxPixels: number;
 }
 
@@ -17,7 +20,7 @@ export interface RasterizeOptions {
  */
 export interface Rasterizer {
   readonly name: string;
-  render(pdf: string, page: number, dpi: number, signal: AbortSignal): Promise<RenderedPage>;
+  render(pdf: string, page: number, size: RenderSize, signal: AbortSignal): Promise<RenderedPage>;
 }
 
 /** A child's own timeout, kept only as a backstop: the page's deadline aborts it first. */
@@ -31,24 +34,24 @@ export function clampDpi(width: number, height: number, dpi: number, maxPixels: 
 }
 
 /** The page's size from pdfinfo, and the DPI it can be rendered at within the pixel cap. */
-async function plan(pdf: string, page: number, dpi: number, options: RasterizeOptions, signal: AbortSignal) {
+async function plan(pdf: string, page: number, size: RenderSize, signal: AbortSignal) {
   const info = await pdfInfo(pdf, CHILD_TIMEOUT_MS, page, signal);
-  return { info, dpi: clampDpi(info.width, info.height, dpi, options.maxPixels) };
+  return { info, dpi: clampDpi(info.width, info.height, size.dpi, size.maxPixels) };
 }
 
 /** Rounding of page edges can add a row and a column of pixels beyond the computed size. */
 const outputLimit = (maxPixels: number) => Math.ceil(maxPixels * 1.01) + 4096;
 
 /** poppler's pdftoppm writing binary PGM to stdout: no temp file, no PNG encode and decode. */
-export function popplerRasterizer(options: RasterizeOptions): Rasterizer {
+export function popplerRasterizer(): Rasterizer {
   return {
     name: 'poppler',
-    async render(pdf, page, dpi, signal) {
-      const { dpi: used } = await plan(pdf, page, dpi, options, signal);
+    async render(pdf, page, size, signal) {
+      const { dpi: used } = await plan(pdf, page, size, signal);
       const n = String(page);
       const pgm = await runTool('pdftoppm', ['-f', n, '-l', n, '-r', String(used), '-gray', '--', pdf], {
         timeoutMs: CHILD_TIMEOUT_MS,
-        maxBytes: outputLimit(options.maxPixels),
+        maxBytes: outputLimit(size.maxPixels),
         signal,
       });
       return { ...parsePgm(pgm), dpi: used };
@@ -61,11 +64,11 @@ export function popplerRasterizer(options: RasterizeOptions): Rasterizer {
  * to the size it is given, so the page size comes from pdfinfo. It offers no way to kill its
  * GraphicsMagick child: past the deadline the attempt fails, and the child runs on until it ends.
  */
-export function pdf2picRasterizer(options: RasterizeOptions): Rasterizer {
+export function pdf2picRasterizer(): Rasterizer {
   return {
     name: 'pdf2pic',
-    async render(pdf, page, dpi, signal) {
-      const { info, dpi: used } = await plan(pdf, page, dpi, options, signal);
+    async render(pdf, page, size, signal) {
+      const { info, dpi: used } = await plan(pdf, page, size, signal);
       const sideways = info.rotation % 180 === 90;
       const width = Math.round(((sideways ? info.height : info.width) / 72) * used);
       const height = Math.round(((sideways ? info.width : info.height) / 72) * used);
@@ -77,6 +80,6 @@ export function pdf2picRasterizer(options: RasterizeOptions): Rasterizer {
   };
 }
 
-export function createRasterizer(kind: 'poppler' | 'pdf2pic', options: RasterizeOptions): Rasterizer {
-  return kind === 'poppler' ? popplerRasterizer(options) : pdf2picRasterizer(options);
+export function createRasterizer(kind: 'poppler' | 'pdf2pic'): Rasterizer {
+  return kind === 'poppler' ? popplerRasterizer() : pdf2picRasterizer();
 }
