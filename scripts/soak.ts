@@ -7,8 +7,8 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { FINISHED_STATUSES, type DocumentState, type PageResult } from '@pagefleet/shared';
-import { pdfOf, textPage, wordLines } from '../test/support/fixtures.js';
-import { startApp, waitReady, type App } from './bench/lib/apps.js';
+import { pdfOf, textPage, wordLines } from './lib/fixtures.js';
+import { startApp, waitReady, type AppProcess } from './lib/apps.js';
 import { startRedisServer, type RedisServer } from './lib/redis-server.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -46,9 +46,9 @@ const env = {
   PAGE_BACKOFF_MS: '500',
 };
 const url = `http://127.0.0.1:${args.port}`;
-const api = startApp('api', env, logFile);
+const api = startApp('api', env, { logFile });
 await waitReady(url);
-const workers: App[] = Array.from({ length: workerCount }, () => startApp('worker', env, logFile));
+const workers: AppProcess[] = Array.from({ length: workerCount }, () => startApp('worker', env, { logFile }));
 
 // A few distinct pages, made once; documents are 1 to 4 of them in a PDF.
 const pages = await Promise.all([1, 2, 3, 4, 5, 6].map((seed) => textPage(wordLines(seed, 6, 7))));
@@ -88,7 +88,7 @@ async function killLoop(): Promise<void> {
     workers[index]?.child.kill('SIGKILL');
     kills++;
     await sleep(500);
-    workers[index] = startApp('worker', env, logFile);
+    workers[index] = startApp('worker', env, { logFile });
   }
 }
 

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import http from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { pageJobId, uploadsDir, type PageJob } from '@pagefleet/shared';
-import { pdfOf, textPage, tiffOf } from './support/fixtures.js';
+import { pdfOf, textPage, tiffOf } from '../scripts/lib/fixtures.js';
+import { until } from '../scripts/lib/until.js';
 import { finished, startStack, type Stack } from './support/stack.js';
 
 interface Problem {
@@ -103,7 +105,11 @@ describe('admission: the API refuses work it cannot hold, before reading the upl
     const answered = new Promise<number>((resolve) => slow.on('response', (res) => resolve(res.statusCode ?? 0)));
     slow.write('--x\r\ncontent-disposition: form-data; name="file"; filename="a.tif"\r\n\r\n');
     slow.write(tiff.subarray(0, 100));
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Past admission, multer has begun writing the upload: the slot is taken.
+    const uploads = uploadsDir(stack.config.DATA_DIR);
+    await until('the slow upload holds the slot', async () =>
+      existsSync(uploads) && (await readdir(uploads)).length > 0 ? true : undefined,
+    );
 
     const response = await stack.submit([{ name: 'b.tif', data: tiff }]);
     assert.equal(response.headers.get('retry-after'), '1');

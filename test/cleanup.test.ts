@@ -5,7 +5,8 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Queue } from 'bullmq';
 import { documentPaths, QUEUES, uploadsDir } from '@pagefleet/shared';
-import { textPage } from './support/fixtures.js';
+import { textPage } from '../scripts/lib/fixtures.js';
+import { until } from '../scripts/lib/until.js';
 import { finished, startStack, type Stack } from './support/stack.js';
 
 const hoursAgo = (hours: number) => new Date(Date.now() - hours * 3_600_000);
@@ -53,11 +54,11 @@ describe('retention: what RESULT_TTL expired is removed by the scheduled cleanup
     await writeFile(fresh, 'partial upload');
     await utimes(stale, hoursAgo(2), hoursAgo(2));
 
-    const until = Date.now() + 20_000;
-    while (existsSync(expiredRoot) || existsSync(stale)) {
-      assert.ok(Date.now() < until, 'the scheduled cleanup removed them');
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
+    await until(
+      'the scheduled cleanup removes them',
+      () => Promise.resolve(existsSync(expiredRoot) || existsSync(stale) ? undefined : true),
+      20_000,
+    );
     assert.ok(existsSync(documentPaths(stack.config.DATA_DIR, live).root));
     assert.ok(existsSync(fresh));
     assert.equal((await fetch(`${stack.url}/v1/jobs/${expired}`)).status, 404);

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { runTool } from '@pagefleet/shared';
-import { cer, pdfOf, textPage } from './support/fixtures.js';
+import { cer, pdfOf, textPage } from '../scripts/lib/fixtures.js';
 import { startStack, type Stack } from './support/stack.js';
 
 const CLI = path.resolve('packages/cli/bin/pagefleet.js');

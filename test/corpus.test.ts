@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { cer } from './support/fixtures.js';
+import { cer } from '../scripts/lib/fixtures.js';
 import { finished, startStack, type Stack } from './support/stack.js';
 
 // Real documents from ../shared/corpus (see its MANIFEST.md); skipped when CORPUS_DIR is not set.

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -28,22 +29,21 @@ function exposedNames(): Set<string> {
 /** Metrics pagefleet itself defines (not prom-client's process metrics). */
 const OWN = /^pagefleet_(?!process_|nodejs_)/;
 
-test('README lists every metric the apps expose, and nothing they do not', async () => {
-  const readme = await readFile(path.join(root, 'README.md'), 'utf8');
-  const section = /<!-- metrics:begin -->([\s\S]*)<!-- metrics:end -->/.exec(readme)?.[1] ?? '';
-  const documented = new Set(section.match(/pagefleet_[a-z0-9_]*[a-z0-9]/g));
+test('docs/observability.md lists every metric the apps expose, and nothing they do not', async () => {
+  const page = await readFile(path.join(root, 'docs', 'observability.md'), 'utf8');
+  const documented = new Set(page.match(/pagefleet_[a-z0-9_]*[a-z0-9]/g));
   const exposed = exposedNames();
   const own = [...exposed].filter((name) => OWN.test(name) && !/_(bucket|sum|count)$/.test(name));
   assert.ok(own.length >= 20, `${own.length} metrics`);
   assert.deepEqual(
     own.filter((name) => !documented.has(name)),
     [],
-    'exposed but not in README',
+    'exposed but not in docs/observability.md',
   );
   assert.deepEqual(
     [...documented].filter((name) => !exposed.has(name)),
     [],
-    'in README but not exposed',
+    'in docs/observability.md but not exposed',
   );
 });
 
@@ -74,4 +74,21 @@ test('docs/configuration.md is what the config schema generates (npm run docs)',
   const page = await readFile(path.join(root, 'docs', 'configuration.md'), 'utf8');
   assert.equal(page, configurationMarkdown(), 'run `npm run docs` after changing the config schema');
   for (const name of CONFIG_VARIABLES) assert.ok(page.includes(`| \`${name}\` |`), name);
+});
+
+test('every relative link in README, CONTRIBUTING and docs/ points at a file that exists', async () => {
+  const pages = [
+    'README.md',
+    'CONTRIBUTING.md',
+    ...(await readdir(path.join(root, 'docs'))).filter((name) => name.endsWith('.md')).map((name) => `docs/${name}`),
+  ];
+  const broken: string[] = [];
+  for (const page of pages) {
+    const text = await readFile(path.join(root, page), 'utf8');
+    for (const [, target] of text.matchAll(/\]\(([^)#\s]+)(?:#[^)]*)?\)/g)) {
+      if (!target || /^[a-z]+:/.test(target) || target.startsWith('../shared/')) continue;
+      if (!existsSync(path.resolve(root, path.dirname(page), target))) broken.push(`${page}: ${target}`);
+    }
+  }
+  assert.deepEqual(broken, []);
 });

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { DocumentState } from '@pagefleet/shared';
 import { freePort } from '../scripts/lib/redis-server.js';
-import { pdfOf, textPage } from './support/fixtures.js';
-import { kill, startApp } from './support/processes.js';
-import { collect, readSse, type SseMessage } from './support/sse.js';
+import { pdfOf, textPage } from '../scripts/lib/fixtures.js';
+import { kill, startApp } from '../scripts/lib/apps.js';
+import { collect, readSse, type SseMessage } from '../scripts/lib/sse.js';
 import { finished, startStack, type Stack } from './support/stack.js';
 
 const LINES = [

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { Queue } from 'bullmq';
 import { documentPaths, pageJobId, QUEUES, readPageResult, type PageResult } from '@pagefleet/shared';
-import { cer, pdfOf, slowPdf, textPage } from './support/fixtures.js';
-import { kill, startApp, type AppProcess } from './support/processes.js';
+import { cer, pdfOf, slowPdf, textPage } from '../scripts/lib/fixtures.js';
+import { kill, startApp, type AppProcess } from '../scripts/lib/apps.js';
 import { scrape, valueOf } from './support/prometheus.js';
 import { finished, startStack, type Stack } from './support/stack.js';
 

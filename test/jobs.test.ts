@@ -3,7 +3,7 @@ import { readdir } from 'node:fs/promises';
 import { after, before, describe, test } from 'node:test';
 import { documentPaths, type DocumentState, type PageResult } from '@pagefleet/shared';
 import { queuedPages } from '../apps/api/src/ingest/admission.js';
-import { cer, jpegOf, pdfOf, textPage, tiffOf, webpOf } from './support/fixtures.js';
+import { cer, jpegOf, pdfOf, textPage, tiffOf, webpOf } from '../scripts/lib/fixtures.js';
 import { finished, startStack, type Stack } from './support/stack.js';
 
 const PAGES = [

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { prettyLogs } from '@pagefleet/shared';
 import { freePort } from '../scripts/lib/redis-server.js';
-import { pdfOf, textPage } from './support/fixtures.js';
-import { kill, startApp, type AppProcess } from './support/processes.js';
+import { pdfOf, textPage } from '../scripts/lib/fixtures.js';
+import { kill, startApp, type AppProcess } from '../scripts/lib/apps.js';
 import { finished, startStack, type Stack } from './support/stack.js';
 
 const KEY = 'log-test-key-0123456789';

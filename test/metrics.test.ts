@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { WorkerHeartbeat } from '@pagefleet/shared';
 import type { RunningWorker } from '../apps/worker/src/workers.js';
-import { pdfOf, textPage } from './support/fixtures.js';
+import { pdfOf, textPage } from '../scripts/lib/fixtures.js';
 import { moved, scrape, valueOf, type Sample } from './support/prometheus.js';
 import { finished, startStack, type Stack } from './support/stack.js';
-import { until } from './support/until.js';
+import { until } from '../scripts/lib/until.js';
 
 const LINES = [
   ['Metrics count what happened.', 'Two pages in one document.'],

@@ -4,7 +4,7 @@ import sharp from 'sharp';
 import { onPath } from '@pagefleet/shared';
 import { toGray } from '../apps/worker/src/pipeline/gray.js';
 import { NativeOcr } from '../apps/worker/src/pipeline/native-ocr.js';
-import { cer, FIXTURE_DPI, scannedPage, wordLines } from './support/fixtures.js';
+import { cer, FIXTURE_DPI, scannedPage, wordLines } from '../scripts/lib/fixtures.js';
 
 const installed = onPath('tesseract');
 const never = new AbortController().signal;

@@ -9,7 +9,7 @@ import type { Accepted, Result } from '../apps/api/src/contract.js';
 import type * as client from '../packages/client/src/index.js';
 import { createServer } from '../apps/api/src/server.js';
 import { openApiDocument, type OpenApiDocument } from '../apps/api/src/openapi.js';
-import { pdfOf, textPage } from './support/fixtures.js';
+import { pdfOf, textPage } from '../scripts/lib/fixtures.js';
 import { finished, startStack, type Stack } from './support/stack.js';
 
 /** True when A and B are the same type; `npm run typecheck` fails where the client's types drift from the contract's. */

@@ -9,7 +9,8 @@ import { readUpright, ROTATE_BELOW_CONFIDENCE, type StageRunner } from '../apps/
 import { encodePgm } from '../apps/worker/src/pipeline/pgm.js';
 import { preprocess, type PreparedPage } from '../apps/worker/src/pipeline/preprocess.js';
 import { previewJpeg } from '../apps/worker/src/pipeline/preview.js';
-import { cer, scannedPage, wordLines } from './support/fixtures.js';
+import { cer, scannedPage, wordLines } from '../scripts/lib/fixtures.js';
+import { until } from '../scripts/lib/until.js';
 
 const never = new AbortController().signal;
 const plain: StageRunner = (_name, work) => work(never);
@@ -88,7 +89,8 @@ describe('pages scanned sideways or upside down', () => {
     const page = await turnedScan(3, 180);
     assert.equal((await orientation.detect(page, never)).degrees, 180);
     // Past the idle time (100 ms here) the thread is terminated; the next page starts another.
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    assert.ok(orientation.hasThread);
+    await until('the idle thread is let go', () => Promise.resolve(orientation.hasThread ? undefined : true), 10_000);
     assert.equal((await orientation.detect(page, never)).degrees, 180);
   });
 });

@@ -8,8 +8,8 @@ import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { uploadsDir, warnUnlessNoEviction } from '@pagefleet/shared';
 import { freePort, startRedisServer, type RedisServer } from '../scripts/lib/redis-server.js';
-import { textPage } from './support/fixtures.js';
-import { kill, startApp } from './support/processes.js';
+import { textPage } from '../scripts/lib/fixtures.js';
+import { kill, startApp } from '../scripts/lib/apps.js';
 import { startRedis, type TestRedis } from './support/redis.js';
 import { finished, startStack, type Stack } from './support/stack.js';
 
@@ -135,7 +135,7 @@ describe('the disk refuses a write', () => {
       QUEUE_PREFIX: 'disk',
       LOG_LEVEL: 'info',
     };
-    const app = startApp('api', env, ['prlimit', `--fsize=${256 * 1024}`]);
+    const app = startApp('api', env, { wrapper: ['prlimit', `--fsize=${256 * 1024}`] });
     try {
       await app.waitForLog((line) => line.msg === 'api listening');
       const form = new FormData();

@@ -12,7 +12,7 @@ import { OcrPool } from '../apps/worker/src/pipeline/ocr.js';
 import { recognizePage } from '../apps/worker/src/pipeline/page.js';
 import { preprocess } from '../apps/worker/src/pipeline/preprocess.js';
 import { createRasterizer } from '../apps/worker/src/pipeline/rasterize.js';
-import { cer, pdfOf, slowPdf, textPage } from './support/fixtures.js';
+import { cer, pdfOf, slowPdf, textPage } from '../scripts/lib/fixtures.js';
 
 const LINES = ['Rasterized one page at a time.', 'Nothing downloaded, nothing cached.'];
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));

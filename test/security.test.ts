@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { textPage } from './support/fixtures.js';
+import { textPage } from '../scripts/lib/fixtures.js';
 import { finished, startStack, type Stack } from './support/stack.js';
 
 const KEY = 'k-0123456789abcdef-first';

@@ -5,7 +5,7 @@ import { readdir } from 'node:fs/promises';
 import { crc32, deflateSync } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 import { documentPaths, uploadsDir } from '@pagefleet/shared';
-import { pdfOf, textPage, textPdf, tiffOf } from './support/fixtures.js';
+import { pdfOf, textPage, textPdf, tiffOf } from '../scripts/lib/fixtures.js';
 import { finished, startStack, type Stack } from './support/stack.js';
 
 interface Problem {

@@ -4,7 +4,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { cer, pdfOf, scannedPage, textPage, wordLines } from './support/fixtures.js';
+import { cer, pdfOf, scannedPage, textPage, wordLines } from '../scripts/lib/fixtures.js';
 import { startStack, type Stack } from './support/stack.js';
 
 const KEY = 'a-web-key-of-sixteen-chars';

@@ -4,10 +4,10 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { signWebhook, WEBHOOK_HEADERS, type WebhookPayload } from '@pagefleet/shared';
 import type { RunningWorker } from '../apps/worker/src/workers.js';
-import { pdfOf, textPage } from './support/fixtures.js';
+import { pdfOf, textPage } from '../scripts/lib/fixtures.js';
 import { scrape, valueOf } from './support/prometheus.js';
 import { startStack, type Stack } from './support/stack.js';
-import { until } from './support/until.js';
+import { until } from '../scripts/lib/until.js';
 
 const SECRET = 'webhook-secret-for-tests-0123';
 

@@ -19,7 +19,7 @@ import { readUpright, ROTATE_BELOW_CONFIDENCE, type StageRunner } from '../../ap
 import { sharpOf, toGray } from '../../apps/worker/src/pipeline/gray.js';
 import { preprocess, type PreparedPage } from '../../apps/worker/src/pipeline/preprocess.js';
 import { pdf2picRasterizer, popplerRasterizer } from '../../apps/worker/src/pipeline/rasterize.js';
-import { pdfOf, scannedPage, textPdf, wordLines } from '../../test/support/fixtures.js';
+import { pdfOf, scannedPage, textPdf, wordLines } from '../lib/fixtures.js';
 import { characterErrors, rate, wordErrors, type ErrorCount } from '../lib/error-rates.js';
 import { corpusTruthPages, generatedTruthPages, type TruthPage } from './lib/truth-pages.js';
 

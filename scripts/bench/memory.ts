@@ -17,9 +17,9 @@ import {
   slotBytesFor,
   type MemoryProfile,
 } from '../../apps/worker/src/capacity/profile.js';
-import { FIXTURE_DPI, pdfOf, scannedPage, wordLines } from '../../test/support/fixtures.js';
+import { FIXTURE_DPI, pdfOf, scannedPage, wordLines } from '../lib/fixtures.js';
 import { startRedisServer } from '../lib/redis-server.js';
-import { startApp, waitReady, type App } from './lib/apps.js';
+import { startApp, waitReady, type AppProcess } from '../lib/apps.js';
 import { PeakSampler } from './lib/rss.js';
 import { renderMemoryReport, type MemoryReport } from './lib/memory-report.js';
 
@@ -48,7 +48,7 @@ let port = 3900;
 interface Stack {
   url: string;
   env: Record<string, string>;
-  api: App;
+  api: AppProcess;
   queues: Queue[];
   stop(): Promise<void>;
 }
@@ -65,7 +65,7 @@ async function startApi(name: string, extra: Record<string, string> = {}): Promi
     WORKER_PORT: '0',
     ...extra,
   };
-  const api = startApp('api', env, logFile);
+  const api = startApp('api', env, { logFile });
   const url = `http://127.0.0.1:${env.PORT}`;
   await waitReady(url);
   sampler.track('api', api.pid);
@@ -84,8 +84,8 @@ async function startApi(name: string, extra: Record<string, string> = {}): Promi
   };
 }
 
-function startWorker(stack: Stack, env: Record<string, string>): App {
-  const worker = startApp('worker', { ...stack.env, ...env }, logFile);
+function startWorker(stack: Stack, env: Record<string, string>): AppProcess {
+  const worker = startApp('worker', { ...stack.env, ...env }, { logFile });
   sampler.track('worker', worker.pid);
   return worker;
 }

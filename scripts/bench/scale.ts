@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '@pagefleet/shared';
-import { FIXTURE_DPI } from '../../test/support/fixtures.js';
+import { FIXTURE_DPI } from '../lib/fixtures.js';
 import { startRedisServer } from '../lib/redis-server.js';
 import { runFleet } from './lib/fleet.js';
 import { nativeTessdata, runNative } from './lib/native.js';

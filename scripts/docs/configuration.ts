@@ -4,7 +4,7 @@ import { CONFIG_SCHEMA } from '@pagefleet/shared';
 interface Property {
   type?: string;
   enum?: string[];
-  default?: unknown;
+  default?: string | number | boolean;
   minimum?: number;
   maximum?: number;
   description?: string;

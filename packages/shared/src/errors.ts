@@ -11,6 +11,11 @@ export abstract class PagefleetError extends Error {
   abstract readonly status: number;
   abstract readonly code: string;
   abstract readonly title: string;
+  constructor(message: string) {
+    super(message);
+    // Logs and stack traces name the class (InvalidRequestError), not plain `Error`.
+    this.name = new.target.name;
+  }
 }
 
 export class InvalidRequestError extends PagefleetError {
@@ -43,12 +48,25 @@ export class UnsupportedTypeError extends PagefleetError {
   readonly title = 'Unsupported file type';
 }
 
+/** Why a submission of a known type cannot be processed: each is a `code` clients may switch on. */
+export const UNPROCESSABLE_CODES = [
+  'empty',
+  'encrypted',
+  'unreadable',
+  'too_many_pages',
+  'too_many_pixels',
+  'unknown_language',
+  'bad_callback',
+  'page_out_of_range',
+] as const;
+export type UnprocessableCode = (typeof UNPROCESSABLE_CODES)[number];
+
 /** The upload is of a known type but cannot be processed: broken, encrypted, empty, too many pages. */
 export class UnprocessableError extends PagefleetError {
   readonly status = 422;
-  readonly code: string;
+  readonly code: UnprocessableCode;
   readonly title = 'Document cannot be processed';
-  constructor(code: string, message: string) {
+  constructor(code: UnprocessableCode, message: string) {
     super(message);
     this.code = code;
   }

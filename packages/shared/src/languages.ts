@@ -1,7 +1,20 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { InvalidRequestError, UnprocessableError } from './errors.js';
+/**
+ * A language spec that names no usable model: `invalid` when it could not be a traineddata name,
+ * `not_installed` when no such model is installed. The API answers it as 400 or 422; a worker
+ * fails the page.
+ */
+export class LanguageError extends Error {
+  override name = 'LanguageError';
+  constructor(
+    readonly reason: 'invalid' | 'not_installed',
+    message: string,
+  ) {
+    super(message);
+  }
+}
 
 const require = createRequire(import.meta.url);
 const LANGUAGE = /^[A-Za-z0-9_]{1,32}$/;
@@ -10,7 +23,7 @@ const LANGUAGE = /^[A-Za-z0-9_]{1,32}$/;
 export function parseLanguages(spec: string): string[] {
   const languages = spec.split('+');
   const bad = languages.find((language) => !LANGUAGE.test(language));
-  if (bad !== undefined) throw new InvalidRequestError(`languages: ${JSON.stringify(bad)} is not a language code`);
+  if (bad !== undefined) throw new LanguageError('invalid', `languages: ${JSON.stringify(bad)} is not a language code`);
   return [...new Set(languages)];
 }
 
@@ -64,8 +77,8 @@ export function languageFiles(spec: string, sources: LanguageSources = {}): Map<
   for (const language of parseLanguages(spec)) {
     const file = findLanguageFile(language, sources);
     if (!file) {
-      throw new UnprocessableError(
-        'unknown_language',
+      throw new LanguageError(
+        'not_installed',
         `language ${language} is not installed (add @tesseract.js-data/${language}, Debian's tesseract-ocr-${language}, or its traineddata in TESSDATA_DIR)`,
       );
     }

@@ -2,8 +2,8 @@ import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { DocumentState } from '@pagefleet/shared';
 import { freePort } from '../../lib/redis-server.js';
-import { collect, readSse } from '../../../test/support/sse.js';
-import { startApp, waitReady, type App } from './apps.js';
+import { collect, readSse } from '../../lib/sse.js';
+import { startApp, waitReady, type AppProcess } from '../../lib/apps.js';
 
 export interface FleetOptions {
   redisUrl: string;
@@ -48,7 +48,7 @@ export async function runFleet(options: FleetOptions): Promise<FleetRun> {
     DEFAULT_DPI: String(options.dpi),
   };
   const url = `http://127.0.0.1:${apiPort}`;
-  const apps: App[] = [startApp('api', env, options.logFile)];
+  const apps: AppProcess[] = [startApp('api', env, { logFile: options.logFile })];
   try {
     await waitReady(url);
     const ports = await Promise.all(Array.from({ length: options.workers }, () => freePort()));
@@ -59,7 +59,7 @@ export async function runFleet(options: FleetOptions): Promise<FleetRun> {
         WORKER_QUEUES: 'pages',
         WORKER_PORT: String(port),
       };
-      apps.push(startApp('worker', workerEnv, options.logFile));
+      apps.push(startApp('worker', workerEnv, { logFile: options.logFile }));
     }
     // Ready once its OCR engine has started, so that start-up is not timed.
     await Promise.all(ports.map((port) => waitReady(`http://127.0.0.1:${port}`, 60_000)));

@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pdfInfo } from '@pagefleet/shared';
-import { pdfOf, scannedPage } from '../../../test/support/fixtures.js';
+import { pdfOf, scannedPage } from '../../lib/fixtures.js';
 
 export interface BenchPages {
   /** PDFs, as submitted to the API. */

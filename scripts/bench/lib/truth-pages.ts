@@ -1,6 +1,6 @@
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { scannedPage, wordLines } from '../../../test/support/fixtures.js';
+import { scannedPage, wordLines } from '../../lib/fixtures.js';
 
 /** A page image and the text printed on it. */
 export interface TruthPage {

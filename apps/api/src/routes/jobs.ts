@@ -12,7 +12,6 @@ import {
   isJobId,
   jobLinks,
   jobPath,
-  languageFiles,
   NotFinishedError,
   NotFoundError,
   pageJobId,
@@ -27,6 +26,7 @@ import { pageFormatQuery, resultQuery, submissionFields, type Accepted, type Res
 import { admission } from '../ingest/admission.js';
 import { checkCallbackUrl } from '../ingest/callback.js';
 import { idempotency, type IdempotencyRecord } from '../ingest/idempotency.js';
+import { checkLanguages } from '../ingest/languages.js';
 import { submitDocument, type SubmitDeps, type Submitted, type UploadedFile } from '../ingest/submit.js';
 import { uploadMiddleware } from '../ingest/upload.js';
 import { countRejections, type ApiMetrics } from '../metrics.js';
@@ -131,7 +131,7 @@ export function jobsRouter(deps: JobsDeps): Router {
       const submission = parseOrThrow(fields, req.body ?? {}, 'fields');
       // Refuses a language that is not installed, or a callback that cannot be called, before
       // anything is checked or queued.
-      languageFiles(submission.languages, { tessdataDir: config.TESSDATA_DIR, model: config.OCR_MODEL });
+      checkLanguages(submission.languages, config);
       if (submission.callbackUrl) await checkCallbackUrl(submission.callbackUrl, config);
       const submitted: Submitted = await submitDocument(deps, files, submission);
       deps.metrics.documentsSubmitted.inc();

@@ -26,6 +26,11 @@ export class OrientationDetector {
 
   constructor(private readonly idleMs = 10_000) {}
 
+  /** Whether a thread is started (or starting): false once an idle one has been let go. */
+  get hasThread(): boolean {
+    return this.thread !== undefined;
+  }
+
   async detect(page: PreparedPage, signal: AbortSignal): Promise<OrientationGuess> {
     clearTimeout(this.idleTimer);
     this.running++;

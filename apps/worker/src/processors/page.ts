@@ -15,6 +15,7 @@ import type { PageProcessorDeps } from './deps.js';
 
 /** A page of a canceled document: not retried, and not recorded as a failure of the document. */
 export class DocumentCanceledError extends UnrecoverableError {
+  override name = 'DocumentCanceledError';
   constructor() {
     super('document was canceled');
   }
