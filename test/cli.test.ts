@@ -6,6 +6,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { runTool } from '@pagefleet/shared';
 import { cer, pdfOf, textPage } from '../scripts/lib/fixtures.js';
+import { layeredPdf } from '../scripts/lib/text-pdfs.js';
 import { startStack, type Stack } from './support/stack.js';
 
 const CLI = path.resolve('packages/cli/bin/pagefleet.js');
@@ -74,6 +75,21 @@ describe('pagefleet CLI against the real stack', () => {
     assert.match(info, /^Pages:\s+2$/m);
     const text = (await runTool('pdftotext', ['--', out, '-'], { timeoutMs: 10_000, maxBytes: 2 ** 20 })).toString();
     assert.match(text, /night clerk/);
+  });
+
+  test('submit --pages and --force-ocr reach the server: the page asked for, numbered as in the file, read as told', async () => {
+    const born = path.join(dir, 'born-digital.pdf');
+    await writeFile(born, await layeredPdf(LINES.map((lines) => ({ kind: 'text' as const, lines }))));
+    const read = async (...flags: string[]) => {
+      const ran = await pagefleet(['submit', born, '--pages', '2', ...flags, '--wait', '--output', 'json'], env);
+      assert.equal(ran.code, 0, ran.stderr);
+      const job = JSON.parse(ran.stdout) as { pageCount: number; pages: Array<{ page: number; method: string }> };
+      assert.equal(job.pageCount, 1);
+      return job.pages.map((page) => [page.page, page.method]);
+    };
+    assert.deepEqual(await read(), [[2, 'text']]);
+    assert.deepEqual(await read('--force-ocr'), [[2, 'ocr']]);
+    assert.equal((await pagefleet(['submit', born, '--pages', '9'], env)).code, 1);
   });
 
   test('submit, status, result, workers and cancel speak JSON with --json', async () => {

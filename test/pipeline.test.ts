@@ -133,6 +133,8 @@ describe('worker pipeline', () => {
       dpi: 150,
       pixels: 1,
       formats: [],
+      // Straight to the rasterizer, whose child is what this test shows killed.
+      forceOcr: true,
     };
     const paths = { ...documentPaths(dir, job.documentId), inputFile: () => slow };
     await assert.rejects(recognizePage(job, paths, deps), (err: unknown) => {

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { cer, pdfOf, scannedPage, textPage, wordLines } from '../scripts/lib/fixtures.js';
+import { layeredPdf } from '../scripts/lib/text-pdfs.js';
 import { startStack, type Stack } from './support/stack.js';
 
 const KEY = 'a-web-key-of-sixteen-chars';
@@ -121,13 +122,40 @@ describe('the web page at /, in a real browser', { skip }, () => {
     if (process.env.WEB_SCREENSHOT) await writeFile(process.env.WEB_SCREENSHOT, await page.screenshot());
   });
 
+  test('each page says how it was read; Pages and OCR every page reach the server', async () => {
+    const pdf = await layeredPdf([
+      { kind: 'text', lines: wordLines(7, 8) },
+      { kind: 'scan', image: await scannedPage(8) },
+      { kind: 'text', lines: wordLines(9, 8) },
+    ]);
+    const badges = async (fill: () => Promise<void>) => {
+      await page.goto(stack.url);
+      await page.getByLabel('API key').fill(KEY);
+      await fill();
+      await page
+        .getByLabel('Drop files here, or choose them')
+        .setInputFiles({ name: 'mixed.pdf', mimeType: 'application/pdf', buffer: pdf });
+      const job = page.locator('article.job').first();
+      await job.locator('.status-completed').waitFor({ timeout: 120_000 });
+      return job.locator('section.page h3 .badge').allTextContents();
+    };
+    assert.deepEqual(await badges(() => Promise.resolve()), ['text layer', 'OCR', 'text layer']);
+    assert.deepEqual(
+      await badges(async () => {
+        await page.getByLabel(/^Pages/).fill('2-3');
+        await page.getByLabel(/^OCR every page/).check();
+      }),
+      ['OCR', 'OCR'],
+    );
+  });
+
   test('the page works by keyboard: the file picker is reachable with Tab and labelled', async () => {
     await page.goto(stack.url);
     const focused: string[] = [];
-    for (let i = 0; i < 4; i++) {
+    for (let i = 0; i < 6; i++) {
       await page.keyboard.press('Tab');
       focused.push(await page.evaluate<string>('document.activeElement?.id ?? ""'));
     }
-    assert.deepEqual(focused.slice(0, 3), ['api-key', 'languages', 'files']);
+    assert.deepEqual(focused.slice(0, 5), ['api-key', 'languages', 'pages', 'force-ocr', 'files']);
   });
 });

@@ -71,7 +71,15 @@ async function runPipeline(): Promise<number> {
       Array.from({ length: cpus }, async () => {
         for (let next = queue.shift(); next; next = queue.shift()) {
           const { file } = next;
-          const job = { documentId: randomUUID(), page: next.page, languages: 'eng', dpi: DPI, pixels: 1, formats: [] };
+          const job = {
+            documentId: randomUUID(),
+            page: next.page,
+            languages: 'eng',
+            dpi: DPI,
+            pixels: 1,
+            formats: [],
+            forceOcr: false,
+          };
           const paths = { ...documentPaths(work, job.documentId), inputFile: () => file };
           await recognizePage({ ...job, source: { file: 'page.pdf', kind: 'pdf', index: next.page } }, paths, deps);
         }

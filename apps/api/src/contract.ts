@@ -51,6 +51,18 @@ export const submissionFields = (config: Config) =>
       .optional()
       .meta({ description: 'Called with a POST (signed when WEBHOOK_SECRET is set) once the job has finished.' }),
     outputs: outputsField,
+    pages: z.string().optional().meta({
+      description:
+        "Pages to process, 1-based over the files' pages in upload order: `1-3,7,10-`. Unset, every page. A page past the end is 422.",
+      example: '1-3,7,10-',
+    }),
+    forceOcr: z
+      .enum(['true', 'false'])
+      .default('false')
+      .transform((value) => value === 'true')
+      .meta({
+        description: 'OCR every page, even where the PDF carries a usable text layer (read from it by default).',
+      }),
   });
 
 export const MAX_RESULT_PAGES = 1000;

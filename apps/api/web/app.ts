@@ -10,6 +10,8 @@ const byId = <T extends HTMLElement>(id: string) => document.getElementById(id) 
 const form = byId<HTMLFormElement>('submit-form');
 const keyInput = byId<HTMLInputElement>('api-key');
 const languagesInput = byId<HTMLInputElement>('languages');
+const pagesInput = byId<HTMLInputElement>('pages');
+const forceOcrInput = byId<HTMLInputElement>('force-ocr');
 const filesInput = byId<HTMLInputElement>('files');
 const dropZone = byId<HTMLLabelElement>('drop-zone');
 const notice = byId<HTMLParagraphElement>('notice');
@@ -87,9 +89,19 @@ async function showPage(api: PagefleetClient, jobId: string, section: HTMLElemen
   const heading = element('h3', {
     textContent:
       result.status === 'completed'
-        ? `Page ${page} · confidence ${Math.round(result.confidence)}%`
+        ? `Page ${page} · confidence ${Math.round(result.confidence)}% `
         : `Page ${page} · failed: ${result.error ?? 'no reason given'}`,
   });
+  if (result.method) {
+    // How the page was read: its own text layer, or OCR of its image.
+    heading.append(
+      element('span', {
+        className: `badge method-${result.method}`,
+        textContent: result.method === 'text' ? 'text layer' : 'OCR',
+        title: result.method === 'text' ? "Read from the PDF's own text" : 'Recognized from the page image',
+      }),
+    );
+  }
   const text = element('pre', {
     tabIndex: 0,
     ariaLabel: `Text of page ${page}`,
@@ -143,7 +155,12 @@ async function follow(files: File[]): Promise<void> {
   const api = client();
   const accepted = await api.submit(
     files.map((file) => ({ name: file.name, data: file })),
-    { languages: languagesInput.value.trim() || undefined, outputs: ['text', 'json', 'pdf', 'image'] },
+    {
+      languages: languagesInput.value.trim() || undefined,
+      pages: pagesInput.value.replace(/\s/g, '') || undefined,
+      forceOcr: forceOcrInput.checked,
+      outputs: ['text', 'json', 'pdf', 'image'],
+    },
   );
   const status = element('p', {
     className: 'status',

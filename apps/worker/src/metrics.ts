@@ -16,6 +16,8 @@ export interface WorkerMetrics {
   attempts: Counter<'queue'>;
   pageDuration: Histogram<'queue'>;
   stageDuration: Histogram<'stage'>;
+  methods: Counter<'method'>;
+  textLayers: Counter<'verdict'>;
   confidence: Histogram;
   pixels: Histogram;
   timeouts: Counter<'stage'>;
@@ -56,7 +58,7 @@ export function createWorkerMetrics(busy: () => Map<string, number>): WorkerMetr
     }),
     stageDuration: new Histogram({
       name: 'pagefleet_page_stage_duration_seconds',
-      help: 'Time of each stage of a completed page: rasterize, preprocess, ocr, rotate (pages checked for orientation), preview (outputs=image), store.',
+      help: "Time of each stage of a completed page: extract (a PDF page's text layer read and judged), rasterize, preprocess, ocr, rotate (pages checked for orientation), preview (outputs=image), store.",
       labelNames: ['stage'],
       buckets: PAGE_SECONDS_BUCKETS,
       registers,
@@ -71,6 +73,18 @@ export function createWorkerMetrics(busy: () => Map<string, number>): WorkerMetr
       name: 'pagefleet_page_pixels',
       help: 'Pixels of a completed page as recognized, after any downscale.',
       buckets: PIXEL_BUCKETS,
+      registers,
+    }),
+    methods: new Counter({
+      name: 'pagefleet_pages_by_method_total',
+      help: "Pages completed, by how they were read: text (from the PDF's own text layer) or ocr.",
+      labelNames: ['method'],
+      registers,
+    }),
+    textLayers: new Counter({
+      name: 'pagefleet_text_layer_verdicts_total',
+      help: 'PDF pages whose text layer was judged, by verdict: born-digital and ocr-layer are read from it; no-text, undecodable, not-words, hybrid and too-little-for-a-scan are OCRed.',
+      labelNames: ['verdict'],
       registers,
     }),
     timeouts: new Counter({

@@ -79,6 +79,7 @@ export interface ActivePage {
 /** Counts a completed page in the metrics: its outcome, its times by stage, its confidence and size. */
 function observeCompleted(metrics: WorkerMetrics, queue: PageQueueName, summary: PageSummary): void {
   metrics.pages.inc({ queue, outcome: 'completed' });
+  metrics.methods.inc({ method: summary.method });
   let total = 0;
   for (const [stage, ms] of Object.entries(summary.durations)) {
     metrics.stageDuration.observe({ stage }, ms / 1000);
@@ -322,6 +323,7 @@ export async function runWorker(config: Config, log: Logger, plan?: CapacityPlan
       dataDir: config.DATA_DIR,
       documents,
       rasterizer: createRasterizer(config.RASTERIZER),
+      onVerdict: (verdict) => metrics.textLayers.inc({ verdict: verdict.reason }),
       orientation,
       maxPixels: config.MAX_PAGE_PIXELS,
       timeoutMs: config.PAGE_TIMEOUT_MS,

@@ -22,6 +22,8 @@ const OPTIONS = {
   wait: { type: 'boolean' },
   languages: { type: 'string' },
   dpi: { type: 'string' },
+  pages: { type: 'string' },
+  'force-ocr': { type: 'boolean' },
   output: { type: 'string' },
   out: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -120,6 +122,8 @@ async function submit({ client, args, values, io }: Command): Promise<number> {
   const accepted = await client.submit(files, {
     languages: values.languages,
     dpi: values.dpi === undefined ? undefined : Number(values.dpi),
+    pages: values.pages,
+    forceOcr: values['force-ocr'],
     outputs,
   });
   if (!values.wait) {

@@ -26,6 +26,10 @@ export interface SubmitOptions {
   dpi?: number | undefined;
   outputs?: Output[] | undefined;
   callbackUrl?: string | undefined;
+  /** Pages to process, 1-based over the files' pages in order: `1-3,7,10-`. */
+  pages?: string | undefined;
+  /** OCR every page, even where the PDF carries a text layer. */
+  forceOcr?: boolean | undefined;
   idempotencyKey?: string | undefined;
 }
 
@@ -80,6 +84,8 @@ export class PagefleetClient {
     if (options.dpi !== undefined) form.append('dpi', String(options.dpi));
     if (options.outputs) form.append('outputs', options.outputs.join(','));
     if (options.callbackUrl) form.append('callbackUrl', options.callbackUrl);
+    if (options.pages) form.append('pages', options.pages);
+    if (options.forceOcr !== undefined) form.append('forceOcr', String(options.forceOcr));
     for (const file of files) form.append('file', file.data, file.name);
     const headers: Record<string, string> = options.idempotencyKey ? { 'idempotency-key': options.idempotencyKey } : {};
     return this.json<Accepted>('/v1/jobs', { method: 'POST', body: form, headers });

@@ -9,6 +9,8 @@ export interface Job {
   id: string;
   status: JobStatus;
   pageCount: number;
+  /** The document's pages being processed (`1-3,7`), numbered as uploaded. */
+  pages: string;
   pagesDone: number;
   pagesFailed: number;
   languages: string;
@@ -36,6 +38,8 @@ export interface Word {
 export interface PageResult {
   page: number;
   status: 'completed' | 'failed';
+  /** How a completed page was read: from the PDF's text layer, or by OCR. */
+  method?: 'text' | 'ocr';
   text: string;
   confidence: number;
   words: Word[];

@@ -63,6 +63,8 @@ function toEvent(id: string, fields: string[]): DocumentEvent {
 export interface NewDocument {
   id: string;
   pageCount: number;
+  /** Canonical selection of the document's pages (`1-3,7`). */
+  pages: string;
   languages: string;
   dpi: number;
   createdAt: string;
@@ -95,7 +97,12 @@ export class DocumentStore {
     await this.redis
       .multi()
       .hset(key, {
-        ...doc,
+        id: doc.id,
+        pageCount: doc.pageCount,
+        pages: doc.pages,
+        languages: doc.languages,
+        dpi: doc.dpi,
+        createdAt: doc.createdAt,
         outputs: doc.outputs.join(','),
         callbackUrl: doc.callbackUrl ?? '',
         status: 'queued' satisfies DocumentStatus,
@@ -162,6 +169,7 @@ export class DocumentStore {
       id: doc.id,
       status: doc.status as DocumentStatus,
       pageCount: Number(doc.pageCount),
+      pages: doc.pages ?? `1-${doc.pageCount}`,
       pagesDone: outcomes.filter((outcome) => outcome === 'completed').length,
       pagesFailed: outcomes.filter((outcome) => outcome === 'failed').length,
       languages: doc.languages ?? '',

@@ -9,6 +9,7 @@ export * from './jobs.js';
 export * from './languages.js';
 export * from './logger.js';
 export * from './metrics.js';
+export * from './page-ranges.js';
 export * from './paths.js';
 export * from './pdfinfo.js';
 export * from './queues.js';

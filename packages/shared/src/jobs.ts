@@ -7,6 +7,8 @@ export const pageSourceSchema = z.object({
   kind: z.enum(['pdf', 'image']),
   /** PDF: 1-based page number. Image: 0-based page (TIFF directory). */
   index: z.number().int().min(0),
+  /** PDF: the page's /Rotate, as pdfinfo read it at ingest. */
+  rotation: z.number().int().optional(),
 });
 export type PageSource = z.infer<typeof pageSourceSchema>;
 
@@ -33,12 +35,16 @@ export const pageJobSchema = z.object({
   pixels: z.number().int().positive(),
   /** Extra formats to store for this page. */
   formats: z.array(z.enum(PAGE_FORMATS)).default([]),
+  /** OCR the page even where the PDF carries a usable text layer. */
+  forceOcr: z.boolean().default(false),
 });
 export type PageJob = z.infer<typeof pageJobSchema>;
 
 export const documentJobSchema = z.object({
   documentId: z.uuid(),
   pageCount: z.number().int().min(1),
+  /** The document's pages that were selected, in canonical form (`1-3,7`); unset, all of them. */
+  pages: z.string().optional(),
   /** Assemble the pages' PDFs into one searchable PDF of the document. */
   pdf: z.boolean().default(false),
 });
@@ -65,6 +71,10 @@ export const wordResultSchema = z
   .meta({ id: 'Word' });
 export type WordResult = z.infer<typeof wordResultSchema>;
 
+/** How a page was read: from the PDF's own text layer, or by OCR of its image. */
+export const READ_METHODS = ['text', 'ocr'] as const;
+export type ReadMethod = (typeof READ_METHODS)[number];
+
 /** Why a page was given up: its worker kept dying on it, it ran past PAGE_TIMEOUT_MS, or it failed. */
 export const PAGE_FAILURE_REASONS = ['oom', 'timeout', 'error'] as const;
 export type PageFailureReason = (typeof PAGE_FAILURE_REASONS)[number];
@@ -74,6 +84,8 @@ export const pageResultSchema = z
   .object({
     page: z.number().int().min(1),
     status: z.enum(['completed', 'failed']),
+    /** Completed pages: `text` when read from the PDF's text layer (confidence 100), `ocr` otherwise. */
+    method: z.enum(READ_METHODS).optional(),
     text: z.string(),
     confidence: z.number().min(0).max(100),
     words: z.array(wordResultSchema),
@@ -103,6 +115,8 @@ export const documentStateSchema = z
     id: z.uuid(),
     status: z.enum(DOCUMENT_STATUSES),
     pageCount: z.number().int().min(1),
+    /** The document's pages being processed (`1-3,7`), numbered as uploaded; every page unless `pages` was given. */
+    pages: z.string(),
     pagesDone: z.number().int().min(0),
     pagesFailed: z.number().int().min(0),
     languages: z.string(),

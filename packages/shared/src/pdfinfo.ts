@@ -26,12 +26,12 @@ export async function pdfInfo(file: string, timeoutMs: number, page?: number, si
   };
 }
 
-/** A document's page count and the size in points of each of its first `maxPages` pages, in one pdfinfo run. */
+/** A document's page count and the size in points and /Rotate of each of its first `maxPages` pages, in one pdfinfo run. */
 export async function pdfDocumentInfo(
   file: string,
   maxPages: number,
   timeoutMs: number,
-): Promise<{ pages: number; sizes: Array<{ width: number; height: number }> }> {
+): Promise<{ pages: number; sizes: Array<{ width: number; height: number; rotation: number }> }> {
   // pdfinfo stops at the document's last page when -l is past it.
   const out = (
     await runTool('pdfinfo', ['-f', '1', '-l', String(maxPages), '--', file], {
@@ -41,10 +41,14 @@ export async function pdfDocumentInfo(
     })
   ).toString('latin1');
   const pages = Number(/^Pages:\s+(\d+)/m.exec(out)?.[1] ?? 0);
-  const sizes = Array.from({ length: Math.min(pages, maxPages) }, () => ({ width: 0, height: 0 }));
+  const sizes = Array.from({ length: Math.min(pages, maxPages) }, () => ({ width: 0, height: 0, rotation: 0 }));
   for (const match of out.matchAll(/^Page\s+(\d+)\s+size:\s+([\d.]+) x ([\d.]+) pts/gm)) {
     const size = sizes[Number(match[1]) - 1];
     if (size) Object.assign(size, { width: Number(match[2]), height: Number(match[3]) });
+  }
+  for (const match of out.matchAll(/^Page\s+(\d+)\s+rot:\s+(\d+)/gm)) {
+    const size = sizes[Number(match[1]) - 1];
+    if (size) size.rotation = Number(match[2]) % 360;
   }
   return { pages, sizes };
 }

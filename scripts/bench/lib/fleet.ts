@@ -4,6 +4,7 @@ import type { DocumentState } from '@pagefleet/shared';
 import { freePort } from '../../lib/redis-server.js';
 import { collect, readSse } from '../../lib/sse.js';
 import { startApp, waitReady, type AppProcess } from '../../lib/apps.js';
+import { PeakSampler } from './rss.js';
 
 export interface FleetOptions {
   redisUrl: string;
@@ -15,6 +16,8 @@ export interface FleetOptions {
   /** Worker processes, and page slots in each. */
   workers: number;
   slots: number;
+  /** Form fields of every submission (forceOcr, pages…). */
+  fields?: Record<string, string>;
 }
 
 export interface FleetRun {
@@ -22,6 +25,10 @@ export interface FleetRun {
   pagesPerMinute: number;
   /** Mean seconds per page in each stage, from the workers' own timings. */
   stageSecondsPerPage: Record<string, number>;
+  /** Highest resident memory of any worker process (its children included) while the documents ran. */
+  workerPeakBytes: number;
+  /** Every page's result, in document order. */
+  pages: Array<{ page: number; method?: string; text: string; durations: Record<string, number> }>;
 }
 
 /** Follows a job's Server-Sent Events to its `end` event, and returns the final document. */
@@ -64,10 +71,13 @@ export async function runFleet(options: FleetOptions): Promise<FleetRun> {
     // Ready once its OCR engine has started, so that start-up is not timed.
     await Promise.all(ports.map((port) => waitReady(`http://127.0.0.1:${port}`, 60_000)));
 
+    const sampler = new PeakSampler(50);
+    apps.slice(1).forEach((worker, i) => sampler.track(`worker-${i}`, worker.pid));
     const started = performance.now();
     const ids = await Promise.all(
       options.documents.map(async (file, i) => {
         const form = new FormData();
+        for (const [name, value] of Object.entries(options.fields ?? {})) form.append(name, value);
         form.append('file', new Blob([await readFile(file)]), `doc-${i}.pdf`);
         const response = await fetch(`${url}/v1/jobs`, { method: 'POST', body: form });
         if (response.status !== 202)
@@ -77,19 +87,25 @@ export async function runFleet(options: FleetOptions): Promise<FleetRun> {
     );
     const finished = await Promise.all(ids.map((id) => untilEnd(`${url}/v1/jobs/${id}/events`)));
     const seconds = (performance.now() - started) / 1000;
+    const workerPeakBytes = Math.max(...apps.slice(1).map((_, i) => sampler.peak(`worker-${i}`)));
+    sampler.stop();
     const failed = finished.filter((doc) => doc.status !== 'completed');
     if (failed.length > 0) throw new Error(`${failed.length} documents did not complete: ${JSON.stringify(failed[0])}`);
     const stages: Record<string, number> = {};
+    const results: FleetRun['pages'] = [];
     for (const id of ids) {
-      const { pages } = (await (await fetch(`${url}/v1/jobs/${id}/result`)).json()) as {
-        pages: Array<{ durations: Record<string, number> }>;
+      const { pages } = (await (await fetch(`${url}/v1/jobs/${id}/result?limit=1000`)).json()) as {
+        pages: FleetRun['pages'];
       };
+      results.push(...pages);
       for (const page of pages)
         for (const [stage, ms] of Object.entries(page.durations)) stages[stage] = (stages[stage] ?? 0) + ms;
     }
     return {
       seconds,
       pagesPerMinute: (options.pageCount * 60) / seconds,
+      workerPeakBytes,
+      pages: results,
       stageSecondsPerPage: Object.fromEntries(
         Object.entries(stages).map(([stage, ms]) => [stage, ms / 1000 / options.pageCount]),
       ),

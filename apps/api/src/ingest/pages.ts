@@ -24,6 +24,8 @@ export interface Inspection {
    * caps them: what a page will cost a worker, known before it is queued.
    */
   pixels: number[];
+  /** PDF: each page's /Rotate. */
+  rotations?: number[];
 }
 
 /**
@@ -41,7 +43,7 @@ export async function inspectFile(
     const { pages, sizes } = await inspectPdf(name, () => pdfDocumentInfo(file, limits.maxPages, limits.timeoutMs));
     if (pages < 1) throw new UnprocessableError('empty', `${name}: the PDF has no pages`);
     const pixels = sizes.map(({ width, height }) => cap((width / 72) * (height / 72) * limits.dpi ** 2));
-    return { pages, pixels };
+    return { pages, pixels, rotations: sizes.map(({ rotation }) => rotation) };
   }
   const { width, height, pages } = await imageHeader(file, type, name);
   // Pages of a multi-page TIFF are taken to share the first page's size.

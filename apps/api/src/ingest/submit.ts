@@ -4,6 +4,10 @@ import type { FlowProducer } from 'bullmq';
 import {
   documentJobOptions,
   documentPaths,
+  formatPages,
+  InvalidRequestError,
+  PageRangeError,
+  selectPages,
   pageJobOptions,
   pageQueueFor,
   QUEUES,
@@ -43,6 +47,9 @@ export interface Submission {
   dpi: number;
   outputs: Output[];
   callbackUrl?: string | undefined;
+  /** `1-3,7,10-` over the files' pages in upload order; unset, every page. */
+  pages?: string | undefined;
+  forceOcr: boolean;
 }
 
 export interface Submitted {
@@ -55,6 +62,7 @@ interface CheckedFile extends UploadedFile {
   type: FileType;
   pages: number;
   pixels: number[];
+  rotations?: number[];
 }
 
 async function checkFile(file: UploadedFile, limits: InspectLimits, inspections: Limiter): Promise<CheckedFile> {
@@ -66,30 +74,45 @@ async function checkFile(file: UploadedFile, limits: InspectLimits, inspections:
   return { ...file, type, ...(await inspections(() => inspectFile(file.path, type, file.originalname, limits))) };
 }
 
-function pageJobs(id: string, files: CheckedFile[], submission: Submission): PageJob[] {
+/** The jobs of the selected pages, each numbered as the document's page it is. */
+function pageJobs(id: string, files: CheckedFile[], submission: Submission, selected: ReadonlySet<number>): PageJob[] {
   const jobs: PageJob[] = [];
   const formats = submission.outputs.filter((output): output is PageFormat =>
     (PAGE_FORMATS as readonly string[]).includes(output),
   );
+  let page = 0;
   for (const [fileIndex, file] of files.entries()) {
-    const { pixels } = file;
     for (let i = 0; i < file.pages; i++) {
+      if (!selected.has(++page)) continue;
       const source: PageSource =
         file.type === 'pdf'
-          ? { file: `${fileIndex}.pdf`, kind: 'pdf', index: i + 1 }
+          ? { file: `${fileIndex}.pdf`, kind: 'pdf', index: i + 1, rotation: file.rotations?.[i] ?? 0 }
           : { file: `${fileIndex}.${EXTENSIONS[file.type]}`, kind: 'image', index: i };
       jobs.push({
         documentId: id,
-        page: jobs.length + 1,
+        page,
         source,
         languages: submission.languages,
         dpi: submission.dpi,
-        pixels: pixels[i] ?? 1,
+        pixels: file.pixels[i] ?? 1,
         formats,
+        forceOcr: submission.forceOcr,
       });
     }
   }
   return jobs;
+}
+
+/** The pages `spec` selects of a document of `total` pages: 400 on bad syntax, 422 past the end. */
+function selection(spec: string | undefined, total: number): number[] {
+  try {
+    return selectPages(spec, total);
+  } catch (err) {
+    if (!(err instanceof PageRangeError)) throw err;
+    throw err.reason === 'syntax'
+      ? new InvalidRequestError(err.message)
+      : new UnprocessableError('page_out_of_range', err.message);
+  }
 }
 
 /**
@@ -112,25 +135,27 @@ export async function submitDocument(
   };
   const files: CheckedFile[] = [];
   for (const upload of uploads) files.push(await checkFile(upload, limits, deps.inspections));
-  const pageCount = files.reduce((sum, file) => sum + file.pages, 0);
-  if (pageCount > deps.config.MAX_PAGES) {
+  const total = files.reduce((sum, file) => sum + file.pages, 0);
+  if (total > deps.config.MAX_PAGES) {
     throw new UnprocessableError(
       'too_many_pages',
-      `the document has ${pageCount} pages; the limit is ${deps.config.MAX_PAGES} (MAX_PAGES)`,
+      `the document has ${total} pages; the limit is ${deps.config.MAX_PAGES} (MAX_PAGES)`,
     );
   }
+  const selected = selection(submission.pages, total);
+  const pageCount = selected.length;
 
   const id = randomUUID();
   const createdAt = new Date().toISOString();
   const paths = documentPaths(deps.config.DATA_DIR, id);
-  const pages = pageJobs(id, files, submission);
+  const pages = pageJobs(id, files, submission, new Set(selected));
   try {
     await mkdir(paths.input, { recursive: true });
     await mkdir(paths.pages);
     await Promise.all(
       files.map((file, index) => rename(file.path, paths.inputFile(`${index}.${EXTENSIONS[file.type]}`))),
     );
-    await enqueue(deps, { id, pageCount, createdAt, ...submission }, pages);
+    await enqueue(deps, { id, pageCount, createdAt, ...submission, pages: formatPages(selected) }, pages);
   } catch (err) {
     await rm(paths.root, { recursive: true, force: true });
     throw err;
@@ -138,13 +163,17 @@ export async function submitDocument(
   return { id, pageCount, createdAt };
 }
 
-async function enqueue(deps: SubmitDeps, doc: Submitted & Submission, pages: PageJob[]): Promise<void> {
+async function enqueue(
+  deps: SubmitDeps,
+  doc: Submitted & Submission & { pages: string },
+  pages: PageJob[],
+): Promise<void> {
   try {
     await deps.documents.create(doc);
     await deps.flows.add({
       name: 'document',
       queueName: QUEUES.documents,
-      data: { documentId: doc.id, pageCount: doc.pageCount, pdf: doc.outputs.includes('pdf') },
+      data: { documentId: doc.id, pageCount: doc.pageCount, pages: doc.pages, pdf: doc.outputs.includes('pdf') },
       opts: documentJobOptions(deps.config, doc.id),
       children: pages.map((page) => ({
         name: 'page',

@@ -7,6 +7,7 @@ import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import {
   documentPaths,
+  expandPages,
   FINISHED_STATUSES,
   InvalidRequestError,
   isJobId,
@@ -161,7 +162,7 @@ export function jobsRouter(deps: JobsDeps): Router {
     const paths = documentPaths(config.DATA_DIR, doc.id);
     const pages: Result['pages'] = [];
     // One page file at a time: a large document is never loaded whole.
-    for (let page = offset + 1; page <= Math.min(doc.pageCount, offset + limit); page++) {
+    for (const page of expandPages(doc.pages).slice(offset, offset + limit)) {
       pages.push((await readPageResult(paths, page)) ?? { page, status: 'pending' });
     }
     const next =
@@ -204,11 +205,10 @@ export function jobsRouter(deps: JobsDeps): Router {
 
   router.get('/:id/pages/:page', async (req, res) => {
     const doc = await findDocument(req);
-    const { page } = parseOrThrow(
-      z.object({ page: z.coerce.number().int().min(1).max(doc.pageCount) }),
-      req.params,
-      'page',
-    );
+    const { page } = parseOrThrow(z.object({ page: z.coerce.number().int().min(1) }), req.params, 'page');
+    if (!expandPages(doc.pages).includes(page)) {
+      throw new InvalidRequestError(`page: job ${doc.id} has pages ${doc.pages}, not page ${page}`);
+    }
     const { format } = parseOrThrow(pageFormatQuery, req.query, 'format');
     if (format !== 'json' && format !== 'text' && !doc.outputs.includes(format)) {
       throw new NotFoundError(`job ${doc.id} was not asked for ${format} (submit with outputs=…,${format})`);
@@ -241,7 +241,7 @@ export function jobsRouter(deps: JobsDeps): Router {
     // the worker, which sees the document canceled.
     const removed = await deps.queues.documents.remove(doc.id, { removeChildren: true });
     if (removed === 0) {
-      for (let page = 1; page <= doc.pageCount; page++) {
+      for (const page of expandPages(doc.pages)) {
         for (const queue of deps.queues.pages) await queue.remove(pageJobId(doc.id, page));
       }
     }

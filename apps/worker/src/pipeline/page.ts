@@ -3,7 +3,9 @@ import { PageDeadline } from './deadline.js';
 import type { OcrEngine, OcrOutput } from './ocr.js';
 import { rotatePage, type OrientationDetector } from './orientation.js';
 import { preprocess, type PageInput, type PreparedPage } from './preprocess.js';
-import { previewJpeg } from './preview.js';
+import { copyPage, extractPage, layerFormats } from './extract.js';
+import { PREVIEW_WIDTH, previewJpeg } from './preview.js';
+import type { LayerVerdict } from './text-quality.js';
 import type { Rasterizer } from './rasterize.js';
 
 /**
@@ -21,6 +23,8 @@ export interface PipelineDeps {
   maxPixels: number;
   /** PAGE_TIMEOUT_MS: the whole attempt, all stages together. */
   timeoutMs: number;
+  /** Told how each PDF page's text layer was judged (metrics, logs). */
+  onVerdict?: (verdict: LayerVerdict) => void;
 }
 
 /** Runs one stage of a page: the deadline's in the pipeline, a plain call in benchmarks. */
@@ -66,6 +70,10 @@ export async function recognizePage(
   const deadline = new PageDeadline(deps.timeoutMs, stop);
   try {
     const file = paths.inputFile(job.source.file);
+    if (job.source.kind === 'pdf' && !job.forceOcr) {
+      const read = await readTextPage(file, job, deps, deadline);
+      if (read) return read;
+    }
     const input: PageInput =
       job.source.kind === 'pdf'
         ? {
@@ -81,6 +89,7 @@ export async function recognizePage(
     return {
       page: job.page,
       status: 'completed',
+      method: 'ocr',
       ...ocr,
       width: read.width,
       height: read.height,
@@ -90,4 +99,52 @@ export async function recognizePage(
   } finally {
     deadline.dispose();
   }
+}
+
+/**
+ * A PDF page read from its own text layer when that layer is the page's text (see
+ * text-quality.ts): no rendering and no OCR, unless a page image is asked for. Undefined when the
+ * page must be OCRed; why is logged by the caller's stage durations and the verdict.
+ */
+async function readTextPage(
+  file: string,
+  job: PageJob,
+  deps: PipelineDeps,
+  deadline: PageDeadline,
+): Promise<(PageResult & Pick<OcrOutput, 'formats'>) | undefined> {
+  const { index, rotation = 0 } = job.source;
+  const size = { dpi: job.dpi, maxPixels: deps.maxPixels };
+  const extraction = await deadline.stage('extract', (signal) => extractPage(file, index, rotation, size, signal));
+  deps.onVerdict?.(extraction.verdict);
+  if (!('page' in extraction)) return undefined;
+  const { page } = extraction;
+  const formats = await deadline.stage('extract', (signal) =>
+    layerFormats(page, job.formats, () => copyPage(file, index, signal)),
+  );
+  if (job.formats.includes('image')) {
+    // Rendered only for the picture asked for, at the preview's own size: the words are the layer's.
+    const previewDpi = Math.max(1, Math.floor((page.dpi * Math.min(PREVIEW_WIDTH, page.width)) / page.width));
+    formats.image = await deadline.stage('preview', async (signal) => {
+      const rendered = await deps.rasterizer.render(
+        file,
+        index,
+        { dpi: previewDpi, maxPixels: deps.maxPixels },
+        signal,
+      );
+      return previewJpeg({ ...rendered, dpi: rendered.dpi });
+    });
+  }
+  return {
+    page: job.page,
+    status: 'completed',
+    method: 'text',
+    text: page.text,
+    confidence: page.words.length > 0 ? 100 : 0,
+    words: page.words,
+    formats,
+    width: page.width,
+    height: page.height,
+    dpi: page.dpi,
+    durations: deadline.durations,
+  };
 }

@@ -3,6 +3,7 @@ import { UnrecoverableError, type Job } from 'bullmq';
 import {
   documentJobSchema,
   documentPaths,
+  expandPages,
   pageFromJobId,
   readPageResult,
   writeFileAtomic,
@@ -26,6 +27,8 @@ export async function processDocument(job: Job, deps: DocumentProcessorDeps): Pr
   const parsed = documentJobSchema.safeParse(job.data);
   if (!parsed.success) throw new UnrecoverableError(`malformed document job: ${parsed.error.message}`);
   const { documentId, pageCount, pdf } = parsed.data;
+  // Jobs queued before page selections existed name every page.
+  const pages = expandPages(parsed.data.pages ?? `1-${pageCount}`);
   if (await deps.documents.isFinished(documentId)) {
     // A retry after the status was written: the webhook may be what failed (queueing is idempotent).
     await deps.queueWebhook(documentId);
@@ -46,7 +49,7 @@ export async function processDocument(job: Job, deps: DocumentProcessorDeps): Pr
   let written = false;
   try {
     // One page in memory at a time, whatever the document's length.
-    for (let page = 1; page <= pageCount; page++) {
+    for (const [index, page] of pages.entries()) {
       let result = await readPageResult(paths, page);
       if (!result) {
         // Never drop a page silently: one that left no trace is reported as failed.
@@ -55,7 +58,7 @@ export async function processDocument(job: Job, deps: DocumentProcessorDeps): Pr
       }
       if (result?.status === 'completed') pagesDone++;
       else pagesFailed++;
-      await out.write(`${page > 1 ? '\f' : ''}${result?.text ?? ''}`);
+      await out.write(`${index > 0 ? '\f' : ''}${result?.text ?? ''}`);
     }
     written = true;
   } finally {
@@ -63,7 +66,7 @@ export async function processDocument(job: Job, deps: DocumentProcessorDeps): Pr
     if (!written) await rm(temp, { force: true });
   }
   await rename(temp, paths.text);
-  if (pdf) await assemblePdf(paths, pageCount, deps.pdfTimeoutMs);
+  if (pdf) await assemblePdf(paths, pages, deps.pdfTimeoutMs);
 
   const status: DocumentStatus = pagesFailed === 0 ? 'completed' : pagesDone === 0 ? 'failed' : 'partial';
   const error = pagesFailed === 0 ? '' : `${pagesFailed} of ${pageCount} pages failed`;

@@ -7,6 +7,7 @@ import {
   readPageResult,
   type DocumentStore,
   type PageFailureReason,
+  type ReadMethod,
 } from '@pagefleet/shared';
 import { PAGE_TIMEOUT_PREFIX } from '../pipeline/deadline.js';
 import { recognizePage } from '../pipeline/page.js';
@@ -22,6 +23,7 @@ export class DocumentCanceledError extends UnrecoverableError {
 }
 
 export interface PageSummary {
+  method: ReadMethod;
   confidence: number;
   words: number;
   /** Pixels of the page as recognized. */
@@ -61,6 +63,7 @@ export async function processPage(job: Job, deps: PageProcessorDeps, stop?: Abor
   await deps.documents.recordPage(data.documentId, data.page, 'completed', result.confidence);
   const durations = { ...result.durations, store: Math.round(performance.now() - start) };
   return {
+    method: result.method ?? 'ocr',
     confidence: result.confidence,
     words: result.words.length,
     pixels: (result.width ?? 0) * (result.height ?? 0),

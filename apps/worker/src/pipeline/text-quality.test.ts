@@ -1,0 +1,59 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { judgeTextLayer, layerStats } from './text-quality.js';
+import { imageCoverage, parseBboxLayout } from './text-layer.js';
+
+const words = (text: string) => text.split(/\s+/).filter(Boolean);
+
+test('a born-digital page, numbers and formulas included, is read from its layer', () => {
+  const prose = layerStats(words('The quick brown fox jumps over the lazy dog, twice.'));
+  assert.deepEqual(judgeTextLayer(prose, 0), { use: true, reason: 'born-digital' });
+  const table = layerStats(words('Total 1,234.56 € 12.00 $ 45.00 — 2024-01-03'));
+  assert.equal(judgeTextLayer(table, 0.1).use, true);
+  const formula = layerStats(words('⇔ z 3 (z 2 − z 4 ) = z 1 (z 2 − z 4 )'));
+  assert.equal(judgeTextLayer(formula, 0).use, true);
+});
+
+test('garbage layers are OCRed: control characters, private use, (cid:N), replacement characters, punctuation soup', () => {
+  assert.equal(judgeTextLayer(layerStats(['\u0019\u0012']), 0).reason, 'undecodable');
+  assert.equal(judgeTextLayer(layerStats(words('\ue001\ue002\ue003 \ue004ab')), 0).reason, 'undecodable');
+  assert.equal(judgeTextLayer(layerStats(words('(cid:12)(cid:7)(cid:44) (cid:3)a')), 0).reason, 'undecodable');
+  assert.equal(judgeTextLayer(layerStats(words('\ufffd\ufffd\ufffd word')), 0).reason, 'undecodable');
+  assert.equal(judgeTextLayer(layerStats(words('"7+%-$ ,/*!& #@')), 0).reason, 'not-words');
+  assert.equal(judgeTextLayer(layerStats([]), 0).reason, 'no-text');
+});
+
+test('scans: an OCR layer is read, a stamp is not; a hybrid page is OCRed whole', () => {
+  const ocrLayer = layerStats(words('Dear Sir, thank you for your letter of the fifth.'));
+  assert.deepEqual(judgeTextLayer(ocrLayer, 1), { use: true, reason: 'ocr-layer' });
+  assert.equal(judgeTextLayer(layerStats(['Page', '3']), 0.98).reason, 'too-little-for-a-scan');
+  assert.equal(judgeTextLayer(ocrLayer, 0.5).reason, 'hybrid');
+  assert.equal(judgeTextLayer(ocrLayer, 0.2).reason, 'born-digital');
+});
+
+test('word boxes come as the page is displayed; the size follows its /Rotate', () => {
+  const xhtml = `<doc><page width="612.000000" height="792.000000"><flow><block xMin="1" yMin="2" xMax="3" yMax="4">
+<line xMin="72" yMin="60" xMax="200" yMax="74"><word xMin="72.5" yMin="60" xMax="100" yMax="74">A&amp;B</word><word xMin="105" yMin="60" xMax="200" yMax="74">&lt;c&gt;</word></line>
+</block></flow></page></doc>`;
+  const upright = parseBboxLayout(xhtml, 0);
+  assert.deepEqual([upright.width, upright.height], [612, 792]);
+  assert.deepEqual(
+    upright.blocks.flat(2).map((word) => word.text),
+    ['A&B', '<c>'],
+  );
+  assert.deepEqual(upright.blocks[0]?.[0]?.[0], { text: 'A&B', x0: 72.5, y0: 60, x1: 100, y1: 74 });
+  const turned = parseBboxLayout(xhtml, 90);
+  assert.deepEqual([turned.width, turned.height], [792, 612]);
+});
+
+test('image coverage from pdfimages -list: drawn area over the page area', () => {
+  const list = `page   num  type   width height color comp bpc  enc interp  object ID x-ppi y-ppi size ratio
+--------------------------------------------------------------------------------------------
+   1     0 image    2550  3300  rgb     3   8  jpeg   no         7  0   300   300  836K 3.4%
+   1     1 smask    2550  3300  gray    1   8  image  no         8  0   300   300  10K 0.1%
+`;
+  assert.equal(imageCoverage(list, 612, 792), 1);
+  const small = list.replace('2550  3300', '300   300');
+  assert.ok(Math.abs(imageCoverage(small, 612, 792) - 1 / (8.5 * 11)) < 1e-9);
+  assert.equal(imageCoverage(list.split('\n').slice(0, 2).join('\n'), 612, 792), 0);
+});

@@ -1,0 +1,221 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { DocumentState, PageResult } from '@pagefleet/shared';
+import { cer, scannedPage, textPage, wordLines } from '../scripts/lib/fixtures.js';
+import { layeredPdf } from '../scripts/lib/text-pdfs.js';
+import { finished, startStack, type Stack } from './support/stack.js';
+
+const TEXT = [wordLines(1, 10), wordLines(2, 10)];
+const OCRED = wordLines(5, 36);
+
+/** pdftotext's own text of a page: what a text page must read as, word for word. */
+function pdftotext(file: string, page: number): string {
+  const n = String(page);
+  return spawnSync('pdftotext', ['-f', n, '-l', n, file, '-'], { encoding: 'utf8' }).stdout;
+}
+
+describe('text layers: read what is written, OCR what is drawn', () => {
+  let stack: Stack;
+  let dir: string;
+  let mixed: Buffer;
+  const mixedFile = () => path.join(dir, 'mixed.pdf');
+  before(async () => {
+    stack = await startStack();
+    await stack.startWorker();
+    dir = await mkdtemp(path.join(os.tmpdir(), 'pagefleet-layers-'));
+    // Born-digital, scanned, a garbage layer over a scan, born-digital turned 90°, a scan already OCRed.
+    mixed = await layeredPdf([
+      { kind: 'text', lines: TEXT[0] ?? [] },
+      { kind: 'scan', image: await scannedPage(3) },
+      { kind: 'garbage', image: await scannedPage(4) },
+      { kind: 'text', lines: TEXT[1] ?? [], rotate: 90 },
+      { kind: 'ocred', image: await scannedPage(5), lines: OCRED },
+    ]);
+    await writeFile(mixedFile(), mixed);
+  });
+  after(async () => {
+    await stack.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function run(fields: Record<string, string> = {}): Promise<{ doc: DocumentState; pages: PageResult[] }> {
+    const response = await stack.submit([{ name: 'mixed.pdf', data: mixed }], { outputs: 'text,json,pdf', ...fields });
+    assert.equal(response.status, 202, await response.clone().text());
+    const { id } = (await response.json()) as { id: string };
+    const doc = await stack.waitFor(id, finished, 120_000);
+    const result = (await (await fetch(`${stack.url}/v1/jobs/${id}/result`)).json()) as { pages: PageResult[] };
+    return { doc, pages: result.pages };
+  }
+
+  test('a mixed PDF: text pages exact and read from their layer, the others OCRed, a searchable PDF of all in order', async () => {
+    const { doc, pages } = await run();
+    assert.equal(doc.status, 'completed');
+    assert.equal(doc.pages, '1-5');
+    assert.deepEqual(
+      pages.map((page) => page.method),
+      ['text', 'ocr', 'ocr', 'text', 'text'],
+    );
+    for (const page of [1, 4, 5]) {
+      const result = pages[page - 1] as PageResult;
+      assert.ok(cer(pdftotext(mixedFile(), page), result.text) <= 0.002, `page ${page}: ${result.text.slice(0, 80)}`);
+      assert.ok(result.words.every((word) => word.confidence === 100));
+    }
+    assert.equal(cer(TEXT[0]?.join('\n') ?? '', pages[0]?.text ?? ''), 0, 'the text the PDF carries, exactly');
+    assert.equal(cer(OCRED.join('\n'), pages[4]?.text ?? ''), 0, "the OCR layer's text, not a second OCR");
+    // The scan and the page whose layer is garbage are read by OCR.
+    assert.ok(cer(wordLines(3, 36).join('\n'), pages[1]?.text ?? '') < 0.05);
+    assert.ok(cer(wordLines(4, 36).join('\n'), pages[2]?.text ?? '') < 0.05, pages[2]?.text.slice(0, 80));
+    assert.ok('extract' in (pages[0]?.durations ?? {}) && !('rasterize' in (pages[0]?.durations ?? {})));
+
+    // The searchable PDF: every page in order; text pages are the input's own (one layer, no image).
+    const pdf = Buffer.from(await (await fetch(`${stack.url}/v1/jobs/${doc.id}/pdf`)).arrayBuffer());
+    const out = path.join(dir, `${doc.id}.pdf`);
+    await writeFile(out, pdf);
+    assert.match(spawnSync('pdfinfo', [out], { encoding: 'utf8' }).stdout, /^Pages:\s+5$/m);
+    assert.equal(pdftotext(out, 1), pdftotext(mixedFile(), 1));
+    assert.equal(pdftotext(out, 4), pdftotext(mixedFile(), 4));
+    const images = spawnSync('pdfimages', ['-list', out], { encoding: 'utf8' }).stdout;
+    assert.deepEqual(
+      [...images.matchAll(/^\s+(\d+)\s+\d+\s+image/gm)].map((match) => Number(match[1])),
+      [2, 3, 5],
+      'text pages were not re-rendered',
+    );
+    assert.ok(cer(wordLines(3, 36).join('\n'), pdftotext(out, 2)) < 0.05, 'OCRed pages carry their text layer');
+  });
+
+  test('word boxes of text pages are in the pixels of the page at the job DPI, turned pages included', async () => {
+    const { pages } = await run({ dpi: '150' });
+    for (const result of [pages[0], pages[3]] as PageResult[]) {
+      assert.equal(result.dpi, 150);
+      assert.ok(result.words.length > 50);
+      for (const { bbox } of result.words) {
+        assert.ok(bbox.x0 >= 0 && bbox.y0 >= 0 && bbox.x1 <= (result.width ?? 0) && bbox.y1 <= (result.height ?? 0));
+        assert.ok(bbox.x1 > bbox.x0 && bbox.y1 > bbox.y0);
+      }
+    }
+    // A letter page at 150 DPI: 1275 × 1650; turned 90°, 1650 × 1275 as displayed and rendered.
+    assert.deepEqual([pages[0]?.width, pages[0]?.height], [1275, 1650]);
+    assert.deepEqual([pages[3]?.width, pages[3]?.height], [1650, 1275]);
+    // The first word starts where it was drawn: 72 pt from the left edge, 1 inch = 150 px.
+    assert.ok(Math.abs((pages[0]?.words[0]?.bbox.x0 ?? 0) - 150) <= 2, JSON.stringify(pages[0]?.words[0]));
+  });
+
+  test('forceOcr=true OCRs every page, text layers included', async () => {
+    const { pages } = await run({ forceOcr: 'true' });
+    assert.deepEqual(
+      pages.map((page) => page.method),
+      ['ocr', 'ocr', 'ocr', 'ocr', 'ocr'],
+    );
+    assert.ok(cer(TEXT[0]?.join('\n') ?? '', pages[0]?.text ?? '') < 0.05);
+    assert.ok(pages[0]?.words.some((word) => word.confidence < 100));
+  });
+
+  test('pages=: the selected pages keep their own numbers, in order; /text joins them', async () => {
+    const { doc, pages } = await run({ pages: '4-,1' });
+    assert.equal(doc.pageCount, 3);
+    assert.equal(doc.pages, '1,4-5');
+    assert.deepEqual(
+      pages.map((page) => [page.page, page.method]),
+      [
+        [1, 'text'],
+        [4, 'text'],
+        [5, 'text'],
+      ],
+    );
+    const text = await (await fetch(`${stack.url}/v1/jobs/${doc.id}/text`)).text();
+    assert.deepEqual(
+      text.split('\f').map((page) => page.trim()),
+      [pages[0]?.text.trim(), pages[1]?.text.trim(), pages[2]?.text.trim()],
+    );
+    assert.equal((await fetch(`${stack.url}/v1/jobs/${doc.id}/pages/4`)).status, 200);
+    assert.equal((await fetch(`${stack.url}/v1/jobs/${doc.id}/pages/2`)).status, 400);
+  });
+
+  test('pages= over several files counts their pages in upload order', async () => {
+    const png = await textPage(['An image page after the PDF.']);
+    const response = await stack.submit(
+      [
+        { name: 'mixed.pdf', data: mixed },
+        { name: 'b.png', data: png },
+      ],
+      { pages: '6' },
+    );
+    assert.equal(response.status, 202);
+    const { id, pageCount } = (await response.json()) as { id: string; pageCount: number };
+    assert.equal(pageCount, 1);
+    await stack.waitFor(id, finished);
+    const page = (await (await fetch(`${stack.url}/v1/jobs/${id}/pages/6`)).json()) as PageResult;
+    assert.equal(page.method, 'ocr');
+    assert.match(page.text, /image page after/);
+  });
+
+  test('bad pages= is 400, a page past the end 422, both problem+json, nothing queued', async () => {
+    for (const [pages, status, code] of [
+      ['1-x', 400, 'invalid_request'],
+      ['3-1', 400, 'invalid_request'],
+      ['0', 400, 'invalid_request'],
+      ['6', 422, 'page_out_of_range'],
+      ['2,9-', 422, 'page_out_of_range'],
+    ] as const) {
+      const response = await stack.submit([{ name: 'mixed.pdf', data: mixed }], { pages });
+      assert.equal(response.status, status, pages);
+      assert.match(response.headers.get('content-type') ?? '', /^application\/problem\+json/);
+      assert.equal(((await response.json()) as { code: string }).code, code, pages);
+    }
+    assert.equal((await stack.submit([{ name: 'a.pdf', data: mixed }], { forceOcr: 'maybe' })).status, 400);
+  });
+});
+
+describe('text layers of the corpus (CORPUS_DIR)', () => {
+  const corpus = process.env.CORPUS_DIR;
+  let stack: Stack;
+  before(async () => {
+    if (!corpus) return;
+    stack = await startStack();
+    await stack.startWorker();
+  });
+  after(() => stack?.stop());
+
+  // file → the method of each page: born-digital read, an OCRed scan read from its layer, an
+  // unmapped Type 3 font and a vector drawing OCRed.
+  const cases: Array<[string, Array<'text' | 'ocr'>]> = [
+    ['pdfs/pypdf_multicolumn.pdf', ['text', 'text', 'text']],
+    ['pdfs/ocrmypdf_graph_ocred.pdf', ['text']],
+    ['pdfs/ocrmypdf_type3_font_nomapping.pdf', ['ocr']],
+    ['pdfs/ocrmypdf_vector.pdf', ['ocr']],
+    ['pdfs/pypdf_habibi-rotated.pdf', ['text', 'text', 'text', 'text']],
+  ];
+  for (const [file, methods] of cases) {
+    test(`${file}: ${methods.join(', ')}`, async (t) => {
+      if (!corpus) {
+        t.skip('CORPUS_DIR is not set');
+        return;
+      }
+      const data = await readFile(path.join(corpus, file));
+      const response = await stack.submit([{ name: path.basename(file), data }]);
+      assert.equal(response.status, 202);
+      const { id } = (await response.json()) as { id: string };
+      await stack.waitFor(id, finished, 120_000);
+      const { pages } = (await (await fetch(`${stack.url}/v1/jobs/${id}/result`)).json()) as { pages: PageResult[] };
+      assert.deepEqual(
+        pages.map((page) => page.method),
+        methods,
+      );
+      for (const page of pages.filter((p) => p.method === 'text')) {
+        const expected = spawnSync(
+          'pdftotext',
+          ['-f', String(page.page), '-l', String(page.page), path.join(corpus, file), '-'],
+          {
+            encoding: 'utf8',
+          },
+        ).stdout;
+        assert.ok(cer(expected, page.text) <= 0.002, `page ${page.page}`);
+        for (const { bbox } of page.words) assert.ok(bbox.x1 <= (page.width ?? 0) && bbox.y1 <= (page.height ?? 0));
+      }
+    });
+  }
+});
