@@ -29,4 +29,8 @@ async function readJsonIfPresent<T>(file: string): Promise<T | undefined> {
 export const readPageResult = (paths: DocumentPaths, page: number) => readJsonIfPresent<PageResult>(paths.page(page));
 
 /** A finished document's state as the worker saved it beside its files; undefined if it has none. */
-export const readSavedState = (paths: DocumentPaths) => readJsonIfPresent<DocumentState>(paths.state);
+export async function readSavedState(paths: DocumentPaths): Promise<DocumentState | undefined> {
+  const state = await readJsonIfPresent<Omit<DocumentState, 'pages'> & { pages?: string }>(paths.state);
+  // States saved before page selections existed name no pages: they had every page.
+  return state && { ...state, pages: state.pages ?? `1-${state.pageCount}` };
+}

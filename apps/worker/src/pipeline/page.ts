@@ -23,7 +23,7 @@ export interface PipelineDeps {
   maxPixels: number;
   /** PAGE_TIMEOUT_MS: the whole attempt, all stages together. */
   timeoutMs: number;
-  /** Told how each PDF page's text layer was judged (metrics, logs). */
+  /** Told how each PDF page's text layer was judged (a metric). */
   onVerdict?: (verdict: LayerVerdict) => void;
 }
 
@@ -104,7 +104,7 @@ export async function recognizePage(
 /**
  * A PDF page read from its own text layer when that layer is the page's text (see
  * text-quality.ts): no rendering and no OCR, unless a page image is asked for. Undefined when the
- * page must be OCRed; why is logged by the caller's stage durations and the verdict.
+ * page must be OCRed; the verdict goes to `deps.onVerdict` either way.
  */
 async function readTextPage(
   file: string,
@@ -131,7 +131,7 @@ async function readTextPage(
         { dpi: previewDpi, maxPixels: deps.maxPixels },
         signal,
       );
-      return previewJpeg({ ...rendered, dpi: rendered.dpi });
+      return previewJpeg(rendered);
     });
   }
   return {
@@ -139,7 +139,8 @@ async function readTextPage(
     status: 'completed',
     method: 'text',
     text: page.text,
-    confidence: page.words.length > 0 ? 100 : 0,
+    // What the file says, not a guess.
+    confidence: 100,
     words: page.words,
     formats,
     width: page.width,
