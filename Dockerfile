@@ -54,11 +54,12 @@ HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
 CMD ["node", "apps/api/dist/main.js"]
 
 FROM runtime AS worker
-# Tesseract's command reads pages (OCR_ENGINE=native, the default); GraphicsMagick and Ghostscript
-# serve RASTERIZER=pdf2pic, which the default (poppler) does not need.
+# Tesseract's command reads pages (OCR_ENGINE=native, the default); qpdf copies pages read from
+# their text layer into the searchable PDF; GraphicsMagick and Ghostscript serve RASTERIZER=pdf2pic,
+# which the default (poppler) does not need.
 USER root
 RUN apt-get update \
- && apt-get install -y --no-install-recommends tesseract-ocr graphicsmagick ghostscript \
+ && apt-get install -y --no-install-recommends tesseract-ocr qpdf graphicsmagick ghostscript \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /app/apps/worker/package.json /app/apps/worker/memory-profile.json /app/apps/worker/tesseract-thread.cjs apps/worker/
 COPY --from=build /app/apps/worker/dist apps/worker/dist

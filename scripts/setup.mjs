@@ -15,7 +15,9 @@ const onPath = (command) =>
 
 /** What the service needs from the system; `optional` ones only widen what tests cover. */
 const needs = [
-  { pkg: 'poppler-utils', present: () => onPath('pdfinfo') && onPath('pdftoppm') },
+  { pkg: 'poppler-utils', present: () => onPath('pdfinfo') && onPath('pdftoppm') && onPath('pdftotext') },
+  // Copies a page read from its text layer out of its PDF, with only the resources it uses.
+  { pkg: 'qpdf', present: () => onPath('qpdf') },
   // A local redis-server is started when no REDIS_URL is given.
   { pkg: 'redis-server', present: () => Boolean(process.env.REDIS_URL) || onPath('redis-server') },
   // Tesseract's command (OCR_ENGINE=native) with the fast English model; without them workers read

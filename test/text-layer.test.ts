@@ -85,6 +85,14 @@ describe('text layers: read what is written, OCR what is drawn', () => {
       'text pages were not re-rendered',
     );
     assert.ok(cer(wordLines(3, 36).join('\n'), pdftotext(out, 2)) < 0.05, 'OCRed pages carry their text layer');
+    // A text page's own PDF: that page of the input, and nothing else of it.
+    const single = path.join(dir, `${doc.id}-4.pdf`);
+    await writeFile(
+      single,
+      Buffer.from(await (await fetch(`${stack.url}/v1/jobs/${doc.id}/pages/4?format=pdf`)).arrayBuffer()),
+    );
+    assert.match(spawnSync('pdfinfo', [single], { encoding: 'utf8' }).stdout, /^Pages:\s+1$/m);
+    assert.equal(pdftotext(single, 1), pdftotext(mixedFile(), 4));
   });
 
   test('word boxes of text pages are in the pixels of the page at the job DPI, turned pages included', async () => {
@@ -189,6 +197,20 @@ describe('text layers of the corpus (CORPUS_DIR)', () => {
     ['pdfs/ocrmypdf_vector.pdf', ['ocr']],
     ['pdfs/pypdf_habibi-rotated.pdf', ['text', 'text', 'text', 'text']],
   ];
+  test('pages of a large born-digital PDF go into the searchable PDF with their own resources only', async (t) => {
+    if (!corpus) {
+      t.skip('CORPUS_DIR is not set');
+      return;
+    }
+    const input = await readFile(path.join(corpus, 'pdfs/pypdf_GeoTopo-komprimiert.pdf'));
+    const response = await stack.submit([{ name: 'geotopo.pdf', data: input }], { pages: '10-12', outputs: 'pdf' });
+    const { id } = (await response.json()) as { id: string };
+    assert.equal((await stack.waitFor(id, finished, 120_000)).status, 'completed');
+    const pdf = Buffer.from(await (await fetch(`${stack.url}/v1/jobs/${id}/pdf`)).arrayBuffer());
+    // Three of 117 pages: a copy of the whole document's objects per page would be 3 × 1.8 MB.
+    assert.ok(pdf.length < input.length / 4, `${pdf.length} bytes from a ${input.length}-byte input`);
+  });
+
   for (const [file, methods] of cases) {
     test(`${file}: ${methods.join(', ')}`, async (t) => {
       if (!corpus) {
