@@ -90,8 +90,9 @@ function startWorker(stack: Stack, env: Record<string, string>): AppProcess {
   return worker;
 }
 
-async function submit(stack: Stack, name: string, data: Buffer): Promise<string> {
+async function submit(stack: Stack, name: string, data: Buffer, fields: Record<string, string> = {}): Promise<string> {
   const form = new FormData();
+  for (const [field, value] of Object.entries(fields)) form.append(field, value);
   form.append('file', new Blob([data]), name);
   const response = await fetch(`${stack.url}/v1/jobs`, { method: 'POST', body: form });
   if (response.status !== 202) throw new Error(`submission answered ${response.status}: ${await response.text()}`);
@@ -133,7 +134,7 @@ async function scans(pages: number, firstSeed: number): Promise<{ pdf: Buffer; d
   for (let i = 0; i < pages; i++) images.push(await scannedPage(firstSeed + i));
   return {
     pdf: await pdfOf(images),
-    describe: `generated letter scans (36 lines of text on noisy paper, gray JPEG) rendered at ${FIXTURE_DPI} DPI`,
+    describe: `generated letter scans (36 lines of text on noisy paper, gray JPEG, scanned at ${FIXTURE_DPI} DPI) rendered at ${loadConfig({}).DEFAULT_DPI} DPI`,
   };
 }
 
@@ -235,7 +236,8 @@ for (const [file, data] of [
 ] as const) {
   const stack = await startApi(`hostile-${file.replace('.', '-')}`);
   const worker = startWorker(stack, { WORKER_CONCURRENCY: '1', WORKER_QUEUES: QUEUES.pagesLarge });
-  const id = await submit(stack, file, data);
+  // The MediaBox page carries its text: forceOcr makes it render, which is what it is here to cost.
+  const id = await submit(stack, file, data, { forceOcr: 'true' });
   const doc = await waitFinished(stack, id);
   const result = (await (await fetch(`${stack.url}/v1/jobs/${id}/result`)).json()) as {
     pages: Array<{ status: string; width?: number; height?: number; dpi?: number; error?: string; text: string }>;
