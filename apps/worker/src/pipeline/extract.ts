@@ -7,7 +7,7 @@ import { judgeTextLayer, layerStats, type LayerVerdict } from './text-quality.js
 import { readImageCoverage, readTextLayer, type LayerWord, type TextLayer } from './text-layer.js';
 
 /** Confidence of a word read from the PDF: it is what the file says, not a guess. */
-const LAYER_CONFIDENCE = 100;
+export const LAYER_CONFIDENCE = 100;
 
 /** A child's own timeout, kept only as a backstop: the page's deadline aborts it first. */
 const CHILD_TIMEOUT_MS = 3_600_000;

@@ -3,7 +3,7 @@ import { PageDeadline } from './deadline.js';
 import type { OcrEngine, OcrOutput } from './ocr.js';
 import { rotatePage, type OrientationDetector } from './orientation.js';
 import { preprocess, type PageInput, type PreparedPage } from './preprocess.js';
-import { copyPage, extractPage, layerFormats } from './extract.js';
+import { copyPage, extractPage, LAYER_CONFIDENCE, layerFormats } from './extract.js';
 import { PREVIEW_WIDTH, previewJpeg } from './preview.js';
 import type { LayerVerdict } from './text-quality.js';
 import type { Rasterizer } from './rasterize.js';
@@ -139,8 +139,7 @@ async function readTextPage(
     status: 'completed',
     method: 'text',
     text: page.text,
-    // What the file says, not a guess.
-    confidence: 100,
+    confidence: LAYER_CONFIDENCE,
     words: page.words,
     formats,
     width: page.width,
