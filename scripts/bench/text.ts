@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { loadConfig } from '@pagefleet/shared';
+import { loadConfig, pdfInfo } from '@pagefleet/shared';
 import { cer } from '../lib/error-rates.js';
 import { scannedPage, wordLines } from '../lib/fixtures.js';
 import { startRedisServer } from '../lib/redis-server.js';
@@ -35,6 +35,8 @@ interface BenchSet {
   name: string;
   describe: string;
   documents: string[];
+  /** Pages of each document, in the order of `documents`. */
+  pagesPerDocument: number[];
   pageCount: number;
 }
 
@@ -45,7 +47,8 @@ async function writeSet(name: string, describe: string, docs: LayeredPage[][]): 
     await writeFile(file, await layeredPdf(pages));
     documents.push(file);
   }
-  return { name, describe, documents, pageCount: docs.flat().length };
+  const pagesPerDocument = docs.map((pages) => pages.length);
+  return { name, describe, documents, pagesPerDocument, pageCount: docs.flat().length };
 }
 
 const count = Number(args.documents);
@@ -82,13 +85,12 @@ if (corpus) {
     'pypdf_pdflatex-4-pages.pdf',
     'pypdf_crazyones-pdfa.pdf',
   ].map((name) => path.join(corpus, 'pdfs', name));
-  const pages = files.map((file) =>
-    Number(/^Pages:\s+(\d+)/m.exec(spawnSync('pdfinfo', [file], { encoding: 'utf8' }).stdout)?.[1]),
-  );
+  const pages = await Promise.all(files.map(async (file) => (await pdfInfo(file, 60_000)).pages));
   sets.push({
     name: 'corpus',
     describe: `CORPUS_DIR's born-digital PDFs: ${files.map((file, i) => `${path.basename(file)} (${pages[i]})`).join(', ')}`,
     documents: files,
+    pagesPerDocument: pages,
     pageCount: pages.reduce((sum, n) => sum + n, 0),
   });
 }
@@ -130,9 +132,8 @@ const fleet = (set: BenchSet, fields: Record<string, string>) =>
 function textErrors(set: BenchSet, run: FleetRun) {
   const rates: number[] = [];
   let index = 0;
-  for (const file of set.documents) {
-    const pages = Number(/^Pages:\s+(\d+)/m.exec(spawnSync('pdfinfo', [file], { encoding: 'utf8' }).stdout)?.[1]);
-    for (let page = 1; page <= pages; page++, index++) {
+  for (const [i, file] of set.documents.entries()) {
+    for (let page = 1; page <= (set.pagesPerDocument[i] ?? 0); page++, index++) {
       const result = run.pages[index];
       if (result?.method !== 'text') continue;
       const n = String(page);

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { FINISHED_STATUSES, type DocumentState, type DocumentStatus, type Output } from './jobs.js';
+import { everyPage } from './page-ranges.js';
 
 // Status only moves forward: a late page never turns a finished or canceled document back.
 const MARK_PROCESSING = `
@@ -169,7 +170,7 @@ export class DocumentStore {
       id: doc.id,
       status: doc.status as DocumentStatus,
       pageCount: Number(doc.pageCount),
-      pages: doc.pages ?? `1-${doc.pageCount}`,
+      pages: doc.pages ?? everyPage(Number(doc.pageCount)),
       pagesDone: outcomes.filter((outcome) => outcome === 'completed').length,
       pagesFailed: outcomes.filter((outcome) => outcome === 'failed').length,
       languages: doc.languages ?? '',

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import type { DocumentState, PageResult } from './jobs.js';
+import { everyPage } from './page-ranges.js';
 import type { DocumentPaths } from './paths.js';
 
 /** Readers never see a half-written file: write beside the target, then rename over it. */
@@ -32,5 +33,5 @@ export const readPageResult = (paths: DocumentPaths, page: number) => readJsonIf
 export async function readSavedState(paths: DocumentPaths): Promise<DocumentState | undefined> {
   const state = await readJsonIfPresent<Omit<DocumentState, 'pages'> & { pages?: string }>(paths.state);
   // States saved before page selections existed name no pages: they had every page.
-  return state && { ...state, pages: state.pages ?? `1-${state.pageCount}` };
+  return state && { ...state, pages: state.pages ?? everyPage(state.pageCount) };
 }

@@ -3,6 +3,7 @@ import { UnrecoverableError, type Job } from 'bullmq';
 import {
   documentJobSchema,
   documentPaths,
+  everyPage,
   expandPages,
   pageFromJobId,
   readPageResult,
@@ -28,7 +29,7 @@ export async function processDocument(job: Job, deps: DocumentProcessorDeps): Pr
   if (!parsed.success) throw new UnrecoverableError(`malformed document job: ${parsed.error.message}`);
   const { documentId, pageCount, pdf } = parsed.data;
   // Jobs queued before page selections existed name every page.
-  const pages = expandPages(parsed.data.pages ?? `1-${pageCount}`);
+  const pages = expandPages(parsed.data.pages ?? everyPage(pageCount));
   if (await deps.documents.isFinished(documentId)) {
     // A retry after the status was written: the webhook may be what failed (queueing is idempotent).
     await deps.queueWebhook(documentId);
