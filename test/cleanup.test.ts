@@ -4,7 +4,7 @@ import { utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Queue } from 'bullmq';
-import { documentPaths, QUEUES, uploadsDir } from '@pagefleet/shared';
+import { QUEUES, uploadsDir } from '@pagefleet/shared';
 import { textPage } from '../scripts/lib/fixtures.js';
 import { until } from '../scripts/lib/until.js';
 import { finished, startStack, type Stack } from './support/stack.js';
@@ -39,15 +39,14 @@ describe('retention: what RESULT_TTL expired is removed by the scheduled cleanup
     }
   });
 
-  test('files of an expired document and stale uploads go; live documents and fresh uploads stay', async () => {
+  test('what an expired document stored and stale uploads go; live documents and fresh uploads stay', async () => {
     const [expired, live] = [await completedJob(), await completedJob()];
+    assert.ok((await stack.stored(expired)).includes('text.txt'));
     // What RESULT_TTL does in Redis, done now: the document's state is gone.
     await stack.api.redis.del(
       `${stack.config.QUEUE_PREFIX}:doc:${expired}`,
       `${stack.config.QUEUE_PREFIX}:doc:${expired}:pages`,
     );
-    const expiredRoot = documentPaths(stack.config.DATA_DIR, expired).root;
-    await utimes(expiredRoot, hoursAgo(2), hoursAgo(2));
     const stale = path.join(uploadsDir(stack.config.DATA_DIR), 'left-by-a-crashed-api');
     const fresh = path.join(uploadsDir(stack.config.DATA_DIR), 'being-received');
     await writeFile(stale, 'partial upload');
@@ -56,10 +55,10 @@ describe('retention: what RESULT_TTL expired is removed by the scheduled cleanup
 
     await until(
       'the scheduled cleanup removes them',
-      () => Promise.resolve(existsSync(expiredRoot) || existsSync(stale) ? undefined : true),
+      async () => ((await stack.stored(expired)).length > 0 || existsSync(stale) ? undefined : true),
       20_000,
     );
-    assert.ok(existsSync(documentPaths(stack.config.DATA_DIR, live).root));
+    assert.ok((await stack.stored(live)).includes('text.txt'));
     assert.ok(existsSync(fresh));
     assert.equal((await fetch(`${stack.url}/v1/jobs/${expired}`)).status, 404);
     assert.equal((await fetch(`${stack.url}/v1/jobs/${live}`)).status, 200);

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { Queue } from 'bullmq';
-import { documentPaths, pageJobId, QUEUES, readPageResult, type PageResult } from '@pagefleet/shared';
+import { pageJobId, QUEUES, type PageResult } from '@pagefleet/shared';
 import { cer, pdfOf, slowPdf, textPage } from '../scripts/lib/fixtures.js';
 import { kill, startApp, type AppProcess } from '../scripts/lib/apps.js';
 import { scrape, valueOf } from './support/prometheus.js';
-import { finished, startStack, type Stack } from './support/stack.js';
+import { finished, startStack, STORAGES, type Stack } from './support/stack.js';
 
 const LINES = [
   ['The first page survives its worker.', 'Killed in the middle, read again.'],
@@ -22,133 +22,183 @@ async function metricsOf(app: AppProcess) {
 const started = (page: number, deaths?: number) => (line: Record<string, unknown>) =>
   line.msg === 'page started' && line.page === page && (deaths === undefined || line.deaths === deaths);
 
-describe('faults: workers die, pages hang, workers stop', () => {
-  let stack: Stack;
-  const apps: AppProcess[] = [];
-  const worker = (env: Record<string, string> = {}) => {
-    const app = startApp('worker', { ...stack.env, LOG_LEVEL: 'info', WORKER_CONCURRENCY: '1', ...env });
-    apps.push(app);
-    return app;
-  };
+for (const storage of STORAGES) {
+  describe(`faults: workers die, pages hang, workers stop (${storage})`, () => {
+    let stack: Stack;
+    const apps: AppProcess[] = [];
+    const worker = (env: Record<string, string> = {}) => {
+      const app = startApp('worker', stack.workerEnv({ LOG_LEVEL: 'info', WORKER_CONCURRENCY: '1', ...env }));
+      apps.push(app);
+      return app;
+    };
 
-  before(async () => {
-    // Short locks, so that a killed worker's page is found within seconds, not a minute.
-    stack = await startStack({ LOCK_DURATION_MS: '2000', STALLED_INTERVAL_MS: '1000', MAX_STALLED_COUNT: '1' });
-  });
-  afterEach(async () => {
-    await Promise.all(apps.splice(0).map(kill));
-  });
-  after(() => stack.stop());
-
-  async function submit(data: Buffer, name = 'doc.pdf'): Promise<string> {
-    const response = await stack.submit([{ name, data }]);
-    assert.equal(response.status, 202);
-    return ((await response.json()) as { id: string }).id;
-  }
-
-  const pageResult = (id: string, page: number) => readPageResult(documentPaths(stack.config.DATA_DIR, id), page);
-
-  test('a worker SIGKILLed mid-page: its page is taken again (at half the DPI) and the document completes, every page once', async () => {
-    const id = await submit(await pdfOf(await Promise.all(LINES.map(textPage))));
-    const first = worker();
-    await first.waitForLog(started(2));
-    await kill(first);
-
-    const second = worker();
-    const retried = await second.waitForLog(started(2, 1));
-    assert.equal(
-      retried.dpi,
-      stack.config.DEFAULT_DPI / 2,
-      'the page that killed its worker is retried at half the DPI',
-    );
-    const doc = await stack.waitFor(id, finished);
-    assert.equal(doc.status, 'completed');
-    assert.equal(
-      valueOf(await metricsOf(second), 'pagefleet_pages_stalled_total', { queue: 'pages' }),
-      1,
-      'the survivor found the page stalled',
-    );
-    assert.equal(doc.pagesDone, 3);
-    const text = await (await fetch(`${stack.url}/v1/jobs/${id}/text`)).text();
-    const pages = text.split('\f');
-    assert.equal(pages.length, 3, 'one text per page, no page twice');
-    pages.forEach((page, i) => assert.ok(cer(LINES[i]?.join('\n') ?? '', page) <= 0.1, page));
-  });
-
-  test('a page that kills every worker fails alone with reason oom; the rest of its document completes', async () => {
-    const id = await submit(await pdfOf(await Promise.all(LINES.slice(0, 2).map(textPage))));
-    // MAX_STALLED_COUNT=1: two deaths (at DEFAULT_DPI, then at half of it), and the third worker gives it up.
-    for (const deaths of [0, 1]) {
-      const app = worker();
-      await app.waitForLog(started(1, deaths));
-      await kill(app);
-    }
-    const last = worker();
-    const doc = await stack.waitFor(id, finished);
-    assert.equal(doc.status, 'partial');
-    const samples = await metricsOf(last);
-    assert.equal(valueOf(samples, 'pagefleet_pages_oom_total'), 1);
-    assert.equal(valueOf(samples, 'pagefleet_pages_processed_total', { queue: 'pages', outcome: 'failed' }), 1);
-    assert.deepEqual([doc.pagesDone, doc.pagesFailed], [1, 1]);
-    const poisoned = (await pageResult(id, 1)) as PageResult;
-    assert.equal(poisoned.status, 'failed');
-    assert.equal(poisoned.reason, 'oom');
-    assert.match(poisoned.error ?? '', /worker died/);
-    assert.equal((await pageResult(id, 2))?.status, 'completed');
-  });
-
-  test('a page past PAGE_TIMEOUT_MS fails with the stage named after its attempts; the queue keeps flowing', async () => {
-    const app = worker({ PAGE_TIMEOUT_MS: '2000', PAGE_ATTEMPTS: '2', PAGE_BACKOFF_MS: '100' });
-    const slow = await submit(slowPdf(), 'slow.pdf');
-    const normal = await submit(await pdfOf([await textPage(LINES[0] ?? [])]));
-    assert.equal((await stack.waitFor(normal, finished)).status, 'completed');
-    const doc = await stack.waitFor(slow, finished);
-    assert.equal(doc.status, 'failed');
-    const result = (await pageResult(slow, 1)) as PageResult;
-    assert.equal(result.reason, 'timeout');
-    // Reading its text layer walks the same ten million strokes: the first stage, extract, is cut.
-    assert.match(result.error ?? '', /timed out after 2000 ms in stage extract/);
-    const attempts = app.logs.filter((line) => started(1)(line) && line.jobId === slow).length;
-    assert.ok(attempts >= 2, `${attempts} attempts at the slow page`);
-    const samples = await metricsOf(app);
-    assert.equal(valueOf(samples, 'pagefleet_page_timeouts_total', { stage: 'extract' }), attempts);
-    assert.equal(
-      valueOf(samples, 'pagefleet_pages_processed_total', { queue: 'pages', outcome: 'retried' }),
-      attempts - 1,
-    );
-    assert.equal(valueOf(samples, 'pagefleet_pages_processed_total', { queue: 'pages', outcome: 'failed' }), 1);
-  });
-
-  test('SIGTERM: an active page finishes within SHUTDOWN_GRACE_MS, then the worker exits 0', async () => {
-    const id = await submit(await pdfOf([await textPage(LINES[0] ?? [])]));
-    const app = worker({ SHUTDOWN_GRACE_MS: '60000' });
-    await app.waitForLog(started(1));
-    app.child.kill('SIGTERM');
-    assert.equal(await app.exited, 0);
-    const stopped = app.logs.find((line) => line.msg === 'stopped');
-    assert.deepEqual([stopped?.finished, stopped?.handedBack], [true, 0]);
-    assert.equal((await pageResult(id, 1))?.status, 'completed');
-  });
-
-  test('SIGTERM: a page still running when the grace ends is handed back to its queue at once, and the worker exits 0', async () => {
-    const id = await submit(slowPdf(), 'slow.pdf');
-    const app = worker({ SHUTDOWN_GRACE_MS: '500' });
-    await app.waitForLog(started(1));
-    app.child.kill('SIGTERM');
-    assert.equal(await app.exited, 0);
-    assert.equal(app.logs.find((line) => line.msg === 'stopped')?.handedBack, 1);
-    const queue = new Queue(QUEUES.pages, {
-      connection: { url: stack.env.REDIS_URL },
-      prefix: stack.config.QUEUE_PREFIX,
+    before(async () => {
+      // Short locks, so that a killed worker's page is found within seconds, not a minute.
+      stack = await startStack(
+        { LOCK_DURATION_MS: '2000', STALLED_INTERVAL_MS: '1000', MAX_STALLED_COUNT: '1' },
+        storage,
+      );
     });
-    try {
-      const job = await queue.getJob(pageJobId(id, 1));
-      // Waiting again, not left active until its lock expires, and not counted as a death.
-      assert.ok(['waiting', 'prioritized'].includes(String(await job?.getState())), String(await job?.getState()));
-      assert.equal(job?.stalledCounter, 0);
-    } finally {
-      await queue.close();
+    afterEach(async () => {
+      await Promise.all(apps.splice(0).map(kill));
+    });
+    after(() => stack.stop());
+
+    async function submit(data: Buffer, name = 'doc.pdf'): Promise<string> {
+      const response = await stack.submit([{ name, data }]);
+      assert.equal(response.status, 202);
+      return ((await response.json()) as { id: string }).id;
     }
-    assert.equal((await fetch(`${stack.url}/v1/jobs/${id}`, { method: 'DELETE' })).status, 204);
+
+    /** A page's result as the API serves it; undefined while it has none. */
+    async function pageResult(id: string, page: number): Promise<PageResult | undefined> {
+      const response = await fetch(`${stack.url}/v1/jobs/${id}/pages/${page}`);
+      if (response.status === 409) return undefined;
+      assert.equal(response.status, 200);
+      return (await response.json()) as PageResult;
+    }
+
+    test('a worker SIGKILLed mid-page: its page is taken again (at half the DPI) and the document completes, every page once', async () => {
+      const id = await submit(await pdfOf(await Promise.all(LINES.map(textPage))));
+      const first = worker();
+      await first.waitForLog(started(2));
+      await kill(first);
+
+      const second = worker();
+      const retried = await second.waitForLog(started(2, 1));
+      assert.equal(
+        retried.dpi,
+        stack.config.DEFAULT_DPI / 2,
+        'the page that killed its worker is retried at half the DPI',
+      );
+      const doc = await stack.waitFor(id, finished);
+      assert.equal(doc.status, 'completed');
+      assert.equal(
+        valueOf(await metricsOf(second), 'pagefleet_pages_stalled_total', { queue: 'pages' }),
+        1,
+        'the survivor found the page stalled',
+      );
+      assert.equal(doc.pagesDone, 3);
+      const text = await (await fetch(`${stack.url}/v1/jobs/${id}/text`)).text();
+      const pages = text.split('\f');
+      assert.equal(pages.length, 3, 'one text per page, no page twice');
+      pages.forEach((page, i) => assert.ok(cer(LINES[i]?.join('\n') ?? '', page) <= 0.1, page));
+    });
+
+    test('a worker paused past its lock mid-page cannot overwrite the page another attempt recorded', async () => {
+      const pages = await Promise.all(LINES.map(textPage));
+      // Twice the default DPI: the paused worker is surely still on its page when it is stopped.
+      const response = await stack.submit([{ name: 'doc.pdf', data: await pdfOf(pages) }], { dpi: '400' });
+      const { id } = (await response.json()) as { id: string };
+      const zombie = worker();
+      const held = await zombie.waitForLog(started(1));
+      zombie.child.kill('SIGSTOP');
+      const survivor = worker();
+      const retried = await survivor.waitForLog(started(1, 1));
+      assert.equal(retried.dpi, 200, 'the survivor took the page over after its lock expired');
+      const doc = await stack.waitFor(id, finished);
+      assert.deepEqual([doc.status, doc.pagesDone, doc.pagesFailed], ['completed', 3, 0]);
+
+      zombie.child.kill('SIGCONT');
+      const refused = await zombie.waitForLog(
+        (line) => line.msg === 'page result not recorded: this attempt no longer owns the page',
+      );
+      assert.deepEqual([refused.page, refused.attempt, refused.outcome], [1, held.attempt, 'ended']);
+
+      const after = (await (await fetch(`${stack.url}/v1/jobs/${id}`)).json()) as typeof doc;
+      assert.deepEqual([after.status, after.pagesDone], ['completed', 3], 'pagesDone never passes pageCount');
+      const result = (await (await fetch(`${stack.url}/v1/jobs/${id}/result`)).json()) as { pages: PageResult[] };
+      const text = (await (await fetch(`${stack.url}/v1/jobs/${id}/text`)).text()).split('\f');
+      assert.deepEqual(
+        result.pages.map((page) => page.text),
+        text,
+        '/result and /text agree on every page',
+      );
+      assert.equal(result.pages[0]?.dpi, 200, "page 1 is the survivor's attempt, not the paused one's");
+      const stored = (await stack.stored(id)).filter((key) => key.startsWith('pages/000001.'));
+      assert.deepEqual(
+        stored,
+        [`pages/000001.${String(retried.attempt)}.json`],
+        'no file of the paused attempt is left',
+      );
+    });
+
+    test('a page that kills every worker fails alone with reason oom; the rest of its document completes', async () => {
+      const id = await submit(await pdfOf(await Promise.all(LINES.slice(0, 2).map(textPage))));
+      // MAX_STALLED_COUNT=1: two deaths (at DEFAULT_DPI, then at half of it), and the third worker gives it up.
+      for (const deaths of [0, 1]) {
+        const app = worker();
+        await app.waitForLog(started(1, deaths));
+        await kill(app);
+      }
+      const last = worker();
+      const doc = await stack.waitFor(id, finished);
+      assert.equal(doc.status, 'partial');
+      const samples = await metricsOf(last);
+      assert.equal(valueOf(samples, 'pagefleet_pages_oom_total'), 1);
+      assert.equal(valueOf(samples, 'pagefleet_pages_processed_total', { queue: 'pages', outcome: 'failed' }), 1);
+      assert.deepEqual([doc.pagesDone, doc.pagesFailed], [1, 1]);
+      const poisoned = (await pageResult(id, 1)) as PageResult;
+      assert.equal(poisoned.status, 'failed');
+      assert.equal(poisoned.reason, 'oom');
+      assert.match(poisoned.error ?? '', /worker died/);
+      assert.equal((await pageResult(id, 2))?.status, 'completed');
+    });
+
+    test('a page past PAGE_TIMEOUT_MS fails with the stage named after its attempts; the queue keeps flowing', async () => {
+      const app = worker({ PAGE_TIMEOUT_MS: '2000', PAGE_ATTEMPTS: '2', PAGE_BACKOFF_MS: '100' });
+      const slow = await submit(slowPdf(), 'slow.pdf');
+      const normal = await submit(await pdfOf([await textPage(LINES[0] ?? [])]));
+      assert.equal((await stack.waitFor(normal, finished)).status, 'completed');
+      const doc = await stack.waitFor(slow, finished);
+      assert.equal(doc.status, 'failed');
+      const result = (await pageResult(slow, 1)) as PageResult;
+      assert.equal(result.reason, 'timeout');
+      // Reading its text layer walks the same ten million strokes: the first stage, extract, is cut.
+      assert.match(result.error ?? '', /timed out after 2000 ms in stage extract/);
+      assert.equal(result.stage, 'extract');
+      const attempts = app.logs.filter((line) => started(1)(line) && line.jobId === slow).length;
+      assert.ok(attempts >= 2, `${attempts} attempts at the slow page`);
+      const samples = await metricsOf(app);
+      assert.equal(valueOf(samples, 'pagefleet_page_timeouts_total', { stage: 'extract' }), attempts);
+      assert.equal(
+        valueOf(samples, 'pagefleet_pages_processed_total', { queue: 'pages', outcome: 'retried' }),
+        attempts - 1,
+      );
+      assert.equal(valueOf(samples, 'pagefleet_pages_processed_total', { queue: 'pages', outcome: 'failed' }), 1);
+    });
+
+    test('SIGTERM: an active page finishes within SHUTDOWN_GRACE_MS, then the worker exits 0', async () => {
+      const id = await submit(await pdfOf([await textPage(LINES[0] ?? [])]));
+      const app = worker({ SHUTDOWN_GRACE_MS: '60000' });
+      await app.waitForLog(started(1));
+      app.child.kill('SIGTERM');
+      assert.equal(await app.exited, 0);
+      const stopped = app.logs.find((line) => line.msg === 'stopped');
+      assert.deepEqual([stopped?.finished, stopped?.handedBack], [true, 0]);
+      assert.equal((await pageResult(id, 1))?.status, 'completed');
+    });
+
+    test('SIGTERM: a page still running when the grace ends is handed back to its queue at once, and the worker exits 0', async () => {
+      const id = await submit(slowPdf(), 'slow.pdf');
+      const app = worker({ SHUTDOWN_GRACE_MS: '500' });
+      await app.waitForLog(started(1));
+      app.child.kill('SIGTERM');
+      assert.equal(await app.exited, 0);
+      assert.equal(app.logs.find((line) => line.msg === 'stopped')?.handedBack, 1);
+      const queue = new Queue(QUEUES.pages, {
+        connection: { url: stack.env.REDIS_URL },
+        prefix: stack.config.QUEUE_PREFIX,
+      });
+      try {
+        const job = await queue.getJob(pageJobId(id, 1));
+        // Waiting again, not left active until its lock expires, and not counted as a death.
+        assert.ok(['waiting', 'prioritized'].includes(String(await job?.getState())), String(await job?.getState()));
+        assert.equal(job?.stalledCounter, 0);
+      } finally {
+        await queue.close();
+      }
+      assert.equal((await fetch(`${stack.url}/v1/jobs/${id}`, { method: 'DELETE' })).status, 204);
+    });
   });
-});
+}

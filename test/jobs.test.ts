@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
-import { readdir } from 'node:fs/promises';
 import { after, before, describe, test } from 'node:test';
-import { documentPaths, type DocumentState, type PageResult } from '@pagefleet/shared';
+import type { DocumentState, PageResult } from '@pagefleet/shared';
 import { queuedPages } from '../apps/api/src/ingest/admission.js';
 import { cer, jpegOf, pdfOf, textPage, tiffOf, webpOf } from '../scripts/lib/fixtures.js';
-import { finished, startStack, type Stack } from './support/stack.js';
+import { finished, startStack, STORAGES, type Stack } from './support/stack.js';
 
 const PAGES = [
   ['Invoice 2041 was paid on the fourth of March.', 'Thank you for your business.'],
@@ -25,110 +24,121 @@ interface Submitted {
   links: { self: string; result: string; text: string };
 }
 
-describe('a document of mixed files, end to end', () => {
-  let stack: Stack;
-  let images: Buffer[];
-  before(async () => {
-    stack = await startStack();
-    images = await Promise.all(PAGES.map(textPage));
-  });
-  after(() => stack.stop());
-
-  test('PNG, 3-page PDF, 2-page TIFF, JPEG and WebP become one document, read in upload order', async () => {
-    const [p1, p2, p3, p4, p5, p6, p7, p8] = images as [Buffer, Buffer, Buffer, Buffer, Buffer, Buffer, Buffer, Buffer];
-    const response = await stack.submit([
-      { name: 'cover.png', data: p1 },
-      { name: 'body.pdf', data: await pdfOf([p2, p3, p4]) },
-      // Names lie on purpose: the type comes from the bytes.
-      { name: 'scan.pdf', data: await tiffOf([p5, p6]) },
-      { name: 'photo.jpg', data: await jpegOf(p7) },
-      { name: 'last', data: await webpOf(p8) },
-    ]);
-    assert.equal(response.status, 202);
-    const body = (await response.json()) as Submitted;
-    assert.equal(body.status, 'queued');
-    assert.equal(body.pageCount, 8);
-    assert.equal(response.headers.get('location'), `/v1/jobs/${body.id}`);
-    assert.equal(body.links.text, `/v1/jobs/${body.id}/text`);
-
-    const queued = (await (await fetch(`${stack.url}/v1/jobs/${body.id}`)).json()) as DocumentState;
-    assert.equal(queued.status, 'queued');
-    const early = await fetch(`${stack.url}/v1/jobs/${body.id}/text`);
-    assert.equal(early.status, 409);
-    assert.match(early.headers.get('content-type') ?? '', /application\/problem\+json/);
-
-    await stack.startWorker();
-    const seen = new Set<string>();
-    const done = await stack.waitFor(body.id, (doc) => {
-      seen.add(doc.status);
-      return finished(doc);
+for (const storage of STORAGES) {
+  describe(`a document of mixed files, end to end (${storage})`, () => {
+    let stack: Stack;
+    let images: Buffer[];
+    before(async () => {
+      stack = await startStack({}, storage);
+      images = await Promise.all(PAGES.map(textPage));
     });
-    assert.equal(done.status, 'completed', JSON.stringify(done));
-    assert.ok(seen.has('processing'), `statuses seen: ${[...seen].join(', ')}`);
-    assert.equal(done.pagesDone, 8);
-    assert.equal(done.pagesFailed, 0);
-    assert.ok(done.finishedAt);
+    after(() => stack.stop());
 
-    const result = (await (await fetch(`${stack.url}/v1/jobs/${body.id}/result`)).json()) as { pages: PageResult[] };
-    assert.deepEqual(
-      result.pages.map((page) => page.page),
-      [1, 2, 3, 4, 5, 6, 7, 8],
-    );
-    result.pages.forEach((page, i) => {
-      const error = cer(expected(PAGES[i] as string[]), page.text);
-      assert.ok(error <= 0.05, `page ${i + 1}: CER ${error.toFixed(3)} for ${JSON.stringify(page.text)}`);
-      assert.ok(page.confidence > 50);
-      assert.ok(page.words.length >= 8);
-      const word = page.words[0];
-      assert.ok(word && word.bbox.x1 > word.bbox.x0 && word.bbox.y1 > word.bbox.y0);
+    test('PNG, 3-page PDF, 2-page TIFF, JPEG and WebP become one document, read in upload order', async () => {
+      const [p1, p2, p3, p4, p5, p6, p7, p8] = images as [
+        Buffer,
+        Buffer,
+        Buffer,
+        Buffer,
+        Buffer,
+        Buffer,
+        Buffer,
+        Buffer,
+      ];
+      const response = await stack.submit([
+        { name: 'cover.png', data: p1 },
+        { name: 'body.pdf', data: await pdfOf([p2, p3, p4]) },
+        // Names lie on purpose: the type comes from the bytes.
+        { name: 'scan.pdf', data: await tiffOf([p5, p6]) },
+        { name: 'photo.jpg', data: await jpegOf(p7) },
+        { name: 'last', data: await webpOf(p8) },
+      ]);
+      assert.equal(response.status, 202);
+      const body = (await response.json()) as Submitted;
+      assert.equal(body.status, 'queued');
+      assert.equal(body.pageCount, 8);
+      assert.equal(response.headers.get('location'), `/v1/jobs/${body.id}`);
+      assert.equal(body.links.text, `/v1/jobs/${body.id}/text`);
+
+      const queued = (await (await fetch(`${stack.url}/v1/jobs/${body.id}`)).json()) as DocumentState;
+      assert.equal(queued.status, 'queued');
+      const early = await fetch(`${stack.url}/v1/jobs/${body.id}/text`);
+      assert.equal(early.status, 409);
+      assert.match(early.headers.get('content-type') ?? '', /application\/problem\+json/);
+
+      await stack.startWorker();
+      const seen = new Set<string>();
+      const done = await stack.waitFor(body.id, (doc) => {
+        seen.add(doc.status);
+        return finished(doc);
+      });
+      assert.equal(done.status, 'completed', JSON.stringify(done));
+      assert.ok(seen.has('processing'), `statuses seen: ${[...seen].join(', ')}`);
+      assert.equal(done.pagesDone, 8);
+      assert.equal(done.pagesFailed, 0);
+      assert.ok(done.finishedAt);
+
+      const result = (await (await fetch(`${stack.url}/v1/jobs/${body.id}/result`)).json()) as { pages: PageResult[] };
+      assert.deepEqual(
+        result.pages.map((page) => page.page),
+        [1, 2, 3, 4, 5, 6, 7, 8],
+      );
+      result.pages.forEach((page, i) => {
+        const error = cer(expected(PAGES[i] as string[]), page.text);
+        assert.ok(error <= 0.05, `page ${i + 1}: CER ${error.toFixed(3)} for ${JSON.stringify(page.text)}`);
+        assert.ok(page.confidence > 50);
+        assert.ok(page.words.length >= 8);
+        const word = page.words[0];
+        assert.ok(word && word.bbox.x1 > word.bbox.x0 && word.bbox.y1 > word.bbox.y0);
+      });
+
+      const text = await fetch(`${stack.url}/v1/jobs/${body.id}/text`);
+      assert.equal(text.status, 200);
+      assert.match(text.headers.get('content-type') ?? '', /^text\/plain/);
+      const parts = (await text.text()).split('\f');
+      assert.equal(parts.length, 8);
+      assert.deepEqual(
+        parts,
+        result.pages.map((page) => page.text),
+      );
+
+      const paged = (await (await fetch(`${stack.url}/v1/jobs/${body.id}/result?offset=6&limit=5`)).json()) as {
+        pages: PageResult[];
+        links?: unknown;
+      };
+      assert.deepEqual(
+        paged.pages.map((page) => page.page),
+        [7, 8],
+      );
+      assert.equal(paged.links, undefined);
+      const first = (await (await fetch(`${stack.url}/v1/jobs/${body.id}/result?limit=3`)).json()) as {
+        links: { next: string };
+      };
+      assert.equal(first.links.next, `/v1/jobs/${body.id}/result?offset=3&limit=3`);
     });
 
-    const text = await fetch(`${stack.url}/v1/jobs/${body.id}/text`);
-    assert.equal(text.status, 200);
-    assert.match(text.headers.get('content-type') ?? '', /^text\/plain/);
-    const parts = (await text.text()).split('\f');
-    assert.equal(parts.length, 8);
-    assert.deepEqual(
-      parts,
-      result.pages.map((page) => page.text),
-    );
-
-    const paged = (await (await fetch(`${stack.url}/v1/jobs/${body.id}/result?offset=6&limit=5`)).json()) as {
-      pages: PageResult[];
-      links?: unknown;
-    };
-    assert.deepEqual(
-      paged.pages.map((page) => page.page),
-      [7, 8],
-    );
-    assert.equal(paged.links, undefined);
-    const first = (await (await fetch(`${stack.url}/v1/jobs/${body.id}/result?limit=3`)).json()) as {
-      links: { next: string };
-    };
-    assert.equal(first.links.next, `/v1/jobs/${body.id}/result?offset=3&limit=3`);
+    test('a page that cannot be decoded fails alone: the document ends partial with its error', async () => {
+      const good = images[0] as Buffer;
+      const truncated = good.subarray(0, Math.floor(good.length / 2));
+      const response = await stack.submit([
+        { name: 'good.png', data: good },
+        { name: 'truncated.png', data: truncated },
+      ]);
+      assert.equal(response.status, 202);
+      const { id } = (await response.json()) as Submitted;
+      const done = await stack.waitFor(id, finished);
+      assert.equal(done.status, 'partial');
+      assert.equal(done.pagesDone, 1);
+      assert.equal(done.pagesFailed, 1);
+      assert.match(done.error ?? '', /1 of 2 pages failed/);
+      const result = (await (await fetch(`${stack.url}/v1/jobs/${id}/result`)).json()) as { pages: PageResult[] };
+      assert.equal(result.pages[0]?.status, 'completed');
+      assert.equal(result.pages[1]?.status, 'failed');
+      assert.ok(result.pages[1]?.error, 'the failed page says why');
+      assert.equal((await fetch(`${stack.url}/v1/jobs/${id}/text`)).status, 200);
+    });
   });
-
-  test('a page that cannot be decoded fails alone: the document ends partial with its error', async () => {
-    const good = images[0] as Buffer;
-    const truncated = good.subarray(0, Math.floor(good.length / 2));
-    const response = await stack.submit([
-      { name: 'good.png', data: good },
-      { name: 'truncated.png', data: truncated },
-    ]);
-    assert.equal(response.status, 202);
-    const { id } = (await response.json()) as Submitted;
-    const done = await stack.waitFor(id, finished);
-    assert.equal(done.status, 'partial');
-    assert.equal(done.pagesDone, 1);
-    assert.equal(done.pagesFailed, 1);
-    assert.match(done.error ?? '', /1 of 2 pages failed/);
-    const result = (await (await fetch(`${stack.url}/v1/jobs/${id}/result`)).json()) as { pages: PageResult[] };
-    assert.equal(result.pages[0]?.status, 'completed');
-    assert.equal(result.pages[1]?.status, 'failed');
-    assert.ok(result.pages[1]?.error, 'the failed page says why');
-    assert.equal((await fetch(`${stack.url}/v1/jobs/${id}/text`)).status, 200);
-  });
-});
+}
 
 describe('fairness', () => {
   let stack: Stack;
@@ -154,40 +164,41 @@ describe('fairness', () => {
   });
 });
 
-describe('canceling and unknown jobs', () => {
-  let stack: Stack;
-  before(async () => {
-    stack = await startStack();
-  });
-  after(() => stack.stop());
+for (const storage of STORAGES) {
+  describe(`canceling and unknown jobs (${storage})`, () => {
+    let stack: Stack;
+    before(async () => {
+      stack = await startStack({}, storage);
+    });
+    after(() => stack.stop());
 
-  test('DELETE cancels waiting pages and removes the files', async () => {
-    const page = await textPage(['Nobody will ever read this page.']);
-    const response = await stack.submit([{ name: 'doc.tif', data: await tiffOf([page, page, page]) }]);
-    const { id } = (await response.json()) as Submitted;
-    const paths = documentPaths(stack.config.DATA_DIR, id);
-    assert.equal((await readdir(paths.input)).length, 1);
+    test('DELETE cancels waiting pages and removes the files', async () => {
+      const page = await textPage(['Nobody will ever read this page.']);
+      const response = await stack.submit([{ name: 'doc.tif', data: await tiffOf([page, page, page]) }]);
+      const { id } = (await response.json()) as Submitted;
+      assert.deepEqual(await stack.stored(id), ['input/0.tif']);
 
-    const deleted = await fetch(`${stack.url}/v1/jobs/${id}`, { method: 'DELETE' });
-    assert.equal(deleted.status, 204);
-    const doc = (await (await fetch(`${stack.url}/v1/jobs/${id}`)).json()) as DocumentState;
-    assert.equal(doc.status, 'canceled');
-    await assert.rejects(readdir(paths.root), { code: 'ENOENT' });
-    assert.equal(await queuedPages(stack.api.queues.pages), 0);
-    assert.equal((await fetch(`${stack.url}/v1/jobs/${id}/text`)).status, 409);
-  });
+      const deleted = await fetch(`${stack.url}/v1/jobs/${id}`, { method: 'DELETE' });
+      assert.equal(deleted.status, 204);
+      const doc = (await (await fetch(`${stack.url}/v1/jobs/${id}`)).json()) as DocumentState;
+      assert.equal(doc.status, 'canceled');
+      assert.deepEqual(await stack.stored(id), []);
+      assert.equal(await queuedPages(stack.api.queues.pages), 0);
+      assert.equal((await fetch(`${stack.url}/v1/jobs/${id}/text`)).status, 409);
+    });
 
-  test('unknown and malformed ids are 404 problems', async () => {
-    for (const id of ['7b0c36a4-2f4e-4a7e-9c55-2a1f2b7e0e11', 'not-a-uuid', '..%2F..%2Fetc']) {
-      for (const suffix of ['', '/result', '/text']) {
-        const response = await fetch(`${stack.url}/v1/jobs/${id}${suffix}`);
-        assert.equal(response.status, 404, `${id}${suffix}`);
-        assert.match(response.headers.get('content-type') ?? '', /application\/problem\+json/);
-        const problem = (await response.json()) as { type: string; title: string; status: number; detail: string };
-        assert.equal(problem.status, 404);
-        assert.ok(problem.type && problem.title && problem.detail);
+    test('unknown and malformed ids are 404 problems', async () => {
+      for (const id of ['7b0c36a4-2f4e-4a7e-9c55-2a1f2b7e0e11', 'not-a-uuid', '..%2F..%2Fetc']) {
+        for (const suffix of ['', '/result', '/text']) {
+          const response = await fetch(`${stack.url}/v1/jobs/${id}${suffix}`);
+          assert.equal(response.status, 404, `${id}${suffix}`);
+          assert.match(response.headers.get('content-type') ?? '', /application\/problem\+json/);
+          const problem = (await response.json()) as { type: string; title: string; status: number; detail: string };
+          assert.equal(problem.status, 404);
+          assert.ok(problem.type && problem.title && problem.detail);
+        }
       }
-    }
-    assert.equal((await fetch(`${stack.url}/v1/jobs/not-a-uuid`, { method: 'DELETE' })).status, 404);
+      assert.equal((await fetch(`${stack.url}/v1/jobs/not-a-uuid`, { method: 'DELETE' })).status, 404);
+    });
   });
-});
+}

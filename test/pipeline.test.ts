@@ -6,7 +6,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { randomUUID } from 'node:crypto';
-import { createLogger, documentPaths, loadConfig, type PageJob } from '@pagefleet/shared';
+import { createLogger, loadConfig, type PageJob } from '@pagefleet/shared';
 import { PageTimeoutError } from '../apps/worker/src/pipeline/deadline.js';
 import { OcrPool } from '../apps/worker/src/pipeline/ocr.js';
 import { recognizePage } from '../apps/worker/src/pipeline/page.js';
@@ -136,8 +136,7 @@ describe('worker pipeline', () => {
       // Straight to the rasterizer, whose child is what this test shows killed.
       forceOcr: true,
     };
-    const paths = { ...documentPaths(dir, job.documentId), inputFile: () => slow };
-    await assert.rejects(recognizePage(job, paths, deps), (err: unknown) => {
+    await assert.rejects(recognizePage(job, slow, deps), (err: unknown) => {
       assert.ok(err instanceof PageTimeoutError);
       assert.equal(err.stage, 'rasterize');
       assert.match(err.message, /timed out after 1000 ms in stage rasterize/);

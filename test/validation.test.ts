@@ -4,7 +4,7 @@ import http from 'node:http';
 import { readdir } from 'node:fs/promises';
 import { crc32, deflateSync } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
-import { documentPaths, uploadsDir } from '@pagefleet/shared';
+import { uploadsDir } from '@pagefleet/shared';
 import { pdfOf, textPage, textPdf, tiffOf } from '../scripts/lib/fixtures.js';
 import { finished, startStack, type Stack } from './support/stack.js';
 
@@ -115,7 +115,11 @@ describe('bad submissions get a problem+json answer and leave nothing behind', (
     assert.equal((await fetch(`${stack.url}/health`)).status, 200);
     const ready = await fetch(`${stack.url}/ready`);
     assert.equal(ready.status, 200);
-    assert.deepEqual(((await ready.json()) as { checks: unknown }).checks, { redis: true, dataDir: true });
+    assert.deepEqual(((await ready.json()) as { checks: unknown }).checks, {
+      redis: true,
+      storage: true,
+      dataDir: true,
+    });
   });
 });
 
@@ -177,7 +181,10 @@ describe('hostile and broken uploads', () => {
     const { id } = (await response.json()) as { id: string };
     assert.equal((await stack.waitFor(id, finished)).status, 'completed');
     assert.equal(existsSync('/tmp/pagefleet-traversal.png'), false);
-    assert.deepEqual(await readdir(documentPaths(stack.config.DATA_DIR, id).input), ['0.png']);
+    assert.deepEqual(
+      (await stack.stored(id)).filter((key) => key.startsWith('input/')),
+      ['input/0.png'],
+    );
   });
 
   test('multipart limits: too many fields, a field too long', async () => {

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { createLogger, documentPaths, findLanguageFile, loadConfig } from '@pagefleet/shared';
+import { createLogger, findLanguageFile, loadConfig } from '@pagefleet/shared';
 import { createOcrEngine } from '../../apps/worker/src/pipeline/engine.js';
 import { OrientationDetector } from '../../apps/worker/src/pipeline/orientation.js';
 import { recognizePage } from '../../apps/worker/src/pipeline/page.js';
@@ -80,8 +80,7 @@ async function runPipeline(): Promise<number> {
             formats: [],
             forceOcr: false,
           };
-          const paths = { ...documentPaths(work, job.documentId), inputFile: () => file };
-          await recognizePage({ ...job, source: { file: 'page.pdf', kind: 'pdf', index: next.page } }, paths, deps);
+          await recognizePage({ ...job, source: { file: 'page.pdf', kind: 'pdf', index: next.page } }, file, deps);
         }
       }),
     );

@@ -1,19 +1,38 @@
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { createLogger, FINISHED_STATUSES, loadConfig, type Config, type DocumentState } from '@pagefleet/shared';
+import {
+  createLogger,
+  documentKeys,
+  FINISHED_STATUSES,
+  loadConfig,
+  type Config,
+  type DocumentState,
+} from '@pagefleet/shared';
 import { connectApi, type ApiDeps } from '../../apps/api/src/deps.js';
 import { createServer } from '../../apps/api/src/server.js';
 import { runWorker, type RunningWorker } from '../../apps/worker/src/workers.js';
+import { startS3Server, type S3Server } from '../../scripts/lib/s3-server.js';
 import { startRedis, type TestRedis } from './redis.js';
+import { useS3Credentials } from './s3.js';
+
+/** Where a stack keeps documents: the end-to-end, faults and outputs tests run with each. */
+export const STORAGES = ['filesystem', 's3'] as const;
+export type Storage = (typeof STORAGES)[number];
 
 export interface Stack {
   url: string;
   config: Config;
-  /** The environment the stack's API runs with: what a worker process needs to join it. */
+  /** The environment the stack's API runs with. */
   env: Record<string, string>;
+  /** What a worker process needs to join the stack: with S3, a DATA_DIR of its own each call. */
+  workerEnv(extra?: Record<string, string>): Record<string, string>;
+  storage: Storage;
+  /** With `s3`: the S3 server, to stop and start again. */
+  s3?: S3Server;
   api: ApiDeps;
   startWorker(env?: Record<string, string>): Promise<RunningWorker>;
   submit(
@@ -22,18 +41,31 @@ export interface Stack {
     headers?: Record<string, string>,
   ): Promise<Response>;
   waitFor(id: string, done: (doc: DocumentState) => boolean, timeoutMs?: number): Promise<DocumentState>;
+  /** The keys a document has in the blob store, relative to its folder (`input/0.png`), sorted. */
+  stored(id: string): Promise<string[]>;
   stop(): Promise<void>;
 }
 
 /**
  * The real API over HTTP on a free port, against a real redis-server, with workers started on
  * demand in this process (OCR still runs in tesseract.js worker threads). Each stack has its own
- * key prefix and DATA_DIR.
+ * key prefix and DATA_DIR. With `s3`, documents are kept in a bucket of a real S3 server (s3rver)
+ * the stack starts, and the API and each worker have a DATA_DIR of their own: nothing can pass
+ * through a shared disk.
  */
-export async function startStack(env: Record<string, string> = {}): Promise<Stack> {
+export async function startStack(env: Record<string, string> = {}, storage: Storage = 'filesystem'): Promise<Stack> {
   // A test that stops and restarts Redis brings its own.
   const redis: TestRedis = env.REDIS_URL ? { url: env.REDIS_URL, stop: () => Promise.resolve() } : await startRedis();
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'pagefleet-data-'));
+  const dirs = [dataDir];
+  const s3 = storage === 's3' ? await startS3Server(path.join(dataDir, 's3'), 'pagefleet-test') : undefined;
+  if (s3) useS3Credentials(s3);
+  const ownDataDir = () => {
+    if (!s3) return dataDir;
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'pagefleet-worker-'));
+    dirs.push(dir);
+    return dir;
+  };
   const baseEnv = {
     REDIS_URL: redis.url,
     QUEUE_PREFIX: `test-${randomUUID()}`,
@@ -43,6 +75,7 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
     WORKER_CONCURRENCY: '2',
     // Several workers per test: each probe server takes a free port.
     WORKER_PORT: '0',
+    ...s3?.env,
     ...env,
   };
   const config = loadConfig(baseEnv);
@@ -62,9 +95,12 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
     url,
     config,
     env: baseEnv,
+    workerEnv: (extra = {}) => ({ ...baseEnv, DATA_DIR: ownDataDir(), ...extra }),
+    storage,
+    ...(s3 ? { s3 } : {}),
     api,
     async startWorker(workerEnv = {}) {
-      const worker = await runWorker(loadConfig({ ...baseEnv, ...workerEnv }), log);
+      const worker = await runWorker(loadConfig({ ...baseEnv, DATA_DIR: ownDataDir(), ...workerEnv }), log);
       workers.push(worker);
       return worker;
     },
@@ -83,12 +119,19 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
     },
+    async stored(id) {
+      const { root } = documentKeys(id);
+      const keys: string[] = [];
+      for await (const { key } of api.blobs.list(root)) keys.push(key.slice(root.length));
+      return keys.sort();
+    },
     async stop() {
       await Promise.all(workers.map((worker) => worker.close(10_000)));
       await new Promise((resolve) => server.close(resolve));
       await api.close();
       await redis.stop();
-      await rm(dataDir, { recursive: true, force: true });
+      await s3?.stop();
+      await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
     },
   };
 }

@@ -114,7 +114,10 @@ export const workersSchema = z.object({ workers: z.array(workerHeartbeatSchema) 
 
 export const healthSchema = z.object({ status: z.literal('ok') }).meta({ id: 'Health' });
 export const readySchema = z
-  .object({ status: z.literal('ready'), checks: z.object({ redis: z.boolean(), dataDir: z.boolean() }) })
+  .object({
+    status: z.literal('ready'),
+    checks: z.object({ redis: z.boolean(), storage: z.boolean(), dataDir: z.boolean() }),
+  })
   .meta({ id: 'Ready' });
 
 export const problemSchema = z

@@ -2,8 +2,9 @@ import { mkdir } from 'node:fs/promises';
 import { FlowProducer, Queue } from 'bullmq';
 import {
   createRedis,
-  DocumentStore,
+  DocumentLedger,
   HeartbeatStore,
+  openBlobStore,
   PAGE_QUEUE_NAMES,
   QUEUES,
   uploadsDir,
@@ -23,6 +24,7 @@ export interface ApiDeps extends ServerDeps {
 /** Everything the API talks to, wired from the config: Redis, the queues, the document store. */
 export async function connectApi(config: Config, log: Logger): Promise<ApiDeps> {
   await mkdir(uploadsDir(config.DATA_DIR), { recursive: true });
+  const blobs = await openBlobStore(config);
   const redis = createRedis(config.REDIS_URL, 'producer', log);
   redis.once('ready', () => void warnUnlessNoEviction(redis, log));
   const connection = { connection: redis, prefix: config.QUEUE_PREFIX };
@@ -47,7 +49,11 @@ export async function connectApi(config: Config, log: Logger): Promise<ApiDeps> 
     config,
     log,
     redis,
-    documents: new DocumentStore(redis, config.QUEUE_PREFIX, config.RESULT_TTL),
+    blobs,
+    ledger: new DocumentLedger(redis, blobs, {
+      prefix: config.QUEUE_PREFIX,
+      ttlSeconds: config.RESULT_TTL,
+    }),
     heartbeats: new HeartbeatStore(redis, config.QUEUE_PREFIX, config.HEARTBEAT_INTERVAL_MS),
     metrics: createApiMetrics({ all, pages: queues.pages }, redis, log),
     flows,

@@ -1,12 +1,17 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createLogger, loadConfigOrExit } from '@pagefleet/shared';
+import { ConfigError, createLogger, loadConfigOrExit } from '@pagefleet/shared';
 import { connectApi } from './deps.js';
 import { createServer } from './server.js';
 
 const config = loadConfigOrExit();
 const log = createLogger(config, 'api');
-const deps = await connectApi(config, log);
+const deps = await connectApi(config, log).catch((err: unknown) => {
+  if (!(err instanceof ConfigError)) throw err;
+  log.fatal(err.message);
+  // EX_CONFIG, as for a bad variable: a bucket that is not there will not appear by retrying.
+  process.exit(78);
+});
 const server: Server = createServer(deps).listen(config.PORT, config.HOST, () =>
   log.info({ port: (server.address() as AddressInfo).port, dataDir: config.DATA_DIR }, 'api listening'),
 );

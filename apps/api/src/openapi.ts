@@ -174,7 +174,7 @@ function operations(config: Config): Operation[] {
       path: '/ready',
       summary: 'Readiness',
       responses: {
-        200: json('Redis answers and the data folder is writable.', readySchema),
+        200: json('Redis answers, the blob store is ready and the uploads folder is writable.', readySchema),
         503: problem('A check fails.'),
       },
       authenticated: false,

@@ -75,7 +75,7 @@ export function errorHandler(config: Config, log: Logger, redisReady: () => bool
 }
 
 /** Write errors that mean the disk is full or this process may write no more (quota, file size limit). */
-function isStorageFull(err: unknown): boolean {
+export function isStorageFull(err: unknown): boolean {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
   return code === 'ENOSPC' || code === 'EDQUOT' || code === 'EFBIG';
 }

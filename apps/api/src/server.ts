@@ -4,7 +4,14 @@ import express from 'express';
 import { pinoHttp } from 'pino-http';
 import type { Queue, FlowProducer } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { uploadsDir, type Config, type DocumentStore, type HeartbeatStore, type Logger } from '@pagefleet/shared';
+import {
+  uploadsDir,
+  type BlobStore,
+  type Config,
+  type DocumentLedger,
+  type HeartbeatStore,
+  type Logger,
+} from '@pagefleet/shared';
 import { requireApiKey } from './auth.js';
 import { DASHBOARD_PATH, queueDashboard } from './dashboard.js';
 import { securityHeaders } from './headers.js';
@@ -22,7 +29,9 @@ export interface ServerDeps {
   config: Config;
   log: Logger;
   redis: Redis;
-  documents: DocumentStore;
+  ledger: DocumentLedger;
+  /** Where the ledger keeps every byte of a document. */
+  blobs: BlobStore;
   heartbeats: HeartbeatStore;
   metrics: ApiMetrics;
   /** Aborts when the server shuts down: long-lived responses (event streams) end. */
@@ -48,7 +57,7 @@ export function createServer(deps: ServerDeps): express.Express {
   app.use(pinoHttp({ logger: deps.log, autoLogging: { ignore: (req) => UNLOGGED.has(req.url ?? '') } }));
   // Probes and the scrape stay open whatever API_KEYS says: orchestrators and Prometheus call
   // them without credentials, and they tell nothing of any document.
-  app.use(healthRouter(deps.redis, [deps.config.DATA_DIR, uploadsDir(deps.config.DATA_DIR)]));
+  app.use(healthRouter(deps.redis, deps.blobs, uploadsDir(deps.config.DATA_DIR)));
   app.get('/metrics', metricsHandler(deps.metrics.registry));
   // The contract is no secret: clients and generators read it before they hold a key.
   const contract = openApiDocument(deps.config, version);

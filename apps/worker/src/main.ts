@@ -1,13 +1,13 @@
-import { createLogger, languageFiles, loadConfigOrExit } from '@pagefleet/shared';
+import { ConfigError, createLogger, languageFiles, loadConfigOrExit } from '@pagefleet/shared';
 import { CapacityError } from './capacity/plan.js';
 import { runWorker } from './workers.js';
 
 const config = loadConfigOrExit();
 const log = createLogger(config, 'worker');
 const starting = runWorker(config, log).catch((err: unknown) => {
-  if (!(err instanceof CapacityError)) throw err;
+  if (!(err instanceof CapacityError) && !(err instanceof ConfigError)) throw err;
   log.fatal(err.message);
-  // EX_CONFIG, as for a bad variable: the budget set for this worker cannot run it.
+  // EX_CONFIG, as for a bad variable: the budget set for this worker cannot run it, or its bucket is not there.
   process.exit(78);
 });
 

@@ -73,13 +73,46 @@ export const CONFIG_SCHEMA = z.object({
     .regex(/^[A-Za-z0-9_-]{1,64}$/)
     .default('pagefleet')
     .describe('Prefix of every Redis key pagefleet writes.'),
-  // Uploads, page results and combined text. Must be shared by the API and the workers.
+  // Local disk: uploads being received, a worker's copy of the page it reads; with
+  // STORAGE=filesystem also every stored document, so then shared by the API and the workers.
   DATA_DIR: z
     .string()
     .min(1)
     .default('data')
     .transform((dir) => path.resolve(dir))
-    .describe('Uploads, page results and text; shared by the API and every worker.'),
+    .describe(
+      'Uploads being received and the pages workers are reading; with `STORAGE=filesystem` also every document stored, shared by the API and every worker.',
+    ),
+  // Where documents are kept: a folder every process shares, or a bucket (no shared disk).
+  STORAGE: z
+    .enum(['filesystem', 's3'])
+    .default('filesystem')
+    .describe(
+      '`filesystem`: documents under `DATA_DIR` (one host, or a shared volume). `s3`: in `S3_BUCKET`; API and workers share nothing but Redis and the bucket.',
+    ),
+  S3_BUCKET: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name (3-63 lowercase letters, digits, . and -)')
+    .optional()
+    .describe('The bucket documents are kept in; required with `STORAGE=s3`. Credentials come from the AWS SDK chain.'),
+  S3_PREFIX: z
+    .string()
+    .regex(/^([A-Za-z0-9][A-Za-z0-9._-]*\/)*[A-Za-z0-9._-]*$/, 'must be key names separated by /')
+    .default('')
+    .describe('Put before every key, so that deployments can share a bucket (`pagefleet/`).'),
+  S3_ENDPOINT: z
+    .url({ protocol: /^https?$/ })
+    .optional()
+    .describe('An S3-compatible server (SeaweedFS, Garage, Ceph RGW); unset, AWS S3 in `S3_REGION`.'),
+  S3_REGION: z
+    .string()
+    .min(1)
+    .default('us-east-1')
+    .describe('Region of the bucket (any value for most S3-compatible servers).'),
+  // Most S3-compatible servers have no per-bucket host names.
+  S3_FORCE_PATH_STYLE: flag().describe(
+    '`true` puts the bucket in the path (`host/bucket/key`): what S3-compatible servers need.',
+  ),
   HOST: z.string().min(1).default('0.0.0.0').describe('API listen address.'),
   PORT: int(0, 65535, 3000).describe('API port.'),
   LOG_LEVEL: z
@@ -273,6 +306,9 @@ const configSchema = CONFIG_SCHEMA.superRefine((config, ctx) => {
       path: ['LARGE_PAGE_PIXELS'],
       message: `LARGE_PAGE_PIXELS (${config.LARGE_PAGE_PIXELS}) must not exceed MAX_PAGE_PIXELS (${config.MAX_PAGE_PIXELS})`,
     });
+  }
+  if (config.STORAGE === 's3' && !config.S3_BUCKET) {
+    ctx.addIssue({ code: 'custom', path: ['S3_BUCKET'], message: 'S3_BUCKET is required with STORAGE=s3' });
   }
   if (config.DEFAULT_DPI > config.MAX_DPI) {
     ctx.addIssue({

@@ -91,6 +91,8 @@ export const pageResultSchema = z
     words: z.array(wordResultSchema),
     error: z.string().optional(),
     reason: z.enum(PAGE_FAILURE_REASONS).optional(),
+    /** Failed pages: the stage the last attempt failed in, where known (`rasterize`, `ocr`…). */
+    stage: z.string().optional(),
     /** Pixels and DPI the page was recognized at, after any downscale. */
     width: z.number().int().optional(),
     height: z.number().int().optional(),

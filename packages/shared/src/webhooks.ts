@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import type { JobsOptions, Queue } from 'bullmq';
 import { z } from 'zod';
 import type { Config } from './config.js';
-import type { DocumentStore } from './documents.js';
+import type { DocumentLedger } from './ledger/index.js';
 import type { DocumentStatus } from './jobs.js';
 
 export const webhookJobSchema = z.object({ documentId: z.uuid() });
@@ -51,10 +51,10 @@ export function webhookJobOptions(config: Config, documentId: string): JobsOptio
 /** Queues the webhook of a document that has ended, if its submission asked for one. */
 export async function queueWebhook(
   queue: Queue,
-  documents: DocumentStore,
+  ledger: DocumentLedger,
   config: Config,
   documentId: string,
 ): Promise<void> {
-  if (!(await documents.callbackUrl(documentId))) return;
+  if (!(await ledger.callbackUrl(documentId))) return;
   await queue.add('webhook', { documentId } satisfies WebhookJob, webhookJobOptions(config, documentId));
 }

@@ -1,9 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, rename, rm } from 'node:fs/promises';
 import type { FlowProducer } from 'bullmq';
 import {
   documentJobOptions,
-  documentPaths,
   formatPages,
   InvalidRequestError,
   PageRangeError,
@@ -15,13 +13,14 @@ import {
   UnprocessableError,
   UnsupportedTypeError,
   type Config,
-  type DocumentStore,
+  type DocumentLedger,
   PAGE_FORMATS,
   type Output,
   type PageFormat,
   type PageJob,
   type PageSource,
 } from '@pagefleet/shared';
+import { isStorageFull } from '../problem.js';
 import type { Limiter } from './limiter.js';
 import { inspectFile, type InspectLimits } from './pages.js';
 import { EXTENSIONS, sniffFile, type FileType } from './sniff.js';
@@ -35,7 +34,7 @@ export interface UploadedFile {
 
 export interface SubmitDeps {
   config: Config;
-  documents: DocumentStore;
+  ledger: DocumentLedger;
   flows: FlowProducer;
   redisReady: () => boolean;
   /** Bounds the pdfinfo children and image headers read at once, whatever the uploads in progress. */
@@ -116,9 +115,9 @@ function selection(spec: string | undefined, total: number): number[] {
 }
 
 /**
- * Checks every file, moves them into a new document's folder and enqueues one flow: a document
- * job whose children are its pages. Whatever fails leaves neither files nor Redis entries behind;
- * the caller removes the uploads that were not moved.
+ * Checks every file, records a new document in the ledger (which takes the uploads into storage)
+ * and enqueues one flow: a document job whose children are its pages. Whatever fails leaves
+ * neither stored objects nor Redis entries behind; the caller removes the uploads not taken.
  */
 export async function submitDocument(
   deps: SubmitDeps,
@@ -147,19 +146,16 @@ export async function submitDocument(
 
   const id = randomUUID();
   const createdAt = new Date().toISOString();
-  const paths = documentPaths(deps.config.DATA_DIR, id);
   const pages = pageJobs(id, files, submission, new Set(selected));
+  const doc = { id, pageCount, createdAt, ...submission, pages: formatPages(selected) };
+  const inputs = files.map((file, index) => ({ name: `${index}.${EXTENSIONS[file.type]}`, file: file.path }));
   try {
-    await mkdir(paths.input, { recursive: true });
-    await mkdir(paths.pages);
-    await Promise.all(
-      files.map((file, index) => rename(file.path, paths.inputFile(`${index}.${EXTENSIONS[file.type]}`))),
-    );
-    await enqueue(deps, { id, pageCount, createdAt, ...submission, pages: formatPages(selected) }, pages);
+    await deps.ledger.create(doc, inputs);
   } catch (err) {
-    await rm(paths.root, { recursive: true, force: true });
-    throw err;
+    if (isStorageFull(err)) throw err;
+    throw new UnavailableError(`the job could not be stored (${(err as Error).message}); retry shortly`);
   }
+  await enqueue(deps, doc, pages);
   return { id, pageCount, createdAt };
 }
 
@@ -169,7 +165,6 @@ async function enqueue(
   pages: PageJob[],
 ): Promise<void> {
   try {
-    await deps.documents.create(doc);
     await deps.flows.add({
       name: 'document',
       queueName: QUEUES.documents,
@@ -183,7 +178,7 @@ async function enqueue(
       })),
     });
   } catch (err) {
-    await deps.documents.discard(doc.id).catch(() => undefined);
+    await deps.ledger.discard(doc.id).catch(() => undefined);
     throw new UnavailableError(`the job could not be queued (${(err as Error).message}); retry shortly`);
   }
 }

@@ -1,6 +1,6 @@
 import type { Request, Response } from 'express';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { FINISHED_STATUSES, type DocumentState, type DocumentStore, type Logger } from '@pagefleet/shared';
+import { FINISHED_STATUSES, type DocumentLedger, type DocumentState, type Logger } from '@pagefleet/shared';
 
 /** How often an open stream looks for new events: a progress bar needs no more. */
 const POLL_MS = 500;
@@ -11,7 +11,7 @@ const RETRY_MS = 2000;
 const STREAM_ID = /^\d+-\d+$/;
 
 export interface EventsDeps {
-  documents: DocumentStore;
+  ledger: DocumentLedger;
   log: Logger;
   heartbeatMs: number;
   /** Aborts when the server shuts down: open streams end, clients reconnect to another replica. */
@@ -45,11 +45,11 @@ export async function streamEvents(req: Request, res: Response, doc: DocumentSta
   let after = lastEventId && STREAM_ID.test(lastEventId) ? lastEventId : '0';
   try {
     while (!stop.aborted) {
-      const events = await deps.documents.events(doc.id, after, BATCH);
+      const events = await deps.ledger.events(doc.id, after, BATCH);
       for (const event of events) {
         after = event.id;
         if (event.type === 'end') {
-          send('end', (await deps.documents.get(doc.id)) ?? { ...doc, status: event.status }, event.id);
+          send('end', (await deps.ledger.read(doc.id)) ?? { ...doc, status: event.status }, event.id);
           return;
         }
         const { id, type, ...page } = event;

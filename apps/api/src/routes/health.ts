@@ -2,7 +2,7 @@ import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { Router } from 'express';
 import type { Redis } from 'ioredis';
-import { pingRedis } from '@pagefleet/shared';
+import { pingRedis, type BlobStore } from '@pagefleet/shared';
 import { sendProblem } from '../problem.js';
 
 const PING_TIMEOUT_MS = 1000;
@@ -14,17 +14,20 @@ async function writable(dir: string): Promise<boolean> {
   );
 }
 
-export function healthRouter(redis: Redis, dirs: string[]): Router {
+/** `/health` (the process runs) and `/ready` (Redis, the blob store and the uploads folder work). */
+export function healthRouter(redis: Redis, blobs: BlobStore, uploads: string): Router {
   const router = Router();
   router.get('/health', (_req, res) => {
     res.json({ status: 'ok' });
   });
   router.get('/ready', async (_req, res) => {
-    const checks = {
-      redis: await pingRedis(redis, PING_TIMEOUT_MS),
-      dataDir: (await Promise.all(dirs.map(writable))).every(Boolean),
-    };
-    if (checks.redis && checks.dataDir) {
+    const [redisUp, storage, dataDir] = await Promise.all([
+      pingRedis(redis, PING_TIMEOUT_MS),
+      blobs.ready(),
+      writable(uploads),
+    ]);
+    const checks = { redis: redisUp, storage, dataDir };
+    if (Object.values(checks).every(Boolean)) {
       res.json({ status: 'ready', checks });
       return;
     }

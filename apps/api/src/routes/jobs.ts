@@ -1,24 +1,18 @@
-import { createReadStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Router, type Request, type Response } from 'express';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import {
-  documentPaths,
   expandPages,
   FINISHED_STATUSES,
   InvalidRequestError,
-  isJobId,
   jobLinks,
   jobPath,
   NotFinishedError,
   NotFoundError,
-  pageJobId,
-  queueWebhook,
-  readPageResult,
-  readSavedState,
   type DocumentState,
   type Logger,
   uploadsDir,
@@ -31,6 +25,7 @@ import { checkLanguages } from '../ingest/languages.js';
 import { submitDocument, type SubmitDeps, type Submitted, type UploadedFile } from '../ingest/submit.js';
 import { uploadMiddleware } from '../ingest/upload.js';
 import { countRejections, type ApiMetrics } from '../metrics.js';
+import { cancelDocument } from './cancel.js';
 import { streamEvents } from './events.js';
 
 export interface JobsDeps extends SubmitDeps {
@@ -53,10 +48,8 @@ const PAGE_TYPES = {
   image: 'image/jpeg',
 } as const;
 
-/** Streams a stored file; resolves once sent, rejects (before anything is sent) when it cannot be opened. */
-async function sendFile(res: Response, file: string, type: string, disposition?: string): Promise<void> {
-  const stream = createReadStream(file);
-  await new Promise<void>((resolve, reject) => stream.once('open', () => resolve()).once('error', reject));
+/** Streams a stored object, already opened (so that a missing one is an error before anything is sent). */
+async function sendStream(res: Response, stream: Readable, type: string, disposition?: string): Promise<void> {
   res.type(type);
   if (disposition) res.set('Content-Disposition', disposition);
   await pipeline(stream, res);
@@ -94,21 +87,9 @@ export function jobsRouter(deps: JobsDeps): Router {
   const upload = uploadMiddleware(config, uploadsDir(config.DATA_DIR));
   const fields = submissionFields(config);
 
-  /** From Redis; while Redis is away, a finished document is still read from its saved state. */
-  async function loadDocument(id: string): Promise<DocumentState | undefined> {
-    if (!isJobId(id)) return undefined;
-    try {
-      return await deps.documents.get(id);
-    } catch (err) {
-      const saved = await readSavedState(documentPaths(config.DATA_DIR, id));
-      if (!saved) throw err;
-      return saved;
-    }
-  }
-
   async function findDocument(req: Request): Promise<DocumentState> {
     const id = String(req.params.id);
-    const doc = await loadDocument(id);
+    const doc = await deps.ledger.read(id);
     if (!doc) throw new NotFoundError(`no job ${id}`);
     return doc;
   }
@@ -117,7 +98,7 @@ export function jobsRouter(deps: JobsDeps): Router {
     redis: deps.redis,
     prefix: config.QUEUE_PREFIX,
     ttlSeconds: config.RESULT_TTL,
-    findDocument: (id) => deps.documents.get(id),
+    findDocument: (id) => deps.ledger.read(id),
     accepted,
   });
 
@@ -159,12 +140,10 @@ export function jobsRouter(deps: JobsDeps): Router {
     const doc = await findDocument(req);
     const { offset, limit } = parseOrThrow(resultQuery, req.query, 'query');
     if (doc.status === 'canceled') throw new NotFinishedError(`job ${doc.id} was canceled; it has no result`);
-    const paths = documentPaths(config.DATA_DIR, doc.id);
-    const pages: Result['pages'] = [];
+    const selected = expandPages(doc.pages).slice(offset, offset + limit);
     // One page file at a time: a large document is never loaded whole.
-    for (const page of expandPages(doc.pages).slice(offset, offset + limit)) {
-      pages.push((await readPageResult(paths, page)) ?? { page, status: 'pending' });
-    }
+    const results = await deps.ledger.pageResults(doc.id, selected);
+    const pages: Result['pages'] = selected.map((page, i) => results[i] ?? { page, status: 'pending' });
     const next =
       offset + limit < doc.pageCount ? `${jobPath(doc.id)}/result?offset=${offset + limit}&limit=${limit}` : undefined;
     const body: Result = {
@@ -184,7 +163,9 @@ export function jobsRouter(deps: JobsDeps): Router {
     if (!FINISHED_STATUSES.has(doc.status) || doc.status === 'canceled') {
       throw new NotFinishedError(`job ${doc.id} is ${doc.status}; its text is ready once it has finished`);
     }
-    await sendFile(res, documentPaths(config.DATA_DIR, doc.id).text, PAGE_TYPES.text);
+    const text = await deps.ledger.text(doc.id);
+    if (!text) throw new NotFoundError(`job ${doc.id} has no text stored`);
+    await sendStream(res, text, PAGE_TYPES.text);
   });
 
   router.get('/:id/pdf', async (req, res) => {
@@ -194,13 +175,9 @@ export function jobsRouter(deps: JobsDeps): Router {
     if (!FINISHED_STATUSES.has(doc.status) || doc.status === 'canceled') {
       throw new NotFinishedError(`job ${doc.id} is ${doc.status}; its PDF is ready once it has finished`);
     }
-    const file = documentPaths(config.DATA_DIR, doc.id).pdf;
-    await sendFile(res, file, PAGE_TYPES.pdf, `attachment; filename="${doc.id}.pdf"`).catch(
-      (err: NodeJS.ErrnoException) => {
-        if (err.code === 'ENOENT') throw new NotFoundError(`job ${doc.id} has no PDF: none of its pages was read`);
-        throw err;
-      },
-    );
+    const pdf = await deps.ledger.pdf(doc.id);
+    if (!pdf) throw new NotFoundError(`job ${doc.id} has no PDF: none of its pages was read`);
+    await sendStream(res, pdf, PAGE_TYPES.pdf, `attachment; filename="${doc.id}.pdf"`);
   });
 
   router.get('/:id/pages/:page', async (req, res) => {
@@ -213,8 +190,7 @@ export function jobsRouter(deps: JobsDeps): Router {
     if (format !== 'json' && format !== 'text' && !doc.outputs.includes(format)) {
       throw new NotFoundError(`job ${doc.id} was not asked for ${format} (submit with outputs=…,${format})`);
     }
-    const paths = documentPaths(config.DATA_DIR, doc.id);
-    const result = await readPageResult(paths, page);
+    const result = await deps.ledger.pageResult(doc.id, page);
     if (!result) throw new NotFinishedError(`page ${page} of job ${doc.id} has not been read yet`);
     if (format === 'json') {
       res.json(result);
@@ -226,27 +202,18 @@ export function jobsRouter(deps: JobsDeps): Router {
     }
     if (result.status === 'failed')
       throw new NotFoundError(`page ${page} of job ${doc.id} failed: ${result.error ?? 'no output'}`);
-    await sendFile(
+    const output = await deps.ledger.pageOutput(doc.id, page, format);
+    if (!output) throw new NotFoundError(`page ${page} of job ${doc.id} has no ${format} stored`);
+    await sendStream(
       res,
-      paths.pageOutput(page, format),
+      output,
       PAGE_TYPES[format],
       format === 'pdf' ? `attachment; filename="${doc.id}-${page}.pdf"` : undefined,
     );
   });
 
   router.delete('/:id', async (req, res) => {
-    const doc = await findDocument(req);
-    await deps.documents.cancel(doc.id);
-    // Removing the parent takes its waiting pages with it; pages already running are skipped by
-    // the worker, which sees the document canceled.
-    const removed = await deps.queues.documents.remove(doc.id, { removeChildren: true });
-    if (removed === 0) {
-      for (const page of expandPages(doc.pages)) {
-        for (const queue of deps.queues.pages) await queue.remove(pageJobId(doc.id, page));
-      }
-    }
-    await rm(documentPaths(config.DATA_DIR, doc.id).root, { recursive: true, force: true });
-    await queueWebhook(deps.queues.webhooks, deps.documents, config, doc.id);
+    await cancelDocument(deps, await findDocument(req));
     res.status(204).end();
   });
 

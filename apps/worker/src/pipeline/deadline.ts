@@ -1,14 +1,12 @@
-/** How the message of every PageTimeoutError starts: it survives BullMQ, which keeps only messages. */
-export const PAGE_TIMEOUT_PREFIX = 'page timed out';
+import { PageFailureError } from '@pagefleet/shared';
 
-/** A page attempt that ran past PAGE_TIMEOUT_MS; the message names the stage it was in. */
-export class PageTimeoutError extends Error {
+/** A page attempt that ran past PAGE_TIMEOUT_MS, in the stage it was in. */
+export class PageTimeoutError extends PageFailureError {
   override name = 'PageTimeoutError';
-  constructor(
-    readonly stage: string,
-    timeoutMs: number,
-  ) {
-    super(`${PAGE_TIMEOUT_PREFIX} after ${timeoutMs} ms in stage ${stage}`);
+  override readonly stage: string;
+  constructor(stage: string, timeoutMs: number) {
+    super('timeout', `page timed out after ${timeoutMs} ms in stage ${stage}`, stage);
+    this.stage = stage;
   }
 }
 

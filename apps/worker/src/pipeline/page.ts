@@ -1,4 +1,4 @@
-import type { DocumentPaths, PageJob, PageResult } from '@pagefleet/shared';
+import type { PageJob, PageResult } from '@pagefleet/shared';
 import { PageDeadline } from './deadline.js';
 import type { OcrEngine, OcrOutput } from './ocr.js';
 import { rotatePage, type OrientationDetector } from './orientation.js';
@@ -57,19 +57,19 @@ export async function readUpright(
 }
 
 /**
- * rasterize → preprocess → OCR for one page; nothing of the page outlives the call. Past the
+ * rasterize → preprocess → OCR for one page of `file` (the page's input on local disk); nothing
+ * of the page outlives the call. Past the
  * deadline the running stage is stopped and the call rejects with a PageTimeoutError; `stop`
  * stops it the same way, earlier.
  */
 export async function recognizePage(
   job: PageJob,
-  paths: DocumentPaths,
+  file: string,
   deps: PipelineDeps,
   stop?: AbortSignal,
 ): Promise<PageResult & Pick<OcrOutput, 'formats'>> {
   const deadline = new PageDeadline(deps.timeoutMs, stop);
   try {
-    const file = paths.inputFile(job.source.file);
     if (job.source.kind === 'pdf' && !job.forceOcr) {
       const read = await readTextPage(file, job, deps, deadline);
       if (read) return read;

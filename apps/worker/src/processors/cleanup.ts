@@ -1,13 +1,7 @@
 import { readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Queue } from 'bullmq';
-import { documentPaths, isJobId, uploadsDir, type DocumentStore } from '@pagefleet/shared';
-
-/**
- * A document's folder exists a moment before its state in Redis (the API moves the files in, then
- * queues): folders younger than this are never taken for expired ones.
- */
-const SUBMISSION_GRACE_MS = 10 * 60_000;
+import { uploadsDir, type DocumentLedger } from '@pagefleet/shared';
 
 /** An upload untouched this long was left by an API process that died while receiving it. */
 const ORPHAN_UPLOAD_MS = 60 * 60_000;
@@ -17,7 +11,7 @@ const CLEAN_BATCH = 10_000;
 
 export interface CleanupDeps {
   dataDir: string;
-  documents: DocumentStore;
+  ledger: DocumentLedger;
   /** Queues whose finished jobs are removed once older than the TTL. */
   queues: Queue[];
   ttlSeconds: number;
@@ -42,19 +36,12 @@ async function olderThan(file: string, ageMs: number, now: number): Promise<bool
 }
 
 /**
- * Removes what RESULT_TTL has expired. Redis expires a document's state by itself; its files, the
- * uploads of a crashed API and finished BullMQ jobs (which BullMQ trims only when another job
- * finishes) are removed here.
+ * Removes what RESULT_TTL has expired. Redis expires a document's state by itself; its stored
+ * objects (the ledger), the uploads of a crashed API and finished BullMQ jobs (which BullMQ trims
+ * only when another job finishes) are removed here.
  */
 export async function cleanExpired(deps: CleanupDeps, now = Date.now()): Promise<CleanupSummary> {
-  const summary: CleanupSummary = { documents: 0, uploads: 0, jobs: 0 };
-  for (const id of await entries(path.join(deps.dataDir, 'jobs'))) {
-    if (!isJobId(id) || (await deps.documents.exists(id))) continue;
-    const { root } = documentPaths(deps.dataDir, id);
-    if (!(await olderThan(root, SUBMISSION_GRACE_MS, now))) continue;
-    await rm(root, { recursive: true, force: true });
-    summary.documents++;
-  }
+  const summary: CleanupSummary = { documents: await deps.ledger.expire(), uploads: 0, jobs: 0 };
   const uploads = uploadsDir(deps.dataDir);
   for (const name of await entries(uploads)) {
     const file = path.join(uploads, name);

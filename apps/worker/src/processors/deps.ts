@@ -1,9 +1,10 @@
-import type { DocumentStore, Logger } from '@pagefleet/shared';
+import type { DocumentLedger, Logger } from '@pagefleet/shared';
 import type { PipelineDeps } from '../pipeline/page.js';
 
 export interface ProcessorDeps {
-  dataDir: string;
-  documents: DocumentStore;
+  ledger: DocumentLedger;
+  /** Local folder for the copies a page or a document needs while it is processed. */
+  scratchDir: string;
   log: Logger;
 }
 

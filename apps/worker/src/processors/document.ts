@@ -1,18 +1,18 @@
-import { open, rename, rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { Readable } from 'node:stream';
 import { UnrecoverableError, type Job } from 'bullmq';
 import {
   documentJobSchema,
-  documentPaths,
   everyPage,
   expandPages,
+  failureFromMessage,
   pageFromJobId,
-  readPageResult,
-  writeFileAtomic,
+  type DocumentLedger,
   type DocumentStatus,
 } from '@pagefleet/shared';
 import { assemblePdf } from '../pipeline/assemble.js';
 import type { DocumentProcessorDeps } from './deps.js';
-import { recordPageFailure } from './page.js';
 
 export interface DocumentSummary {
   status: DocumentStatus;
@@ -20,61 +20,63 @@ export interface DocumentSummary {
   pagesFailed: number;
 }
 
+/** The pages' text joined by form feeds, one page in memory at a time; counts what it read. */
+async function* joinedText(ledger: DocumentLedger, id: string, pages: number[], counts: DocumentSummary) {
+  for (const [index, page] of pages.entries()) {
+    const [result] = await ledger.pageResults(id, [page]);
+    if (result?.status === 'completed') counts.pagesDone++;
+    else counts.pagesFailed++;
+    yield `${index > 0 ? '\f' : ''}${result?.text ?? ''}`;
+  }
+}
+
 /**
- * Runs once every page has ended (completed or given up): makes sure each failed page is on
- * record, writes the combined text (pages joined by a form feed) and the final status.
+ * Runs once every page has ended (completed or given up): makes sure each page has a record,
+ * stores the combined text and PDF, then ends the document.
  */
 export async function processDocument(job: Job, deps: DocumentProcessorDeps): Promise<DocumentSummary | undefined> {
   const parsed = documentJobSchema.safeParse(job.data);
   if (!parsed.success) throw new UnrecoverableError(`malformed document job: ${parsed.error.message}`);
-  const { documentId, pageCount, pdf } = parsed.data;
+  const { documentId: id, pageCount, pdf } = parsed.data;
+  const { ledger } = deps;
   // Jobs queued before page selections existed name every page.
   const pages = expandPages(parsed.data.pages ?? everyPage(pageCount));
-  if (await deps.documents.isFinished(documentId)) {
+  if (await ledger.isFinished(id)) {
     // A retry after the status was written: the webhook may be what failed (queueing is idempotent).
-    await deps.queueWebhook(documentId);
+    await deps.queueWebhook(id);
     return undefined;
   }
 
-  const failures = await job.getIgnoredChildrenFailures();
-  for (const [key, reason] of Object.entries(failures)) {
+  // Pages BullMQ gave up without their attempt recording why: the stalled ones (worker deaths).
+  for (const [key, message] of Object.entries(await job.getIgnoredChildrenFailures())) {
     const page = pageFromJobId(key);
-    if (page !== undefined) await recordPageFailure(deps, documentId, page, reason);
+    if (page !== undefined) await ledger.pageFailed(id, page, failureFromMessage(message));
+  }
+  // Never drop a page silently: one that left no trace is reported as failed.
+  const results = await ledger.pageResults(id, pages);
+  for (const [i, page] of pages.entries()) {
+    if (!results[i]) await ledger.pageFailed(id, page, { reason: 'error', error: 'page ended without a result' });
   }
 
-  const paths = documentPaths(deps.dataDir, documentId);
-  const temp = `${paths.text}.tmp`;
-  const out = await open(temp, 'w');
-  let pagesDone = 0;
-  let pagesFailed = 0;
-  let written = false;
-  try {
-    // One page in memory at a time, whatever the document's length.
-    for (const [index, page] of pages.entries()) {
-      let result = await readPageResult(paths, page);
-      if (!result) {
-        // Never drop a page silently: one that left no trace is reported as failed.
-        await recordPageFailure(deps, documentId, page, 'page ended without a result');
-        result = await readPageResult(paths, page);
-      }
-      if (result?.status === 'completed') pagesDone++;
-      else pagesFailed++;
-      await out.write(`${index > 0 ? '\f' : ''}${result?.text ?? ''}`);
-    }
-    written = true;
-  } finally {
-    await out.close();
-    if (!written) await rm(temp, { force: true });
-  }
-  await rename(temp, paths.text);
-  if (pdf) await assemblePdf(paths, pages, deps.pdfTimeoutMs);
+  const counts: DocumentSummary = { status: 'completed', pagesDone: 0, pagesFailed: 0 };
+  await ledger.storeText(id, Readable.from(joinedText(ledger, id, pages, counts)));
+  if (pdf) await storePdf(deps, id, pages);
 
+  const { pagesDone, pagesFailed } = counts;
   const status: DocumentStatus = pagesFailed === 0 ? 'completed' : pagesDone === 0 ? 'failed' : 'partial';
-  const error = pagesFailed === 0 ? '' : `${pagesFailed} of ${pageCount} pages failed`;
-  if (await deps.documents.finish(documentId, status, error)) {
-    const state = await deps.documents.get(documentId);
-    if (state) await writeFileAtomic(paths.state, JSON.stringify(state));
-  }
-  await deps.queueWebhook(documentId);
+  await ledger.finish(id, status, pagesFailed === 0 ? '' : `${pagesFailed} of ${pageCount} pages failed`);
+  await deps.queueWebhook(id);
   return { status, pagesDone, pagesFailed };
+}
+
+async function storePdf(deps: DocumentProcessorDeps, id: string, pages: number[]): Promise<void> {
+  const scratch = path.join(deps.scratchDir, `${id}.document`);
+  await mkdir(scratch, { recursive: true });
+  try {
+    const files = await deps.ledger.pageOutputFiles(id, pages, 'pdf', scratch);
+    const out = path.join(scratch, 'document.pdf');
+    if (await assemblePdf(files, out, deps.pdfTimeoutMs)) await deps.ledger.storePdf(id, out);
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
 }

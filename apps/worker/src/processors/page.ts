@@ -1,24 +1,23 @@
+import { mkdir, rm } from 'node:fs/promises';
+import path from 'node:path';
 import { UnrecoverableError, type Job } from 'bullmq';
-import {
-  documentPaths,
-  MIN_DPI,
-  MIN_PAGE_PIXELS,
-  pageJobSchema,
-  readPageResult,
-  type DocumentStore,
-  type PageFailureReason,
-  type ReadMethod,
-} from '@pagefleet/shared';
-import { PAGE_TIMEOUT_PREFIX } from '../pipeline/deadline.js';
+import { failureOf, MIN_DPI, MIN_PAGE_PIXELS, pageJobSchema, type ReadMethod } from '@pagefleet/shared';
 import { recognizePage } from '../pipeline/page.js';
-import { writePageFormats, writePageResult } from '../pipeline/store.js';
 import type { PageProcessorDeps } from './deps.js';
 
-/** A page of a canceled document: not retried, and not recorded as a failure of the document. */
+/** A page of a document that has ended (canceled, expired): not retried, and not recorded. */
 export class DocumentCanceledError extends UnrecoverableError {
   override name = 'DocumentCanceledError';
   constructor() {
-    super('document was canceled');
+    super('the document has ended (canceled or expired)');
+  }
+}
+
+/** An attempt whose page was taken over (its worker was paused past its lock): its result is dropped. */
+export class PageSupersededError extends Error {
+  override name = 'PageSupersededError';
+  constructor() {
+    super('another attempt took this page over; this result was not recorded');
   }
 }
 
@@ -44,71 +43,55 @@ export function shrinkAfterDeaths(dpi: number, maxPixels: number, deaths: number
   };
 }
 
-/** `stop` abandons the attempt (the page was handed back to its queue on shutdown). */
+/** True when BullMQ will not run the job again after this attempt fails with `err`. */
+export const isLastAttempt = (job: Job, err: Error) =>
+  err instanceof UnrecoverableError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+
+/**
+ * One attempt at a page: claims it in the ledger, reads it, and records its result. `stop`
+ * abandons the attempt (the page was handed back to its queue on shutdown). An attempt that
+ * fails for the last time records why before it rethrows, so the failure is typed in the ledger
+ * before BullMQ lets the document finish.
+ */
 export async function processPage(job: Job, deps: PageProcessorDeps, stop?: AbortSignal): Promise<PageSummary> {
   const parsed = pageJobSchema.safeParse(job.data);
   if (!parsed.success) throw new UnrecoverableError(`malformed page job: ${parsed.error.message}`);
   const data = parsed.data;
-  if (await deps.documents.isFinished(data.documentId)) throw new DocumentCanceledError();
-
-  const deaths = job.stalledCounter;
-  const { dpi, maxPixels } = shrinkAfterDeaths(data.dpi, deps.maxPixels, deaths);
-  deps.log.info({ jobId: data.documentId, page: data.page, attempt: job.attemptsStarted, deaths, dpi }, 'page started');
-  await deps.documents.markProcessing(data.documentId);
-  const paths = documentPaths(deps.dataDir, data.documentId);
-  const { formats, ...result } = await recognizePage({ ...data, dpi }, paths, { ...deps, maxPixels }, stop);
-  const start = performance.now();
-  await writePageFormats(paths, data.page, formats);
-  await writePageResult(paths, result);
-  await deps.documents.recordPage(data.documentId, data.page, 'completed', result.confidence);
-  const durations = { ...result.durations, store: Math.round(performance.now() - start) };
-  return {
-    method: result.method ?? 'ocr',
-    confidence: result.confidence,
-    words: result.words.length,
-    pixels: (result.width ?? 0) * (result.height ?? 0),
-    durations,
-  };
-}
-
-/** BullMQ's reason for a job whose worker died (lost its lock) more than MAX_STALLED_COUNT times. */
-const STALLED_REASON = 'job stalled more than allowable limit';
-
-/** Why a page was given up, from the message of its last failure. */
-export function describeFailure(message: string): { reason: PageFailureReason; error: string } {
-  if (message === STALLED_REASON) {
+  const claim = await deps.ledger.pageStarted(data.documentId, data.page);
+  if (!claim) throw new DocumentCanceledError();
+  const scratch = path.join(deps.scratchDir, `${data.documentId}.${data.page}.${claim.attempt}`);
+  try {
+    const deaths = job.stalledCounter;
+    const { dpi, maxPixels } = shrinkAfterDeaths(data.dpi, deps.maxPixels, deaths);
+    deps.log.info({ jobId: data.documentId, page: data.page, attempt: claim.attempt, deaths, dpi }, 'page started');
+    await mkdir(scratch, { recursive: true });
+    const file = await deps.ledger.inputFile(data.documentId, data.source.file, path.join(scratch, data.source.file));
+    if (!file) throw new UnrecoverableError(`the document's input ${data.source.file} is missing`);
+    const { formats, ...result } = await recognizePage({ ...data, dpi }, file, { ...deps, maxPixels }, stop);
+    const start = performance.now();
+    const outcome = await deps.ledger.pageCompleted(claim, result, formats);
+    if (outcome !== 'recorded') {
+      deps.log.warn(
+        { jobId: data.documentId, page: data.page, attempt: claim.attempt, outcome },
+        'page result not recorded: this attempt no longer owns the page',
+      );
+    }
+    if (outcome === 'ended') throw new DocumentCanceledError();
+    if (outcome === 'superseded') throw new PageSupersededError();
     return {
-      reason: 'oom',
-      error: 'the worker died on every attempt at this page (killed, most likely out of memory), also at lower DPI',
+      method: result.method ?? 'ocr',
+      confidence: result.confidence,
+      words: result.words.length,
+      pixels: (result.width ?? 0) * (result.height ?? 0),
+      durations: { ...result.durations, store: Math.round(performance.now() - start) },
     };
+  } catch (err) {
+    const error = err as Error;
+    if (!(error instanceof DocumentCanceledError) && isLastAttempt(job, error)) {
+      await deps.ledger.pageFailed(data.documentId, data.page, failureOf(error));
+    }
+    throw err;
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
   }
-  if (message.startsWith(PAGE_TIMEOUT_PREFIX)) return { reason: 'timeout', error: message };
-  return { reason: 'error', error: message };
-}
-
-/**
- * Records a page that will not be retried, so that its document reports it. Idempotent, and a
- * page whose result was already stored (its worker died after writing it) keeps that result.
- */
-export async function recordPageFailure(
-  deps: { dataDir: string; documents: DocumentStore },
-  documentId: string,
-  page: number,
-  message: string,
-): Promise<void> {
-  const paths = documentPaths(deps.dataDir, documentId);
-  const stored = await readPageResult(paths, page);
-  if (stored?.status === 'completed') {
-    await deps.documents.recordPage(documentId, page, 'completed', stored.confidence);
-    return;
-  }
-  await writePageResult(paths, {
-    page,
-    status: 'failed',
-    text: '',
-    confidence: 0,
-    words: [],
-    ...describeFailure(message),
-  });
-  await deps.documents.recordPage(documentId, page, 'failed');
 }

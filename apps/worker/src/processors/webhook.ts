@@ -8,12 +8,12 @@ import {
   signWebhook,
   WEBHOOK_HEADERS,
   webhookJobSchema,
-  type DocumentStore,
+  type DocumentLedger,
   type WebhookPayload,
 } from '@pagefleet/shared';
 
 export interface WebhookDeps {
-  documents: DocumentStore;
+  ledger: DocumentLedger;
   /** WEBHOOK_SECRET; the API refuses callbacks without one, so a worker without it is misconfigured. */
   secret: string | undefined;
   allowPrivate: boolean;
@@ -53,10 +53,7 @@ export async function deliverWebhook(job: Job, deps: WebhookDeps): Promise<{ sta
   const { documentId } = parsed.data;
   if (!deps.secret)
     throw new UnrecoverableError('WEBHOOK_SECRET is not set on this worker: the webhook cannot be signed');
-  const [doc, callbackUrl] = await Promise.all([
-    deps.documents.get(documentId),
-    deps.documents.callbackUrl(documentId),
-  ]);
+  const [doc, callbackUrl] = await Promise.all([deps.ledger.read(documentId), deps.ledger.callbackUrl(documentId)]);
   if (!doc || !callbackUrl) throw new UnrecoverableError('the document has expired (RESULT_TTL)');
   if (!FINISHED_STATUSES.has(doc.status)) throw new Error(`the document is still ${doc.status}`);
 

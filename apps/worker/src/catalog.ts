@@ -1,0 +1,212 @@
+import { UnrecoverableError, Worker, type Job, type WorkerOptions } from 'bullmq';
+import {
+  isStalledFailure,
+  QUEUES,
+  type DocumentJob,
+  type Logger,
+  type PageJob,
+  type PageQueueName,
+  type QueueName,
+  type WebhookJob,
+} from '@pagefleet/shared';
+import type { PageOutcome, WorkerMetrics } from './metrics.js';
+import { PageTimeoutError } from './pipeline/deadline.js';
+import type { OcrEngine } from './pipeline/ocr.js';
+import type { CleanupSummary } from './processors/cleanup.js';
+import type { DocumentSummary } from './processors/document.js';
+import { DocumentCanceledError, type PageSummary } from './processors/page.js';
+
+/** What the jobs of each queue carry and return. */
+export interface QueueJobs {
+  [QUEUES.documents]: { data: DocumentJob; result: DocumentSummary | undefined };
+  [QUEUES.pages]: { data: PageJob; result: PageSummary };
+  [QUEUES.pagesLarge]: { data: PageJob; result: PageSummary };
+  [QUEUES.maintenance]: { data: unknown; result: CleanupSummary };
+  [QUEUES.webhooks]: { data: WebhookJob; result: { status: number } };
+}
+
+/** How one process takes one queue, whose jobs carry `Data` and return `Result`. */
+export interface QueueHandler<Data, Result> {
+  /** Jobs at once in this process; 0: this process does not take the queue. */
+  concurrency: number;
+  process(job: Job<Data, Result>, token: string): Promise<Result>;
+  /** Logs and counts how its jobs end. */
+  observe(worker: Worker<Data, Result>): void;
+}
+
+/** Every queue has a handler: a queue added to QUEUES without one does not compile. */
+export type Catalog = { [Q in QueueName]: QueueHandler<QueueJobs[Q]['data'], QueueJobs[Q]['result']> };
+type HandlerOf<Q extends QueueName> = Catalog[Q];
+
+const isFinalFailure = (job: Job, err: Error) =>
+  err instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1);
+
+/** A page being processed, with the lock token that lets this process hand it back. */
+export interface ActivePage {
+  job: Job;
+  queue: PageQueueName;
+  token: string;
+  /** Abandons the page's processing once it has been handed back. */
+  stop: AbortController;
+}
+
+/** Counts a completed page in the metrics: its outcome, its times by stage, its confidence and size. */
+function observeCompleted(metrics: WorkerMetrics, queue: PageQueueName, summary: PageSummary): void {
+  metrics.pages.inc({ queue, outcome: 'completed' });
+  metrics.methods.inc({ method: summary.method });
+  let total = 0;
+  for (const [stage, ms] of Object.entries(summary.durations)) {
+    metrics.stageDuration.observe({ stage }, ms / 1000);
+    total += ms;
+  }
+  metrics.pageDuration.observe({ queue }, total / 1000);
+  metrics.confidence.observe(summary.confidence / 100);
+  metrics.pixels.observe(summary.pixels);
+}
+
+function failureOutcome(err: Error, final: boolean): PageOutcome {
+  if (err instanceof DocumentCanceledError) return 'canceled';
+  return final ? 'failed' : 'retried';
+}
+
+export interface PageQueueDeps {
+  queue: PageQueueName;
+  slots: number;
+  ocr: OcrEngine;
+  /** Filled with the pages in progress in this process, by BullMQ job id. */
+  active: Map<string, ActivePage>;
+  metrics: WorkerMetrics;
+  log: Logger;
+  process(job: Job, ocr: OcrEngine, stop: AbortSignal): Promise<PageSummary>;
+}
+
+/** A page queue's handler: its slots, the pages in progress, and their logs and metrics. */
+export function pageHandler(deps: PageQueueDeps): HandlerOf<PageQueueName> {
+  const { queue, active, metrics, log } = deps;
+  metrics.slots.set({ queue }, deps.slots);
+  return {
+    concurrency: deps.slots,
+    async process(job, token) {
+      const key = job.id ?? '';
+      const stop = new AbortController();
+      active.set(key, { job, queue, token, stop });
+      metrics.attempts.inc({ queue });
+      try {
+        return await deps.process(job, deps.ocr, stop.signal);
+      } finally {
+        active.delete(key);
+      }
+    },
+    observe(worker) {
+      worker.on('completed', (job, summary) => {
+        observeCompleted(metrics, queue, summary);
+        log.info(
+          { jobId: job.data.documentId, page: job.data.page, queue, ...summary, rssBytes: process.memoryUsage.rss() },
+          'page completed',
+        );
+      });
+      worker.on('stalled', (jobId) => {
+        metrics.stalled.inc({ queue });
+        log.warn({ job: jobId, queue }, 'page stalled: its worker died; queued again');
+      });
+      worker.on('failed', (job, err) => {
+        if (!job) return;
+        const final = isFinalFailure(job, err);
+        metrics.pages.inc({ queue, outcome: failureOutcome(err, final) });
+        if (err instanceof PageTimeoutError) metrics.timeouts.inc({ stage: err.stage });
+        if (isStalledFailure(err.message)) metrics.oom.inc();
+        log.warn(
+          { jobId: job.data.documentId, page: job.data.page, queue, err, attempt: job.attemptsMade, final },
+          final ? 'page failed' : 'page attempt failed, will retry',
+        );
+      });
+    },
+  };
+}
+
+export function documentHandler(
+  process: (job: Job) => Promise<DocumentSummary | undefined>,
+  metrics: WorkerMetrics,
+  log: Logger,
+): HandlerOf<typeof QUEUES.documents> {
+  return {
+    // Documents only combine stored pages: a few slots are plenty and cost no OCR memory.
+    concurrency: 4,
+    process,
+    observe(worker) {
+      worker.on('completed', (job, summary) => {
+        if (!summary) return;
+        metrics.documents.inc({ status: summary.status });
+        log.info({ jobId: job.data.documentId, ...summary }, 'document finished');
+      });
+      worker.on('failed', (job, err) => log.error({ jobId: job?.data.documentId, err }, 'document processing failed'));
+    },
+  };
+}
+
+export function webhookHandler(
+  process: (job: Job) => Promise<{ status: number }>,
+  metrics: WorkerMetrics,
+  log: Logger,
+): HandlerOf<typeof QUEUES.webhooks> {
+  return {
+    // Webhooks only wait on their receivers: more at once costs nothing but sockets.
+    concurrency: 8,
+    process,
+    observe(worker) {
+      worker.on('completed', (job, delivered) => {
+        metrics.webhooks.inc({ outcome: 'delivered' });
+        log.info(
+          { jobId: job.data.documentId, attempt: job.attemptsStarted, status: delivered.status },
+          'webhook delivered',
+        );
+      });
+      worker.on('failed', (job, err) => {
+        if (!job) return;
+        const final = isFinalFailure(job, err);
+        metrics.webhooks.inc({ outcome: final ? 'failed' : 'retried' });
+        log.warn(
+          { jobId: job.data.documentId, attempt: job.attemptsMade, final, err },
+          final ? 'webhook given up' : 'webhook attempt failed, will retry',
+        );
+      });
+    },
+  };
+}
+
+export function maintenanceHandler(
+  process: () => Promise<CleanupSummary>,
+  log: Logger,
+): HandlerOf<typeof QUEUES.maintenance> {
+  return {
+    concurrency: 1,
+    process,
+    observe(worker) {
+      worker.on('completed', (_job, summary) => log.info({ removed: summary }, 'cleanup done'));
+      worker.on('failed', (_job, err) => log.error({ err }, 'cleanup failed'));
+    },
+  };
+}
+
+function startOne<Data, Result>(
+  name: QueueName,
+  handler: QueueHandler<Data, Result>,
+  options: Omit<WorkerOptions, 'concurrency'>,
+  log: Logger,
+): Worker {
+  const worker = new Worker<Data, Result>(name, (job, token) => handler.process(job, token ?? ''), {
+    ...options,
+    concurrency: handler.concurrency,
+  });
+  handler.observe(worker);
+  worker.on('error', (err) => log.error({ err, queue: name }, 'worker error'));
+  return worker as Worker;
+}
+
+/** One BullMQ worker per queue this process takes. */
+export function startCatalog(catalog: Catalog, options: Omit<WorkerOptions, 'concurrency'>, log: Logger): Worker[] {
+  const names = Object.keys(catalog) as QueueName[];
+  return names
+    .filter((name) => catalog[name].concurrency > 0)
+    .map((name) => startOne<unknown, unknown>(name, catalog[name] as QueueHandler<unknown, unknown>, options, log));
+}

@@ -1,0 +1,5 @@
+export * from './failures.js';
+export * from './layout.js';
+export * from './ledger.js';
+export type { PageRecord } from './records.js';
+export type { CommitOutcome, DocumentEvent, NewDocument, PageClaim } from './state.js';

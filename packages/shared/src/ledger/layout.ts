@@ -1,0 +1,39 @@
+import type { PageFormat } from '../jobs.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+export const isJobId = (id: string) => UUID.test(id);
+
+/** Where documents are kept in the blob store: one folder (prefix) each. */
+export const DOCUMENTS_PREFIX = 'jobs/';
+
+const pageName = (page: number, attempt: number) =>
+  // Attempt 0 is a page stored before attempts were numbered: its files have no number.
+  `${String(page).padStart(6, '0')}${attempt === 0 ? '' : `.${attempt}`}`;
+
+/**
+ * The keys of one document in the blob store. A page's files carry the attempt that wrote them,
+ * so that an attempt which lost its page never overwrites the files of the one recorded. The id
+ * is checked here so that no key is ever built from a raw one.
+ */
+export function documentKeys(id: string) {
+  if (!isJobId(id)) throw new Error(`not a job id: ${JSON.stringify(id)}`);
+  const root = `${DOCUMENTS_PREFIX}${id}/`;
+  return {
+    root,
+    /** An uploaded file, named by the API (`0.pdf`), never by the client. */
+    input: (file: string) => `${root}input/${file}`,
+    /** Every file of one attempt at a page. */
+    pageFiles: (page: number, attempt: number) => `${root}pages/${pageName(page, attempt)}.`,
+    pageResult: (page: number, attempt: number) => `${root}pages/${pageName(page, attempt)}.json`,
+    /** A page's optional output (hOCR, TSV, image, its one-page searchable PDF). */
+    pageOutput: (page: number, attempt: number, format: PageFormat) =>
+      `${root}pages/${pageName(page, attempt)}.${format}`,
+    /** The pages' text joined by form feeds. */
+    text: `${root}text.txt`,
+    /** The whole document as a searchable PDF, assembled from its pages' PDFs. */
+    pdf: `${root}document.pdf`,
+    /** The finished document's state and page records, read while Redis is away. */
+    state: `${root}document.json`,
+  };
+}

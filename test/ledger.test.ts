@@ -1,0 +1,183 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { after, before, describe, test } from 'node:test';
+import { Redis } from 'ioredis';
+import {
+  DocumentLedger,
+  documentKeys,
+  FilesystemStore,
+  failureFromMessage,
+  type BlobStore,
+  type PageResult,
+} from '@pagefleet/shared';
+import { startRedis, type TestRedis } from './support/redis.js';
+
+const result = (page: number, text: string): PageResult => ({
+  page,
+  status: 'completed',
+  method: 'ocr',
+  text,
+  confidence: 90,
+  words: [],
+});
+
+describe('the document ledger: fenced page results', () => {
+  let redis: TestRedis;
+  let client: Redis;
+  let dir: string;
+  let blobs: BlobStore;
+  let ledger: DocumentLedger;
+  before(async () => {
+    redis = await startRedis();
+    client = new Redis(redis.url);
+    dir = await mkdtemp(path.join(os.tmpdir(), 'pagefleet-ledger-'));
+    blobs = new FilesystemStore(dir);
+    ledger = new DocumentLedger(client, blobs, { prefix: `test-${randomUUID()}`, ttlSeconds: 600 });
+  });
+  after(async () => {
+    client.disconnect();
+    await redis.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function newDocument(pageCount = 2): Promise<string> {
+    const id = randomUUID();
+    await ledger.create(
+      {
+        id,
+        pageCount,
+        pages: `1-${pageCount}`,
+        languages: 'eng',
+        dpi: 300,
+        createdAt: new Date().toISOString(),
+        outputs: ['text', 'json', 'hocr'],
+      },
+      [],
+    );
+    return id;
+  }
+
+  const storedPages = async (id: string) => {
+    const keys: string[] = [];
+    for await (const { key } of blobs.list(`${documentKeys(id).root}pages/`)) keys.push(path.basename(key));
+    return keys.sort();
+  };
+
+  test('an attempt whose page was taken over records nothing and leaves no file', async () => {
+    const id = await newDocument();
+    const paused = await ledger.pageStarted(id, 1);
+    const takeover = await ledger.pageStarted(id, 1);
+    assert.ok(paused && takeover);
+    assert.equal(
+      await ledger.pageCompleted(takeover, result(1, 'the one recorded'), { hocr: Buffer.from('<p/>') }),
+      'recorded',
+    );
+    assert.equal(
+      await ledger.pageCompleted(paused, result(1, 'a zombie'), { hocr: Buffer.from('<zombie/>') }),
+      'superseded',
+    );
+    assert.equal((await ledger.pageResult(id, 1))?.text, 'the one recorded');
+    const hocr = await ledger.pageOutput(id, 1, 'hocr');
+    assert.ok(hocr);
+    assert.equal((await hocr.toArray()).join(''), '<p/>');
+    assert.deepEqual(await storedPages(id), ['000001.2.hocr', '000001.2.json']);
+    assert.equal((await ledger.read(id))?.pagesDone, 1);
+  });
+
+  test('once a document has ended, no attempt records a page', async () => {
+    const id = await newDocument();
+    const late = await ledger.pageStarted(id, 2);
+    const first = await ledger.pageStarted(id, 1);
+    assert.ok(late && first);
+    assert.equal(await ledger.pageCompleted(first, result(1, 'done'), {}), 'recorded');
+    await ledger.pageFailed(id, 2, { reason: 'error', error: 'gave up' });
+    await ledger.storeText(id, Readable.from(['done\f']));
+    assert.equal(await ledger.finish(id, 'partial', '1 of 2 pages failed'), true);
+    assert.equal(await ledger.finish(id, 'completed'), false, 'a document ends once');
+
+    assert.notEqual(await ledger.pageCompleted(late, result(2, 'too late'), {}), 'recorded');
+    assert.equal(await ledger.pageStarted(id, 2), undefined, 'no new attempt starts');
+    const doc = await ledger.read(id);
+    assert.deepEqual([doc?.status, doc?.pagesDone, doc?.pagesFailed], ['partial', 1, 1]);
+    assert.equal((await ledger.pageResult(id, 2))?.status, 'failed');
+    assert.ok((await blobs.head(documentKeys(id).state)) !== undefined, 'its state is saved beside its files');
+  });
+
+  test('a failure ends the running claim and keeps the first reason given; a completed page keeps its result', async () => {
+    const id = await newDocument();
+    const running = await ledger.pageStarted(id, 1);
+    assert.ok(running);
+    await ledger.pageFailed(id, 1, { reason: 'timeout', error: 'page timed out', stage: 'ocr' });
+    await ledger.pageFailed(id, 1, failureFromMessage('job failed somewhere'));
+    assert.equal(await ledger.pageCompleted(running, result(1, 'after its failure'), {}), 'superseded');
+    assert.deepEqual(await ledger.pageResult(id, 1), {
+      page: 1,
+      status: 'failed',
+      text: '',
+      confidence: 0,
+      words: [],
+      reason: 'timeout',
+      error: 'page timed out',
+      stage: 'ocr',
+    });
+
+    const done = await ledger.pageStarted(id, 2);
+    assert.ok(done);
+    await ledger.pageCompleted(done, result(2, 'read'), {});
+    await ledger.pageFailed(id, 2, failureFromMessage('job stalled more than allowable limit'));
+    assert.equal((await ledger.pageResult(id, 2))?.text, 'read');
+    const doc = await ledger.read(id);
+    assert.deepEqual([doc?.pagesDone, doc?.pagesFailed], [1, 1]);
+  });
+
+  test('each page ending appears once in the event stream, with counts that never pass the page count', async () => {
+    const id = await newDocument(1);
+    for (let i = 0; i < 3; i++) {
+      const claim = await ledger.pageStarted(id, 1);
+      assert.ok(claim);
+      await ledger.pageCompleted(claim, result(1, `attempt ${i}`), {});
+    }
+    const events = await ledger.events(id, '0', 10);
+    assert.deepEqual(
+      events.map((event) => (event.type === 'page' ? [event.page, event.pagesDone] : [])),
+      [[1, 1]],
+    );
+  });
+
+  test('cancel removes what the document stored; expire removes what Redis forgot', async () => {
+    const upload = path.join(dir, 'upload.png');
+    const canceled = randomUUID();
+    await writeFile(upload, 'png bytes');
+    await ledger.create(
+      {
+        id: canceled,
+        pageCount: 1,
+        pages: '1',
+        languages: 'eng',
+        dpi: 300,
+        createdAt: new Date().toISOString(),
+        outputs: ['text'],
+      },
+      [{ name: '0.png', file: upload }],
+    );
+    assert.ok(await blobs.head(documentKeys(canceled).input('0.png')));
+    const running = await ledger.pageStarted(canceled, 1);
+    assert.ok(running);
+    await ledger.cancel(canceled);
+    assert.equal(await ledger.pageCompleted(running, result(1, 'canceled meanwhile'), {}), 'ended');
+    assert.deepEqual(await storedPages(canceled), []);
+    assert.equal((await ledger.read(canceled))?.status, 'canceled');
+
+    const forgotten = randomUUID();
+    await blobs.put(documentKeys(forgotten).text, 'left behind');
+    const kept = await newDocument();
+    await blobs.put(documentKeys(kept).text, 'still known');
+    assert.ok((await ledger.expire()) >= 1);
+    assert.equal(await blobs.head(documentKeys(forgotten).text), undefined);
+    assert.ok(await blobs.head(documentKeys(kept).text));
+  });
+});
