@@ -7,6 +7,9 @@ import { freePort } from './redis-server.js';
 export interface S3Server {
   /** What API and workers need to use the bucket: STORAGE=s3 and the S3_* and AWS_* variables. */
   env: Record<string, string>;
+  port: number;
+  /** Where it keeps its objects: a restart over it finds them again. */
+  dir: string;
   child: ChildProcess;
   stop(): Promise<void>;
 }
@@ -63,9 +66,12 @@ export async function startS3Server(dir: string, bucket: string, port?: number):
   }
   return {
     env,
+    port: listen,
+    dir,
     child,
     async stop() {
-      if (child.exitCode !== null) return;
+      // Killed by a signal, a child keeps exitCode null: signalCode says it has gone.
+      if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGTERM');
       await exited;

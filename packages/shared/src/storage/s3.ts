@@ -13,6 +13,7 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { UnavailableError } from '../errors.js';
 import { checkKey, checkPrefix, type BlobInfo, type BlobStore, type ByteRange } from './blob-store.js';
 
 export interface S3Options {
@@ -34,10 +35,41 @@ const PARTS_AT_ONCE = 2;
 /** DeleteObjects takes at most 1000 keys. */
 const DELETE_BATCH = 1000;
 
+/** Socket errors that mean the server is away, not that it refused. */
+const NETWORK_ERRORS = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+]);
+
+const statusOf = (err: unknown) => (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+
 const isNotFound = (err: unknown) => {
-  const { name, $metadata } = err as { name?: string; $metadata?: { httpStatusCode?: number } };
-  return name === 'NoSuchKey' || name === 'NotFound' || $metadata?.httpStatusCode === 404;
+  const { name } = err as { name?: string };
+  return name === 'NoSuchKey' || name === 'NotFound' || statusOf(err) === 404;
 };
+
+/**
+ * What callers are told when S3 fails: an outage (no answer, 5xx, throttling: the SDK has already
+ * retried) is an UnavailableError, which the API answers with 503 and workers retry; anything the
+ * server refused (403, a bad request) is left as it is.
+ */
+function storageError(err: unknown): unknown {
+  const status = statusOf(err);
+  const { code, name } = err as { code?: string; name?: string };
+  const outage =
+    status === undefined
+      ? (code !== undefined && NETWORK_ERRORS.has(code)) || name === 'TimeoutError'
+      : status >= 500 || status === 408 || status === 429;
+  if (!outage) return err;
+  const error = new UnavailableError(`object storage did not answer (${(err as Error).message}); retry shortly`);
+  error.cause = err;
+  return error;
+}
 
 /** The S3 client pagefleet uses, for AWS and S3-compatible servers alike. */
 export function createS3Client(options: S3Options): S3Client {
@@ -77,22 +109,37 @@ export class S3Store implements BlobStore {
     return this.prefix + checkKey(key);
   }
 
+  /** Runs one S3 call; a missing object resolves undefined, an outage rejects with UnavailableError. */
+  private async call<T>(work: () => Promise<T>): Promise<T | undefined> {
+    try {
+      return await work();
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw storageError(err);
+    }
+  }
+
   async put(key: string, body: Buffer | string | Readable): Promise<void> {
     const params = { Bucket: this.bucket, Key: this.key(key), Body: body };
-    if (typeof body === 'string' || Buffer.isBuffer(body)) await this.client.send(new PutObjectCommand(params));
-    else await new Upload({ client: this.client, params, partSize: PART_BYTES, queueSize: PARTS_AT_ONCE }).done();
+    await this.call(() =>
+      typeof body === 'string' || Buffer.isBuffer(body)
+        ? this.client.send(new PutObjectCommand(params))
+        : new Upload({ client: this.client, params, partSize: PART_BYTES, queueSize: PARTS_AT_ONCE }).done(),
+    );
   }
 
   async putFile(key: string, file: string): Promise<void> {
     const { size } = await stat(file);
     if (size <= SINGLE_PUT_BYTES) {
-      await this.client.send(
-        new PutObjectCommand({
-          Bucket: this.bucket,
-          Key: this.key(key),
-          Body: createReadStream(file),
-          ContentLength: size,
-        }),
+      await this.call(() =>
+        this.client.send(
+          new PutObjectCommand({
+            Bucket: this.bucket,
+            Key: this.key(key),
+            Body: createReadStream(file),
+            ContentLength: size,
+          }),
+        ),
       );
     } else {
       await this.put(key, createReadStream(file));
@@ -101,43 +148,40 @@ export class S3Store implements BlobStore {
   }
 
   async get(key: string, range?: ByteRange): Promise<Readable | undefined> {
-    try {
-      const object = await this.client.send(
+    const object = await this.call(() =>
+      this.client.send(
         new GetObjectCommand({
           Bucket: this.bucket,
           Key: this.key(key),
           ...(range ? { Range: `bytes=${range.start}-${range.end ?? ''}` } : {}),
         }),
-      );
-      return object.Body as Readable;
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw err;
-    }
+      ),
+    );
+    return object?.Body as Readable | undefined;
   }
 
   async head(key: string): Promise<BlobInfo | undefined> {
-    try {
-      const object = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.key(key) }));
-      return { key, size: object.ContentLength ?? 0, modified: object.LastModified ?? new Date(0) };
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw err;
-    }
+    const object = await this.call(() =>
+      this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.key(key) })),
+    );
+    return object && { key, size: object.ContentLength ?? 0, modified: object.LastModified ?? new Date(0) };
   }
 
   /** One page of a listing at a time (1000 keys): a bucket of any size is never listed whole. */
   private async *pages(prefix: string, delimiter?: string) {
     let token: string | undefined;
     do {
-      const page = await this.client.send(
-        new ListObjectsV2Command({
-          Bucket: this.bucket,
-          Prefix: this.prefix + checkPrefix(prefix),
-          ...(delimiter ? { Delimiter: delimiter } : {}),
-          ...(token ? { ContinuationToken: token } : {}),
-        }),
+      const page = await this.call(() =>
+        this.client.send(
+          new ListObjectsV2Command({
+            Bucket: this.bucket,
+            Prefix: this.prefix + checkPrefix(prefix),
+            ...(delimiter ? { Delimiter: delimiter } : {}),
+            ...(token ? { ContinuationToken: token } : {}),
+          }),
+        ),
       );
+      if (!page) return;
       yield page;
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
@@ -171,11 +215,14 @@ export class S3Store implements BlobStore {
     let batch: string[] = [];
     const flush = async () => {
       if (batch.length === 0) return;
-      await this.client.send(
-        new DeleteObjectsCommand({
-          Bucket: this.bucket,
-          Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true },
-        }),
+      const keys = batch;
+      await this.call(() =>
+        this.client.send(
+          new DeleteObjectsCommand({
+            Bucket: this.bucket,
+            Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true },
+          }),
+        ),
       );
       removed += batch.length;
       batch = [];
@@ -196,7 +243,7 @@ export class S3Store implements BlobStore {
       await pipeline(body, createWriteStream(scratch));
     } catch (err) {
       await rm(scratch, { force: true });
-      throw err;
+      throw storageError(err);
     }
     return scratch;
   }
@@ -214,7 +261,7 @@ export class S3Store implements BlobStore {
       await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
       return undefined;
     } catch (err) {
-      const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      const status = statusOf(err);
       if (status === 404) return `S3_BUCKET: there is no bucket ${this.bucket}`;
       if (status === 403) return `S3_BUCKET: access to bucket ${this.bucket} is denied with these credentials`;
       return undefined;
