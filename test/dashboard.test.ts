@@ -45,6 +45,7 @@ describe('the queue dashboard at /admin/queues', () => {
       'maintenance',
       'pages',
       'pages-large',
+      'splits',
       'webhooks',
     ]);
   });

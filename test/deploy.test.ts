@@ -15,7 +15,7 @@ import { containers, id, readYaml, renderKustomization, type K8sObject } from '.
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const require = createRequire(import.meta.url);
-const OVERLAYS = ['dev', 'prod'];
+const OVERLAYS = ['dev', 'prod', 's3'];
 
 /** The module of kubernetes-models that holds the schema of an apiVersion and kind. */
 function modelModule({ apiVersion, kind }: K8sObject): string {
@@ -62,6 +62,10 @@ function dockerBytes(text: string): number {
   assert.ok(match, `not a Docker memory size: ${text}`);
   return Number(match[1]) * 1024 ** ' kmg'.indexOf((match[2] ?? ' ').toLowerCase());
 }
+
+/** Read by the AWS SDK's default credential chain, not by pagefleet's config. */
+const SDK_VARIABLES = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'];
+const known = (name: string) => CONFIG_VARIABLES.includes(name) || SDK_VARIABLES.includes(name);
 
 /** Variables whose defaults only make sense on one machine: a container must set them. */
 const REQUIRED_IN_CONTAINERS = ['REDIS_URL', 'DATA_DIR'];
@@ -143,7 +147,7 @@ describe('k8s/: kustomize base and overlays', () => {
         for (const deployment of of('Deployment')) {
           for (const container of containers(deployment)) {
             const env = containerEnv(objects, container);
-            const unknown = Object.keys(env).filter((name) => !CONFIG_VARIABLES.includes(name));
+            const unknown = Object.keys(env).filter((name) => !known(name));
             assert.deepEqual(unknown, [], `${id(deployment)} sets variables the config schema does not read`);
             for (const name of REQUIRED_IN_CONTAINERS) assert.ok(env[name], `${id(deployment)} sets ${name}`);
             const config = loadConfig(env);
@@ -169,8 +173,7 @@ describe('k8s/: kustomize base and overlays', () => {
           }
         }
         for (const secret of of('Secret')) {
-          for (const name of Object.keys(secret.stringData ?? secret.data ?? {}))
-            assert.ok(CONFIG_VARIABLES.includes(name), name);
+          for (const name of Object.keys(secret.stringData ?? secret.data ?? {})) assert.ok(known(name), name);
         }
       });
 
@@ -217,7 +220,21 @@ describe('k8s/: kustomize base and overlays', () => {
             name,
           );
         const pvc = of('PersistentVolumeClaim').find((claim) => claim.metadata.name === 'pagefleet-data');
-        assert.deepEqual((pvc?.spec as { accessModes: string[] }).accessModes, ['ReadWriteMany']);
+        const claims = of('Deployment').flatMap((deployment) =>
+          ((podSpec(deployment).volumes ?? []) as Array<{ persistentVolumeClaim?: { claimName: string } }>).flatMap(
+            (volume) => (volume.persistentVolumeClaim ? [volume.persistentVolumeClaim.claimName] : []),
+          ),
+        );
+        if (overlay === 's3') {
+          // API and workers share nothing but Redis and the bucket.
+          assert.equal(pvc, undefined);
+          assert.deepEqual(claims, []);
+          const config = of('ConfigMap').find((map) => map.metadata.name === 'pagefleet-config');
+          assert.equal((config?.data as Record<string, string>).STORAGE, 's3');
+        } else {
+          assert.deepEqual((pvc?.spec as { accessModes: string[] }).accessModes, ['ReadWriteMany']);
+          assert.ok(claims.length >= 3 && claims.every((claim) => claim === 'pagefleet-data'));
+        }
       });
     });
   }
@@ -294,21 +311,29 @@ describe('docker-compose.yml', () => {
       services: Record<string, { environment?: Record<string, string> }>;
     }>;
     for (const name of ['api', 'worker']) {
-      // ${VAR:-} is whatever the shell gives: empty here, which the config reads as unset.
+      // ${VAR:-default} is whatever the shell gives: unset here, so the default.
       const env = Object.fromEntries(
         Object.entries(compose?.services[name]?.environment ?? {}).map(([key, value]) => [
           key,
-          String(value).replace(/^\$\{[A-Z_]+:-\}$/, ''),
+          String(value).replace(/^\$\{[A-Z0-9_]+:-(.*)\}$/, '$1'),
         ]),
       );
       assert.deepEqual(
-        Object.keys(env).filter((key) => !CONFIG_VARIABLES.includes(key)),
+        Object.keys(env).filter((key) => !known(key)),
         [],
         name,
       );
       for (const required of REQUIRED_IN_CONTAINERS) assert.ok(env[required], `${name} sets ${required}`);
-      assert.doesNotThrow(() => loadConfig(env), name);
+      assert.equal(loadConfig(env).STORAGE, 'filesystem', name);
+      // The s3 profile's way: STORAGE=s3 from the shell, the bucket and endpoint of its SeaweedFS.
+      const s3 = loadConfig({ ...env, STORAGE: 's3' });
+      assert.deepEqual(
+        [s3.S3_BUCKET, s3.S3_ENDPOINT, s3.S3_FORCE_PATH_STYLE],
+        ['pagefleet', 'http://seaweedfs:8333', true],
+      );
     }
+    const { seaweedfs, 's3-bucket': bucket } = compose?.services ?? {};
+    for (const service of [seaweedfs, bucket]) assert.deepEqual((service as ComposeService).profiles, ['s3']);
   });
 });
 

@@ -35,7 +35,8 @@ export function configurationMarkdown(): string {
     properties: Record<string, Property>;
   };
   const rows = Object.entries(schema.properties).map(([name, property]) => {
-    const fallback = property.default === undefined ? 'unset' : `\`${String(property.default)}\``;
+    const fallback =
+      property.default === undefined ? 'unset' : property.default === '' ? 'empty' : `\`${String(property.default)}\``;
     return `| \`${name}\` | ${typeOf(property)} | ${fallback} | ${cell(property.description ?? '')} |`;
   });
   return `# Configuration

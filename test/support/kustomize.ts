@@ -12,7 +12,7 @@ export interface K8sObject {
 /**
  * Renders a kustomization the way `kubectl apply -k` does, for the subset of kustomize this repo
  * uses: resources (files and kustomization folders), namespace, images, replicas and strategic
- * merge patches. Any other field is an error, so that a kustomization never silently means more
+ * merge patches (with null to remove a field and `$patch: delete` to remove an object). Any other field is an error, so that a kustomization never silently means more
  * than this renders. (No kustomize binary ships in a registry package that installs here.)
  */
 export async function renderKustomization(dir: string): Promise<K8sObject[]> {
@@ -36,12 +36,15 @@ export async function renderKustomization(dir: string): Promise<K8sObject[]> {
   if (duplicate) throw new Error(`${dir}: ${duplicate} is defined twice`);
 
   for (const patch of (spec.patches ?? []) as Array<{ path: string }>) {
-    for (const change of (await readYaml(path.join(dir, patch.path))) as K8sObject[]) {
+    for (const change of (await readYaml(path.join(dir, patch.path))) as Array<K8sObject & { $patch?: string }>) {
       const index = objects.findIndex(
         (object) => object.kind === change.kind && object.metadata.name === change.metadata.name,
       );
       if (index < 0) throw new Error(`${dir}/${patch.path}: no ${change.kind} ${change.metadata.name} to patch`);
-      objects[index] = strategicMerge(objects[index], change) as K8sObject;
+      // `$patch: delete` removes the object; other directives are not rendered here.
+      if (change.$patch === 'delete') objects.splice(index, 1);
+      else if (change.$patch !== undefined) throw new Error(`${dir}/${patch.path}: $patch: ${change.$patch}`);
+      else objects[index] = strategicMerge(objects[index], change) as K8sObject;
     }
   }
   if (typeof spec.namespace === 'string') {
@@ -101,12 +104,17 @@ const isObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 const named = (list: unknown[]) => list.every((item) => isObject(item) && typeof item.name === 'string');
 
-/** Kubernetes' strategic merge, as far as these patches need it: maps merge, lists of named items merge by name, other lists are replaced. */
+/**
+ * Kubernetes' strategic merge, as far as these patches need it: maps merge (a null value removes
+ * the key), lists of named items merge by name, other lists are replaced.
+ */
 export function strategicMerge(base: unknown, patch: unknown): unknown {
   if (isObject(base) && isObject(patch)) {
     const merged: Record<string, unknown> = { ...base };
-    for (const [key, value] of Object.entries(patch))
-      merged[key] = key in base ? strategicMerge(base[key], value) : value;
+    for (const [key, value] of Object.entries(patch)) {
+      if (value === null) delete merged[key];
+      else merged[key] = key in base ? strategicMerge(base[key], value) : value;
+    }
     return merged;
   }
   if (Array.isArray(base) && Array.isArray(patch) && named(base) && named(patch)) {

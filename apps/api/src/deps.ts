@@ -12,6 +12,7 @@ import {
   type Config,
   type Logger,
 } from '@pagefleet/shared';
+import { sweepStaleUploads } from './ingest/stale-uploads.js';
 import { createApiMetrics } from './metrics.js';
 import type { ServerDeps } from './server.js';
 
@@ -33,6 +34,7 @@ export async function connectApi(config: Config, log: Logger): Promise<ApiDeps> 
     pages: PAGE_QUEUE_NAMES.map((name) => new Queue(name, connection)),
     webhooks: new Queue(QUEUES.webhooks, connection),
     maintenance: new Queue(QUEUES.maintenance, connection),
+    splits: new Queue(QUEUES.splits, connection),
   };
   const flows = new FlowProducer(connection);
   const onQueueError = (err: Error) => log.warn({ err }, 'queue error');
@@ -41,10 +43,11 @@ export async function connectApi(config: Config, log: Logger): Promise<ApiDeps> 
       'ADMIN_DASHBOARD is on without API_KEYS: anyone who reaches the API can retry and remove jobs at /admin/queues',
     );
   }
-  const all = [queues.documents, ...queues.pages, queues.webhooks, queues.maintenance];
+  const all = [queues.documents, ...queues.pages, queues.webhooks, queues.maintenance, queues.splits];
   for (const queue of all) queue.on('error', onQueueError);
   flows.on('error', onQueueError);
   const stopping = new AbortController();
+  const stopSweeps = sweepStaleUploads(uploadsDir(config.DATA_DIR), config.CLEANUP_INTERVAL_MS, log);
   return {
     config,
     log,
@@ -62,6 +65,7 @@ export async function connectApi(config: Config, log: Logger): Promise<ApiDeps> 
     endStreams: () => stopping.abort(),
     async close() {
       stopping.abort();
+      stopSweeps();
       await Promise.all([...all.map((queue) => queue.close()), flows.close()]);
       await redis.quit().catch(() => undefined);
     },

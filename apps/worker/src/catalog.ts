@@ -7,6 +7,7 @@ import {
   type PageJob,
   type PageQueueName,
   type QueueName,
+  type SplitJob,
   type WebhookJob,
 } from '@pagefleet/shared';
 import type { PageOutcome, WorkerMetrics } from './metrics.js';
@@ -15,6 +16,7 @@ import type { OcrEngine } from './pipeline/ocr.js';
 import type { CleanupSummary } from './processors/cleanup.js';
 import type { DocumentSummary } from './processors/document.js';
 import { DocumentCanceledError, type PageSummary } from './processors/page.js';
+import type { SplitSummary } from './processors/split.js';
 
 /** What the jobs of each queue carry and return. */
 export interface QueueJobs {
@@ -23,6 +25,7 @@ export interface QueueJobs {
   [QUEUES.pagesLarge]: { data: PageJob; result: PageSummary };
   [QUEUES.maintenance]: { data: unknown; result: CleanupSummary };
   [QUEUES.webhooks]: { data: WebhookJob; result: { status: number } };
+  [QUEUES.splits]: { data: SplitJob; result: SplitSummary };
 }
 
 /** How one process takes one queue, whose jobs carry `Data` and return `Result`. */
@@ -54,6 +57,7 @@ export interface ActivePage {
 function observeCompleted(metrics: WorkerMetrics, queue: PageQueueName, summary: PageSummary): void {
   metrics.pages.inc({ queue, outcome: 'completed' });
   metrics.methods.inc({ method: summary.method });
+  metrics.fetchedBytes.inc(summary.fetchedBytes);
   let total = 0;
   for (const [stage, ms] of Object.entries(summary.durations)) {
     metrics.stageDuration.observe({ stage }, ms / 1000);
@@ -168,6 +172,33 @@ export function webhookHandler(
         log.warn(
           { jobId: job.data.documentId, attempt: job.attemptsMade, final, err },
           final ? 'webhook given up' : 'webhook attempt failed, will retry',
+        );
+      });
+    },
+  };
+}
+
+export function splitHandler(
+  process: (job: Job) => Promise<SplitSummary>,
+  metrics: WorkerMetrics,
+  log: Logger,
+): HandlerOf<typeof QUEUES.splits> {
+  return {
+    // qpdf holds the PDF's object tree: one at a time keeps a worker's memory its slots' own.
+    concurrency: 1,
+    process,
+    observe(worker) {
+      worker.on('completed', (job, summary) => {
+        if (summary.pages === 0) return;
+        metrics.splits.inc({ outcome: summary.split ? 'split' : 'whole' });
+        log.info({ jobId: job.data.documentId, file: job.data.file, ...summary }, 'pdf split, pages queued');
+      });
+      worker.on('failed', (job, err) => {
+        if (!job) return;
+        const final = isFinalFailure(job, err);
+        log.warn(
+          { jobId: job.data.documentId, file: job.data.file, err, attempt: job.attemptsMade, final },
+          final ? 'pdf split given up: its pages end without a result' : 'pdf split failed, will retry',
         );
       });
     },

@@ -17,6 +17,8 @@ export interface WorkerMetrics {
   pageDuration: Histogram<'queue'>;
   stageDuration: Histogram<'stage'>;
   methods: Counter<'method'>;
+  fetchedBytes: Counter;
+  splits: Counter<'outcome'>;
   textLayers: Counter<'verdict'>;
   confidence: Histogram;
   pixels: Histogram;
@@ -79,6 +81,17 @@ export function createWorkerMetrics(busy: () => Map<string, number>): WorkerMetr
       name: 'pagefleet_pages_by_method_total',
       help: "Pages completed, by how they were read: text (from the PDF's own text layer) or ocr.",
       labelNames: ['method'],
+      registers,
+    }),
+    fetchedBytes: new Counter({
+      name: 'pagefleet_page_input_fetched_bytes_total',
+      help: 'Bytes copied from object storage to local disk for the pages read (0 with STORAGE=filesystem: files are read in place).',
+      registers,
+    }),
+    splits: new Counter({
+      name: 'pagefleet_pdf_splits_total',
+      help: 'PDFs split into one-page PDFs before their pages were queued (STORAGE=s3), by outcome: split, or whole (qpdf could not split it: its pages read the whole file).',
+      labelNames: ['outcome'],
       registers,
     }),
     textLayers: new Counter({

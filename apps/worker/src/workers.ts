@@ -13,6 +13,7 @@ import {
   warnUnlessNoEviction,
   type Config,
   type Logger,
+  type QueueName,
 } from '@pagefleet/shared';
 import { detectCapacity } from './capacity/detect.js';
 import type { CapacityPlan } from './capacity/plan.js';
@@ -20,6 +21,7 @@ import {
   documentHandler,
   maintenanceHandler,
   pageHandler,
+  splitHandler,
   startCatalog,
   webhookHandler,
   type ActivePage,
@@ -34,6 +36,7 @@ import { createRasterizer } from './pipeline/rasterize.js';
 import { cleanExpired } from './processors/cleanup.js';
 import { processDocument } from './processors/document.js';
 import { processPage } from './processors/page.js';
+import { processSplit } from './processors/split.js';
 import { deliverWebhook } from './processors/webhook.js';
 
 const CLEANUP_SCHEDULER = 'cleanup';
@@ -199,6 +202,7 @@ export async function runWorker(config: Config, log: Logger, plan?: CapacityPlan
       process: (job, ocr, stop) => processPage(job, { ...common, ...pipeline, ocr }, stop),
     });
   const queues = await scheduleCleanup(config, redis, log);
+  const queue = (name: QueueName) => queues.find((each) => each.name === name) as Queue;
   const catalog: Catalog = {
     [QUEUES.pages]: pages(QUEUES.pages),
     [QUEUES.pagesLarge]: pages(QUEUES.pagesLarge),
@@ -223,8 +227,20 @@ export async function runWorker(config: Config, log: Logger, plan?: CapacityPlan
       metrics,
       log,
     ),
+    [QUEUES.splits]: splitHandler(
+      (job) =>
+        processSplit(job, {
+          ...common,
+          config,
+          pageQueues: { [QUEUES.pages]: queue(QUEUES.pages), [QUEUES.pagesLarge]: queue(QUEUES.pagesLarge) },
+          documents: queue(QUEUES.documents),
+          timeoutMs: config.PAGE_TIMEOUT_MS,
+        }),
+      metrics,
+      log,
+    ),
     [QUEUES.maintenance]: maintenanceHandler(
-      () => cleanExpired({ dataDir: config.DATA_DIR, ledger, queues, ttlSeconds: config.RESULT_TTL }),
+      () => cleanExpired({ ledger, queues, ttlSeconds: config.RESULT_TTL }),
       log,
     ),
   };

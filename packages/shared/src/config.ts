@@ -265,7 +265,7 @@ export const CONFIG_SCHEMA = z.object({
   ),
   // How often a worker removes what RESULT_TTL has expired (files, finished BullMQ jobs).
   CLEANUP_INTERVAL_MS: int(1000, 7 * 24 * 3_600_000, 3_600_000).describe(
-    'How often a worker removes what `RESULT_TTL` expired: document files, uploads left by a crashed API, finished BullMQ jobs.',
+    'How often a worker removes what `RESULT_TTL` expired (stored documents, finished BullMQ jobs), and each API the uploads a crashed API left behind.',
   ),
 
   // Bearer tokens accepted on /v1 routes, comma-separated; unset, the API is open.

@@ -9,6 +9,8 @@ export const pageSourceSchema = z.object({
   index: z.number().int().min(0),
   /** PDF: the page's /Rotate, as pdfinfo read it at ingest. */
   rotation: z.number().int().optional(),
+  /** PDF: read from its own one-page PDF, which the document's split job stored (object storage). */
+  split: z.boolean().optional(),
 });
 export type PageSource = z.infer<typeof pageSourceSchema>;
 
@@ -39,6 +41,20 @@ export const pageJobSchema = z.object({
   forceOcr: z.boolean().default(false),
 });
 export type PageJob = z.infer<typeof pageJobSchema>;
+
+/**
+ * Splits one PDF of a document into one-page PDFs, so that each page's worker fetches its page
+ * and not the whole file, then queues the pages (children of the document job, as if queued at
+ * ingest). Used where workers must download what they read (object storage).
+ */
+export const splitJobSchema = z.object({
+  documentId: z.uuid(),
+  /** The PDF in the document's `input/` folder. */
+  file: pageSourceSchema.shape.file,
+  /** The jobs of its selected pages, as they are queued once it is split. */
+  pages: z.array(pageJobSchema).min(1),
+});
+export type SplitJob = z.infer<typeof splitJobSchema>;
 
 export const documentJobSchema = z.object({
   documentId: z.uuid(),

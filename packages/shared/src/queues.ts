@@ -14,6 +14,8 @@ export const QUEUES = {
   maintenance: 'maintenance',
   /** One delivery of a finished document's callback, retried with backoff. */
   webhooks: 'webhooks',
+  /** A multi-page PDF split into one-page PDFs before its pages are queued (object storage). */
+  splits: 'splits',
 } as const;
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 export type PageQueueName = typeof QUEUES.pages | typeof QUEUES.pagesLarge;
@@ -29,6 +31,20 @@ export const pageJobId = (documentId: string, page: number) => `${documentId}.${
 export function pageFromJobId(jobId: string): number | undefined {
   const match = /\.(\d+)$/.exec(jobId);
   return match ? Number(match[1]) : undefined;
+}
+
+export const splitJobId = (documentId: string, file: string) => `${documentId}.split.${file}`;
+
+/** A split that fails for good must not block its document: its pages then end without a result. */
+export function splitJobOptions(config: Config, documentId: string, file: string): JobsOptions {
+  return {
+    jobId: splitJobId(documentId, file),
+    attempts: config.PAGE_ATTEMPTS,
+    backoff: { type: 'exponential', delay: config.PAGE_BACKOFF_MS },
+    ignoreDependencyOnFailure: true,
+    removeOnComplete: { age: config.RESULT_TTL },
+    removeOnFail: { age: config.RESULT_TTL },
+  };
 }
 
 /**

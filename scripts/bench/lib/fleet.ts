@@ -1,4 +1,4 @@
-import { readFile, rm } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { DocumentState } from '@pagefleet/shared';
 import { freePort } from '../../lib/redis-server.js';
@@ -18,6 +18,8 @@ export interface FleetOptions {
   slots: number;
   /** Form fields of every submission (forceOcr, pages…). */
   fields?: Record<string, string>;
+  /** More environment for the API and workers (STORAGE=s3 and its S3_* variables). */
+  env?: Record<string, string>;
 }
 
 export interface FleetRun {
@@ -29,6 +31,15 @@ export interface FleetRun {
   workerPeakBytes: number;
   /** Every page's result, in document order. */
   pages: Array<{ page: number; method?: string; text: string; durations: Record<string, number> }>;
+  /** Bytes the workers copied from object storage to read their pages (pagefleet_page_input_fetched_bytes_total). */
+  fetchedBytes: number;
+}
+
+/** A counter's value on a worker's /metrics. */
+async function counter(port: number, name: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const line = text.split('\n').find((each) => each.startsWith(`${name} `));
+  return line ? Number(line.split(' ')[1]) : 0;
 }
 
 /** Follows a job's Server-Sent Events to its `end` event, and returns the final document. */
@@ -53,7 +64,10 @@ export async function runFleet(options: FleetOptions): Promise<FleetRun> {
     PORT: String(apiPort),
     LOG_LEVEL: 'warn',
     DEFAULT_DPI: String(options.dpi),
+    ...options.env,
   };
+  // With object storage, each process has a disk of its own: nothing passes through a shared one.
+  const ownDataDirs = env.STORAGE === 's3';
   const url = `http://127.0.0.1:${apiPort}`;
   const apps: AppProcess[] = [startApp('api', env, { logFile: options.logFile })];
   try {
@@ -62,6 +76,7 @@ export async function runFleet(options: FleetOptions): Promise<FleetRun> {
     for (const port of ports) {
       const workerEnv = {
         ...env,
+        ...(ownDataDirs ? { DATA_DIR: `${env.DATA_DIR}-worker-${port}` } : {}),
         WORKER_CONCURRENCY: String(options.slots),
         WORKER_QUEUES: 'pages',
         WORKER_PORT: String(port),
@@ -101,8 +116,10 @@ export async function runFleet(options: FleetOptions): Promise<FleetRun> {
       for (const page of pages)
         for (const [stage, ms] of Object.entries(page.durations)) stages[stage] = (stages[stage] ?? 0) + ms;
     }
+    const fetched = await Promise.all(ports.map((port) => counter(port, 'pagefleet_page_input_fetched_bytes_total')));
     return {
       seconds,
+      fetchedBytes: fetched.reduce((sum, bytes) => sum + bytes, 0),
       pagesPerMinute: (options.pageCount * 60) / seconds,
       workerPeakBytes,
       pages: results,
@@ -113,5 +130,11 @@ export async function runFleet(options: FleetOptions): Promise<FleetRun> {
   } finally {
     await Promise.all(apps.map((app) => app.stop()));
     await rm(env.DATA_DIR, { recursive: true, force: true });
+    if (ownDataDirs) {
+      const dirs = (await readdir(path.dirname(env.DATA_DIR))).filter((name) =>
+        name.startsWith(`${path.basename(env.DATA_DIR)}-worker-`),
+      );
+      await Promise.all(dirs.map((name) => rm(path.join(path.dirname(env.DATA_DIR), name), { recursive: true })));
+    }
   }
 }

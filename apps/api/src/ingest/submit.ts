@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { FlowProducer } from 'bullmq';
+import type { FlowJobNode, FlowProducer } from 'bullmq';
 import {
   documentJobOptions,
   formatPages,
@@ -9,6 +9,7 @@ import {
   pageJobOptions,
   pageQueueFor,
   QUEUES,
+  splitJobOptions,
   UnavailableError,
   UnprocessableError,
   UnsupportedTypeError,
@@ -19,6 +20,7 @@ import {
   type PageFormat,
   type PageJob,
   type PageSource,
+  type SplitJob,
 } from '@pagefleet/shared';
 import { isStorageFull } from '../problem.js';
 import type { Limiter } from './limiter.js';
@@ -155,14 +157,46 @@ export async function submitDocument(
     if (isStorageFull(err)) throw err;
     throw new UnavailableError(`the job could not be stored (${(err as Error).message}); retry shortly`);
   }
-  await enqueue(deps, doc, pages);
+  const split = deps.ledger.splitsPdfs
+    ? new Set(files.flatMap((file, index) => (file.type === 'pdf' && file.pages > 1 ? [`${index}.pdf`] : [])))
+    : new Set<string>();
+  await enqueue(deps, doc, pages, split);
   return { id, pageCount, createdAt };
+}
+
+/**
+ * The document job's children: each page, except those of the PDFs in `split`, whose pages one
+ * split job per file queues once it has made one-page PDFs of them.
+ */
+function children(config: Config, id: string, pages: PageJob[], split: ReadonlySet<string>): FlowJobNode[] {
+  const direct: FlowJobNode[] = [];
+  const bySplit = new Map<string, PageJob[]>();
+  for (const page of pages) {
+    if (split.has(page.source.file)) {
+      bySplit.set(page.source.file, [...(bySplit.get(page.source.file) ?? []), page]);
+      continue;
+    }
+    direct.push({
+      name: 'page',
+      queueName: pageQueueFor(page.pixels, config.LARGE_PAGE_PIXELS),
+      data: page,
+      opts: pageJobOptions(config, id, page.page),
+    });
+  }
+  const splits = [...bySplit].map(([file, filePages]) => ({
+    name: 'split',
+    queueName: QUEUES.splits,
+    data: { documentId: id, file, pages: filePages } satisfies SplitJob,
+    opts: splitJobOptions(config, id, file),
+  }));
+  return [...direct, ...splits];
 }
 
 async function enqueue(
   deps: SubmitDeps,
   doc: Submitted & Submission & { pages: string },
   pages: PageJob[],
+  split: ReadonlySet<string>,
 ): Promise<void> {
   try {
     await deps.flows.add({
@@ -170,12 +204,7 @@ async function enqueue(
       queueName: QUEUES.documents,
       data: { documentId: doc.id, pageCount: doc.pageCount, pages: doc.pages, pdf: doc.outputs.includes('pdf') },
       opts: documentJobOptions(deps.config, doc.id),
-      children: pages.map((page) => ({
-        name: 'page',
-        queueName: pageQueueFor(page.pixels, deps.config.LARGE_PAGE_PIXELS),
-        data: page,
-        opts: pageJobOptions(deps.config, doc.id, page.page),
-      })),
+      children: children(deps.config, doc.id, pages, split),
     });
   } catch (err) {
     await deps.ledger.discard(doc.id).catch(() => undefined);

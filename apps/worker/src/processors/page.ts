@@ -1,4 +1,4 @@
-import { mkdir, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { UnrecoverableError, type Job } from 'bullmq';
 import { failureOf, MIN_DPI, MIN_PAGE_PIXELS, pageJobSchema, type ReadMethod } from '@pagefleet/shared';
@@ -23,6 +23,8 @@ export class PageSupersededError extends Error {
 
 export interface PageSummary {
   method: ReadMethod;
+  /** Bytes copied from the blob store to read the page (0 where it is read in place). */
+  fetchedBytes: number;
   confidence: number;
   words: number;
   /** Pixels of the page as recognized. */
@@ -64,10 +66,15 @@ export async function processPage(job: Job, deps: PageProcessorDeps, stop?: Abor
     const deaths = job.stalledCounter;
     const { dpi, maxPixels } = shrinkAfterDeaths(data.dpi, deps.maxPixels, deaths);
     deps.log.info({ jobId: data.documentId, page: data.page, attempt: claim.attempt, deaths, dpi }, 'page started');
-    await mkdir(scratch, { recursive: true });
-    const file = await deps.ledger.inputFile(data.documentId, data.source.file, path.join(scratch, data.source.file));
-    if (!file) throw new UnrecoverableError(`the document's input ${data.source.file} is missing`);
-    const { formats, ...result } = await recognizePage({ ...data, dpi }, file, { ...deps, maxPixels }, stop);
+    const input = await deps.ledger.pageInput(data.documentId, data.source, path.join(scratch, data.source.file));
+    if (!input) throw new UnrecoverableError(`the document's input ${data.source.file} is missing`);
+    const source = { ...data.source, index: input.index };
+    const { formats, ...result } = await recognizePage(
+      { ...data, source, dpi },
+      input.file,
+      { ...deps, maxPixels },
+      stop,
+    );
     const start = performance.now();
     const outcome = await deps.ledger.pageCompleted(claim, result, formats);
     if (outcome !== 'recorded') {
@@ -80,6 +87,7 @@ export async function processPage(job: Job, deps: PageProcessorDeps, stop?: Abor
     if (outcome === 'superseded') throw new PageSupersededError();
     return {
       method: result.method ?? 'ocr',
+      fetchedBytes: input.fetchedBytes,
       confidence: result.confidence,
       words: result.words.length,
       pixels: (result.width ?? 0) * (result.height ?? 0),

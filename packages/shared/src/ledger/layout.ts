@@ -23,6 +23,8 @@ export function documentKeys(id: string) {
     root,
     /** An uploaded file, named by the API (`0.pdf`), never by the client. */
     input: (file: string) => `${root}input/${file}`,
+    /** Page `index` of an uploaded PDF, as a one-page PDF of its own (a split job's output). */
+    inputPage: (file: string, index: number) => `${root}input/${file}.pages/${String(index).padStart(6, '0')}.pdf`,
     /** Every file of one attempt at a page. */
     pageFiles: (page: number, attempt: number) => `${root}pages/${pageName(page, attempt)}.`,
     pageResult: (page: number, attempt: number) => `${root}pages/${pageName(page, attempt)}.json`,

@@ -1,6 +1,7 @@
+import { stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import type { Redis } from 'ioredis';
-import type { DocumentState, DocumentStatus, PageFormat, PageResult } from '../jobs.js';
+import type { DocumentState, DocumentStatus, PageFormat, PageResult, PageSource } from '../jobs.js';
 import { everyPage } from '../page-ranges.js';
 import { readBlob, type BlobStore } from '../storage/blob-store.js';
 import type { PageFailure } from './failures.js';
@@ -79,9 +80,40 @@ export class DocumentLedger {
     return this.state.claim(id, page);
   }
 
+  /**
+   * Whether multi-page PDFs should be split before their pages are read: where workers must
+   * download what they read, each then fetches its own page, not the whole file.
+   */
+  get splitsPdfs(): boolean {
+    return !this.blobs.keepsFiles;
+  }
+
   /** A local path to one of the document's inputs (see BlobStore.localFile). */
   inputFile(id: string, file: string, scratch: string): Promise<string | undefined> {
     return this.blobs.localFile(documentKeys(id).input(file), scratch);
+  }
+
+  /** Stores page `index` of input `file` as its own one-page PDF (moved from `local`). */
+  async storeInputPage(id: string, file: string, index: number, local: string): Promise<void> {
+    await this.blobs.putFile(documentKeys(id).inputPage(file, index), local);
+  }
+
+  /**
+   * A local path to what a page reads, and the page's index in it: its own one-page PDF where
+   * its document was split, else the whole input. Undefined when it is not stored.
+   */
+  async pageInput(
+    id: string,
+    source: PageSource,
+    scratch: string,
+  ): Promise<{ file: string; index: number; fetchedBytes: number } | undefined> {
+    const keys = documentKeys(id);
+    const [key, index] = source.split
+      ? [keys.inputPage(source.file, source.index), 1]
+      : [keys.input(source.file), source.index];
+    const file = await this.blobs.localFile(key, scratch);
+    if (!file) return undefined;
+    return { file, index, fetchedBytes: file === scratch ? (await stat(file)).size : 0 };
   }
 
   /**

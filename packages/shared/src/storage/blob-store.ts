@@ -20,6 +20,8 @@ export interface ByteRange {
 export interface BlobStore {
   /** What the store is, for logs and errors: a folder, a bucket. */
   readonly location: string;
+  /** True when objects are files every process opens in place (localFile copies nothing). */
+  readonly keepsFiles: boolean;
   /** Stores `body` at `key`: readers see the old object or the new one, never part of one. */
   put(key: string, body: Buffer | string | Readable): Promise<void>;
   /** Moves a local file into the store: the file is gone once this resolves. */

@@ -11,6 +11,7 @@ const isMissing = (err: unknown) => (err as NodeJS.ErrnoException).code === 'ENO
 /** Objects as files under a folder (DATA_DIR): key `jobs/<id>/text.txt` is `<root>/jobs/<id>/text.txt`. */
 export class FilesystemStore implements BlobStore {
   readonly location: string;
+  readonly keepsFiles = true;
 
   constructor(private readonly root: string) {
     this.location = root;

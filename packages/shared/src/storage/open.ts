@@ -2,7 +2,6 @@ import type { Config } from '../config.js';
 import { ConfigError } from '../config.js';
 import type { BlobStore } from './blob-store.js';
 import { FilesystemStore } from './filesystem.js';
-import { S3Store } from './s3.js';
 
 /**
  * The blob store STORAGE names. A bucket that does not exist, or that these credentials may not
@@ -16,6 +15,8 @@ export async function openBlobStore(
   >,
 ): Promise<BlobStore> {
   if (config.STORAGE === 'filesystem') return new FilesystemStore(config.DATA_DIR);
+  // Loaded only here: the AWS SDK costs every process that never uses it memory and start-up time.
+  const { S3Store } = await import('./s3.js');
   const store = new S3Store({
     bucket: config.S3_BUCKET ?? '',
     prefix: config.S3_PREFIX,

@@ -93,6 +93,7 @@ export function createS3Client(options: S3Options): S3Client {
  */
 export class S3Store implements BlobStore {
   readonly location: string;
+  readonly keepsFiles = false;
   private readonly bucket: string;
   private readonly prefix: string;
 
