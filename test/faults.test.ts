@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { Queue } from 'bullmq';
 import { pageJobId, QUEUES, type PageResult } from '@pagefleet/shared';
 import { cer, pdfOf, slowPdf, textPage } from '../scripts/lib/fixtures.js';
 import { kill, startApp, type AppProcess } from '../scripts/lib/apps.js';
+import { until } from '../scripts/lib/until.js';
 import { scrape, valueOf } from './support/prometheus.js';
 import { finished, startStack, STORAGES, type Stack } from './support/stack.js';
 
@@ -121,6 +124,30 @@ for (const storage of STORAGES) {
         [`pages/000001.${String(retried.attempt)}.json`],
         'no file of the paused attempt is left',
       );
+    });
+
+    test('a worker SIGKILLed while a page is read leaves no child behind: its pdftotext dies with it', async () => {
+      const id = await submit(slowPdf(), 'slow.pdf');
+      const app = worker();
+      await app.waitForLog(started(1));
+      // Reading its text layer walks ten million strokes: minutes of pdftotext, unless it dies with its worker.
+      const children = await until('the page has its pdftotext running', () => {
+        const pids = spawnSync('pgrep', ['-x', '-P', String(app.pid), 'pdftotext'], { encoding: 'utf8' })
+          .stdout.split('\n')
+          .filter(Boolean);
+        return Promise.resolve(pids.length > 0 ? pids : undefined);
+      });
+      await kill(app);
+      // An exited child no one has reaped yet is a zombie (state Z): it runs no more.
+      const running = (pid: string) =>
+        existsSync(`/proc/${pid}/stat`) && !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+      await until(
+        'every child of the killed worker has exited',
+        () => Promise.resolve(children.some(running) ? undefined : true),
+        5000,
+      );
+      // Its page would run again in the next test's workers.
+      assert.equal((await fetch(`${stack.url}/v1/jobs/${id}`, { method: 'DELETE' })).status, 204);
     });
 
     test('a page that kills every worker fails alone with reason oom; the rest of its document completes', async () => {

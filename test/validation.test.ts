@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import http from 'node:http';
-import { readdir } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import { crc32, deflateSync } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 import { uploadsDir } from '@pagefleet/shared';
@@ -103,6 +103,14 @@ describe('bad submissions get a problem+json answer and leave nothing behind', (
       422,
       /x\.png: the image cannot be read/,
     );
+  });
+
+  test('an uploads folder removed under the running API is made again: ready, and the next upload is accepted', async () => {
+    await rm(uploadsDir(stack.config.DATA_DIR), { recursive: true, force: true });
+    assert.equal((await fetch(`${stack.url}/ready`)).status, 200);
+    await rm(uploadsDir(stack.config.DATA_DIR), { recursive: true, force: true });
+    const response = await stack.submit([{ name: 'a.png', data: page }]);
+    assert.equal(response.status, 202);
   });
 
   test('unknown routes are 404 problems', async () => {

@@ -31,13 +31,31 @@ export class ToolError extends Error {
 const STDERR_LIMIT = 4096;
 
 /**
+ * util-linux's setpriv, where there is one (Linux): it sets PR_SET_PDEATHSIG and then execs the
+ * tool, so the tool is killed the moment this process dies (SIGKILL, OOM kill), instead of
+ * rendering or reading on for minutes for nobody.
+ */
+const PDEATHSIG = process.platform === 'linux' && onPath('setpriv');
+
+/** The command line that runs `command`, tied to this process's life where the system can do it. */
+function tiedToParent(command: string, args: string[]): [string, string[]] {
+  return PDEATHSIG ? ['setpriv', ['--pdeathsig', 'KILL', '--', command, ...args]] : [command, args];
+}
+
+/**
  * Runs a command-line tool from an argument array (never a shell) and returns its stdout.
  * The child is killed on timeout or when it writes more than `maxBytes`, so a hostile
  * document can cost at most that much time and memory.
  */
 export function runTool(command: string, args: string[], options: RunOptions): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, {
+    // setpriv would report a missing tool as its own failure: say it as spawn does.
+    if (PDEATHSIG && !(command.includes('/') ? existsSync(command) : onPath(command))) {
+      reject(new ToolError(`${command} could not start: spawn ${command} ENOENT`, null, '', 'spawn'));
+      return;
+    }
+    const [file, argv] = tiedToParent(command, args);
+    const child = spawn(file, argv, {
       stdio: ['ignore', 'pipe', 'pipe'],
       ...(options.env ? { env: { ...process.env, ...options.env } } : {}),
     });

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
 import multer from 'multer';
 import type { Config } from '@pagefleet/shared';
 
@@ -7,12 +8,18 @@ export const FILE_FIELD = 'file';
 
 /**
  * Streams each file straight to disk under DATA_DIR/uploads with a name of our own; nothing is
- * held in memory. On any error multer removes what it already wrote.
+ * held in memory. On any error multer removes what it already wrote. The folder is made again
+ * for each file: one removed under a running API (a tmp cleaner, an operator) costs nothing.
  */
 export function uploadMiddleware(config: Config, uploadsDir: string) {
   return multer({
     storage: multer.diskStorage({
-      destination: uploadsDir,
+      destination: (_req, _file, done) => {
+        mkdir(uploadsDir, { recursive: true }).then(
+          () => done(null, uploadsDir),
+          (err: unknown) => done(err as Error, uploadsDir),
+        );
+      },
       filename: (_req, _file, done) => done(null, randomUUID()),
     }),
     limits: {

@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { access } from 'node:fs/promises';
+import { access, mkdir } from 'node:fs/promises';
 import { Router } from 'express';
 import type { Redis } from 'ioredis';
 import { pingRedis, type BlobStore } from '@pagefleet/shared';
@@ -7,7 +7,9 @@ import { sendProblem } from '../problem.js';
 
 const PING_TIMEOUT_MS = 1000;
 
+/** Whether `dir` takes writes; a folder removed under the running API is made again first. */
 async function writable(dir: string): Promise<boolean> {
+  await mkdir(dir, { recursive: true }).catch(() => undefined);
   return access(dir, constants.W_OK).then(
     () => true,
     () => false,
