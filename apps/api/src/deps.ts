@@ -22,7 +22,7 @@ export interface ApiDeps extends ServerDeps {
   close(): Promise<void>;
 }
 
-/** Everything the API talks to, wired from the config: Redis, the queues, the document store. */
+/** Everything the API talks to, wired from the config: Redis, the queues, the blob store and the ledger. */
 export async function connectApi(config: Config, log: Logger): Promise<ApiDeps> {
   await mkdir(uploadsDir(config.DATA_DIR), { recursive: true });
   const blobs = await openBlobStore(config);
