@@ -14,6 +14,22 @@ import { kill, startApp } from '../scripts/lib/apps.js';
 import { startRedis, type TestRedis } from './support/redis.js';
 import { finished, startStack, type Stack } from './support/stack.js';
 
+/** `/ready` answers 503, naming the failing check. */
+async function expectNotReady(stack: Stack, failing: RegExp): Promise<void> {
+  const ready = await fetch(`${stack.url}/ready`);
+  assert.equal(ready.status, 503);
+  assert.match(((await ready.json()) as { detail: string }).detail, failing);
+}
+
+/** A submission is refused for now: 503 problem+json with Retry-After, and its upload removed. */
+async function expectRetryLater(stack: Stack, page: Buffer): Promise<void> {
+  const refused = await stack.submit([{ name: 'a.png', data: page }]);
+  assert.equal(refused.status, 503);
+  assert.match(refused.headers.get('content-type') ?? '', /^application\/problem\+json/);
+  assert.ok(Number(refused.headers.get('retry-after')) > 0);
+  assert.deepEqual(await readdir(uploadsDir(stack.config.DATA_DIR)), [], 'the refused upload was removed');
+}
+
 // These tests stop and restart a redis-server of their own, whatever REDIS_URL says.
 describe('Redis goes away and comes back', () => {
   let dir: string;
@@ -40,15 +56,8 @@ describe('Redis goes away and comes back', () => {
     assert.equal((await stack.waitFor(id, finished)).status, 'completed');
 
     await redis.stop();
-    const ready = await fetch(`${stack.url}/ready`);
-    assert.equal(ready.status, 503);
-    assert.match(((await ready.json()) as { detail: string }).detail, /redis/);
-
-    const refused = await stack.submit([{ name: 'a.png', data: page }]);
-    assert.equal(refused.status, 503);
-    assert.match(refused.headers.get('content-type') ?? '', /^application\/problem\+json/);
-    assert.ok(Number(refused.headers.get('retry-after')) > 0);
-    assert.deepEqual(await readdir(uploadsDir(stack.config.DATA_DIR)), []);
+    await expectNotReady(stack, /redis/);
+    await expectRetryLater(stack, page);
 
     const state = await fetch(`${stack.url}/v1/jobs/${id}`);
     assert.equal(state.status, 200);
@@ -136,14 +145,8 @@ describe('object storage goes away and comes back (STORAGE=s3)', () => {
       id: string;
     };
     await s3.stop();
-    const ready = await fetch(`${stack.url}/ready`);
-    assert.equal(ready.status, 503);
-    assert.match(((await ready.json()) as { detail: string }).detail, /storage/);
-    const refused = await stack.submit([{ name: 'a.png', data: page }]);
-    assert.equal(refused.status, 503);
-    assert.match(refused.headers.get('content-type') ?? '', /^application\/problem\+json/);
-    assert.ok(Number(refused.headers.get('retry-after')) > 0);
-    assert.deepEqual(await readdir(uploadsDir(stack.config.DATA_DIR)), [], 'the refused upload was removed');
+    await expectNotReady(stack, /storage/);
+    await expectRetryLater(stack, page);
     // Status is in Redis; what is stored in the bucket is 503, not 500, while it is away.
     assert.equal((await fetch(`${stack.url}/v1/jobs/${before.id}`)).status, 200);
     const text = await fetch(`${stack.url}/v1/jobs/${before.id}/text`);

@@ -12,7 +12,6 @@ import {
 } from '@pagefleet/shared';
 import type { PageOutcome, WorkerMetrics } from './metrics.js';
 import { PageTimeoutError } from './pipeline/deadline.js';
-import type { OcrEngine } from './pipeline/ocr.js';
 import type { CleanupSummary } from './processors/cleanup.js';
 import type { DocumentSummary } from './processors/document.js';
 import { DocumentCanceledError, type PageSummary } from './processors/page.js';
@@ -76,12 +75,11 @@ function failureOutcome(err: Error, final: boolean): PageOutcome {
 export interface PageQueueDeps {
   queue: PageQueueName;
   slots: number;
-  ocr: OcrEngine;
   /** Filled with the pages in progress in this process, by BullMQ job id. */
   active: Map<string, ActivePage>;
   metrics: WorkerMetrics;
   log: Logger;
-  process(job: Job, ocr: OcrEngine, stop: AbortSignal): Promise<PageSummary>;
+  process(job: Job, stop: AbortSignal): Promise<PageSummary>;
 }
 
 /** A page queue's handler: its slots, the pages in progress, and their logs and metrics. */
@@ -96,7 +94,7 @@ export function pageHandler(deps: PageQueueDeps): HandlerOf<PageQueueName> {
       active.set(key, { job, queue, token, stop });
       metrics.attempts.inc({ queue });
       try {
-        return await deps.process(job, deps.ocr, stop.signal);
+        return await deps.process(job, stop.signal);
       } finally {
         active.delete(key);
       }

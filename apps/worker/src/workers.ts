@@ -31,6 +31,7 @@ import { startHeartbeat } from './heartbeat.js';
 import { startProbeServer } from './http.js';
 import { createWorkerMetrics } from './metrics.js';
 import { createOcrEngine } from './pipeline/engine.js';
+import type { OcrEngine } from './pipeline/ocr.js';
 import { OrientationDetector } from './pipeline/orientation.js';
 import { createRasterizer } from './pipeline/rasterize.js';
 import { cleanExpired } from './processors/cleanup.js';
@@ -136,15 +137,15 @@ export async function runWorker(config: Config, log: Logger, plan?: CapacityPlan
     maxPixels: config.MAX_PAGE_PIXELS,
     timeoutMs: config.PAGE_TIMEOUT_MS,
   };
+  // A queue this worker does not take has no slots and no engine: its handler never runs.
   const pages = (queue: (typeof capacity.queues)[number]['queue']) =>
     pageHandler({
       queue,
       slots: capacity.queues.find((planned) => planned.queue === queue)?.slots ?? 0,
-      ocr: engines.get(queue) as NonNullable<ReturnType<typeof engines.get>>,
       active,
       metrics,
       log,
-      process: (job, ocr, stop) => processPage(job, { ...common, ...pipeline, ocr }, stop),
+      process: (job, stop) => processPage(job, { ...common, ...pipeline, ocr: engines.get(queue) as OcrEngine }, stop),
     });
   const queues = await scheduleCleanup(config, redis, log);
   const queue = (name: QueueName) => queues.find((each) => each.name === name) as Queue;

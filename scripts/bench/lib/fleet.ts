@@ -1,4 +1,4 @@
-import { readdir, readFile, rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { DocumentState } from '@pagefleet/shared';
 import { freePort } from '../../lib/redis-server.js';
@@ -68,15 +68,18 @@ export async function runFleet(options: FleetOptions): Promise<FleetRun> {
   };
   // With object storage, each process has a disk of its own: nothing passes through a shared one.
   const ownDataDirs = env.STORAGE === 's3';
+  const dataDirs = [env.DATA_DIR];
   const url = `http://127.0.0.1:${apiPort}`;
   const apps: AppProcess[] = [startApp('api', env, { logFile: options.logFile })];
   try {
     await waitReady(url);
     const ports = await Promise.all(Array.from({ length: options.workers }, () => freePort()));
     for (const port of ports) {
+      const dataDir = ownDataDirs ? `${env.DATA_DIR}-worker-${port}` : env.DATA_DIR;
+      if (ownDataDirs) dataDirs.push(dataDir);
       const workerEnv = {
         ...env,
-        ...(ownDataDirs ? { DATA_DIR: `${env.DATA_DIR}-worker-${port}` } : {}),
+        DATA_DIR: dataDir,
         WORKER_CONCURRENCY: String(options.slots),
         WORKER_QUEUES: 'pages',
         WORKER_PORT: String(port),
@@ -129,12 +132,6 @@ export async function runFleet(options: FleetOptions): Promise<FleetRun> {
     };
   } finally {
     await Promise.all(apps.map((app) => app.stop()));
-    await rm(env.DATA_DIR, { recursive: true, force: true });
-    if (ownDataDirs) {
-      const dirs = (await readdir(path.dirname(env.DATA_DIR))).filter((name) =>
-        name.startsWith(`${path.basename(env.DATA_DIR)}-worker-`),
-      );
-      await Promise.all(dirs.map((name) => rm(path.join(path.dirname(env.DATA_DIR), name), { recursive: true })));
-    }
+    await Promise.all(dataDirs.map((dir) => rm(dir, { recursive: true, force: true })));
   }
 }

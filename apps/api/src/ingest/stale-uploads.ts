@@ -9,7 +9,8 @@ import type { Logger } from '@pagefleet/shared';
 const STALE_UPLOAD_MS = 60 * 60_000;
 
 /** Removes the stale uploads in `dir`; resolves with how many there were. */
-export async function removeStaleUploads(dir: string, now = Date.now()): Promise<number> {
+async function removeStaleUploads(dir: string): Promise<number> {
+  const now = Date.now();
   const names = await readdir(dir).catch((err: NodeJS.ErrnoException) => {
     if (err.code === 'ENOENT') return [];
     throw err;

@@ -173,7 +173,9 @@ function children(config: Config, id: string, pages: PageJob[], split: ReadonlyS
   const bySplit = new Map<string, PageJob[]>();
   for (const page of pages) {
     if (split.has(page.source.file)) {
-      bySplit.set(page.source.file, [...(bySplit.get(page.source.file) ?? []), page]);
+      const filePages = bySplit.get(page.source.file) ?? [];
+      filePages.push(page);
+      bySplit.set(page.source.file, filePages);
       continue;
     }
     direct.push({

@@ -53,9 +53,8 @@ export async function processDocument(job: Job, deps: DocumentProcessorDeps): Pr
     if (page !== undefined) await ledger.pageFailed(id, page, failureFromMessage(message));
   }
   // Never drop a page silently: one that left no trace is reported as failed.
-  const results = await ledger.pageResults(id, pages);
-  for (const [i, page] of pages.entries()) {
-    if (!results[i]) await ledger.pageFailed(id, page, { reason: 'error', error: 'page ended without a result' });
+  for (const page of await ledger.unrecordedPages(id, pages)) {
+    await ledger.pageFailed(id, page, { reason: 'error', error: 'page ended without a result' });
   }
 
   const counts: DocumentSummary = { status: 'completed', pagesDone: 0, pagesFailed: 0 };

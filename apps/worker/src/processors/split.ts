@@ -110,7 +110,9 @@ async function queuePages(deps: SplitDeps, id: string, pages: PageJob[]): Promis
   const byQueue = new Map<PageQueueName, PageJob[]>();
   for (const page of pages) {
     const queue = pageQueueFor(page.pixels, deps.config.LARGE_PAGE_PIXELS);
-    byQueue.set(queue, [...(byQueue.get(queue) ?? []), page]);
+    const jobs = byQueue.get(queue) ?? [];
+    jobs.push(page);
+    byQueue.set(queue, jobs);
   }
   for (const [queue, jobs] of byQueue) {
     await deps.pageQueues[queue].addBulk(

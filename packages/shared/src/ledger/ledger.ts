@@ -156,6 +156,12 @@ export class DocumentLedger {
     return results;
   }
 
+  /** The pages of `pages` that have no record yet (neither completed nor failed). */
+  async unrecordedPages(id: string, pages: readonly number[]): Promise<number[]> {
+    const records = await this.records(id, pages);
+    return pages.filter((_, i) => records[i] === undefined);
+  }
+
   async pageResult(id: string, page: number): Promise<PageResult | undefined> {
     return (await this.pageResults(id, [page]))[0];
   }
