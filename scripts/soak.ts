@@ -43,6 +43,7 @@ const env = {
   // Short locks: a killed worker's page is found in seconds, so the run sees many recoveries.
   LOCK_DURATION_MS: '4000',
   STALLED_INTERVAL_MS: '2000',
+  HEARTBEAT_INTERVAL_MS: '1000',
   PAGE_BACKOFF_MS: '500',
 };
 const url = `http://127.0.0.1:${args.port}`;

@@ -38,7 +38,7 @@ for (const storage of STORAGES) {
     before(async () => {
       // Short locks, so that a killed worker's page is found within seconds, not a minute.
       stack = await startStack(
-        { LOCK_DURATION_MS: '2000', STALLED_INTERVAL_MS: '1000', MAX_STALLED_COUNT: '1' },
+        { LOCK_DURATION_MS: '2000', STALLED_INTERVAL_MS: '1000', HEARTBEAT_INTERVAL_MS: '500', MAX_STALLED_COUNT: '1' },
         storage,
       );
     });

@@ -69,8 +69,8 @@ describe('the document ledger: fenced page results', () => {
 
   test('an attempt whose page was taken over records nothing and leaves no file', async () => {
     const id = await newDocument();
-    const paused = await ledger.pageStarted(id, 1);
-    const takeover = await ledger.pageStarted(id, 1);
+    const paused = await ledger.pageStarted(id, 1, 'worker', 0);
+    const takeover = await ledger.pageStarted(id, 1, 'worker', 0);
     assert.ok(paused && takeover);
     assert.equal(
       await ledger.pageCompleted(takeover, result(1, 'the one recorded'), { hocr: Buffer.from('<p/>') }),
@@ -90,8 +90,8 @@ describe('the document ledger: fenced page results', () => {
 
   test('once a document has ended, no attempt records a page', async () => {
     const id = await newDocument();
-    const late = await ledger.pageStarted(id, 2);
-    const first = await ledger.pageStarted(id, 1);
+    const late = await ledger.pageStarted(id, 2, 'worker', 0);
+    const first = await ledger.pageStarted(id, 1, 'worker', 0);
     assert.ok(late && first);
     assert.equal(await ledger.pageCompleted(first, result(1, 'done'), {}), 'recorded');
     await ledger.pageFailed(id, 2, { reason: 'error', error: 'gave up' });
@@ -100,7 +100,7 @@ describe('the document ledger: fenced page results', () => {
     assert.equal(await ledger.finish(id, 'completed'), false, 'a document ends once');
 
     assert.notEqual(await ledger.pageCompleted(late, result(2, 'too late'), {}), 'recorded');
-    assert.equal(await ledger.pageStarted(id, 2), undefined, 'no new attempt starts');
+    assert.equal(await ledger.pageStarted(id, 2, 'worker', 0), undefined, 'no new attempt starts');
     const doc = await ledger.read(id);
     assert.deepEqual([doc?.status, doc?.pagesDone, doc?.pagesFailed], ['partial', 1, 1]);
     assert.equal((await ledger.pageResult(id, 2))?.status, 'failed');
@@ -109,7 +109,7 @@ describe('the document ledger: fenced page results', () => {
 
   test('a failure ends the running claim and keeps the first reason given; a completed page keeps its result', async () => {
     const id = await newDocument();
-    const running = await ledger.pageStarted(id, 1);
+    const running = await ledger.pageStarted(id, 1, 'worker', 0);
     assert.ok(running);
     await ledger.pageFailed(id, 1, { reason: 'timeout', error: 'page timed out', stage: 'ocr' });
     await ledger.pageFailed(id, 1, failureFromMessage('job failed somewhere'));
@@ -125,7 +125,7 @@ describe('the document ledger: fenced page results', () => {
       stage: 'ocr',
     });
 
-    const done = await ledger.pageStarted(id, 2);
+    const done = await ledger.pageStarted(id, 2, 'worker', 0);
     assert.ok(done);
     await ledger.pageCompleted(done, result(2, 'read'), {});
     await ledger.pageFailed(id, 2, failureFromMessage('job stalled more than allowable limit'));
@@ -137,7 +137,7 @@ describe('the document ledger: fenced page results', () => {
   test('each page ending appears once in the event stream, with counts that never pass the page count', async () => {
     const id = await newDocument(1);
     for (let i = 0; i < 3; i++) {
-      const claim = await ledger.pageStarted(id, 1);
+      const claim = await ledger.pageStarted(id, 1, 'worker', 0);
       assert.ok(claim);
       await ledger.pageCompleted(claim, result(1, `attempt ${i}`), {});
     }
@@ -165,7 +165,7 @@ describe('the document ledger: fenced page results', () => {
       [{ name: '0.png', file: upload }],
     );
     assert.ok(await blobs.head(documentKeys(canceled).input('0.png')));
-    const running = await ledger.pageStarted(canceled, 1);
+    const running = await ledger.pageStarted(canceled, 1, 'worker', 0);
     assert.ok(running);
     await ledger.cancel(canceled);
     assert.equal(await ledger.pageCompleted(running, result(1, 'canceled meanwhile'), {}), 'ended');

@@ -8,10 +8,12 @@ import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { uploadsDir, warnUnlessNoEviction } from '@pagefleet/shared';
 import { freePort, startRedisServer, type RedisServer } from '../scripts/lib/redis-server.js';
-import { textPage, tiffOf } from '../scripts/lib/fixtures.js';
+import { slowPdf, textPage, tiffOf } from '../scripts/lib/fixtures.js';
 import { startS3Server, type S3Server } from '../scripts/lib/s3-server.js';
 import { kill, startApp } from '../scripts/lib/apps.js';
 import { startRedis, type TestRedis } from './support/redis.js';
+import type { RunningWorker } from '../apps/worker/src/workers.js';
+import { scrape, valueOf } from './support/prometheus.js';
 import { finished, startStack, type Stack } from './support/stack.js';
 
 /** `/ready` answers 503, naming the failing check. */
@@ -116,6 +118,90 @@ describe('Redis goes away and comes back', () => {
     } finally {
       client.disconnect();
     }
+  });
+});
+
+/** A request that must answer, whatever the answer, within the 5 s a client can be asked to wait. */
+const answered = (url: string, init: RequestInit = {}) => fetch(url, { ...init, signal: AbortSignal.timeout(5000) });
+
+// SIGSTOP is what a stuck primary, a long fork or a network black hole looks like: connections
+// stay open and nothing answers.
+describe('Redis frozen, not dead (SIGSTOP)', () => {
+  let dir: string;
+  let redis: RedisServer;
+  let stack: Stack;
+  let worker: RunningWorker;
+  before(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'pagefleet-frozen-'));
+    redis = await startRedisServer(dir, false);
+    // Short locks, so that a pause of a few seconds outlasts them.
+    stack = await startStack({
+      REDIS_URL: redis.url,
+      LOCK_DURATION_MS: '2000',
+      STALLED_INTERVAL_MS: '1000',
+      HEARTBEAT_INTERVAL_MS: '500',
+      MAX_STALLED_COUNT: '0',
+    });
+    worker = await stack.startWorker();
+  });
+  after(async () => {
+    redis.child.kill('SIGCONT');
+    await stack.stop();
+    await redis.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('requests answer within 5 s, finished jobs from storage; after: the page in flight is not taken for a death', async () => {
+    const page = await textPage(['Finished before Redis froze.', 'Still readable while it is.']);
+    const done = (await (await stack.submit([{ name: 'a.png', data: page }])).json()) as { id: string };
+    assert.equal((await stack.waitFor(done.id, finished)).status, 'completed');
+    // About 17 s in pdftoppm at 300 dpi: still being rendered when Redis wakes and the page is
+    // taken over, so the attempt that records it is the one that runs after the stall.
+    const slow = (await (await stack.submit([{ name: 'slow.pdf', data: slowPdf(5) }], { dpi: '300' })).json()) as {
+      id: string;
+    };
+    await stack.waitFor(slow.id, (doc) => doc.status === 'processing');
+
+    const frozenAt = Date.now();
+    redis.child.kill('SIGSTOP');
+    try {
+      const [submitted, state, text, ready, metrics, workers] = await Promise.all([
+        stack.submit([{ name: 'a.png', data: page }]),
+        answered(`${stack.url}/v1/jobs/${done.id}`),
+        answered(`${stack.url}/v1/jobs/${done.id}/text`),
+        answered(`${stack.url}/ready`),
+        answered(`${stack.url}/metrics`),
+        answered(`${stack.url}/v1/workers`),
+      ]);
+      assert.ok(Date.now() - frozenAt < 5000, 'every request answered within 5 s');
+      assert.equal(submitted.status, 503);
+      assert.match(submitted.headers.get('content-type') ?? '', /^application\/problem\+json/);
+      assert.ok(Number(submitted.headers.get('retry-after')) > 0);
+      assert.equal(state.status, 200);
+      assert.equal(((await state.json()) as { status: string }).status, 'completed');
+      assert.match(await text.text(), /Finished before Redis froze/);
+      assert.equal(ready.status, 503);
+      assert.equal(metrics.status, 200);
+      assert.doesNotMatch(await metrics.text(), /^pagefleet_queue_jobs\{/m, 'queue depth is absent, not stale');
+      assert.equal(workers.status, 503);
+      assert.deepEqual(await readdir(uploadsDir(stack.config.DATA_DIR)), [], 'the refused upload was removed');
+      // Frozen past the lock (2 s) and a few stall checks: the slow page's lock expires.
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, frozenAt + 6000 - Date.now())));
+    } finally {
+      redis.child.kill('SIGCONT');
+    }
+
+    const doc = await stack.waitFor(slow.id, finished);
+    assert.equal(doc.status, 'completed', 'MAX_STALLED_COUNT=0: one death would have failed it');
+    const samples = await scrape(`http://127.0.0.1:${worker.port}`);
+    assert.ok(
+      valueOf(samples, 'pagefleet_pages_stalled_total', { queue: 'pages' }) >= 1,
+      'the freeze outlasted the lock',
+    );
+    const result = (await (await answered(`${stack.url}/v1/jobs/${slow.id}/result`)).json()) as {
+      pages: Array<{ dpi: number; status: string }>;
+    };
+    assert.equal(result.pages[0]?.dpi, 300, 'read again at the DPI asked for, not at half of it');
   });
 });
 

@@ -3,6 +3,7 @@ import multer from 'multer';
 import {
   BackpressureError,
   InvalidRequestError,
+  isRedisTimeout,
   NotFoundError,
   PagefleetError,
   problemBody,
@@ -48,7 +49,7 @@ export const notFound: RequestHandler = (req) => {
 
 /**
  * Maps every error to a problem+json answer. Known errors keep their status and message; an
- * unknown one is logged and answered 500 (or 503 while Redis is away) without its details.
+ * unknown one is logged and answered 500 (or 503 while Redis is away or paused) without its details.
  */
 export function errorHandler(config: Config, log: Logger, redisReady: () => boolean): ErrorRequestHandler {
   return (err: unknown, req, res, _next) => {
@@ -58,7 +59,9 @@ export function errorHandler(config: Config, log: Logger, redisReady: () => bool
     else if (isStorageFull(err))
       known = new StorageFullError('the server has no room to store the upload; nothing was kept');
     else if (isClientError(err)) known = new InvalidRequestError(`malformed request: ${(err as Error).message}`);
-    else if (!redisReady()) known = new UnavailableError('the job store is unreachable; retry shortly');
+    else if (!redisReady() || isRedisTimeout(err)) {
+      known = new UnavailableError('the job store is unreachable; retry shortly');
+    }
 
     if (!known) {
       log.error({ err, method: req.method, url: req.originalUrl }, 'request failed');

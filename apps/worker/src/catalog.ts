@@ -1,4 +1,4 @@
-import { UnrecoverableError, Worker, type Job, type WorkerOptions } from 'bullmq';
+import { DelayedError, UnrecoverableError, Worker, type Job, type WorkerOptions } from 'bullmq';
 import {
   isStalledFailure,
   QUEUES,
@@ -72,6 +72,9 @@ function failureOutcome(err: Error, final: boolean): PageOutcome {
   return final ? 'failed' : 'retried';
 }
 
+/** How long a page that came back to the worker still running it waits before it is taken again. */
+const RETAKE_DELAY_MS = 1000;
+
 export interface PageQueueDeps {
   queue: PageQueueName;
   slots: number;
@@ -90,6 +93,13 @@ export function pageHandler(deps: PageQueueDeps): HandlerOf<PageQueueName> {
     concurrency: deps.slots,
     async process(job, token) {
       const key = job.id ?? '';
+      if (active.has(key)) {
+        // The page stalled while this worker still runs it (Redis paused past its lock) and came
+        // back here. BullMQ tracks locks by job id, so the earlier attempt ending would drop the
+        // new one's lock: the new one waits until the earlier one has ended.
+        await job.moveToDelayed(Date.now() + RETAKE_DELAY_MS, token);
+        throw new DelayedError();
+      }
       const stop = new AbortController();
       active.set(key, { job, queue, token, stop });
       metrics.attempts.inc({ queue });
@@ -109,7 +119,7 @@ export function pageHandler(deps: PageQueueDeps): HandlerOf<PageQueueName> {
       });
       worker.on('stalled', (jobId) => {
         metrics.stalled.inc({ queue });
-        log.warn({ job: jobId, queue }, 'page stalled: its worker died; queued again');
+        log.warn({ job: jobId, queue }, 'page stalled (its worker died, or Redis paused past its lock): queued again');
       });
       worker.on('failed', (job, err) => {
         if (!job) return;

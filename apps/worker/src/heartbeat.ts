@@ -1,7 +1,9 @@
 import os from 'node:os';
 import type { HeartbeatStore, Logger, WorkerHeartbeat } from '@pagefleet/shared';
+import type { Liveness } from './processors/deps.js';
 
 export interface HeartbeatOptions {
+  id: string;
   store: HeartbeatStore;
   intervalMs: number;
   /** What changes between beats: slots busy per queue, pages done. */
@@ -11,14 +13,34 @@ export interface HeartbeatOptions {
 }
 
 export interface Heartbeat {
-  id: string;
   stop(): Promise<void>;
+}
+
+/** A heartbeat id for this process: unique across hosts and restarts. */
+export const newWorkerId = () => `${os.hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+
+/**
+ * Tells a dead worker from one whose lock expired while Redis was paused. A worker renews its locks
+ * every half lock, so a dead one's page stalls at least half a lock after it died, and its last
+ * beat is older than that; a live one beats every interval (a third of the lock at most), and a
+ * beat sent during a pause reaches Redis first thing when it resumes, before the stalled page
+ * can be claimed again.
+ */
+export function liveness(store: HeartbeatStore, workerId: string, lockDurationMs: number, maxDeaths: number): Liveness {
+  return {
+    workerId,
+    maxDeaths,
+    async isAlive(id) {
+      const age = await store.ageMs(id);
+      return age !== undefined && age < lockDurationMs / 2;
+    },
+  };
 }
 
 /** Writes this worker's heartbeat at once and every interval; `stop` takes it off the list. */
 export function startHeartbeat(options: HeartbeatOptions): Heartbeat {
+  const { id } = options;
   const host = os.hostname();
-  const id = `${host}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   const startedAt = new Date().toISOString();
   const beat = async () => {
     const { queues, pagesDone } = await options.snapshot();
@@ -42,7 +64,6 @@ export function startHeartbeat(options: HeartbeatOptions): Heartbeat {
   const timer = setInterval(safeBeat, options.intervalMs);
   timer.unref();
   return {
-    id,
     async stop() {
       clearInterval(timer);
       await options.store.remove(id).catch(() => undefined);

@@ -27,7 +27,7 @@ import {
   type ActivePage,
   type Catalog,
 } from './catalog.js';
-import { startHeartbeat } from './heartbeat.js';
+import { liveness, newWorkerId, startHeartbeat } from './heartbeat.js';
 import { startProbeServer } from './http.js';
 import { createWorkerMetrics } from './metrics.js';
 import { createOcrEngine } from './pipeline/engine.js';
@@ -72,6 +72,12 @@ export interface RunningWorker {
   close(graceMs: number): Promise<ShutdownOutcome>;
 }
 
+/**
+ * Stalls a page may have whose worker lived (Redis paused past the lock): BullMQ's own limit
+ * counts them with the deaths, so it is set this much higher, and the page handler counts deaths.
+ */
+const PAUSED_STALLS = 5;
+
 /** How long /ready waits for Redis to answer. */
 const PING_TIMEOUT_MS = 1000;
 
@@ -100,7 +106,7 @@ export async function runWorker(config: Config, log: Logger, plan?: CapacityPlan
   const metrics = createWorkerMetrics(busyByQueue);
   metrics.memoryBudget.set(capacity.budgetBytes);
 
-  const redis = createRedis(config.REDIS_URL, 'consumer', log);
+  const redis = createRedis(config.REDIS_URL, { kind: 'consumer' }, log);
   redis.once('ready', () => void warnUnlessNoEviction(redis, log));
   const blobs = await openBlobStore(config);
   const ledger = new DocumentLedger(redis, blobs, { prefix: config.QUEUE_PREFIX, ttlSeconds: config.RESULT_TTL });
@@ -129,6 +135,8 @@ export async function runWorker(config: Config, log: Logger, plan?: CapacityPlan
   });
   log.info({ port: probes.port }, 'worker metrics and probes listening');
 
+  const workerId = newWorkerId();
+  const heartbeats = new HeartbeatStore(redis, config.QUEUE_PREFIX, config.HEARTBEAT_INTERVAL_MS);
   const common = { ledger, scratchDir: scratchDir(config.DATA_DIR), log };
   const pipeline = {
     rasterizer: createRasterizer(config.RASTERIZER),
@@ -136,6 +144,7 @@ export async function runWorker(config: Config, log: Logger, plan?: CapacityPlan
     orientation,
     maxPixels: config.MAX_PAGE_PIXELS,
     timeoutMs: config.PAGE_TIMEOUT_MS,
+    liveness: liveness(heartbeats, workerId, config.LOCK_DURATION_MS, config.MAX_STALLED_COUNT),
   };
   // A queue this worker does not take has no slots and no engine: its handler never runs.
   const pages = (queue: (typeof capacity.queues)[number]['queue']) =>
@@ -197,12 +206,13 @@ export async function runWorker(config: Config, log: Logger, plan?: CapacityPlan
       prefix: config.QUEUE_PREFIX,
       lockDuration: config.LOCK_DURATION_MS,
       stalledInterval: config.STALLED_INTERVAL_MS,
-      maxStalledCount: config.MAX_STALLED_COUNT,
+      maxStalledCount: config.MAX_STALLED_COUNT + PAUSED_STALLS,
     },
     log,
   );
   const heartbeat = startHeartbeat({
-    store: new HeartbeatStore(redis, config.QUEUE_PREFIX, config.HEARTBEAT_INTERVAL_MS),
+    id: workerId,
+    store: heartbeats,
     intervalMs: config.HEARTBEAT_INTERVAL_MS,
     memoryBudgetBytes: capacity.budgetBytes,
     snapshot: async () => {
@@ -218,7 +228,7 @@ export async function runWorker(config: Config, log: Logger, plan?: CapacityPlan
     log,
   });
   return {
-    id: heartbeat.id,
+    id: workerId,
     port: probes.port,
     async close(graceMs) {
       await heartbeat.stop();

@@ -72,3 +72,11 @@ test('DESKEW follows the engine unless set, and is refused where the engine cann
   assert.equal(loadConfig({ OCR_ENGINE: 'native', DESKEW: 'false' }).DESKEW, false);
   assert.throws(() => loadConfig({ DESKEW: 'true' }), /DESKEW=true needs OCR_ENGINE=tesseract\.js/);
 });
+
+test('heartbeats come at least three times a lock: a dead worker is told from a live one by them', () => {
+  assert.throws(
+    () => loadConfig({ LOCK_DURATION_MS: '2000', HEARTBEAT_INTERVAL_MS: '1000' }),
+    /HEARTBEAT_INTERVAL_MS \(1000\) must be at most a third of LOCK_DURATION_MS \(2000\)/,
+  );
+  assert.equal(loadConfig({ LOCK_DURATION_MS: '3000', HEARTBEAT_INTERVAL_MS: '1000' }).LOCK_DURATION_MS, 3000);
+});

@@ -67,6 +67,11 @@ export const CONFIG_SCHEMA = z.object({
     .describe(
       'Redis for queues and document status. `npm start` starts its own when unset. Redis must use `maxmemory-policy noeviction`.',
     ),
+  // A paused Redis (SIGSTOP, a long fork, a network black hole) keeps its connections open: without a
+  // bound, every request that touches it waits until the client gives up.
+  REDIS_COMMAND_TIMEOUT_MS: int(100, 60_000, 2000).describe(
+    "API only: how long a Redis command may take before the request answers 503 (finished jobs are then read from storage). Workers wait: a worker's commands are retried, not abandoned.",
+  ),
   // Prefix of every Redis key pagefleet writes; tests use a fresh one each.
   QUEUE_PREFIX: z
     .string()
@@ -309,6 +314,13 @@ const configSchema = CONFIG_SCHEMA.superRefine((config, ctx) => {
   }
   if (config.STORAGE === 's3' && !config.S3_BUCKET) {
     ctx.addIssue({ code: 'custom', path: ['S3_BUCKET'], message: 'S3_BUCKET is required with STORAGE=s3' });
+  }
+  if (config.HEARTBEAT_INTERVAL_MS * 3 > config.LOCK_DURATION_MS) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['HEARTBEAT_INTERVAL_MS'],
+      message: `HEARTBEAT_INTERVAL_MS (${config.HEARTBEAT_INTERVAL_MS}) must be at most a third of LOCK_DURATION_MS (${config.LOCK_DURATION_MS}): a stalled page's worker counts as dead when its last beat is older than half the lock`,
+    });
   }
   if (config.DEFAULT_DPI > config.MAX_DPI) {
     ctx.addIssue({

@@ -46,6 +46,15 @@ export class HeartbeatStore {
       .exec();
   }
 
+  /**
+   * Milliseconds since the worker's latest beat reached Redis, by Redis' clock (a beat sent while
+   * Redis was paused counts from when Redis took it); undefined when the worker is gone.
+   */
+  async ageMs(id: string): Promise<number | undefined> {
+    const left = await this.redis.pttl(beatKey(this.prefix, id));
+    return left < 0 ? undefined : Math.max(0, this.intervalMs * MISSED_BEATS - left);
+  }
+
   /** A worker that stops cleanly leaves the list at once. */
   async remove(id: string): Promise<void> {
     await this.redis.multi().del(beatKey(this.prefix, id)).zrem(indexKey(this.prefix), id).exec();

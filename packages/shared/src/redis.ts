@@ -1,19 +1,27 @@
 import { Redis } from 'ioredis';
 import type { Logger } from './logger.js';
 
+export type RedisRole = { kind: 'producer'; commandTimeoutMs: number } | { kind: 'consumer' };
+
 /**
- * Producers (the API) fail fast while Redis is down, so a submission answers 503 instead of
- * hanging; consumers (workers) block on queues and must retry forever.
+ * Producers (the API) fail fast while Redis is down or paused, so a request answers 503 instead
+ * of hanging: `commandTimeoutMs` bounds each command. Consumers (workers) block on queues and
+ * must retry forever.
  */
-export function createRedis(url: string, role: 'producer' | 'consumer', log: Logger): Redis {
+export function createRedis(url: string, role: RedisRole, log: Logger): Redis {
+  const consumer = role.kind === 'consumer';
   const redis = new Redis(url, {
-    enableOfflineQueue: role === 'consumer',
-    maxRetriesPerRequest: role === 'consumer' ? null : 1,
+    enableOfflineQueue: consumer,
+    maxRetriesPerRequest: consumer ? null : 1,
     retryStrategy: (times) => Math.min(times * 200, 5000),
+    ...(role.kind === 'producer' ? { commandTimeout: role.commandTimeoutMs } : {}),
   });
   redis.on('error', (err) => log.warn({ err }, 'redis connection error'));
   return redis;
 }
+
+/** ioredis' error for a command that got no reply within its `commandTimeout`: Redis is paused or cut off. */
+export const isRedisTimeout = (err: unknown) => err instanceof Error && err.message === 'Command timed out';
 
 /** True when Redis answers a PING within `timeoutMs`; never throws. */
 export async function pingRedis(redis: Redis, timeoutMs: number): Promise<boolean> {

@@ -1,7 +1,15 @@
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { UnrecoverableError, type Job } from 'bullmq';
-import { failureOf, MIN_DPI, MIN_PAGE_PIXELS, pageJobSchema, type ReadMethod } from '@pagefleet/shared';
+import {
+  failureOf,
+  MIN_DPI,
+  MIN_PAGE_PIXELS,
+  pageJobSchema,
+  STALLED_REASON,
+  type ClaimedPage,
+  type ReadMethod,
+} from '@pagefleet/shared';
 import { recognizePage } from '../pipeline/page.js';
 import type { PageProcessorDeps } from './deps.js';
 
@@ -45,6 +53,23 @@ export function shrinkAfterDeaths(dpi: number, maxPixels: number, deaths: number
   };
 }
 
+/**
+ * The deaths of a worker on this page so far. A job stalls when its lock expires: its worker died,
+ * or Redis was paused (frozen, a long fork) past the lock while its worker went on. Only the
+ * first is a death, and only a death makes the next attempt smaller.
+ */
+async function countDeaths(claim: ClaimedPage, deps: PageProcessorDeps): Promise<number> {
+  if (claim.newStalls === 0 || !claim.previousWorker) return claim.deaths;
+  if (await deps.liveness.isAlive(claim.previousWorker)) {
+    deps.log.info(
+      { jobId: claim.documentId, page: claim.page, worker: claim.previousWorker },
+      'page stalled while its worker lived (Redis paused past the lock?): not a death',
+    );
+    return claim.deaths;
+  }
+  return deps.ledger.pageDied(claim, claim.newStalls);
+}
+
 /** True when BullMQ will not run the job again after this attempt fails with `err`. */
 export const isLastAttempt = (job: Job, err: Error) =>
   err instanceof UnrecoverableError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
@@ -59,11 +84,12 @@ export async function processPage(job: Job, deps: PageProcessorDeps, stop?: Abor
   const parsed = pageJobSchema.safeParse(job.data);
   if (!parsed.success) throw new UnrecoverableError(`malformed page job: ${parsed.error.message}`);
   const data = parsed.data;
-  const claim = await deps.ledger.pageStarted(data.documentId, data.page);
+  const claim = await deps.ledger.pageStarted(data.documentId, data.page, deps.liveness.workerId, job.stalledCounter);
   if (!claim) throw new DocumentCanceledError();
   const scratch = path.join(deps.scratchDir, `${data.documentId}.${data.page}.${claim.attempt}`);
   try {
-    const deaths = job.stalledCounter;
+    const deaths = await countDeaths(claim, deps);
+    if (deaths > deps.liveness.maxDeaths) throw new UnrecoverableError(STALLED_REASON);
     const { dpi, maxPixels } = shrinkAfterDeaths(data.dpi, deps.maxPixels, deaths);
     deps.log.info({ jobId: data.documentId, page: data.page, attempt: claim.attempt, deaths, dpi }, 'page started');
     const input = await deps.ledger.pageInput(data.documentId, data.source, path.join(scratch, data.source.file));

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { UnrecoverableError, type Job, type Queue } from 'bullmq';
 import {
   formatPages,
+  pageJobId,
   pageJobOptions,
   pageQueueFor,
   runTool,
@@ -104,11 +105,21 @@ export async function processSplit(job: Job, deps: SplitDeps): Promise<SplitSumm
   }
 }
 
-/** Adds the pages to their queues as children of their document's job; job ids make a retry add none twice. */
+/**
+ * Adds the pages to their queues as children of their document's job. A retry (the split's worker
+ * died) skips the pages an earlier run queued: BullMQ would make a page that already failed a
+ * dependency of its document again, which would then wait for it forever.
+ */
 async function queuePages(deps: SplitDeps, id: string, pages: PageJob[]): Promise<void> {
   const parent = { id, queue: deps.documents.qualifiedName };
   const byQueue = new Map<PageQueueName, PageJob[]>();
-  for (const page of pages) {
+  const states = await Promise.all(
+    pages.map((page) =>
+      deps.pageQueues[pageQueueFor(page.pixels, deps.config.LARGE_PAGE_PIXELS)].getJobState(pageJobId(id, page.page)),
+    ),
+  );
+  for (const [index, page] of pages.entries()) {
+    if (states[index] !== 'unknown') continue;
     const queue = pageQueueFor(page.pixels, deps.config.LARGE_PAGE_PIXELS);
     const jobs = byQueue.get(queue) ?? [];
     jobs.push(page);

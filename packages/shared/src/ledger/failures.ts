@@ -21,10 +21,11 @@ export class PageFailureError extends Error {
 }
 
 /**
- * BullMQ's message for a job whose worker died (lost its lock) more than MAX_STALLED_COUNT times:
- * the one failure that reaches pagefleet as a message only, so it is matched here and nowhere else.
+ * BullMQ's message for a job that stalled (lost its lock) more times than it allows, which the
+ * page handler gives too when a page's workers died more than MAX_STALLED_COUNT times: a failure
+ * that reaches a document job as a message only, so it is matched here and nowhere else.
  */
-const STALLED_REASON = 'job stalled more than allowable limit';
+export const STALLED_REASON = 'job stalled more than allowable limit';
 
 export const isStalledFailure = (message: string) => message === STALLED_REASON;
 

@@ -7,7 +7,14 @@ import { readBlob, type BlobStore } from '../storage/blob-store.js';
 import type { PageFailure } from './failures.js';
 import { documentKeys, DOCUMENTS_PREFIX, isJobId } from './layout.js';
 import { decodeRecord, type PageRecord } from './records.js';
-import { RedisState, type CommitOutcome, type DocumentEvent, type NewDocument, type PageClaim } from './state.js';
+import {
+  RedisState,
+  type ClaimedPage,
+  type CommitOutcome,
+  type DocumentEvent,
+  type NewDocument,
+  type PageClaim,
+} from './state.js';
 
 /** A finished document as saved beside its files: its state and every page record. */
 type SavedDocument = Omit<DocumentState, 'pages'> & { pages?: string; records?: Record<string, string> };
@@ -75,9 +82,20 @@ export class DocumentLedger {
     await Promise.all([this.state.discard(id), this.blobs.deletePrefix(documentKeys(id).root)]);
   }
 
-  /** Claims a page for a new attempt; undefined when its document has ended (canceled, expired). */
-  pageStarted(id: string, page: number): Promise<PageClaim | undefined> {
-    return this.state.claim(id, page);
+  /**
+   * Claims a page for a new attempt by `worker`, whose BullMQ job has stalled `stalls` times;
+   * undefined when its document has ended (canceled, expired).
+   */
+  pageStarted(id: string, page: number, worker: string, stalls: number): Promise<ClaimedPage | undefined> {
+    return this.state.claim(id, page, worker, stalls);
+  }
+
+  /**
+   * Counts the deaths of the workers that ran a page before `claim` (a stalled job whose worker
+   * is gone); resolves with the page's deaths so far.
+   */
+  pageDied(claim: PageClaim, deaths: number): Promise<number> {
+    return this.state.died(claim, deaths);
   }
 
   /**

@@ -30,12 +30,27 @@ local function record(page, value, confidence, ttl)
   return 'recorded'
 end`;
 
-/** KEYS doc, claims · ARGV page, ttl → the attempt's number, or 'ended'. */
+/**
+ * KEYS doc, claims · ARGV page, ttl, worker, stalls → {attempt, previous worker, stalls since the
+ * previous claim, deaths}, or 'ended'. Beside each page's latest attempt the claims hash keeps
+ * who claimed it, the job's stall count then, and the deaths counted so far.
+ */
 const CLAIM = `${RUNNING}
 if status == 'queued' then redis.call('HSET', KEYS[1], 'status', 'processing') end
-local attempt = redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
+local page = ARGV[1]
+local attempt = redis.call('HINCRBY', KEYS[2], page, 1)
+local previous = redis.call('HGET', KEYS[2], page .. ':worker') or ''
+local seen = tonumber(redis.call('HGET', KEYS[2], page .. ':stalls') or '0')
+local deaths = tonumber(redis.call('HGET', KEYS[2], page .. ':deaths') or '0')
+redis.call('HSET', KEYS[2], page .. ':worker', ARGV[3], page .. ':stalls', ARGV[4])
 redis.call('EXPIRE', KEYS[2], ARGV[2])
-return attempt`;
+return {attempt, previous, math.max(0, tonumber(ARGV[4]) - seen), deaths}`;
+
+/** KEYS claims · ARGV page, deaths, ttl → the page's deaths now. */
+const DIED = `
+local deaths = redis.call('HINCRBY', KEYS[1], ARGV[1] .. ':deaths', ARGV[2])
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+return deaths`;
 
 /** KEYS doc, pages, events, claims · ARGV page, attempt, record, confidence, ttl. */
 const COMPLETE = `${RUNNING}${RECORD}
@@ -108,6 +123,16 @@ export interface PageClaim {
   attempt: number;
 }
 
+/** A new claim, with what the page went through before it. */
+export interface ClaimedPage extends PageClaim {
+  /** The worker that made the previous claim, if any. */
+  previousWorker?: string;
+  /** Times the page's job stalled (lost its lock) since the previous claim. */
+  newStalls: number;
+  /** Deaths of a worker on this page counted so far. */
+  deaths: number;
+}
+
 /** What became of a page's result: recorded, or refused because its attempt no longer owns the page. */
 export type CommitOutcome = 'recorded' | 'superseded' | 'ended';
 
@@ -155,11 +180,22 @@ export class RedisState {
     await this.redis.del(...this.keys(id));
   }
 
-  /** The next attempt's claim on a page; undefined once the document has ended (or expired). */
-  async claim(id: string, page: number): Promise<PageClaim | undefined> {
+  /**
+   * The next attempt's claim on a page, made by `worker` for a job that has stalled `stalls`
+   * times; undefined once the document has ended (or expired).
+   */
+  async claim(id: string, page: number, worker: string, stalls: number): Promise<ClaimedPage | undefined> {
     const [doc, , , claims] = this.keys(id);
-    const attempt = await this.redis.eval(CLAIM, 2, doc, claims, page, this.ttlSeconds);
-    return typeof attempt === 'number' ? { documentId: id, page, attempt } : undefined;
+    const reply = await this.redis.eval(CLAIM, 2, doc, claims, page, this.ttlSeconds, worker, stalls);
+    if (!Array.isArray(reply)) return undefined;
+    const [attempt, previous, newStalls, deaths] = reply as [number, string, number, number];
+    return { documentId: id, page, attempt, newStalls, deaths, ...(previous ? { previousWorker: previous } : {}) };
+  }
+
+  /** Counts `deaths` more deaths of a worker on a page; resolves with the page's total. */
+  async died(claim: PageClaim, deaths: number): Promise<number> {
+    const [, , , claims] = this.keys(claim.documentId);
+    return (await this.redis.eval(DIED, 1, claims, claim.page, deaths, this.ttlSeconds)) as number;
   }
 
   async complete(claim: PageClaim, record: PageRecord & { status: 'completed' }): Promise<CommitOutcome> {
