@@ -98,6 +98,7 @@ describe('the document ledger: fenced page results', () => {
     await ledger.storeText(id, Readable.from(['done\f']));
     assert.equal(await ledger.finish(id, 'partial', '1 of 2 pages failed'), true);
     assert.equal(await ledger.finish(id, 'completed'), false, 'a document ends once');
+    await ledger.saveFinished(id);
 
     assert.notEqual(await ledger.pageCompleted(late, result(2, 'too late'), {}), 'recorded');
     assert.equal(await ledger.pageStarted(id, 2, 'worker', 0), undefined, 'no new attempt starts');

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, statfs } from 'node:fs/promises';
+import { createServer as createHttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -291,6 +293,99 @@ describe('the disk refuses a write', () => {
       assert.equal(app.child.exitCode, null);
     } finally {
       await kill(app);
+    }
+  });
+});
+
+// A real full filesystem: a tmpfs of its own, filled to the last byte (mounting needs root; the
+// test is skipped without it).
+describe('the disk fills up', () => {
+  let mountPoint: string;
+  let mounted = false;
+  before(async () => {
+    mountPoint = await mkdtemp(path.join(os.tmpdir(), 'pagefleet-full-'));
+    mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=48m', 'tmpfs', mountPoint]).status === 0;
+  });
+  after(async () => {
+    if (mounted) spawnSync('umount', ['-l', mountPoint]);
+    await rm(mountPoint, { recursive: true, force: true });
+  });
+
+  test('accepted documents end (pages fail with reason storage, end event, webhook), /ready is 503; room again: work completes', async (t) => {
+    if (!mounted) {
+      t.skip('cannot mount a tmpfs here (needs root)');
+      return;
+    }
+    let hooked: (body: string) => void = () => undefined;
+    const webhook = new Promise<string>((resolve) => (hooked = resolve));
+    const receiver = createHttpServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      req.on('end', () => {
+        res.writeHead(200).end();
+        hooked(body);
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    const callbackUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+    const stack = await startStack({
+      DATA_DIR: mountPoint,
+      MIN_FREE_DISK: '4Mi',
+      WEBHOOK_SECRET: 'a secret of sixteen characters at least',
+      WEBHOOK_ALLOW_PRIVATE: 'true',
+      PAGE_ATTEMPTS: '2',
+    });
+    const filler = path.join(mountPoint, 'filler');
+    try {
+      const pages = await Promise.all(
+        [['Accepted before the disk filled.'], ['Its pages find no room.']].map(textPage),
+      );
+      const accepted = await stack.submit(
+        pages.map((data, i) => ({ name: `${i}.png`, data })),
+        { callbackUrl },
+      );
+      assert.equal(accepted.status, 202);
+      const { id } = (await accepted.json()) as { id: string };
+      // Every byte taken: dd stops at ENOSPC.
+      spawnSync('dd', ['if=/dev/zero', `of=${filler}`, 'bs=1M']);
+      assert.equal((await statfs(mountPoint)).bavail, 0, 'the disk is full');
+
+      await expectNotReady(stack, /disk/);
+      const refused = await stack.submit([{ name: 'a.png', data: pages[0] as Buffer }]);
+      assert.equal(refused.status, 507);
+      assert.equal(((await refused.json()) as { code: string }).code, 'storage_full');
+
+      await stack.startWorker();
+      const doc = await stack.waitFor(id, finished);
+      assert.equal(doc.status, 'failed');
+      const result = (await (await fetch(`${stack.url}/v1/jobs/${id}/result`)).json()) as {
+        pages: Array<{ status: string; reason?: string; error?: string }>;
+      };
+      assert.deepEqual(
+        result.pages.map((page) => [page.status, page.reason]),
+        [
+          ['failed', 'storage'],
+          ['failed', 'storage'],
+        ],
+      );
+      const events = await (await fetch(`${stack.url}/v1/jobs/${id}/events`)).text();
+      assert.match(events, /event: end/);
+      assert.equal((JSON.parse(await webhook) as { status: string }).status, 'failed', 'the webhook was sent');
+
+      await rm(filler);
+      const until = Date.now() + 10_000;
+      while ((await fetch(`${stack.url}/ready`)).status !== 200) {
+        assert.ok(Date.now() < until, 'ready again once there is room, without a restart');
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      const again = await stack.submit([{ name: 'a.png', data: pages[0] as Buffer }]);
+      assert.equal(again.status, 202);
+      const next = await stack.waitFor(((await again.json()) as { id: string }).id, finished);
+      assert.equal(next.status, 'completed');
+    } finally {
+      await rm(filler, { force: true });
+      await stack.stop();
+      await new Promise((resolve) => receiver.close(resolve));
     }
   });
 });

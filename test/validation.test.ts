@@ -127,6 +127,7 @@ describe('bad submissions get a problem+json answer and leave nothing behind', (
       redis: true,
       storage: true,
       dataDir: true,
+      disk: true,
     });
   });
 });

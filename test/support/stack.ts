@@ -56,8 +56,9 @@ export interface Stack {
 export async function startStack(env: Record<string, string> = {}, storage: Storage = 'filesystem'): Promise<Stack> {
   // A test that stops and restarts Redis brings its own.
   const redis: TestRedis = env.REDIS_URL ? { url: env.REDIS_URL, stop: () => Promise.resolve() } : await startRedis();
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'pagefleet-data-'));
-  const dirs = [dataDir];
+  // A test that fills a disk of its own brings its DATA_DIR.
+  const dataDir = env.DATA_DIR ?? (await mkdtemp(path.join(os.tmpdir(), 'pagefleet-data-')));
+  const dirs = env.DATA_DIR ? [] : [dataDir];
   const s3 = storage === 's3' ? await startS3Server(path.join(dataDir, 's3'), 'pagefleet-test') : undefined;
   if (s3) useS3Credentials(s3);
   const ownDataDir = () => {

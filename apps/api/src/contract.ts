@@ -116,7 +116,12 @@ export const healthSchema = z.object({ status: z.literal('ok') }).meta({ id: 'He
 export const readySchema = z
   .object({
     status: z.literal('ready'),
-    checks: z.object({ redis: z.boolean(), storage: z.boolean(), dataDir: z.boolean() }),
+    checks: z.object({
+      redis: z.boolean(),
+      storage: z.boolean(),
+      dataDir: z.boolean(),
+      disk: z.boolean().describe('DATA_DIR keeps MIN_FREE_DISK free.'),
+    }),
   })
   .meta({ id: 'Ready' });
 

@@ -4,6 +4,7 @@ import {
   BackpressureError,
   InvalidRequestError,
   isRedisTimeout,
+  isStorageFull,
   NotFoundError,
   PagefleetError,
   problemBody,
@@ -75,12 +76,6 @@ export function errorHandler(config: Config, log: Logger, redisReady: () => bool
     if (!req.complete) res.set('Connection', 'close');
     sendProblem(res, known.status, known.code, known.title, known.message);
   };
-}
-
-/** Write errors that mean the disk is full or this process may write no more (quota, file size limit). */
-export function isStorageFull(err: unknown): boolean {
-  const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  return code === 'ENOSPC' || code === 'EDQUOT' || code === 'EFBIG';
 }
 
 /** Errors raised by body parsing (busboy, http-errors) that are the client's fault. */

@@ -5,7 +5,6 @@ import { pinoHttp } from 'pino-http';
 import type { Queue, FlowProducer } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
-  uploadsDir,
   type BlobStore,
   type Config,
   type DocumentLedger,
@@ -57,7 +56,7 @@ export function createServer(deps: ServerDeps): express.Express {
   app.use(pinoHttp({ logger: deps.log, autoLogging: { ignore: (req) => UNLOGGED.has(req.url ?? '') } }));
   // Probes and the scrape stay open whatever API_KEYS says: orchestrators and Prometheus call
   // them without credentials, and they tell nothing of any document.
-  app.use(healthRouter(deps.redis, deps.blobs, uploadsDir(deps.config.DATA_DIR)));
+  app.use(healthRouter(deps.redis, deps.blobs, deps.config.DATA_DIR, deps.config.MIN_FREE_DISK));
   app.get('/metrics', metricsHandler(deps.metrics.registry));
   // The contract is no secret: clients and generators read it before they hold a key.
   const contract = openApiDocument(deps.config, version);

@@ -1,8 +1,10 @@
+import { mkdir } from 'node:fs/promises';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
   createRedis,
   DocumentLedger,
+  hasFreeSpace,
   HeartbeatStore,
   mebibytes,
   openBlobStore,
@@ -106,6 +108,8 @@ export async function runWorker(config: Config, log: Logger, plan?: CapacityPlan
   const metrics = createWorkerMetrics(busyByQueue);
   metrics.memoryBudget.set(capacity.budgetBytes);
 
+  // Pages are copied and rendered under DATA_DIR: /ready watches the free space there.
+  await mkdir(config.DATA_DIR, { recursive: true });
   const redis = createRedis(config.REDIS_URL, { kind: 'consumer' }, log);
   redis.once('ready', () => void warnUnlessNoEviction(redis, log));
   const blobs = await openBlobStore(config);
@@ -130,7 +134,11 @@ export async function runWorker(config: Config, log: Logger, plan?: CapacityPlan
     host: config.HOST,
     port: config.WORKER_PORT,
     registry: metrics.registry,
-    checks: async () => ({ redis: await pingRedis(redis, PING_TIMEOUT_MS), ocr: ocrReady }),
+    checks: async () => ({
+      redis: await pingRedis(redis, PING_TIMEOUT_MS),
+      ocr: ocrReady,
+      disk: await hasFreeSpace(config.DATA_DIR, config.MIN_FREE_DISK),
+    }),
     log,
   });
   log.info({ port: probes.port }, 'worker metrics and probes listening');

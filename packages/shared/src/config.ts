@@ -146,6 +146,12 @@ export const CONFIG_SCHEMA = z.object({
 
   // Submission limits: what one request may ask of the service.
   MAX_FILE_BYTES: int(1, Number.MAX_SAFE_INTEGER, 100 * 1024 * 1024).describe('Largest file accepted (`413` beyond).'),
+  // Below this, uploads would fail half-way and pages could not be stored: refuse them up front.
+  MIN_FREE_DISK: byteSize
+    .prefault('256Mi')
+    .describe(
+      'Free space `DATA_DIR` must keep (`256Mi`, `1Gi`, …): below it `/ready` answers 503 (API and worker) and uploads `507`.',
+    ),
   MAX_FILES: int(1, 1000, 20).describe('Files per submission (`413` beyond).'),
   MAX_PAGES: int(1, 100_000, 1000).describe('Pages per document (`422` beyond).'),
   DEFAULT_DPI: int(MIN_DPI, 2400, 200).describe(

@@ -112,6 +112,12 @@ export class ConflictError extends PagefleetError {
 }
 
 /** The disk under DATA_DIR is full (or the process may write no more); nothing was kept. */
+/** Write errors that mean the disk is full or this process may write no more (quota, file size limit). */
+export function isStorageFull(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT' || code === 'EFBIG';
+}
+
 export class StorageFullError extends PagefleetError {
   readonly status = 507;
   readonly code = 'storage_full';

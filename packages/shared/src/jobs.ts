@@ -91,8 +91,11 @@ export type WordResult = z.infer<typeof wordResultSchema>;
 export const READ_METHODS = ['text', 'ocr'] as const;
 export type ReadMethod = (typeof READ_METHODS)[number];
 
-/** Why a page was given up: its worker kept dying on it, it ran past PAGE_TIMEOUT_MS, or it failed. */
-export const PAGE_FAILURE_REASONS = ['oom', 'timeout', 'error'] as const;
+/**
+ * Why a page was given up: its worker kept dying on it, it ran past PAGE_TIMEOUT_MS, there was no
+ * room to store it (a full disk), or it failed.
+ */
+export const PAGE_FAILURE_REASONS = ['oom', 'timeout', 'storage', 'error'] as const;
 export type PageFailureReason = (typeof PAGE_FAILURE_REASONS)[number];
 
 /** What the worker stores for each page, and what `GET /v1/jobs/:id/result` returns per page. */

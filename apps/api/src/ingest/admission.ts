@@ -1,6 +1,13 @@
 import type { RequestHandler } from 'express';
 import type { Queue } from 'bullmq';
-import { BackpressureError, TooLargeError, UnavailableError, type Config } from '@pagefleet/shared';
+import {
+  BackpressureError,
+  freeDiskBytes,
+  StorageFullError,
+  TooLargeError,
+  UnavailableError,
+  type Config,
+} from '@pagefleet/shared';
 
 /** Room for the multipart boundaries, part headers and fields around the files. */
 const FORM_OVERHEAD_BYTES = 1024 * 1024;
@@ -24,7 +31,8 @@ export async function queuedPages(queues: Queue[]): Promise<number> {
 
 /**
  * Runs before the upload is read, so that a refused request costs neither bandwidth nor disk:
- * no body declared larger than any valid submission (413), at most MAX_CONCURRENT_UPLOADS uploads per process (503), and none while more than
+ * no body declared larger than any valid submission (413), none while the disk has less than
+ * MIN_FREE_DISK free (507), at most MAX_CONCURRENT_UPLOADS uploads per process (503), and none while more than
  * MAX_QUEUED_PAGES pages wait for a worker (429).
  */
 export function admission({ config, pageQueues }: AdmissionDeps): RequestHandler {
@@ -38,6 +46,12 @@ export function admission({ config, pageQueues }: AdmissionDeps): RequestHandler
     if (declared > maxBody) {
       throw new TooLargeError(
         `the request declares ${declared} bytes; at most ${maxBody} are accepted (MAX_FILES × MAX_FILE_BYTES)`,
+      );
+    }
+    const free = await freeDiskBytes(config.DATA_DIR).catch(() => 0);
+    if (free < config.MIN_FREE_DISK) {
+      throw new StorageFullError(
+        `the server keeps ${config.MIN_FREE_DISK} bytes free (MIN_FREE_DISK) and has ${free}: nothing was uploaded; retry later`,
       );
     }
     if (active >= config.MAX_CONCURRENT_UPLOADS) {

@@ -10,6 +10,7 @@ import {
   pageQueueFor,
   QUEUES,
   splitJobOptions,
+  isStorageFull,
   UnavailableError,
   UnprocessableError,
   UnsupportedTypeError,
@@ -22,7 +23,6 @@ import {
   type PageSource,
   type SplitJob,
 } from '@pagefleet/shared';
-import { isStorageFull } from '../problem.js';
 import type { Limiter } from './limiter.js';
 import { inspectFile, type InspectLimits } from './pages.js';
 import { EXTENSIONS, sniffFile, type FileType } from './sniff.js';

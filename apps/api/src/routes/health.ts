@@ -2,7 +2,7 @@ import { constants } from 'node:fs';
 import { access, mkdir } from 'node:fs/promises';
 import { Router } from 'express';
 import type { Redis } from 'ioredis';
-import { pingRedis, type BlobStore } from '@pagefleet/shared';
+import { hasFreeSpace, pingRedis, uploadsDir, type BlobStore } from '@pagefleet/shared';
 import { sendProblem } from '../problem.js';
 
 const PING_TIMEOUT_MS = 1000;
@@ -16,19 +16,24 @@ async function writable(dir: string): Promise<boolean> {
   );
 }
 
-/** `/health` (the process runs) and `/ready` (Redis, the blob store and the uploads folder work). */
-export function healthRouter(redis: Redis, blobs: BlobStore, uploads: string): Router {
+/**
+ * `/health` (the process runs) and `/ready` (Redis, the blob store and the uploads folder work,
+ * and its disk keeps MIN_FREE_DISK free).
+ */
+export function healthRouter(redis: Redis, blobs: BlobStore, dataDir: string, minFreeDisk: number): Router {
+  const uploads = uploadsDir(dataDir);
   const router = Router();
   router.get('/health', (_req, res) => {
     res.json({ status: 'ok' });
   });
   router.get('/ready', async (_req, res) => {
-    const [redisUp, storage, dataDir] = await Promise.all([
+    const [redisUp, storage, uploadsWritable, disk] = await Promise.all([
       pingRedis(redis, PING_TIMEOUT_MS),
       blobs.ready(),
       writable(uploads),
+      hasFreeSpace(dataDir, minFreeDisk),
     ]);
-    const checks = { redis: redisUp, storage, dataDir };
+    const checks = { redis: redisUp, storage, dataDir: uploadsWritable, disk };
     if (Object.values(checks).every(Boolean)) {
       res.json({ status: 'ready', checks });
       return;

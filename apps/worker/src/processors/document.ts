@@ -7,12 +7,14 @@ import {
   everyPage,
   expandPages,
   failureFromMessage,
+  isStorageFull,
   pageFromJobId,
   type DocumentLedger,
   type DocumentStatus,
 } from '@pagefleet/shared';
 import { assemblePdf } from '../pipeline/assemble.js';
 import type { DocumentProcessorDeps } from './deps.js';
+import { isLastAttempt } from './page.js';
 
 export interface DocumentSummary {
   status: DocumentStatus;
@@ -20,12 +22,10 @@ export interface DocumentSummary {
   pagesFailed: number;
 }
 
-/** The pages' text joined by form feeds, one page in memory at a time; counts what it read. */
-async function* joinedText(ledger: DocumentLedger, id: string, pages: number[], counts: DocumentSummary) {
+/** The pages' text joined by form feeds, one page in memory at a time. */
+async function* joinedText(ledger: DocumentLedger, id: string, pages: number[]) {
   for (const [index, page] of pages.entries()) {
     const [result] = await ledger.pageResults(id, [page]);
-    if (result?.status === 'completed') counts.pagesDone++;
-    else counts.pagesFailed++;
     yield `${index > 0 ? '\f' : ''}${result?.text ?? ''}`;
   }
 }
@@ -42,8 +42,10 @@ export async function processDocument(job: Job, deps: DocumentProcessorDeps): Pr
   // Jobs queued before page selections existed name every page.
   const pages = expandPages(parsed.data.pages ?? everyPage(pageCount));
   if (await ledger.isFinished(id)) {
-    // A retry after the status was written: the webhook may be what failed (queueing is idempotent).
+    // A retry after the status was written: the webhook or the saved state may be what failed
+    // (both are idempotent).
     await deps.queueWebhook(id);
+    await ledger.saveFinished(id);
     return undefined;
   }
 
@@ -57,15 +59,40 @@ export async function processDocument(job: Job, deps: DocumentProcessorDeps): Pr
     await ledger.pageFailed(id, page, { reason: 'error', error: 'page ended without a result' });
   }
 
-  const counts: DocumentSummary = { status: 'completed', pagesDone: 0, pagesFailed: 0 };
-  await ledger.storeText(id, Readable.from(joinedText(ledger, id, pages, counts)));
-  if (pdf) await storePdf(deps, id, pages);
-
-  const { pagesDone, pagesFailed } = counts;
-  const status: DocumentStatus = pagesFailed === 0 ? 'completed' : pagesDone === 0 ? 'failed' : 'partial';
-  await ledger.finish(id, status, pagesFailed === 0 ? '' : `${pagesFailed} of ${pageCount} pages failed`);
+  const stored = await storeOutputs(job, deps, id, pages, pdf);
+  const { pagesDone, pagesFailed } = (await ledger.read(id)) ?? { pagesDone: 0, pagesFailed: pages.length };
+  const errors = [
+    ...(pagesFailed > 0 ? [`${pagesFailed} of ${pageCount} pages failed`] : []),
+    ...(stored ? [] : ['there was no room to store the combined text and PDF']),
+  ];
+  const status: DocumentStatus = errors.length === 0 ? 'completed' : pagesDone === 0 ? 'failed' : 'partial';
+  await ledger.finish(id, status, errors.join('; '));
   await deps.queueWebhook(id);
+  await ledger.saveFinished(id);
   return { status, pagesDone, pagesFailed };
+}
+
+/**
+ * Stores the combined text and, if asked for, PDF; false when the disk had no room for them on
+ * the job's last attempt. A full disk is retried like any error, but never keeps a document from
+ * ending: its last attempt ends it without them.
+ */
+async function storeOutputs(
+  job: Job,
+  deps: DocumentProcessorDeps,
+  id: string,
+  pages: number[],
+  pdf: boolean,
+): Promise<boolean> {
+  try {
+    await deps.ledger.storeText(id, Readable.from(joinedText(deps.ledger, id, pages)));
+    if (pdf) await storePdf(deps, id, pages);
+    return true;
+  } catch (err) {
+    if (!isStorageFull(err) || !isLastAttempt(job, err as Error)) throw err;
+    deps.log.warn({ jobId: id, err }, 'no room to store the combined text and PDF: the document ends without them');
+    return false;
+  }
 }
 
 async function storePdf(deps: DocumentProcessorDeps, id: string, pages: number[]): Promise<void> {

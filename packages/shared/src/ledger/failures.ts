@@ -1,3 +1,4 @@
+import { isStorageFull } from '../errors.js';
 import type { PageFailureReason } from '../jobs.js';
 
 /** Why a page was given up, as its result reports it. */
@@ -39,6 +40,7 @@ export function failureOf(err: Error): PageFailure {
   if (err instanceof PageFailureError) {
     return { reason: err.reason, error: err.message, ...(err.stage ? { stage: err.stage } : {}) };
   }
+  if (isStorageFull(err)) return { reason: 'storage', error: `no room to store the page: ${err.message}` };
   return failureFromMessage(err.message);
 }
 

@@ -221,15 +221,18 @@ export class DocumentLedger {
     return this.blobs.get(documentKeys(id).pdf);
   }
 
+  /** Ends the document with `status` unless it has already ended; true if this call ended it. */
+  finish(id: string, status: DocumentStatus, error = ''): Promise<boolean> {
+    return this.state.finish(id, status, error);
+  }
+
   /**
-   * Ends the document with `status` unless it has already ended (true if this call ended it), and
-   * saves its state and page records beside its files.
+   * Saves an ended document's state and page records beside its files, where they are read while
+   * Redis is away. Apart from `finish`, so that a document ends even when this cannot be written.
    */
-  async finish(id: string, status: DocumentStatus, error = ''): Promise<boolean> {
-    if (!(await this.state.finish(id, status, error))) return false;
+  async saveFinished(id: string): Promise<void> {
     const [state, records] = await Promise.all([this.state.get(id), this.state.allRecords(id)]);
     if (state) await this.blobs.put(documentKeys(id).state, JSON.stringify({ ...state, records }));
-    return true;
   }
 
   /** Ends the document as canceled, whatever its status, and removes everything it stored. */
