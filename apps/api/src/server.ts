@@ -4,13 +4,7 @@ import express from 'express';
 import { pinoHttp } from 'pino-http';
 import type { Queue, FlowProducer } from 'bullmq';
 import type { Redis } from 'ioredis';
-import {
-  type BlobStore,
-  type Config,
-  type DocumentLedger,
-  type HeartbeatStore,
-  type Logger,
-} from '@pagefleet/shared';
+import { type BlobStore, type Config, type DocumentLedger, type HeartbeatStore, type Logger } from '@pagefleet/shared';
 import { requireApiKey } from './auth.js';
 import { DASHBOARD_PATH, queueDashboard } from './dashboard.js';
 import { securityHeaders } from './headers.js';
