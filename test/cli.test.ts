@@ -42,7 +42,7 @@ describe('pagefleet CLI against the real stack', () => {
   let env: Record<string, string>;
   let letter: string;
   before(async () => {
-    stack = await startStack({ API_KEYS: KEY });
+    stack = await startStack({ API_KEYS: KEY, ADMIN_API_KEYS: KEY });
     await stack.startWorker();
     env = { PAGEFLEET_URL: stack.url, PAGEFLEET_API_KEY: KEY };
     dir = await mkdtemp(path.join(os.tmpdir(), 'pagefleet-cli-'));

@@ -50,7 +50,10 @@ describe('OpenAPI document', () => {
   let contract: OpenApiDocument;
   let ajv: Ajv2020;
   before(async () => {
-    stack = await startStack({ API_KEYS: 'a-key-of-sixteen-chars-or-more' });
+    stack = await startStack({
+      API_KEYS: 'a-key-of-sixteen-chars-or-more',
+      ADMIN_API_KEYS: 'a-key-of-sixteen-chars-or-more',
+    });
     await stack.startWorker();
     contract = (await (await fetch(`${stack.url}/openapi.json`)).json()) as OpenApiDocument;
     ajv = new Ajv2020({ strict: false });

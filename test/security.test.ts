@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { textPage } from '../scripts/lib/fixtures.js';
 import { finished, startStack, type Stack } from './support/stack.js';
@@ -88,5 +89,72 @@ describe('API keys, response headers and idempotent submissions', () => {
     assert.equal(retried.headers.get('idempotent-replayed'), null);
     const bad = await stack.submit([{ name: 'a.png', data: page }], {}, { 'idempotency-key': 'x'.repeat(300) });
     assert.equal(bad.status, 400);
+  });
+});
+
+describe('tenants: each API key sees only its own jobs', () => {
+  const ADMIN = 'k-a11-the-operators-key';
+  let stack: Stack;
+  before(async () => {
+    stack = await startStack({ API_KEYS: `${KEY},${OTHER}`, ADMIN_API_KEYS: ADMIN });
+    await stack.startWorker();
+  });
+  after(() => stack.stop());
+
+  const as = (key: string, init: RequestInit = {}) => ({ ...init, headers: { authorization: `Bearer ${key}` } });
+
+  test('another key gets 404 on every route of a job, as for one that does not exist; the owner gets it all', async () => {
+    const submitted = await stack.submit([{ name: 'a.png', data: await textPage(['Owned by the first key.']) }]);
+    const { id } = (await submitted.json()) as { id: string };
+    assert.equal((await stack.waitFor(id, finished)).status, 'completed');
+    const routes = ['', '/events', '/result', '/text', '/pdf', '/pages/1', '/pages/1?format=hocr'];
+    for (const route of routes) {
+      const theirs = await fetch(`${stack.url}/v1/jobs/${id}${route}`, as(OTHER));
+      assert.equal(theirs.status, 404, route);
+      assert.equal(((await theirs.json()) as { detail: string }).detail, `no job ${id}`, 'nothing tells it exists');
+    }
+    assert.equal((await fetch(`${stack.url}/v1/jobs/${id}`, as(OTHER, { method: 'DELETE' }))).status, 404);
+    assert.equal(
+      (await fetch(`${stack.url}/v1/jobs/${id}`, as(ADMIN))).status,
+      404,
+      'an administrator key is a tenant too',
+    );
+    for (const route of ['', '/result', '/text', '/pages/1']) {
+      assert.equal((await fetch(`${stack.url}/v1/jobs/${id}${route}`, as(KEY))).status, 200, route);
+    }
+    assert.equal((await fetch(`${stack.url}/v1/jobs/${id}`, as(KEY, { method: 'DELETE' }))).status, 204);
+  });
+
+  test('/v1/workers needs an administrator key (ADMIN_API_KEYS): a tenant key gets 403', async () => {
+    assert.equal((await fetch(`${stack.url}/v1/workers`)).status, 401);
+    const tenant = await fetch(`${stack.url}/v1/workers`, as(KEY));
+    assert.equal(tenant.status, 403);
+    assert.equal(((await tenant.json()) as { code: string }).code, 'forbidden');
+    const admin = await fetch(`${stack.url}/v1/workers`, as(ADMIN));
+    assert.equal(admin.status, 200);
+    assert.ok(((await admin.json()) as { workers: unknown[] }).workers.length >= 1);
+  });
+
+  test('an Idempotency-Key is scoped per key; metrics carry no key', async () => {
+    const page = await textPage(['The same key, two tenants.']);
+    const headers = { 'idempotency-key': 'invoice-2026-12' };
+    const submit = (key: string) => {
+      const form = new FormData();
+      form.append('file', new Blob([page]), 'a.png');
+      return fetch(`${stack.url}/v1/jobs`, {
+        method: 'POST',
+        body: form,
+        headers: { ...headers, authorization: `Bearer ${key}` },
+      });
+    };
+    const mine = (await (await submit(KEY)).json()) as { id: string };
+    const theirs = (await (await submit(OTHER)).json()) as { id: string };
+    assert.notEqual(mine.id, theirs.id);
+    assert.equal(((await (await submit(OTHER)).json()) as { id: string }).id, theirs.id);
+    const metrics = await (await fetch(`${stack.url}/metrics`)).text();
+    for (const key of [KEY, OTHER, ADMIN]) {
+      assert.ok(!metrics.includes(key));
+      assert.ok(!metrics.includes(createHash('sha256').update(key).digest('hex')));
+    }
   });
 });

@@ -16,13 +16,13 @@ const dashboardHeaders: RequestHandler = (_req, res, next) => {
 };
 
 /** bull-board over every queue, for operators: jobs by state, their data and errors, retries. */
-export function queueDashboard(queues: Queue[], auth: RequestHandler | undefined): Router {
+export function queueDashboard(queues: Queue[], auth: RequestHandler): Router {
   const adapter = new ExpressAdapter();
   adapter.setBasePath(DASHBOARD_PATH);
   createBullBoard({ queues: queues.map((queue) => new BullMQAdapter(queue)), serverAdapter: adapter });
   const router = Router();
   router.use(dashboardHeaders);
-  if (auth) router.use(auth);
+  router.use(auth);
   router.use(adapter.getRouter() as RequestHandler);
   return router;
 }

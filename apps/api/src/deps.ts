@@ -42,9 +42,9 @@ export async function connectApi(config: Config, log: Logger): Promise<ApiDeps> 
   };
   const flows = new FlowProducer(connection);
   const onQueueError = (err: Error) => log.warn({ err }, 'queue error');
-  if (config.ADMIN_DASHBOARD && !config.API_KEYS) {
+  if (config.ADMIN_DASHBOARD && !config.API_KEYS && !config.ADMIN_API_KEYS) {
     log.warn(
-      'ADMIN_DASHBOARD is on without API_KEYS: anyone who reaches the API can retry and remove jobs at /admin/queues',
+      'ADMIN_DASHBOARD is on without ADMIN_API_KEYS: anyone who reaches the API can retry and remove jobs at /admin/queues',
     );
   }
   const all = [queues.documents, ...queues.pages, queues.webhooks, queues.maintenance, queues.splits];

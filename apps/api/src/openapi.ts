@@ -159,7 +159,12 @@ function operations(config: Config): Operation[] {
       method: 'get',
       path: '/v1/workers',
       summary: 'Live workers',
-      responses: { 200: json('Every worker whose heartbeat is recent.', workersSchema) },
+      description:
+        'They serve every tenant: with `API_KEYS` or `ADMIN_API_KEYS` set, this takes a key from `ADMIN_API_KEYS`.',
+      responses: {
+        200: json('Every worker whose heartbeat is recent.', workersSchema),
+        403: problem('A valid key that is not one of ADMIN_API_KEYS.'),
+      },
       authenticated: true,
     },
     {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
-import express from 'express';
+import express, { type RequestHandler } from 'express';
 import { pinoHttp } from 'pino-http';
 import type { Queue, FlowProducer } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -59,16 +59,19 @@ export function createServer(deps: ServerDeps): express.Express {
   });
   app.get('/docs', referencePage(contract));
   app.use(webPage());
-  if (deps.config.API_KEYS) app.use('/v1', requireApiKey(deps.config.API_KEYS));
+  const { API_KEYS, ADMIN_API_KEYS } = deps.config;
+  if (API_KEYS) app.use('/v1', requireApiKey([...API_KEYS, ...(ADMIN_API_KEYS ?? [])]));
+  // What spans every tenant takes an administrator's key wherever keys are in use.
+  const admin = (basic: boolean): RequestHandler =>
+    API_KEYS || ADMIN_API_KEYS
+      ? requireApiKey(ADMIN_API_KEYS ?? [], { basic, insufficient: API_KEYS ?? [] })
+      : (_req, _res, next) => next();
   // One inspection (a pdfinfo child, an image header) per CPU: past that, concurrent uploads would
   // only add children and memory, not speed (bench:memory).
   const inspections = createLimiter(os.availableParallelism());
   app.use('/v1/jobs', routeBase, jobsRouter({ ...deps, redisReady, inspections }));
-  app.use('/v1/workers', routeBase, workersRouter(deps.heartbeats));
-  if (deps.config.ADMIN_DASHBOARD) {
-    const auth = deps.config.API_KEYS ? requireApiKey(deps.config.API_KEYS, { basic: true }) : undefined;
-    app.use(DASHBOARD_PATH, queueDashboard(deps.queues.all, auth));
-  }
+  app.use('/v1/workers', routeBase, admin(false), workersRouter(deps.heartbeats));
+  if (deps.config.ADMIN_DASHBOARD) app.use(DASHBOARD_PATH, queueDashboard(deps.queues.all, admin(true)));
   app.use(notFound);
   app.use(errorHandler(deps.config, deps.log, redisReady));
   return app;

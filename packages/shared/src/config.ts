@@ -142,7 +142,7 @@ export const CONFIG_SCHEMA = z.object({
     'Comment lines on idle event streams, so that proxies keep them open.',
   ),
   // The BullMQ dashboard at /admin/queues; behind API_KEYS when they are set.
-  ADMIN_DASHBOARD: flag().describe('`true` serves the queue dashboard at `/admin/queues` (behind `API_KEYS`).'),
+  ADMIN_DASHBOARD: flag().describe('`true` serves the queue dashboard at `/admin/queues` (behind `ADMIN_API_KEYS`).'),
 
   // Submission limits: what one request may ask of the service.
   MAX_FILE_BYTES: int(1, Number.MAX_SAFE_INTEGER, 100 * 1024 * 1024).describe('Largest file accepted (`413` beyond).'),
@@ -282,7 +282,15 @@ export const CONFIG_SCHEMA = z.object({
   // Bearer tokens accepted on /v1 routes, comma-separated; unset, the API is open.
   API_KEYS: apiKeys
     .optional()
-    .describe('Comma-separated bearer keys (16+ characters each) required on `/v1`; unset, the API is open.'),
+    .describe(
+      'Comma-separated bearer keys (16+ characters each) required on `/v1`; each sees only the jobs it submitted. Unset, the API is open.',
+    ),
+  // What spans every tenant (workers, the queue dashboard) needs one of these.
+  ADMIN_API_KEYS: apiKeys
+    .optional()
+    .describe(
+      'Comma-separated keys for `GET /v1/workers` and `/admin/queues`, which show every tenant; also valid as API keys. Unset with `API_KEYS` set, nobody may use those.',
+    ),
 
   // Signs webhook bodies (HMAC-SHA256); a submission with a callbackUrl is refused without it.
   WEBHOOK_SECRET: z

@@ -104,6 +104,13 @@ export class UnauthorizedError extends PagefleetError {
   readonly title = 'Unauthorized';
 }
 
+/** A valid key that may not use this route (a tenant's key on an administrator's route). */
+export class ForbiddenError extends PagefleetError {
+  readonly status = 403;
+  readonly code = 'forbidden';
+  readonly title = 'Forbidden';
+}
+
 /** Another request with the same Idempotency-Key is still being handled. */
 export class ConflictError extends PagefleetError {
   readonly status = 409;

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { RequestHandler, Response } from 'express';
 import type { Redis } from 'ioredis';
 import { ConflictError, InvalidRequestError, UnavailableError, type DocumentState } from '@pagefleet/shared';
+import { clientOf } from '../auth.js';
 
 const IDEMPOTENCY_HEADER = 'Idempotency-Key';
 
@@ -19,7 +20,7 @@ export interface IdempotencyDeps {
   prefix: string;
   ttlSeconds: number;
   /** The document a previous request created, if it still exists. */
-  findDocument(id: string): Promise<DocumentState | undefined>;
+  findDocument(id: string, client: string | undefined): Promise<DocumentState | undefined>;
   /** The 202 answer for a document, the same for the first request and its repeats. */
   accepted(res: Response, doc: Pick<DocumentState, 'id' | 'status' | 'pageCount' | 'createdAt'>): void;
 }
@@ -41,7 +42,7 @@ export function idempotency(deps: IdempotencyDeps): RequestHandler {
     if (!/^[\x21-\x7e]{1,255}$/.test(value)) {
       throw new InvalidRequestError(`${IDEMPOTENCY_HEADER} must be 1 to 255 printable ASCII characters`);
     }
-    const scope = typeof res.locals.client === 'string' ? res.locals.client : '';
+    const scope = clientOf(res) ?? '';
     const key = `${deps.prefix}:idempotency:${createHash('sha256').update(`${scope}\n${value}`).digest('hex')}`;
     let claimed: string | null;
     let existing: string | null;
@@ -56,7 +57,7 @@ export function idempotency(deps: IdempotencyDeps): RequestHandler {
         `a request with this ${IDEMPOTENCY_HEADER} is still being handled; retry once it has answered`,
       );
     }
-    const previous = existing ? await deps.findDocument(existing) : undefined;
+    const previous = existing ? await deps.findDocument(existing, clientOf(res)) : undefined;
     if (previous) {
       res.set('Idempotent-Replayed', 'true');
       deps.accepted(res, previous);

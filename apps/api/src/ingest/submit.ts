@@ -120,11 +120,13 @@ function selection(spec: string | undefined, total: number): number[] {
  * Checks every file, records a new document in the ledger (which takes the uploads into storage)
  * and enqueues one flow: a document job whose children are its pages. Whatever fails leaves
  * neither stored objects nor Redis entries behind; the caller removes the uploads not taken.
+ * `owner` (the digest of the submitter's API key) alone may see the document.
  */
 export async function submitDocument(
   deps: SubmitDeps,
   uploads: UploadedFile[],
   submission: Submission,
+  owner?: string,
 ): Promise<Submitted> {
   if (!deps.redisReady()) throw new UnavailableError('the job queue is unreachable; retry shortly');
   const { config } = deps;
@@ -149,7 +151,7 @@ export async function submitDocument(
   const id = randomUUID();
   const createdAt = new Date().toISOString();
   const pages = pageJobs(id, files, submission, new Set(selected));
-  const doc = { id, pageCount, createdAt, ...submission, pages: formatPages(selected) };
+  const doc = { id, pageCount, createdAt, ...submission, pages: formatPages(selected), ...(owner ? { owner } : {}) };
   const inputs = files.map((file, index) => ({ name: `${index}.${EXTENSIONS[file.type]}`, file: file.path }));
   try {
     await deps.ledger.create(doc, inputs);

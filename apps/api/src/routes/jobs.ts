@@ -17,6 +17,7 @@ import {
   type Logger,
   uploadsDir,
 } from '@pagefleet/shared';
+import { clientOf } from '../auth.js';
 import { pageFormatQuery, resultQuery, submissionFields, type Accepted, type Result } from '../contract.js';
 import { admission } from '../ingest/admission.js';
 import { checkCallbackUrl } from '../ingest/callback.js';
@@ -87,9 +88,10 @@ export function jobsRouter(deps: JobsDeps): Router {
   const upload = uploadMiddleware(config, uploadsDir(config.DATA_DIR));
   const fields = submissionFields(config);
 
-  async function findDocument(req: Request): Promise<DocumentState> {
+  /** The job the route names; another client's is not found (404, never 403: not even its existence is told). */
+  async function findDocument(req: Request, res: Response): Promise<DocumentState> {
     const id = String(req.params.id);
-    const doc = await deps.ledger.read(id);
+    const doc = await deps.ledger.read(id, clientOf(res));
     if (!doc) throw new NotFoundError(`no job ${id}`);
     return doc;
   }
@@ -98,7 +100,7 @@ export function jobsRouter(deps: JobsDeps): Router {
     redis: deps.redis,
     prefix: config.QUEUE_PREFIX,
     ttlSeconds: config.RESULT_TTL,
-    findDocument: (id) => deps.ledger.read(id),
+    findDocument: (id, client) => deps.ledger.read(id, client),
     accepted,
   });
 
@@ -115,7 +117,7 @@ export function jobsRouter(deps: JobsDeps): Router {
       // anything is checked or queued.
       checkLanguages(submission.languages, config);
       if (submission.callbackUrl) await checkCallbackUrl(submission.callbackUrl, config);
-      const submitted: Submitted = await submitDocument(deps, files, submission);
+      const submitted: Submitted = await submitDocument(deps, files, submission, clientOf(res));
       deps.metrics.documentsSubmitted.inc();
       deps.metrics.pagesSubmitted.inc(submitted.pageCount);
       // The job exists whatever happens to the key: a lost key costs a possible duplicate later,
@@ -128,16 +130,16 @@ export function jobsRouter(deps: JobsDeps): Router {
   });
 
   router.get('/:id', async (req, res) => {
-    res.json(await findDocument(req));
+    res.json(await findDocument(req, res));
   });
 
   router.get('/:id/events', async (req, res) => {
-    const doc = await findDocument(req);
+    const doc = await findDocument(req, res);
     await streamEvents(req, res, doc, { ...deps, heartbeatMs: config.SSE_HEARTBEAT_MS });
   });
 
   router.get('/:id/result', async (req, res) => {
-    const doc = await findDocument(req);
+    const doc = await findDocument(req, res);
     const { offset, limit } = parseOrThrow(resultQuery, req.query, 'query');
     if (doc.status === 'canceled') throw new NotFinishedError(`job ${doc.id} was canceled; it has no result`);
     const selected = expandPages(doc.pages).slice(offset, offset + limit);
@@ -159,7 +161,7 @@ export function jobsRouter(deps: JobsDeps): Router {
   });
 
   router.get('/:id/text', async (req, res) => {
-    const doc = await findDocument(req);
+    const doc = await findDocument(req, res);
     if (!FINISHED_STATUSES.has(doc.status) || doc.status === 'canceled') {
       throw new NotFinishedError(`job ${doc.id} is ${doc.status}; its text is ready once it has finished`);
     }
@@ -169,7 +171,7 @@ export function jobsRouter(deps: JobsDeps): Router {
   });
 
   router.get('/:id/pdf', async (req, res) => {
-    const doc = await findDocument(req);
+    const doc = await findDocument(req, res);
     if (!doc.outputs.includes('pdf'))
       throw new NotFoundError(`job ${doc.id} was not asked for a PDF (submit with outputs=…,pdf)`);
     if (!FINISHED_STATUSES.has(doc.status) || doc.status === 'canceled') {
@@ -181,7 +183,7 @@ export function jobsRouter(deps: JobsDeps): Router {
   });
 
   router.get('/:id/pages/:page', async (req, res) => {
-    const doc = await findDocument(req);
+    const doc = await findDocument(req, res);
     const { page } = parseOrThrow(z.object({ page: z.coerce.number().int().min(1) }), req.params, 'page');
     if (!expandPages(doc.pages).includes(page)) {
       throw new InvalidRequestError(`page: job ${doc.id} has pages ${doc.pages}, not page ${page}`);
@@ -213,7 +215,7 @@ export function jobsRouter(deps: JobsDeps): Router {
   });
 
   router.delete('/:id', async (req, res) => {
-    await cancelDocument(deps, await findDocument(req));
+    await cancelDocument(deps, await findDocument(req, res));
     res.status(204).end();
   });
 

@@ -13,11 +13,12 @@ import {
   type CommitOutcome,
   type DocumentEvent,
   type NewDocument,
+  type OwnedDocument,
   type PageClaim,
 } from './state.js';
 
 /** A finished document as saved beside its files: its state and every page record. */
-type SavedDocument = Omit<DocumentState, 'pages'> & { pages?: string; records?: Record<string, string> };
+type SavedDocument = Omit<OwnedDocument, 'pages'> & { pages?: string; records?: Record<string, string> };
 
 /** An uploaded file on local disk, and its name in the document (`0.pdf`). */
 export interface InputFile {
@@ -241,9 +242,20 @@ export class DocumentLedger {
     await this.blobs.deletePrefix(documentKeys(id).root);
   }
 
-  /** The document from Redis; while Redis is away, a finished one is read from its saved state. */
-  async read(id: string): Promise<DocumentState | undefined> {
+  /**
+   * The document from Redis; while Redis is away, a finished one is read from its saved state.
+   * With `client` (the digest of the caller's API key), a document another client submitted is
+   * undefined, as if it did not exist.
+   */
+  async read(id: string, client?: string): Promise<DocumentState | undefined> {
     if (!isJobId(id)) return undefined;
+    const found = await this.owned(id);
+    if (!found) return undefined;
+    const { owner, ...state } = found;
+    return client !== undefined && owner !== undefined && owner !== client ? undefined : state;
+  }
+
+  private async owned(id: string): Promise<OwnedDocument | undefined> {
     try {
       return await this.state.get(id);
     } catch (err) {

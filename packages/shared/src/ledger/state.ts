@@ -114,7 +114,12 @@ export interface NewDocument {
   outputs: Output[];
   /** Where the webhook goes when the document ends. */
   callbackUrl?: string;
+  /** Who submitted it (a digest of their API key): nobody else may see it. */
+  owner?: string;
 }
+
+/** A document's state, and who owns it (unset: anyone may see it). */
+export type OwnedDocument = DocumentState & { owner?: string };
 
 /** The attempt at a page that may record its result: it holds the page's latest claim. */
 export interface PageClaim {
@@ -170,6 +175,7 @@ export class RedisState {
         createdAt: doc.createdAt,
         outputs: doc.outputs.join(','),
         callbackUrl: doc.callbackUrl ?? '',
+        owner: doc.owner ?? '',
         status: 'queued' satisfies DocumentStatus,
       })
       .expire(key, this.ttlSeconds)
@@ -252,7 +258,7 @@ export class RedisState {
     return entries.map(([entryId, fields]) => toEvent(entryId, fields));
   }
 
-  async get(id: string): Promise<DocumentState | undefined> {
+  async get(id: string): Promise<OwnedDocument | undefined> {
     const [key, pagesKey] = this.keys(id);
     const replies = await this.redis.multi().hgetall(key).hvals(pagesKey).exec();
     const [docReply, pagesReply] = replies ?? [];
@@ -261,7 +267,7 @@ export class RedisState {
     const doc = docReply?.[1] as Record<string, string>;
     if (!doc.id) return undefined;
     const records = pagesReply?.[1] as string[];
-    const state: DocumentState = {
+    const state: OwnedDocument = {
       id: doc.id,
       status: doc.status as DocumentStatus,
       pageCount: Number(doc.pageCount),
@@ -275,6 +281,7 @@ export class RedisState {
     };
     if (doc.finishedAt) state.finishedAt = doc.finishedAt;
     if (doc.error) state.error = doc.error;
+    if (doc.owner) state.owner = doc.owner;
     return state;
   }
 
