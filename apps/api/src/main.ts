@@ -15,6 +15,8 @@ const deps = await connectApi(config, log).catch((err: unknown) => {
 const server: Server = createServer(deps).listen(config.PORT, config.HOST, () =>
   log.info({ port: (server.address() as AddressInfo).port, dataDir: config.DATA_DIR }, 'api listening'),
 );
+// Node's own limit (300 s) would cut a long upload without an answer: UPLOAD_TIMEOUT_MS answers 408 first.
+server.requestTimeout = config.UPLOAD_TIMEOUT_MS + 10_000;
 
 let stopping = false;
 async function shutdown(signal: string): Promise<void> {

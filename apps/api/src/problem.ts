@@ -1,4 +1,4 @@
-import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
+import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
 import multer from 'multer';
 import {
   BackpressureError,
@@ -10,6 +10,7 @@ import {
   problemBody,
   StorageFullError,
   TooLargeError,
+  TooManyUploadsError,
   UnavailableError,
   type Config,
   type Logger,
@@ -54,6 +55,8 @@ export const notFound: RequestHandler = (req) => {
  */
 export function errorHandler(config: Config, log: Logger, redisReady: () => boolean): ErrorRequestHandler {
   return (err: unknown, req, res, _next) => {
+    // An upload cut for its pace was answered already (uploadPace).
+    if (res.headersSent) return;
     let known: PagefleetError | undefined;
     if (err instanceof PagefleetError) known = err;
     else if (err instanceof multer.MulterError) known = fromMulter(err, config);
@@ -69,13 +72,33 @@ export function errorHandler(config: Config, log: Logger, redisReady: () => bool
       sendProblem(res, 500, 'internal', 'Internal error', 'the server could not complete the request');
       return;
     }
-    if (known instanceof UnavailableError || known instanceof BackpressureError) {
+    if (
+      known instanceof UnavailableError ||
+      known instanceof BackpressureError ||
+      known instanceof TooManyUploadsError
+    ) {
       res.set('Retry-After', String(known.retryAfterSeconds));
     }
-    // A refused upload is not read to its end: the connection closes after the answer.
-    if (!req.complete) res.set('Connection', 'close');
     sendProblem(res, known.status, known.code, known.title, known.message);
+    if (!req.complete) drainThenClose(req);
   };
+}
+
+/**
+ * How long the body of a request refused before it was read is still read (and dropped) after
+ * the answer. Closed at once, the connection is reset under a client still sending, and fetch
+ * fails with EPIPE without the answer (measured against a bare server: 0 of 20 answered with a
+ * 50 MB body, 9 of 20 with 5 MB); with the body read, 20 of 20 at every size. Bounded, so that a
+ * refused client cannot hold the connection.
+ */
+const DRAIN_MS = 5000;
+
+function drainThenClose(req: Request): void {
+  const timer = setTimeout(() => req.socket.destroy(), DRAIN_MS);
+  timer.unref();
+  req.once('end', () => clearTimeout(timer));
+  req.once('close', () => clearTimeout(timer));
+  req.resume();
 }
 
 /** Errors raised by body parsing (busboy, http-errors) that are the client's fault. */

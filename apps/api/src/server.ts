@@ -45,6 +45,7 @@ export function createServer(deps: ServerDeps): express.Express {
   const redisReady = () => deps.redis.status === 'ready';
   const app = express();
   app.disable('x-powered-by');
+  if (deps.config.TRUST_PROXY) app.set('trust proxy', true);
   app.use(securityHeaders);
   app.use(timeRequests(deps.metrics));
   app.use(pinoHttp({ logger: deps.log, autoLogging: { ignore: (req) => UNLOGGED.has(req.url ?? '') } }));

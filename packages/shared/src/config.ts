@@ -170,6 +170,24 @@ export const CONFIG_SCHEMA = z.object({
   ),
   // Uploads one API process receives at once; more get 503 with Retry-After.
   MAX_CONCURRENT_UPLOADS: int(1, 10_000, 64).describe('Uploads one API process receives at once (`503` beyond).'),
+  // So that one client (a key, else an address) cannot take every upload slot.
+  UPLOADS_PER_CLIENT: int(1, 10_000, 8).describe(
+    'Uploads one client receives at once, per API key, else per address (`429` beyond).',
+  ),
+  // Slow uploads hold a slot each: one that crawls is cut, and every upload has a deadline.
+  UPLOAD_MIN_BYTES_PER_SECOND: int(0, 1_000_000_000, 4096).describe(
+    'An upload that sends less than this over `UPLOAD_GRACE_MS` is cut with `408` and its file removed; 0 turns the check off.',
+  ),
+  UPLOAD_GRACE_MS: int(1000, 3_600_000, 10_000).describe(
+    'The window over which an upload must keep `UPLOAD_MIN_BYTES_PER_SECOND`, from its start.',
+  ),
+  UPLOAD_TIMEOUT_MS: int(1000, 86_400_000, 900_000).describe(
+    'The longest an upload may take, whatever its pace (`408` beyond).',
+  ),
+  // Behind a reverse proxy every client has the proxy's address.
+  TRUST_PROXY: flag().describe(
+    '`true` takes the client address from `X-Forwarded-For` (set it behind a reverse proxy that sets it, never otherwise): per-address limits then count clients, not the proxy.',
+  ),
   // Pages waiting in the queues past which submissions get 429 with Retry-After.
   MAX_QUEUED_PAGES: int(1, 100_000_000, 100_000).describe(
     'Pages waiting for a worker past which submissions get `429`.',

@@ -98,6 +98,21 @@ export class BackpressureError extends PagefleetError {
   }
 }
 
+/** One client has as many uploads in progress as it may (UPLOADS_PER_CLIENT). */
+export class TooManyUploadsError extends PagefleetError {
+  readonly status = 429;
+  readonly code = 'too_many_uploads';
+  readonly title = 'Too many uploads';
+  readonly retryAfterSeconds = 1;
+}
+
+/** An upload that crawled below UPLOAD_MIN_BYTES_PER_SECOND, or ran past UPLOAD_TIMEOUT_MS. */
+export class RequestTimeoutError extends PagefleetError {
+  readonly status = 408;
+  readonly code = 'request_timeout';
+  readonly title = 'Request timeout';
+}
+
 export class UnauthorizedError extends PagefleetError {
   readonly status = 401;
   readonly code = 'unauthorized';

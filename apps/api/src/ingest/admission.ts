@@ -1,10 +1,12 @@
 import type { RequestHandler } from 'express';
 import type { Queue } from 'bullmq';
+import { clientOf } from '../auth.js';
 import {
   BackpressureError,
   freeDiskBytes,
   StorageFullError,
   TooLargeError,
+  TooManyUploadsError,
   UnavailableError,
   type Config,
 } from '@pagefleet/shared';
@@ -32,11 +34,14 @@ export async function queuedPages(queues: Queue[]): Promise<number> {
 /**
  * Runs before the upload is read, so that a refused request costs neither bandwidth nor disk:
  * no body declared larger than any valid submission (413), none while the disk has less than
- * MIN_FREE_DISK free (507), at most MAX_CONCURRENT_UPLOADS uploads per process (503), and none while more than
+ * MIN_FREE_DISK free (507), at most MAX_CONCURRENT_UPLOADS uploads per process (503) and
+ * UPLOADS_PER_CLIENT per client (429), and none while more than
  * MAX_QUEUED_PAGES pages wait for a worker (429).
  */
 export function admission({ config, pageQueues }: AdmissionDeps): RequestHandler {
   let active = 0;
+  // Uploads in progress per client: its API key's digest, else its address.
+  const byClient = new Map<string, number>();
   const maxBody = config.MAX_FILES * config.MAX_FILE_BYTES + FORM_OVERHEAD_BYTES;
   return async (req, res, next) => {
     // A body declared too large for any valid submission is refused unread. One that does not
@@ -61,8 +66,21 @@ export function admission({ config, pageQueues }: AdmissionDeps): RequestHandler
         'busy',
       );
     }
+    const client = clientOf(res) ?? `address ${req.ip ?? ''}`;
+    const mine = byClient.get(client) ?? 0;
+    if (mine >= config.UPLOADS_PER_CLIENT) {
+      throw new TooManyUploadsError(
+        `${mine} of your uploads are in progress, the most one client may send at once (UPLOADS_PER_CLIENT); retry when one has ended`,
+      );
+    }
     active++;
-    res.once('close', () => active--);
+    byClient.set(client, mine + 1);
+    res.once('close', () => {
+      active--;
+      const left = (byClient.get(client) ?? 1) - 1;
+      if (left === 0) byClient.delete(client);
+      else byClient.set(client, left);
+    });
     let queued: number;
     try {
       queued = await queuedPages(pageQueues);

@@ -24,6 +24,7 @@ import { checkCallbackUrl } from '../ingest/callback.js';
 import { idempotency, type IdempotencyRecord } from '../ingest/idempotency.js';
 import { checkLanguages } from '../ingest/languages.js';
 import { submitDocument, type SubmitDeps, type Submitted, type UploadedFile } from '../ingest/submit.js';
+import { uploadPace } from '../ingest/pace.js';
 import { uploadMiddleware } from '../ingest/upload.js';
 import { countRejections, type ApiMetrics } from '../metrics.js';
 import { cancelDocument } from './cancel.js';
@@ -85,6 +86,7 @@ export function jobsRouter(deps: JobsDeps): Router {
   const { config } = deps;
   const router = Router();
   const admit = admission({ config, pageQueues: deps.queues.pages });
+  const pace = uploadPace(config);
   const upload = uploadMiddleware(config, uploadsDir(config.DATA_DIR));
   const fields = submissionFields(config);
 
@@ -104,7 +106,7 @@ export function jobsRouter(deps: JobsDeps): Router {
     accepted,
   });
 
-  router.post('/', countRejections(deps.metrics), idempotent, admit, upload, async (req, res) => {
+  router.post('/', countRejections(deps.metrics), idempotent, admit, pace, upload, async (req, res) => {
     const files = (req.files ?? []) as UploadedFile[];
     deps.metrics.uploads.inc(files.length);
     deps.metrics.uploadedBytes.inc(files.reduce((sum, file) => sum + file.size, 0));
