@@ -1,6 +1,10 @@
 // npm run soak: documents keep arriving while worker processes are SIGKILLed and restarted at
-// random and Redis (append-only, as in production) is restarted once. At the end every page of
-// every accepted document must have exactly one result; the run prints what it did and lost=0.
+// random, and, once each: a worker is paused (SIGSTOP) past its lock, Redis (append-only, as in
+// production) is restarted, Redis is frozen (SIGSTOP) past the lock, and DATA_DIR's disk is filled
+// to the last byte for a while (a tmpfs of its own; needs root, else skipped). At the end every
+// page of every accepted document must have exactly one result and every document must have
+// ended; the run prints what it did and lost=0.
+import { spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -30,12 +34,17 @@ const random = (min: number, max: number) => min + Math.random() * (max - min);
 const work = await mkdtemp(path.join(os.tmpdir(), 'pagefleet-soak-'));
 const logFile = path.join(work, 'soak.log');
 await mkdir(path.join(work, 'redis'));
+const dataDir = path.join(work, 'data');
+await mkdir(dataDir);
+const diskMounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=256m', 'tmpfs', dataDir]).status === 0;
 let redis: RedisServer = await startRedisServer(path.join(work, 'redis'), true);
 const redisPort = Number(new URL(redis.url).port);
 const env = {
   REDIS_URL: redis.url,
   QUEUE_PREFIX: 'soak',
-  DATA_DIR: path.join(work, 'data'),
+  DATA_DIR: dataDir,
+  // The soak's own small disk: below this, uploads are refused and /ready fails.
+  MIN_FREE_DISK: '16Mi',
   PORT: args.port,
   LOG_LEVEL: 'info',
   WORKER_CONCURRENCY: '1',
@@ -58,6 +67,9 @@ const accepted: string[] = [];
 const refused: Record<number, number> = {};
 let kills = 0;
 let redisRestarts = 0;
+let redisFreezes = 0;
+let workerPauses = 0;
+let diskFills = 0;
 let submittedPages = 0;
 const until = Date.now() + seconds * 1000;
 
@@ -101,10 +113,44 @@ async function redisRestart(): Promise<void> {
   redisRestarts++;
 }
 
+const lockMs = Number(env.LOCK_DURATION_MS);
+
+/** A worker paused past its lock: its page is taken over, and its late result refused. */
+async function workerPause(): Promise<void> {
+  await sleep(seconds * 200);
+  const paused = workers[Math.floor(Math.random() * workers.length)] as AppProcess;
+  paused.child.kill('SIGSTOP');
+  await sleep(lockMs * 2);
+  paused.child.kill('SIGCONT');
+  workerPauses++;
+}
+
+/** Redis frozen past the lock: connections stay open, nothing answers. */
+async function redisFreeze(): Promise<void> {
+  await sleep(seconds * 600);
+  const frozen = redis;
+  frozen.child.kill('SIGSTOP');
+  await sleep(lockMs + 3000);
+  frozen.child.kill('SIGCONT');
+  redisFreezes++;
+}
+
+/** DATA_DIR's disk full for a few seconds, then emptied again. */
+async function diskFill(): Promise<void> {
+  if (!diskMounted) return;
+  await sleep(seconds * 800);
+  const filler = path.join(dataDir, 'filler');
+  spawnSync('dd', ['if=/dev/zero', `of=${filler}`, 'bs=1M']);
+  await sleep(5000);
+  await rm(filler, { force: true });
+  diskFills++;
+}
+
 console.log(
-  `soak: ${seconds} s, ${workerCount} workers, a kill every ~${killEverySeconds} s, one Redis restart; log ${logFile}`,
+  `soak: ${seconds} s, ${workerCount} workers, a kill every ~${killEverySeconds} s; once each: a worker paused, ` +
+    `a Redis restart, a Redis freeze${diskMounted ? ', a full disk' : ' (no full disk: mounting a tmpfs needs root)'}; log ${logFile}`,
 );
-await Promise.all([submitLoop(), killLoop(), redisRestart()]);
+await Promise.all([submitLoop(), killLoop(), workerPause(), redisRestart(), redisFreeze(), diskFill()]);
 
 async function json<T>(pathname: string): Promise<T> {
   return (await (await fetch(`${url}${pathname}`)).json()) as T;
@@ -160,7 +206,10 @@ const report = {
   pages: pagesChecked,
   submittedPages,
   kills,
+  workerPauses,
   redisRestarts,
+  redisFreezes,
+  diskFills,
   refused,
   outcomes,
   reprocessed,
@@ -169,8 +218,10 @@ const report = {
 };
 await writeFile(path.join(root, 'docs', 'soak.json'), `${JSON.stringify(report, null, 2)}\n`);
 console.log(
-  `documents ${report.documents}, pages ${report.pages}, kills ${kills}, redis restarts ${redisRestarts}, ` +
+  `documents ${report.documents}, pages ${report.pages}, kills ${kills}, worker pauses ${workerPauses}, ` +
+    `redis restarts ${redisRestarts}, redis freezes ${redisFreezes}, disk fills ${diskFills}, ` +
     `refused ${JSON.stringify(refused)}, outcomes ${JSON.stringify(outcomes)}, reprocessed ${reprocessed}, lost=${lost}`,
 );
+if (diskMounted) spawnSync('umount', ['-l', dataDir]);
 if (lost === 0 && unfinished.length === 0) await rm(work, { recursive: true, force: true });
 process.exit(lost === 0 && unfinished.length === 0 ? 0 : 1);

@@ -108,6 +108,20 @@ describe('the document ledger: fenced page results', () => {
     assert.ok((await blobs.head(documentKeys(id).state)) !== undefined, 'its state is saved beside its files');
   });
 
+  test('each claim names the previous claimer and the stalls since; deaths are counted only when told', async () => {
+    const id = await newDocument();
+    const first = await ledger.pageStarted(id, 1, 'worker-a', 0);
+    assert.deepEqual([first?.previousWorker, first?.newStalls, first?.deaths], [undefined, 0, 0]);
+    // worker-a's lock expired: BullMQ counts a stall, worker-b claims the page.
+    const second = await ledger.pageStarted(id, 1, 'worker-b', 1);
+    assert.deepEqual([second?.previousWorker, second?.newStalls, second?.deaths], ['worker-a', 1, 0]);
+    assert.ok(second);
+    assert.equal(await ledger.pageDied(second, 1), 1);
+    // A retry after an error, no new stall: nothing to count.
+    const third = await ledger.pageStarted(id, 1, 'worker-c', 1);
+    assert.deepEqual([third?.previousWorker, third?.newStalls, third?.deaths], ['worker-b', 0, 1]);
+  });
+
   test('a failure ends the running claim and keeps the first reason given; a completed page keeps its result', async () => {
     const id = await newDocument();
     const running = await ledger.pageStarted(id, 1, 'worker', 0);
