@@ -1,4 +1,4 @@
-import type { Request, RequestHandler, Response } from 'express';
+import type { RequestHandler } from 'express';
 import { RequestTimeoutError, type Config } from '@pagefleet/shared';
 import { sendProblem } from '../problem.js';
 
@@ -24,11 +24,9 @@ export function uploadPace(config: Config): RequestHandler {
       received.push(now);
       if (received.length > window + 1) received.shift();
       if (Date.now() - started > config.UPLOAD_TIMEOUT_MS) {
-        cut(req, res, `the upload took longer than ${config.UPLOAD_TIMEOUT_MS} ms (UPLOAD_TIMEOUT_MS)`);
+        cut(`the upload took longer than ${config.UPLOAD_TIMEOUT_MS} ms (UPLOAD_TIMEOUT_MS)`);
       } else if (minBytes > 0 && received.length > window && now - (received[0] ?? 0) < minBytes) {
         cut(
-          req,
-          res,
           `the upload sent ${now - (received[0] ?? 0)} bytes in ${config.UPLOAD_GRACE_MS} ms, less than ${config.UPLOAD_MIN_BYTES_PER_SECOND} a second (UPLOAD_MIN_BYTES_PER_SECOND)`,
         );
       }
@@ -38,13 +36,13 @@ export function uploadPace(config: Config): RequestHandler {
     req.once('end', stop);
     res.once('close', stop);
 
-    function cut(request: Request, response: Response, reason: string) {
+    function cut(reason: string) {
       stop();
       const err = new RequestTimeoutError(reason);
-      response.set('Connection', 'close');
-      sendProblem(response, err.status, err.code, err.title, err.message);
+      res.set('Connection', 'close');
+      sendProblem(res, err.status, err.code, err.title, err.message);
       // Then the parser is failed, which removes what it wrote; the error handler sees the answer sent.
-      response.once('finish', () => request.destroy(err));
+      res.once('finish', () => req.destroy(err));
     }
     next();
   };
