@@ -223,9 +223,11 @@ for deaths (a worker whose heartbeat is fresher than half a lock lived), but the
 twice, so the lock should stay well above the pauses a deployment expects (a fork for a snapshot
 of a large Redis takes seconds).
 
-pagefleet's defaults are the third row: lock 10 s, stall check 5 s, heartbeat 3 s — a dead
-worker's page runs again within 15 s, at about twice the Redis commands of BullMQ's defaults
-(still a few hundred a second for 50 workers, where one Redis serves tens of thousands).
+pagefleet's defaults are the fourth row: lock 8 s, stall check 4 s, heartbeat 2 s — a dead
+worker's page runs again within 15 s with room to spare, for about three times the Redis commands
+of BullMQ's defaults (still a few hundred a second for 50 workers, where one Redis serves tens of
+thousands). The third row's worst case is 15 s itself: a worker killed just after taking a page
+(its lock freshly set) had that page run again 13 to 15 s later, end to end.
 `,
 );
 console.log('wrote docs/recovery.json and docs/recovery.md');

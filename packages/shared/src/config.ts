@@ -135,7 +135,7 @@ export const CONFIG_SCHEMA = z.object({
   ),
   // Workers write a heartbeat this often; one silent for three intervals is no longer listed.
   // At most a third of LOCK_DURATION_MS: a stalled page's worker is dead when its beat is older than half a lock.
-  HEARTBEAT_INTERVAL_MS: int(500, 600_000, 3000).describe(
+  HEARTBEAT_INTERVAL_MS: int(500, 600_000, 2000).describe(
     'How often a worker writes its heartbeat; silent for three intervals, it leaves `GET /v1/workers`.',
   ),
   // Comment lines on an idle event stream, so that proxies do not close it (most cut at 30-60 s).
@@ -231,14 +231,15 @@ export const CONFIG_SCHEMA = z.object({
   ),
   // BullMQ's lock on an active page: renewed every half of it while the worker lives. A killed
   // worker's pages are found by the stall check within LOCK_DURATION_MS + STALLED_INTERVAL_MS.
-  // 10 s and 5 s (bench:recovery, docs/recovery.md): a dead worker's page ran again after 10.2 s
-  // (median; 12.7 s at most) for 162 Redis commands/s with 50 busy workers, against 48.7 s and
-  // 70 commands/s with BullMQ's 30 s and 30 s; shorter locks also make shorter Redis pauses stall
-  // every active page.
-  LOCK_DURATION_MS: int(1000, 3_600_000, 10_000).describe(
+  // 8 s and 4 s (bench:recovery, docs/recovery.md): a dead worker's page ran again after 7.2 s
+  // (median; 8.9 s at most) for 222 Redis commands/s with 50 busy workers, against 48.7 s and 70
+  // commands/s with BullMQ's 30 s and 30 s. 10 s and 5 s (12.7 s at most) left too little margin:
+  // a worker killed just after taking a page had it run again 13-15 s later. Shorter locks also
+  // make shorter Redis pauses stall every active page.
+  LOCK_DURATION_MS: int(1000, 3_600_000, 8000).describe(
     'BullMQ lock on an active page, renewed every half of it while its worker lives.',
   ),
-  STALLED_INTERVAL_MS: int(500, 3_600_000, 5000).describe(
+  STALLED_INTERVAL_MS: int(500, 3_600_000, 4000).describe(
     "How often workers look for pages whose lock expired (their worker died). A dead worker's page runs again within about `LOCK_DURATION_MS + STALLED_INTERVAL_MS`.",
   ),
   // Deaths of its worker a page survives (each retry at half the DPI) before it fails as `oom`.
