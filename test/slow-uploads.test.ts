@@ -82,6 +82,13 @@ function refusedFromAnotherProcess(stack: Stack, key: string, size: number, coun
   );
 }
 
+/** An ordinary upload of `data` under `key`. */
+function submitAs(stack: Stack, key: string, data: Buffer): Promise<Response> {
+  const form = new FormData();
+  form.append('file', new Blob([data]), 'a.png');
+  return fetch(`${stack.url}/v1/jobs`, { method: 'POST', body: form, headers: { authorization: `Bearer ${key}` } });
+}
+
 const statusOf = (answer: string) => Number(/^HTTP\/1\.1 (\d{3})/.exec(answer)?.[1]);
 
 describe('slow uploads', () => {
@@ -98,12 +105,6 @@ describe('slow uploads', () => {
     page = await textPage(['Sent at a normal pace.']);
   });
   after(() => stack.stop());
-
-  const submitAs = (key: string, body: Blob) => {
-    const form = new FormData();
-    form.append('file', body, 'a.png');
-    return fetch(`${stack.url}/v1/jobs`, { method: 'POST', body: form, headers: { authorization: `Bearer ${key}` } });
-  };
 
   test('an upload that crawls, or stalls, is cut with 408 problem+json and its file removed', async () => {
     const started = Date.now();
@@ -125,16 +126,12 @@ describe('slow uploads', () => {
     const attackers = Array.from({ length: 70 }, () => slowUpload(stack, KEY, 3));
     try {
       // Until the slots are all taken, the attack has not begun.
-      await eventually(
-        'every slot taken',
-        async () => (await submitAs(OTHER, new Blob([page]))).status === 503,
-        10_000,
-      );
+      await eventually('every slot taken', async () => (await submitAs(stack, OTHER, page)).status === 503, 10_000);
       const attackedAt = Date.now();
       let status = 0;
       while (status !== 202) {
         assert.ok(Date.now() - attackedAt < 30_000, `still ${status} 30 s into the attack`);
-        const response = await submitAs(OTHER, new Blob([page]));
+        const response = await submitAs(stack, OTHER, page);
         status = response.status;
         if (status === 503) {
           assert.ok(Number(response.headers.get('retry-after')) > 0);
@@ -154,11 +151,7 @@ describe('slow uploads', () => {
   test('a refusal sent before the body is read reaches fetch as an answer, not EPIPE', async () => {
     const holders = Array.from({ length: 64 }, () => slowUpload(stack, KEY, 2048));
     try {
-      await eventually(
-        'every slot taken',
-        async () => (await submitAs(OTHER, new Blob([page]))).status === 503,
-        10_000,
-      );
+      await eventually('every slot taken', async () => (await submitAs(stack, OTHER, page)).status === 503, 10_000);
       // Closing at once made fetch fail with EPIPE nearly every time for bodies of megabytes.
       for (const size of [100_000, 5_000_000, 50_000_000]) {
         assert.deepEqual(
@@ -184,13 +177,7 @@ describe('uploads per client', () => {
     const mine = [slowUpload(stack, KEY, 2048), slowUpload(stack, KEY, 2048)];
     try {
       const page = await textPage(['Another tenant.']);
-      const form = () => {
-        const body = new FormData();
-        body.append('file', new Blob([page]), 'a.png');
-        return body;
-      };
-      const post = (key: string) =>
-        fetch(`${stack.url}/v1/jobs`, { method: 'POST', body: form(), headers: { authorization: `Bearer ${key}` } });
+      const post = (key: string) => submitAs(stack, key, page);
       await eventually('both uploads in progress', async () => (await post(KEY)).status === 429, 5000);
       const refused = await post(KEY);
       assert.equal(refused.status, 429);

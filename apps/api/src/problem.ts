@@ -1,7 +1,6 @@
 import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
 import multer from 'multer';
 import {
-  BackpressureError,
   InvalidRequestError,
   isRedisTimeout,
   isStorageFull,
@@ -10,7 +9,6 @@ import {
   problemBody,
   StorageFullError,
   TooLargeError,
-  TooManyUploadsError,
   UnavailableError,
   type Config,
   type Logger,
@@ -72,13 +70,7 @@ export function errorHandler(config: Config, log: Logger, redisReady: () => bool
       sendProblem(res, 500, 'internal', 'Internal error', 'the server could not complete the request');
       return;
     }
-    if (
-      known instanceof UnavailableError ||
-      known instanceof BackpressureError ||
-      known instanceof TooManyUploadsError
-    ) {
-      res.set('Retry-After', String(known.retryAfterSeconds));
-    }
+    if (known.retryAfterSeconds !== undefined) res.set('Retry-After', String(known.retryAfterSeconds));
     sendProblem(res, known.status, known.code, known.title, known.message);
     if (!req.complete) drainThenClose(req);
   };

@@ -11,6 +11,8 @@ export abstract class PagefleetError extends Error {
   abstract readonly status: number;
   abstract readonly code: string;
   abstract readonly title: string;
+  /** Set on refusals for now (503, 429): the API answers it as `Retry-After`. */
+  readonly retryAfterSeconds?: number;
   constructor(message: string) {
     super(message);
     // Logs and stack traces name the class (InvalidRequestError), not plain `Error`.
@@ -78,7 +80,7 @@ export class UnavailableError extends PagefleetError {
   readonly title = 'Service unavailable';
   constructor(
     message: string,
-    readonly retryAfterSeconds = 5,
+    override readonly retryAfterSeconds = 5,
     readonly code: 'unavailable' | 'busy' = 'unavailable',
   ) {
     super(message);
@@ -92,7 +94,7 @@ export class BackpressureError extends PagefleetError {
   readonly title = 'Too many pages queued';
   constructor(
     message: string,
-    readonly retryAfterSeconds: number,
+    override readonly retryAfterSeconds: number,
   ) {
     super(message);
   }
@@ -103,7 +105,7 @@ export class TooManyUploadsError extends PagefleetError {
   readonly status = 429;
   readonly code = 'too_many_uploads';
   readonly title = 'Too many uploads';
-  readonly retryAfterSeconds = 1;
+  override readonly retryAfterSeconds = 1;
 }
 
 /** An upload that crawled below UPLOAD_MIN_BYTES_PER_SECOND, or ran past UPLOAD_TIMEOUT_MS. */

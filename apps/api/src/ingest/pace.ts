@@ -25,9 +25,12 @@ export function uploadPace(config: Config): RequestHandler {
       if (received.length > window + 1) received.shift();
       if (Date.now() - started > config.UPLOAD_TIMEOUT_MS) {
         cut(`the upload took longer than ${config.UPLOAD_TIMEOUT_MS} ms (UPLOAD_TIMEOUT_MS)`);
-      } else if (minBytes > 0 && received.length > window && now - (received[0] ?? 0) < minBytes) {
+        return;
+      }
+      const sent = now - (received[0] ?? 0);
+      if (minBytes > 0 && received.length > window && sent < minBytes) {
         cut(
-          `the upload sent ${now - (received[0] ?? 0)} bytes in ${config.UPLOAD_GRACE_MS} ms, less than ${config.UPLOAD_MIN_BYTES_PER_SECOND} a second (UPLOAD_MIN_BYTES_PER_SECOND)`,
+          `the upload sent ${sent} bytes in ${config.UPLOAD_GRACE_MS} ms, less than ${config.UPLOAD_MIN_BYTES_PER_SECOND} a second (UPLOAD_MIN_BYTES_PER_SECOND)`,
         );
       }
     }, TICK_MS);
