@@ -18,8 +18,14 @@ const needs = [
   { pkg: 'poppler-utils', present: () => onPath('pdfinfo') && onPath('pdftoppm') && onPath('pdftotext') },
   // Copies a page read from its text layer out of its PDF, with only the resources it uses.
   { pkg: 'qpdf', present: () => onPath('qpdf') },
-  // A local redis-server is started when no REDIS_URL is given.
-  { pkg: 'redis-server', present: () => Boolean(process.env.REDIS_URL) || onPath('redis-server') },
+  // A local redis-server is started when no Redis is given; tests start their own, Sentinel and
+  // cluster included (redis-cli sets up the cluster).
+  {
+    pkg: 'redis-server',
+    present: () =>
+      (mode === 'start' && ['REDIS_URL', 'REDIS_SENTINELS', 'REDIS_CLUSTER_NODES'].some((name) => process.env[name])) ||
+      (onPath('redis-server') && onPath('redis-cli')),
+  },
   // Tesseract's command (OCR_ENGINE=native) with the fast English model; without them workers read
   // with tesseract.js and npm's best_int model.
   { pkg: 'tesseract-ocr', present: () => onPath('tesseract'), optional: true },

@@ -1,5 +1,5 @@
-// `npm start`: the whole service on one machine. A private redis-server when REDIS_URL is not
-// set (its files under DATA_DIR/redis), then the API and one worker; Ctrl-C stops all three.
+// `npm start`: the whole service on one machine. A private redis-server when no Redis is
+// configured (its files under DATA_DIR/redis), then the API and one worker; Ctrl-C stops all three.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
@@ -12,8 +12,8 @@ const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const config = loadConfigOrExit();
 
 let redis: RedisServer | undefined;
-let redisUrl = process.env.REDIS_URL;
-if (!redisUrl) {
+let redisUrl = config.REDIS_URL;
+if (!redisUrl && !config.REDIS_SENTINELS && !config.REDIS_CLUSTER_NODES) {
   const dir = path.join(config.DATA_DIR, 'redis');
   await mkdir(dir, { recursive: true });
   redis = await startRedisServer(dir, true);
@@ -21,7 +21,7 @@ if (!redisUrl) {
   console.log(`pagefleet: started redis-server at ${redisUrl} (data in ${dir})`);
 }
 
-const env = { ...process.env, REDIS_URL: redisUrl, DATA_DIR: config.DATA_DIR };
+const env = { ...process.env, ...(redisUrl ? { REDIS_URL: redisUrl } : {}), DATA_DIR: config.DATA_DIR };
 const children: ChildProcess[] = ['api', 'worker'].map((app) =>
   spawn(process.execPath, [path.join(root, 'apps', app, 'dist', 'main.js')], {
     env: app === 'worker' ? { ...env, ...WORKER_PROCESS_ENV } : env,

@@ -77,7 +77,7 @@ describe('metrics, probes and the worker list after a real job', () => {
       const response = await fetch(`${workerUrl}/ready`);
       return response.ok ? ((await response.json()) as { checks: Record<string, boolean> }) : undefined;
     });
-    assert.deepEqual(ready.checks, { redis: true, ocr: true, disk: true });
+    assert.deepEqual(ready.checks, { redis: true, ocr: true, disk: true, fetching: true });
 
     assert.equal((await stack.waitFor(id, finished)).status, 'completed');
     const samples = await scrape(workerUrl);

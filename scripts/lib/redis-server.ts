@@ -16,7 +16,7 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-async function waitForPing(url: string, child: ChildProcess, deadlineMs: number): Promise<void> {
+export async function waitForPing(url: string, child: ChildProcess, deadlineMs: number): Promise<void> {
   const until = Date.now() + deadlineMs;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`redis-server exited with ${child.exitCode}`);
@@ -38,13 +38,18 @@ async function waitForPing(url: string, child: ChildProcess, deadlineMs: number)
 /**
  * A private redis-server on a free loopback port, keeping its files in `dir`. `persist` turns on
  * the append-only file, so queued pages survive a restart of `npm start`; `port` restarts a
- * stopped server where its clients expect it. BullMQ needs
- * `noeviction`: an evicted key is a lost job.
+ * stopped server where its clients expect it; `extra` are more of redis-server's options. BullMQ
+ * needs `noeviction`: an evicted key is a lost job.
  */
-export async function startRedisServer(dir: string, persist: boolean, port?: number): Promise<RedisServer> {
+export async function startRedisServer(
+  dir: string,
+  persist: boolean,
+  port?: number,
+  extra: string[] = [],
+): Promise<RedisServer> {
   const listen = port ?? (await freePort());
   const args = ['--port', String(listen), '--bind', '127.0.0.1', '--dir', dir, '--save', ''];
-  args.push('--appendonly', persist ? 'yes' : 'no', '--maxmemory-policy', 'noeviction');
+  args.push('--appendonly', persist ? 'yes' : 'no', '--maxmemory-policy', 'noeviction', ...extra);
   const child = spawn('redis-server', args, { stdio: ['ignore', 'ignore', 'inherit'] });
   const url = `redis://127.0.0.1:${listen}`;
   await waitForPing(url, child, 10_000);

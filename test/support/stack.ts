@@ -39,6 +39,7 @@ export interface Stack {
     files: Array<{ name: string; data: Buffer }>,
     fields?: Record<string, string>,
     headers?: Record<string, string>,
+    signal?: AbortSignal,
   ): Promise<Response>;
   waitFor(id: string, done: (doc: DocumentState) => boolean, timeoutMs?: number): Promise<DocumentState>;
   /** The keys a document has in the blob store, relative to its folder (`input/0.png`), sorted. */
@@ -54,8 +55,9 @@ export interface Stack {
  * through a shared disk.
  */
 export async function startStack(env: Record<string, string> = {}, storage: Storage = 'filesystem'): Promise<Stack> {
-  // A test that stops and restarts Redis brings its own.
-  const redis: TestRedis = env.REDIS_URL ? { url: env.REDIS_URL, stop: () => Promise.resolve() } : await startRedis();
+  // A test that stops and restarts Redis, or runs a Sentinel group or a cluster, brings its own.
+  const own = env.REDIS_URL ?? (env.REDIS_SENTINELS || env.REDIS_CLUSTER_NODES ? '' : undefined);
+  const redis: TestRedis = own === undefined ? await startRedis() : { url: own, stop: () => Promise.resolve() };
   // A test that fills a disk of its own brings its DATA_DIR.
   const dataDir = env.DATA_DIR ?? (await mkdtemp(path.join(os.tmpdir(), 'pagefleet-data-')));
   const dirs = env.DATA_DIR ? [] : [dataDir];
@@ -68,7 +70,7 @@ export async function startStack(env: Record<string, string> = {}, storage: Stor
     return dir;
   };
   const baseEnv = {
-    REDIS_URL: redis.url,
+    ...(redis.url ? { REDIS_URL: redis.url } : {}),
     QUEUE_PREFIX: `test-${randomUUID()}`,
     DATA_DIR: dataDir,
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
@@ -105,11 +107,16 @@ export async function startStack(env: Record<string, string> = {}, storage: Stor
       workers.push(worker);
       return worker;
     },
-    async submit(files, fields = {}, headers = {}) {
+    async submit(files, fields = {}, headers = {}, signal) {
       const form = new FormData();
       for (const [key, value] of Object.entries(fields)) form.append(key, value);
       for (const file of files) form.append('file', new Blob([file.data]), file.name);
-      return fetch(`${url}/v1/jobs`, { method: 'POST', body: form, headers: { ...auth, ...headers } });
+      return fetch(`${url}/v1/jobs`, {
+        method: 'POST',
+        body: form,
+        headers: { ...auth, ...headers },
+        ...(signal ? { signal } : {}),
+      });
     },
     async waitFor(id, done, timeoutMs = 60_000) {
       const until = Date.now() + timeoutMs;

@@ -26,11 +26,7 @@ export interface ApiDeps extends ServerDeps {
 export async function connectApi(config: Config, log: Logger): Promise<ApiDeps> {
   await mkdir(uploadsDir(config.DATA_DIR), { recursive: true });
   const blobs = await openBlobStore(config);
-  const redis = createRedis(
-    config.REDIS_URL,
-    { kind: 'producer', commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS },
-    log,
-  );
+  const redis = createRedis(config, { kind: 'producer', commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS }, log);
   redis.once('ready', () => void warnUnlessNoEviction(redis, log));
   const connection = { connection: redis, prefix: config.QUEUE_PREFIX };
   const queues = {

@@ -1,6 +1,6 @@
 import type { RequestHandler } from 'express';
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@pagefleet/shared';
 import {
   Counter,
   createRegistry,
@@ -36,7 +36,7 @@ export interface QueueSources {
  * The API's metrics. Queue depth is read from Redis at scrape time, here and not in the workers:
  * the API is scraped once per replica whatever the number of workers, and autoscaling reads it.
  */
-export function createApiMetrics(queues: QueueSources, redis: Redis, log: Logger): ApiMetrics {
+export function createApiMetrics(queues: QueueSources, redis: RedisClient, log: Logger): ApiMetrics {
   const registry = createRegistry();
   const registers = [registry];
   new Gauge({

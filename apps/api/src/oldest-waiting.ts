@@ -1,5 +1,5 @@
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@pagefleet/shared';
 
 /**
  * Creation time (ms) of the oldest job waiting in a queue, if any. Jobs without a priority wait
@@ -30,7 +30,7 @@ return oldest`;
 
 const MAX_BANDS = 1000;
 
-export async function oldestWaitingTimestamp(redis: Redis, queue: Queue): Promise<number | undefined> {
+export async function oldestWaitingTimestamp(redis: RedisClient, queue: Queue): Promise<number | undefined> {
   const keys = queue.keys as Record<string, string>;
   const reply = await redis.eval(
     OLDEST_WAITING,

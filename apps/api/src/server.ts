@@ -3,7 +3,7 @@ import os from 'node:os';
 import express, { type RequestHandler } from 'express';
 import { pinoHttp } from 'pino-http';
 import type { Queue, FlowProducer } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@pagefleet/shared';
 import { type BlobStore, type Config, type DocumentLedger, type HeartbeatStore, type Logger } from '@pagefleet/shared';
 import { requireApiKey } from './auth.js';
 import { DASHBOARD_PATH, queueDashboard } from './dashboard.js';
@@ -21,7 +21,7 @@ import { workersRouter } from './routes/workers.js';
 export interface ServerDeps {
   config: Config;
   log: Logger;
-  redis: Redis;
+  redis: RedisClient;
   ledger: DocumentLedger;
   /** Where the ledger keeps every byte of a document. */
   blobs: BlobStore;

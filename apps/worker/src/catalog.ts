@@ -82,6 +82,8 @@ export interface PageQueueDeps {
   active: Map<string, ActivePage>;
   metrics: WorkerMetrics;
   log: Logger;
+  /** Called as each page is taken: the watchdog's sign of life. */
+  onTaken(): void;
   process(job: Job, stop: AbortSignal): Promise<PageSummary>;
 }
 
@@ -92,6 +94,7 @@ export function pageHandler(deps: PageQueueDeps): HandlerOf<PageQueueName> {
   return {
     concurrency: deps.slots,
     async process(job, token) {
+      deps.onTaken();
       const key = job.id ?? '';
       if (active.has(key)) {
         // The page stalled while this worker still runs it (Redis paused past its lock) and came

@@ -26,6 +26,7 @@ export interface WorkerMetrics {
   oom: Counter;
   stalled: Counter<'queue'>;
   recycles: Counter<'reason'>;
+  watchdog: Counter<'queue' | 'action'>;
   slots: Gauge<'queue'>;
   busySlots: Gauge<'queue'>;
   memoryBudget: Gauge;
@@ -43,6 +44,12 @@ export function createWorkerMetrics(busy: () => Map<string, number>): WorkerMetr
       name: 'pagefleet_pages_processed_total',
       help: 'Page attempts ended, by queue and outcome: completed, failed (given up), retried (will run again) or canceled.',
       labelNames: ['queue', 'outcome'],
+      registers,
+    }),
+    watchdog: new Counter({
+      name: 'pagefleet_watchdog_actions_total',
+      help: 'What the fetch watchdog did about a page queue this worker took nothing from while pages waited: reconnect (its BullMQ worker), or unready (reconnecting did not help: /ready fails).',
+      labelNames: ['queue', 'action'],
       registers,
     }),
     attempts: new Counter({

@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
-import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import { Queue, type Worker } from 'bullmq';
+import type { RedisClient } from '@pagefleet/shared';
 import {
   createRedis,
   DocumentLedger,
@@ -10,11 +10,13 @@ import {
   openBlobStore,
   pingRedis,
   QUEUES,
+  replyWithin,
   queueWebhook,
   scratchDir,
   warnUnlessNoEviction,
   type Config,
   type Logger,
+  type PageQueueName,
   type QueueName,
 } from '@pagefleet/shared';
 import { detectCapacity } from './capacity/detect.js';
@@ -36,6 +38,7 @@ import { createOcrEngine } from './pipeline/engine.js';
 import type { OcrEngine } from './pipeline/ocr.js';
 import { OrientationDetector } from './pipeline/orientation.js';
 import { createRasterizer } from './pipeline/rasterize.js';
+import { startWatchdog, type Watchdog } from './watchdog.js';
 import { cleanExpired } from './processors/cleanup.js';
 import { processDocument } from './processors/document.js';
 import { processPage } from './processors/page.js';
@@ -50,7 +53,7 @@ const CLEANUP_SCHEDULER = 'cleanup';
  * whichever worker is free runs each occurrence. Returns every queue, whose finished jobs the
  * cleanup trims.
  */
-async function scheduleCleanup(config: Config, connection: Redis, log: Logger): Promise<Queue[]> {
+async function scheduleCleanup(config: Config, connection: RedisClient, log: Logger): Promise<Queue[]> {
   const queues = Object.values(QUEUES).map((name) => new Queue(name, { connection, prefix: config.QUEUE_PREFIX }));
   for (const queue of queues) queue.on('error', (err) => log.warn({ err }, 'queue error'));
   const maintenance = queues.find((queue) => queue.name === QUEUES.maintenance) as Queue;
@@ -110,7 +113,7 @@ export async function runWorker(config: Config, log: Logger, plan?: CapacityPlan
 
   // Pages are copied and rendered under DATA_DIR: /ready watches the free space there.
   await mkdir(config.DATA_DIR, { recursive: true });
-  const redis = createRedis(config.REDIS_URL, { kind: 'consumer' }, log);
+  const redis = createRedis(config, { kind: 'consumer' }, log);
   redis.once('ready', () => void warnUnlessNoEviction(redis, log));
   const blobs = await openBlobStore(config);
   const ledger = new DocumentLedger(redis, blobs, { prefix: config.QUEUE_PREFIX, ttlSeconds: config.RESULT_TTL });
@@ -130,6 +133,8 @@ export async function runWorker(config: Config, log: Logger, plan?: CapacityPlan
     () => (ocrReady = true),
     (err: unknown) => log.error({ err }, 'the OCR engine did not start; this worker is not ready'),
   );
+  // Started once the BullMQ workers are; /ready reads it from the start.
+  let watchdog: Watchdog | undefined;
   const probes = await startProbeServer({
     host: config.HOST,
     port: config.WORKER_PORT,
@@ -138,6 +143,7 @@ export async function runWorker(config: Config, log: Logger, plan?: CapacityPlan
       redis: await pingRedis(redis, PING_TIMEOUT_MS),
       ocr: ocrReady,
       disk: await hasFreeSpace(config.DATA_DIR, config.MIN_FREE_DISK),
+      fetching: watchdog?.healthy() ?? true,
     }),
     log,
   });
@@ -154,14 +160,17 @@ export async function runWorker(config: Config, log: Logger, plan?: CapacityPlan
     timeoutMs: config.PAGE_TIMEOUT_MS,
     liveness: liveness(heartbeats, workerId, config.LOCK_DURATION_MS, config.MAX_STALLED_COUNT),
   };
+  const startedAt = Date.now();
+  const lastTaken = new Map<PageQueueName, number>();
   // A queue this worker does not take has no slots and no engine: its handler never runs.
-  const pages = (queue: (typeof capacity.queues)[number]['queue']) =>
+  const pages = (queue: PageQueueName) =>
     pageHandler({
       queue,
       slots: capacity.queues.find((planned) => planned.queue === queue)?.slots ?? 0,
       active,
       metrics,
       log,
+      onTaken: () => lastTaken.set(queue, Date.now()),
       process: (job, stop) => processPage(job, { ...common, ...pipeline, ocr: engines.get(queue) as OcrEngine }, stop),
     });
   const queues = await scheduleCleanup(config, redis, log);
@@ -218,6 +227,25 @@ export async function runWorker(config: Config, log: Logger, plan?: CapacityPlan
     },
     log,
   );
+  watchdog =
+    config.WORKER_WATCHDOG_MS > 0
+      ? startWatchdog({
+          queues: capacity.queues
+            .filter(({ slots }) => slots > 0)
+            .map(({ queue: name, slots }) => ({
+              queue: name,
+              worker: workers.find((worker) => worker.name === name) as Worker,
+              look: async () => ({
+                freeSlots: slots - (busyByQueue().get(name) ?? 0),
+                waiting: await replyWithin(queue(name).getJobCountByTypes('wait', 'prioritized'), PING_TIMEOUT_MS),
+                lastTakenAt: lastTaken.get(name) ?? startedAt,
+              }),
+            })),
+          idleMs: config.WORKER_WATCHDOG_MS,
+          onAction: (name, action) => metrics.watchdog.inc({ queue: name, action }),
+          log,
+        })
+      : undefined;
   const heartbeat = startHeartbeat({
     id: workerId,
     store: heartbeats,
@@ -239,6 +267,7 @@ export async function runWorker(config: Config, log: Logger, plan?: CapacityPlan
     id: workerId,
     port: probes.port,
     async close(graceMs) {
+      watchdog?.stop();
       await heartbeat.stop();
       const outcome = await closeWorkers(workers, active, graceMs, log);
       await Promise.all([...[...engines.values()].map((ocr) => ocr.close()), orientation?.close()]);

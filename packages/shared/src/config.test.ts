@@ -80,3 +80,45 @@ test('heartbeats come at least three times a lock: a dead worker is told from a 
   );
   assert.equal(loadConfig({ LOCK_DURATION_MS: '3000', HEARTBEAT_INTERVAL_MS: '1000' }).LOCK_DURATION_MS, 3000);
 });
+
+test('Redis is reached one way: a URL, a Sentinel group or a cluster', () => {
+  const sentinel = loadConfig({
+    REDIS_SENTINELS: 'a.example:26379, 10.0.0.2:26380,[::1]:26381',
+    REDIS_SENTINEL_MASTER: 'main',
+  });
+  assert.deepEqual(sentinel.REDIS_SENTINELS, [
+    { host: 'a.example', port: 26379 },
+    { host: '10.0.0.2', port: 26380 },
+    { host: '::1', port: 26381 },
+  ]);
+  assert.equal(sentinel.REDIS_URL, undefined);
+  assert.equal(sentinel.QUEUE_PREFIX, 'pagefleet');
+  const cluster = loadConfig({ REDIS_CLUSTER_NODES: 'node-1:6379', REDIS_TLS: 'true', REDIS_PASSWORD: 'secret' });
+  assert.equal(cluster.QUEUE_PREFIX, '{pagefleet}', 'a hash tag: every key in one slot');
+  assert.throws(
+    () => loadConfig({ REDIS_URL: 'redis://r:6379', REDIS_SENTINELS: 's:26379', REDIS_SENTINEL_MASTER: 'm' }),
+    /REDIS_URL and REDIS_SENTINELS are set: give one way to reach Redis/,
+  );
+  assert.throws(
+    () => loadConfig({ REDIS_SENTINELS: 's:26379', REDIS_CLUSTER_NODES: 'n:6379', REDIS_SENTINEL_MASTER: 'm' }),
+    /REDIS_SENTINELS and REDIS_CLUSTER_NODES are set/,
+  );
+  assert.throws(
+    () => loadConfig({ REDIS_SENTINELS: 's:26379' }),
+    /REDIS_SENTINEL_MASTER: REDIS_SENTINELS and REDIS_SENTINEL_MASTER go together/,
+  );
+  assert.throws(
+    () => loadConfig({ REDIS_SENTINEL_MASTER: 'm' }),
+    /REDIS_SENTINELS: REDIS_SENTINELS and REDIS_SENTINEL_MASTER go together/,
+  );
+  assert.throws(
+    () => loadConfig({ REDIS_SENTINELS: 's', REDIS_SENTINEL_MASTER: 'm' }),
+    /REDIS_SENTINELS: "s" must list host:port pairs/,
+  );
+  assert.throws(() => loadConfig({ REDIS_CLUSTER_NODES: 'n:70000' }), /REDIS_CLUSTER_NODES/);
+  assert.throws(
+    () => loadConfig({ REDIS_PASSWORD: 'secret' }),
+    /REDIS_PASSWORD: applies to REDIS_SENTINELS or REDIS_CLUSTER_NODES/,
+  );
+  assert.throws(() => loadConfig({ REDIS_URL: 'redis://r:6379', REDIS_TLS: 'true' }), /REDIS_TLS/);
+});

@@ -51,6 +51,26 @@ const apiKeys = z.string().transform((text, ctx) => {
   return keys;
 });
 
+/** `host:port` pairs, comma-separated: sentinels or cluster nodes. */
+const hostPorts = z.string().transform((text, ctx) => {
+  const entries = text
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean);
+  const nodes = entries.map(
+    (entry) => /^(?<host>[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]):(?<port>\d{1,5})$/.exec(entry)?.groups,
+  );
+  const bad = entries.filter((_, index) => {
+    const port = Number(nodes[index]?.port);
+    return !nodes[index] || port < 1 || port > 65535;
+  });
+  if (entries.length === 0 || bad.length > 0) {
+    ctx.addIssue({ code: 'custom', message: `"${text}" must list host:port pairs, comma-separated` });
+    return z.NEVER;
+  }
+  return nodes.map((node) => ({ host: (node?.host ?? '').replace(/^\[|\]$/g, ''), port: Number(node?.port) }));
+});
+
 /** A boolean variable: `true` or `1` turn it on, `false` or `0` off; unset, `on` says. */
 const flag = (on = false) =>
   z
@@ -60,13 +80,48 @@ const flag = (on = false) =>
 
 /** Every variable, with its type, default and meaning: docs/configuration.md is generated from it. */
 export const CONFIG_SCHEMA = z.object({
-  // Where queues and document state live. One Redis serves the API and every worker.
+  // Where queues and document state live. One Redis serves the API and every worker: a single
+  // server (REDIS_URL), a Sentinel group, or a cluster; exactly one form.
   REDIS_URL: z
     .url({ protocol: /^rediss?$/ })
-    .default('redis://127.0.0.1:6379')
+    .optional()
     .describe(
-      'Redis for queues and document status. `npm start` starts its own when unset. Redis must use `maxmemory-policy noeviction`.',
+      'A single Redis for queues and document status (`rediss://` for TLS; user and password in the URL). Unset, and no Sentinel or cluster given: `redis://127.0.0.1:6379`, and `npm start` starts its own. Redis must use `maxmemory-policy noeviction`.',
     ),
+  REDIS_SENTINELS: hostPorts
+    .optional()
+    .describe(
+      'Sentinels to ask for the current primary, `host:port` comma-separated (instead of `REDIS_URL`); needs `REDIS_SENTINEL_MASTER`.',
+    ),
+  REDIS_SENTINEL_MASTER: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,128}$/)
+    .optional()
+    .describe('The name the sentinels monitor the primary under (`sentinel monitor <name> …`).'),
+  REDIS_SENTINEL_PASSWORD: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("The sentinels' own password (their `requirepass`), when they have one."),
+  REDIS_CLUSTER_NODES: hostPorts
+    .optional()
+    .describe(
+      'Some nodes of a Redis Cluster, `host:port` comma-separated (instead of `REDIS_URL`); the rest are discovered. Every key then carries the hash tag `{QUEUE_PREFIX}`, so that it lives in one slot.',
+    ),
+  // A URL carries its own credentials and scheme; the other two forms name only hosts.
+  REDIS_USERNAME: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('With `REDIS_SENTINELS` or `REDIS_CLUSTER_NODES`: the ACL user of the Redis servers.'),
+  REDIS_PASSWORD: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('With `REDIS_SENTINELS` or `REDIS_CLUSTER_NODES`: the password of the Redis servers.'),
+  REDIS_TLS: flag().describe(
+    "With `REDIS_SENTINELS` or `REDIS_CLUSTER_NODES`: `true` speaks TLS to the Redis servers (and sentinels), as managed services' in-transit encryption needs.",
+  ),
   // A paused Redis (SIGSTOP, a long fork, a network black hole) keeps its connections open: without a
   // bound, every request that touches it waits until the client gives up.
   REDIS_COMMAND_TIMEOUT_MS: int(100, 60_000, 2000).describe(
@@ -77,7 +132,9 @@ export const CONFIG_SCHEMA = z.object({
     .string()
     .regex(/^[A-Za-z0-9_-]{1,64}$/)
     .default('pagefleet')
-    .describe('Prefix of every Redis key pagefleet writes.'),
+    .describe(
+      'Prefix of every Redis key pagefleet writes; with `REDIS_CLUSTER_NODES` it is wrapped in braces (`{pagefleet}`), a hash tag that puts every key in one slot.',
+    ),
   // Local disk: uploads being received, a worker's copy of the page it reads; with
   // STORAGE=filesystem also every stored document, so then shared by the API and the workers.
   DATA_DIR: z
@@ -246,6 +303,11 @@ export const CONFIG_SCHEMA = z.object({
   MAX_STALLED_COUNT: int(0, 100, 2).describe(
     'Deaths of its worker a page survives, each retry at half the DPI (and a quarter of the pixel cap), before it fails with reason `oom`.',
   ),
+  // BullMQ workers can keep running yet take nothing after a failover (taskforcesh/bullmq #3088,
+  // #4378, #648); BullMQ resets a blocking read silent past its own timeout, this is the net beneath.
+  WORKER_WATCHDOG_MS: int(0, 3_600_000, 60_000).describe(
+    'A worker with a free slot that takes no page for this long while pages wait reconnects its queue; as long again without a page, its `/ready` fails (`pagefleet_watchdog_actions_total`). 0 turns it off.',
+  ),
   // On SIGTERM: how long active pages (worker) and requests (API) get to finish.
   SHUTDOWN_GRACE_MS: int(0, 3_600_000, 30_000).describe(
     'On SIGTERM: time active pages (worker) or requests (API) get to finish.',
@@ -336,6 +398,39 @@ export const CONFIG_SCHEMA = z.object({
 });
 
 const configSchema = CONFIG_SCHEMA.superRefine((config, ctx) => {
+  const forms = [
+    config.REDIS_URL && 'REDIS_URL',
+    config.REDIS_SENTINELS && 'REDIS_SENTINELS',
+    config.REDIS_CLUSTER_NODES && 'REDIS_CLUSTER_NODES',
+  ].filter(Boolean);
+  if (forms.length > 1) {
+    ctx.addIssue({
+      code: 'custom',
+      path: [forms[1] as string],
+      message: `${forms.join(' and ')} are set: give one way to reach Redis`,
+    });
+  }
+  if (Boolean(config.REDIS_SENTINELS) !== Boolean(config.REDIS_SENTINEL_MASTER)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: [config.REDIS_SENTINELS ? 'REDIS_SENTINEL_MASTER' : 'REDIS_SENTINELS'],
+      message: 'REDIS_SENTINELS and REDIS_SENTINEL_MASTER go together',
+    });
+  }
+  if (config.REDIS_SENTINEL_PASSWORD && !config.REDIS_SENTINELS) {
+    ctx.addIssue({ code: 'custom', path: ['REDIS_SENTINEL_PASSWORD'], message: 'needs REDIS_SENTINELS' });
+  }
+  const hostForm = config.REDIS_SENTINELS || config.REDIS_CLUSTER_NODES;
+  for (const name of ['REDIS_USERNAME', 'REDIS_PASSWORD', 'REDIS_TLS'] as const) {
+    if (config[name] && !hostForm) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [name],
+        message:
+          'applies to REDIS_SENTINELS or REDIS_CLUSTER_NODES; a REDIS_URL carries its own (user:password@, rediss://)',
+      });
+    }
+  }
   if (config.DESKEW === true && config.OCR_ENGINE === 'native') {
     ctx.addIssue({
       code: 'custom',
@@ -367,7 +462,13 @@ const configSchema = CONFIG_SCHEMA.superRefine((config, ctx) => {
       message: `DEFAULT_DPI (${config.DEFAULT_DPI}) must not exceed MAX_DPI (${config.MAX_DPI})`,
     });
   }
-}).transform((config) => ({ ...config, DESKEW: config.DESKEW ?? config.OCR_ENGINE === 'tesseract.js' }));
+}).transform((config) => ({
+  ...config,
+  DESKEW: config.DESKEW ?? config.OCR_ENGINE === 'tesseract.js',
+  // BullMQ's keys of one flow (a document's job, its pages) must share a hash slot, and so must
+  // those pagefleet's scripts touch together: in a cluster the prefix is a hash tag.
+  QUEUE_PREFIX: config.REDIS_CLUSTER_NODES ? `{${config.QUEUE_PREFIX}}` : config.QUEUE_PREFIX,
+}));
 
 export type Config = Readonly<z.infer<typeof configSchema>>;
 

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.js';
 import { z } from 'zod';
 
 /** What a live worker says of itself, every HEARTBEAT_INTERVAL_MS; `GET /v1/workers` lists them. */
@@ -33,7 +33,7 @@ const beatKey = (prefix: string, id: string) => `${prefix}:worker:${id}`;
  */
 export class HeartbeatStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     private readonly intervalMs: number,
   ) {}

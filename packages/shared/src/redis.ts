@@ -1,42 +1,111 @@
-import { Redis } from 'ioredis';
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+import type { Config } from './config.js';
 import type { Logger } from './logger.js';
+
+/** A connection to Redis in any of its forms: one server (alone or found by Sentinel), or a cluster. */
+export type RedisClient = Redis | Cluster;
 
 export type RedisRole = { kind: 'producer'; commandTimeoutMs: number } | { kind: 'consumer' };
 
+/** The settings that say where Redis is. */
+export type RedisTarget = Pick<
+  Config,
+  | 'REDIS_URL'
+  | 'REDIS_SENTINELS'
+  | 'REDIS_SENTINEL_MASTER'
+  | 'REDIS_SENTINEL_PASSWORD'
+  | 'REDIS_CLUSTER_NODES'
+  | 'REDIS_USERNAME'
+  | 'REDIS_PASSWORD'
+  | 'REDIS_TLS'
+>;
+
+/** Where Redis is when nothing says: what `npm start` runs. */
+export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+
+const RETRY_MS = { step: 200, most: 5000 };
+const retry = (times: number) => Math.min(times * RETRY_MS.step, RETRY_MS.most);
+
 /**
- * Producers (the API) fail fast while Redis is down or paused, so a request answers 503 instead
- * of hanging: `commandTimeoutMs` bounds each command. Consumers (workers) block on queues and
- * must retry forever.
+ * A primary demoted in a failover stays up as a replica and refuses writes: reconnect (Sentinel
+ * then names the new primary; a managed service's endpoint points at it) and send the command
+ * again (2).
  */
-export function createRedis(url: string, role: RedisRole, log: Logger): Redis {
+const reconnectIfReadOnly = (err: Error) => (err.message.includes('READONLY') ? 2 : false);
+
+/**
+ * The one way API, workers and scripts connect. Producers (the API) fail fast while Redis is down,
+ * paused or failing over, so a request answers 503 instead of hanging: `commandTimeoutMs` bounds
+ * each command. Consumers (workers) block on queues and must retry forever.
+ *
+ * With Sentinel the client asks the sentinels for the primary on every (re)connect; a node that
+ * answers as a replica (a demoted primary) is left. In a cluster, ioredis follows MOVED and
+ * re-reads the slots when a replica takes over.
+ */
+export function createRedis(target: RedisTarget, role: RedisRole, log: Logger): RedisClient {
   const consumer = role.kind === 'consumer';
-  const redis = new Redis(url, {
+  const options: RedisOptions = {
     enableOfflineQueue: consumer,
     maxRetriesPerRequest: consumer ? null : 1,
-    retryStrategy: (times) => Math.min(times * 200, 5000),
+    retryStrategy: retry,
+    reconnectOnError: reconnectIfReadOnly,
     ...(role.kind === 'producer' ? { commandTimeout: role.commandTimeoutMs } : {}),
-  });
+  };
+  const credentials: RedisOptions = {
+    ...(target.REDIS_USERNAME ? { username: target.REDIS_USERNAME } : {}),
+    ...(target.REDIS_PASSWORD ? { password: target.REDIS_PASSWORD } : {}),
+    ...(target.REDIS_TLS ? { tls: {} } : {}),
+  };
+  const redis = target.REDIS_CLUSTER_NODES
+    ? new Cluster(target.REDIS_CLUSTER_NODES, clusterOptions(options, credentials))
+    : target.REDIS_SENTINELS
+      ? new Redis({
+          ...options,
+          ...credentials,
+          sentinels: target.REDIS_SENTINELS,
+          name: target.REDIS_SENTINEL_MASTER,
+          ...(target.REDIS_SENTINEL_PASSWORD ? { sentinelPassword: target.REDIS_SENTINEL_PASSWORD } : {}),
+          ...(target.REDIS_TLS ? { sentinelTLS: {}, enableTLSForSentinelMode: true } : {}),
+          // Every sentinel unreachable is an outage like any other: keep asking. No
+          // failoverDetector: its +switch-master arriving while the client reconnects ends the
+          // client for good (ioredis 5-6: the connect under way is aborted, status 'end'), which
+          // the failover test saw in 2 runs of 5; a demoted primary's READONLY reconnects instead.
+          sentinelRetryStrategy: retry,
+        })
+      : new Redis(target.REDIS_URL ?? DEFAULT_REDIS_URL, options);
   redis.on('error', (err) => log.warn({ err }, 'redis connection error'));
   return redis;
+}
+
+function clusterOptions(options: RedisOptions, credentials: RedisOptions): ClusterOptions {
+  return {
+    enableOfflineQueue: options.enableOfflineQueue ?? true,
+    clusterRetryStrategy: retry,
+    // Managed clusters announce nodes by names their certificates carry: resolve them at connect.
+    ...(credentials.tls ? { dnsLookup: (address, lookup) => lookup(null, address) } : {}),
+    redisOptions: { ...options, ...credentials },
+  };
 }
 
 /** ioredis' error for a command that got no reply within its `commandTimeout`: Redis is paused or cut off. */
 export const isRedisTimeout = (err: unknown) => err instanceof Error && err.message === 'Command timed out';
 
+/**
+ * A Redis reply if it comes within `timeoutMs`, else undefined; never throws. For connections
+ * that wait for Redis forever (workers') where a caller must not.
+ */
+export async function replyWithin<T>(reply: Promise<T>, timeoutMs: number): Promise<T | undefined> {
+  const timeout = new Promise<undefined>((resolve) => setTimeout(resolve, timeoutMs, undefined).unref());
+  return Promise.race([reply.catch(() => undefined), timeout]);
+}
+
 /** True when Redis answers a PING within `timeoutMs`; never throws. */
-export async function pingRedis(redis: Redis, timeoutMs: number): Promise<boolean> {
-  const timeout = new Promise<false>((resolve) => setTimeout(resolve, timeoutMs, false).unref());
-  return Promise.race([
-    redis.ping().then(
-      (reply) => reply === 'PONG',
-      () => false,
-    ),
-    timeout,
-  ]);
+export async function pingRedis(redis: RedisClient, timeoutMs: number): Promise<boolean> {
+  return (await replyWithin(redis.ping(), timeoutMs)) === 'PONG';
 }
 
 /** Resolves once the connection is usable, or rejects after `timeoutMs`. */
-export async function waitForRedis(redis: Redis, timeoutMs: number): Promise<void> {
+export async function waitForRedis(redis: RedisClient, timeoutMs: number): Promise<void> {
   if (redis.status === 'ready') return;
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -55,7 +124,7 @@ export async function waitForRedis(redis: Redis, timeoutMs: number): Promise<voi
  * BullMQ needs `maxmemory-policy noeviction`: under any other policy a full Redis silently evicts
  * keys, and an evicted key is a lost job. Managed services may refuse CONFIG; then nothing is said.
  */
-export async function warnUnlessNoEviction(redis: Redis, log: Logger): Promise<string | undefined> {
+export async function warnUnlessNoEviction(redis: RedisClient, log: Logger): Promise<string | undefined> {
   const reply = await redis.config('GET', 'maxmemory-policy').catch(() => undefined);
   const policy = reply?.[1];
   if (policy !== undefined && policy !== 'noeviction') {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { RequestHandler, Response } from 'express';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@pagefleet/shared';
 import { ConflictError, InvalidRequestError, UnavailableError, type DocumentState } from '@pagefleet/shared';
 import { clientOf } from '../auth.js';
 
@@ -16,7 +16,7 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0`;
 
 export interface IdempotencyDeps {
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   ttlSeconds: number;
   /** The document a previous request created, if it still exists. */

@@ -1,7 +1,7 @@
 import { constants } from 'node:fs';
 import { access, mkdir } from 'node:fs/promises';
 import { Router } from 'express';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@pagefleet/shared';
 import { hasFreeSpace, pingRedis, uploadsDir, type BlobStore } from '@pagefleet/shared';
 import { sendProblem } from '../problem.js';
 
@@ -20,7 +20,7 @@ async function writable(dir: string): Promise<boolean> {
  * `/health` (the process runs) and `/ready` (Redis, the blob store and the uploads folder work,
  * and its disk keeps MIN_FREE_DISK free).
  */
-export function healthRouter(redis: Redis, blobs: BlobStore, dataDir: string, minFreeDisk: number): Router {
+export function healthRouter(redis: RedisClient, blobs: BlobStore, dataDir: string, minFreeDisk: number): Router {
   const uploads = uploadsDir(dataDir);
   const router = Router();
   router.get('/health', (_req, res) => {

@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Router, type Request, type Response } from 'express';
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@pagefleet/shared';
 import { z } from 'zod';
 import {
   expandPages,
@@ -31,7 +31,7 @@ import { cancelDocument } from './cancel.js';
 import { streamEvents } from './events.js';
 
 export interface JobsDeps extends SubmitDeps {
-  redis: Redis;
+  redis: RedisClient;
   metrics: ApiMetrics;
   log: Logger;
   /** Aborts when the server shuts down, to end event streams. */

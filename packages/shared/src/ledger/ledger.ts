@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis.js';
 import type { DocumentState, DocumentStatus, PageFormat, PageResult, PageSource } from '../jobs.js';
 import { everyPage } from '../page-ranges.js';
 import { readBlob, type BlobStore } from '../storage/blob-store.js';
@@ -55,7 +55,7 @@ export class DocumentLedger {
   private readonly state: RedisState;
 
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     private readonly blobs: BlobStore,
     options: { prefix: string; ttlSeconds: number },
   ) {

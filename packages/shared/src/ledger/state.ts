@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis.js';
 import { FINISHED_STATUSES, type DocumentState, type DocumentStatus, type Output } from '../jobs.js';
 import { everyPage } from '../page-ranges.js';
 import { decodeRecord, encodeRecord, type PageRecord } from './records.js';
@@ -152,7 +152,7 @@ const countRecords = (values: string[], status: PageRecord['status']) =>
  */
 export class RedisState {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     private readonly ttlSeconds: number,
   ) {}
