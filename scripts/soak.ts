@@ -3,7 +3,9 @@
 // production) is restarted, Redis is frozen (SIGSTOP) past the lock, and DATA_DIR's disk is filled
 // to the last byte for a while (a tmpfs of its own; needs root, else skipped). At the end every
 // page of every accepted document must have exactly one result and every document must have
-// ended; the run prints what it did and lost=0.
+// ended; the run prints what it did and lost=0. With --sentinel, Redis is a Sentinel group (a
+// primary, a replica, three sentinels) and its faults are one failover instead: the primary is
+// SIGKILLed mid-run and the replica promoted (docs/soak-sentinel.json).
 import { spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -14,6 +16,7 @@ import { FINISHED_STATUSES, type DocumentState, type PageResult } from '@pagefle
 import { pdfOf, textPage, wordLines } from './lib/fixtures.js';
 import { startApp, waitReady, type AppProcess } from './lib/apps.js';
 import { startRedisServer, type RedisServer } from './lib/redis-server.js';
+import { startSentinelGroup } from './lib/sentinel.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { values: args } = parseArgs({
@@ -22,6 +25,7 @@ const { values: args } = parseArgs({
     workers: { type: 'string', default: '2' },
     'kill-every': { type: 'string', default: '8' },
     port: { type: 'string', default: '3990' },
+    sentinel: { type: 'boolean', default: false },
   },
 });
 const seconds = Number(args.seconds);
@@ -37,10 +41,11 @@ await mkdir(path.join(work, 'redis'));
 const dataDir = path.join(work, 'data');
 await mkdir(dataDir);
 const diskMounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=256m', 'tmpfs', dataDir]).status === 0;
-let redis: RedisServer = await startRedisServer(path.join(work, 'redis'), true);
-const redisPort = Number(new URL(redis.url).port);
+const sentinel = args.sentinel ? await startSentinelGroup(path.join(work, 'redis')) : undefined;
+let redis: RedisServer | undefined = sentinel ? undefined : await startRedisServer(path.join(work, 'redis'), true);
+const redisPort = redis ? Number(new URL(redis.url).port) : 0;
 const env = {
-  REDIS_URL: redis.url,
+  ...(redis ? { REDIS_URL: redis.url } : sentinel?.env),
   QUEUE_PREFIX: 'soak',
   DATA_DIR: dataDir,
   // The soak's own small disk: below this, uploads are refused and /ready fails.
@@ -68,6 +73,9 @@ const refused: Record<number, number> = {};
 let kills = 0;
 let redisRestarts = 0;
 let redisFreezes = 0;
+let failovers = 0;
+let firstAcceptedAfterFailoverMs: number | undefined;
+let failedOverAt: number | undefined;
 let workerPauses = 0;
 let diskFills = 0;
 let submittedPages = 0;
@@ -81,6 +89,9 @@ async function submitLoop(): Promise<void> {
     form.append('file', new Blob([await pdfOf(chosen)]), 'doc.pdf');
     const response = await fetch(`${url}/v1/jobs`, { method: 'POST', body: form }).catch(() => undefined);
     if (response?.status === 202) {
+      if (failedOverAt !== undefined && firstAcceptedAfterFailoverMs === undefined) {
+        firstAcceptedAfterFailoverMs = Date.now() - failedOverAt;
+      }
       accepted.push(((await response.json()) as { id: string }).id);
       submittedPages += count;
     } else {
@@ -106,6 +117,7 @@ async function killLoop(): Promise<void> {
 }
 
 async function redisRestart(): Promise<void> {
+  if (!redis) return;
   await sleep(seconds * 400);
   await redis.stop();
   await sleep(2000);
@@ -125,8 +137,18 @@ async function workerPause(): Promise<void> {
   workerPauses++;
 }
 
+/** The Sentinel group's primary SIGKILLed: the sentinels promote the replica. */
+async function failover(): Promise<void> {
+  if (!sentinel) return;
+  await sleep(seconds * 500);
+  await sentinel.killPrimary();
+  failedOverAt = Date.now();
+  failovers++;
+}
+
 /** Redis frozen past the lock: connections stay open, nothing answers. */
 async function redisFreeze(): Promise<void> {
+  if (!redis) return;
   await sleep(seconds * 600);
   const frozen = redis;
   frozen.child.kill('SIGSTOP');
@@ -148,9 +170,9 @@ async function diskFill(): Promise<void> {
 
 console.log(
   `soak: ${seconds} s, ${workerCount} workers, a kill every ~${killEverySeconds} s; once each: a worker paused, ` +
-    `a Redis restart, a Redis freeze${diskMounted ? ', a full disk' : ' (no full disk: mounting a tmpfs needs root)'}; log ${logFile}`,
+    `${sentinel ? 'a Sentinel failover' : 'a Redis restart, a Redis freeze'}${diskMounted ? ', a full disk' : ' (no full disk: mounting a tmpfs needs root)'}; log ${logFile}`,
 );
-await Promise.all([submitLoop(), killLoop(), workerPause(), redisRestart(), redisFreeze(), diskFill()]);
+await Promise.all([submitLoop(), killLoop(), workerPause(), redisRestart(), redisFreeze(), failover(), diskFill()]);
 
 async function json<T>(pathname: string): Promise<T> {
   return (await (await fetch(`${url}${pathname}`)).json()) as T;
@@ -197,7 +219,8 @@ const reprocessed = [...completions.values()].filter((count) => count > 1).lengt
 
 await Promise.all(workers.map((worker) => worker.stop()));
 await api.stop();
-await redis.stop();
+await redis?.stop();
+await sentinel?.stop();
 
 const report = {
   seconds,
@@ -209,6 +232,8 @@ const report = {
   workerPauses,
   redisRestarts,
   redisFreezes,
+  failovers,
+  firstAcceptedAfterFailoverMs,
   diskFills,
   refused,
   outcomes,
@@ -216,10 +241,14 @@ const report = {
   unfinished: unfinished.length,
   lost,
 };
-await writeFile(path.join(root, 'docs', 'soak.json'), `${JSON.stringify(report, null, 2)}\n`);
+await writeFile(
+  path.join(root, 'docs', sentinel ? 'soak-sentinel.json' : 'soak.json'),
+  `${JSON.stringify(report, null, 2)}\n`,
+);
 console.log(
   `documents ${report.documents}, pages ${report.pages}, kills ${kills}, worker pauses ${workerPauses}, ` +
-    `redis restarts ${redisRestarts}, redis freezes ${redisFreezes}, disk fills ${diskFills}, ` +
+    `redis restarts ${redisRestarts}, redis freezes ${redisFreezes}, failovers ${failovers} ` +
+    `(first accepted ${firstAcceptedAfterFailoverMs ?? '-'} ms after), disk fills ${diskFills}, ` +
     `refused ${JSON.stringify(refused)}, outcomes ${JSON.stringify(outcomes)}, reprocessed ${reprocessed}, lost=${lost}`,
 );
 if (diskMounted) spawnSync('umount', ['-l', dataDir]);

@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import type { DocumentState, PageResult } from '@pagefleet/shared';
 import { queuedPages } from '../apps/api/src/ingest/admission.js';
 import { cer, jpegOf, pdfOf, textPage, tiffOf, webpOf } from '../scripts/lib/fixtures.js';
-import { finished, startStack, STORAGES, type Stack } from './support/stack.js';
+import { finished, startStack, VARIANTS, type Stack } from './support/stack.js';
 
 const PAGES = [
   ['Invoice 2041 was paid on the fourth of March.', 'Thank you for your business.'],
@@ -24,12 +24,12 @@ interface Submitted {
   links: { self: string; result: string; text: string };
 }
 
-for (const storage of STORAGES) {
-  describe(`a document of mixed files, end to end (${storage})`, () => {
+for (const { storage, redis } of VARIANTS) {
+  describe(`a document of mixed files, end to end (${storage}, Redis ${redis})`, () => {
     let stack: Stack;
     let images: Buffer[];
     before(async () => {
-      stack = await startStack({}, storage);
+      stack = await startStack({}, storage, redis);
       images = await Promise.all(PAGES.map(textPage));
     });
     after(() => stack.stop());
@@ -164,11 +164,11 @@ describe('fairness', () => {
   });
 });
 
-for (const storage of STORAGES) {
-  describe(`canceling and unknown jobs (${storage})`, () => {
+for (const { storage, redis } of VARIANTS) {
+  describe(`canceling and unknown jobs (${storage}, Redis ${redis})`, () => {
     let stack: Stack;
     before(async () => {
-      stack = await startStack({}, storage);
+      stack = await startStack({}, storage, redis);
     });
     after(() => stack.stop());
 

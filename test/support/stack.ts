@@ -15,6 +15,7 @@ import {
 import { connectApi, type ApiDeps } from '../../apps/api/src/deps.js';
 import { createServer } from '../../apps/api/src/server.js';
 import { runWorker, type RunningWorker } from '../../apps/worker/src/workers.js';
+import { startRedisCluster } from '../../scripts/lib/redis-cluster.js';
 import { startS3Server, type S3Server } from '../../scripts/lib/s3-server.js';
 import { startRedis, type TestRedis } from './redis.js';
 import { useS3Credentials } from './s3.js';
@@ -22,6 +23,14 @@ import { useS3Credentials } from './s3.js';
 /** Where a stack keeps documents: the end-to-end, faults and outputs tests run with each. */
 export const STORAGES = ['filesystem', 's3'] as const;
 export type Storage = (typeof STORAGES)[number];
+/** How a stack reaches Redis: one server, or a cluster of three primaries it starts. */
+export type RedisForm = 'server' | 'cluster';
+/** The variants the end-to-end tests run in: each storage on one server, and a cluster. */
+export const VARIANTS: ReadonlyArray<{ storage: Storage; redis: RedisForm }> = [
+  { storage: 'filesystem', redis: 'server' },
+  { storage: 's3', redis: 'server' },
+  { storage: 'filesystem', redis: 'cluster' },
+];
 
 export interface Stack {
   url: string;
@@ -54,13 +63,19 @@ export interface Stack {
  * the stack starts, and the API and each worker have a DATA_DIR of their own: nothing can pass
  * through a shared disk.
  */
-export async function startStack(env: Record<string, string> = {}, storage: Storage = 'filesystem'): Promise<Stack> {
-  // A test that stops and restarts Redis, or runs a Sentinel group or a cluster, brings its own.
-  const own = env.REDIS_URL ?? (env.REDIS_SENTINELS || env.REDIS_CLUSTER_NODES ? '' : undefined);
-  const redis: TestRedis = own === undefined ? await startRedis() : { url: own, stop: () => Promise.resolve() };
+export async function startStack(
+  env: Record<string, string> = {},
+  storage: Storage = 'filesystem',
+  form: RedisForm = 'server',
+): Promise<Stack> {
   // A test that fills a disk of its own brings its DATA_DIR.
   const dataDir = env.DATA_DIR ?? (await mkdtemp(path.join(os.tmpdir(), 'pagefleet-data-')));
   const dirs = env.DATA_DIR ? [] : [dataDir];
+  // A test that stops and restarts Redis, or runs a Sentinel group, brings its own.
+  const own = env.REDIS_URL ?? (env.REDIS_SENTINELS ? '' : undefined);
+  const cluster = form === 'cluster' ? await startRedisCluster(path.join(dataDir, 'cluster')) : undefined;
+  const redis: TestRedis =
+    own === undefined && !cluster ? await startRedis() : { url: own ?? '', stop: () => Promise.resolve() };
   const s3 = storage === 's3' ? await startS3Server(path.join(dataDir, 's3'), 'pagefleet-test') : undefined;
   if (s3) useS3Credentials(s3);
   const ownDataDir = () => {
@@ -71,6 +86,7 @@ export async function startStack(env: Record<string, string> = {}, storage: Stor
   };
   const baseEnv = {
     ...(redis.url ? { REDIS_URL: redis.url } : {}),
+    ...cluster?.env,
     QUEUE_PREFIX: `test-${randomUUID()}`,
     DATA_DIR: dataDir,
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
@@ -138,6 +154,7 @@ export async function startStack(env: Record<string, string> = {}, storage: Stor
       await new Promise((resolve) => server.close(resolve));
       await api.close();
       await redis.stop();
+      await cluster?.stop();
       await s3?.stop();
       await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
     },
