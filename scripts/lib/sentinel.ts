@@ -21,6 +21,8 @@ export interface SentinelGroup {
   primaryPort(): Promise<number>;
   /** SIGKILLs the current primary; resolves with its port once it is gone. */
   killPrimary(): Promise<number>;
+  /** Asks the sentinels to hand over to the replica while the primary lives (it becomes a replica); resolves with its port. */
+  failover(): Promise<number>;
   /** Resolves once the sentinels name a primary other than the one on `port`, with its port. */
   promoted(port: number, timeoutMs: number): Promise<number>;
   stop(): Promise<void>;
@@ -158,6 +160,11 @@ export async function startSentinelGroup(dir: string): Promise<SentinelGroup> {
       const exited = new Promise((resolve) => server.child.once('exit', resolve));
       server.child.kill('SIGKILL');
       await exited;
+      return port;
+    },
+    async failover() {
+      const port = await primaryPort();
+      await ask(sentinels[0]?.port ?? 0, (redis) => redis.call('SENTINEL', 'FAILOVER', SENTINEL_MASTER));
       return port;
     },
     async promoted(port, timeoutMs) {
