@@ -21,7 +21,7 @@ export type RedisTarget = Pick<
 >;
 
 /** Where Redis is when nothing says: what `npm start` runs. */
-export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 
 const RETRY_MS = { step: 200, most: 5000 };
 const retry = (times: number) => Math.min(times * RETRY_MS.step, RETRY_MS.most);
@@ -68,7 +68,7 @@ export function createRedis(target: RedisTarget, role: RedisRole, log: Logger): 
           ...(target.REDIS_TLS ? { sentinelTLS: {}, enableTLSForSentinelMode: true } : {}),
           // Every sentinel unreachable is an outage like any other: keep asking. No
           // failoverDetector: its +switch-master arriving while the client reconnects ends the
-          // client for good (ioredis 5-6: the connect under way is aborted, status 'end'), which
+          // client for good (ioredis 6.0: the connect under way is aborted, status 'end'), which
           // the failover test saw in 2 runs of 5; a demoted primary's READONLY reconnects instead.
           sentinelRetryStrategy: retry,
         })
