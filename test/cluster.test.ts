@@ -1,21 +1,18 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { Redis } from 'ioredis';
 import { pdfOf, textPage } from '../scripts/lib/fixtures.js';
+import { askRedis } from '../scripts/lib/redis-server.js';
 import { collect, readSse } from '../scripts/lib/sse.js';
 import { scrape } from './support/prometheus.js';
 import { finished, startStack, type Stack } from './support/stack.js';
 
-/** Every key on every primary of the stack's cluster. */
+/** Every key on every primary of the stack's cluster, with its slot. */
 async function clusterKeys(stack: Stack): Promise<Array<{ key: string; slot: number }>> {
   const found: Array<{ key: string; slot: number }> = [];
   for (const address of (stack.env.REDIS_CLUSTER_NODES ?? '').split(',')) {
-    const node = new Redis(`redis://${address}`);
-    try {
+    await askRedis(`redis://${address}`, async (node) => {
       for (const key of await node.keys('*')) found.push({ key, slot: Number(await node.cluster('KEYSLOT', key)) });
-    } finally {
-      node.disconnect();
-    }
+    });
   }
   return found;
 }

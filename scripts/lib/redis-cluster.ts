@@ -1,8 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { Redis } from 'ioredis';
-import { startRedisServer, type RedisServer } from './redis-server.js';
+import { askRedis, startRedisServer, type RedisServer } from './redis-server.js';
 import { until } from './until.js';
 
 const PRIMARIES = 3;
@@ -13,18 +12,8 @@ export interface RedisCluster {
   stop(): Promise<void>;
 }
 
-async function clusterState(url: string): Promise<string | undefined> {
-  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  redis.on('error', () => undefined);
-  try {
-    await redis.connect();
-    return /cluster_state:(\w+)/.exec(await redis.cluster('INFO'))?.[1];
-  } catch {
-    return undefined;
-  } finally {
-    redis.disconnect();
-  }
-}
+const clusterState = (url: string) =>
+  askRedis(url, async (redis) => /cluster_state:(\w+)/.exec(await redis.cluster('INFO'))?.[1]).catch(() => undefined);
 
 /**
  * A Redis Cluster of three primaries on loopback, from Debian's redis-server and redis-cli

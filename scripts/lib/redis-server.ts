@@ -16,22 +16,29 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/**
+ * Runs `command` on a connection of its own to the server on `url`, made for it and closed after;
+ * rejects when the server does not answer (nothing is retried).
+ */
+export async function askRedis<T>(url: string, command: (redis: Redis) => Promise<T>): Promise<T> {
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  // Refused connections are expected while a server starts or is gone; connect() reports them.
+  redis.on('error', () => undefined);
+  try {
+    await redis.connect();
+    return await command(redis);
+  } finally {
+    redis.disconnect();
+  }
+}
+
 export async function waitForPing(url: string, child: ChildProcess, deadlineMs: number): Promise<void> {
   const until = Date.now() + deadlineMs;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`redis-server exited with ${child.exitCode}`);
-    const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-    // Refused connections are expected until the server listens; connect() reports them.
-    client.on('error', () => undefined);
-    try {
-      await client.connect();
-      if ((await client.ping()) === 'PONG') return;
-    } catch {
-      if (Date.now() > until) throw new Error(`redis-server did not answer within ${deadlineMs} ms`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    } finally {
-      client.disconnect();
-    }
+    if ((await askRedis(url, (redis) => redis.ping()).catch(() => undefined)) === 'PONG') return;
+    if (Date.now() > until) throw new Error(`redis-server did not answer within ${deadlineMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
 

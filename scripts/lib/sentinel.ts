@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { Redis } from 'ioredis';
-import { freePort, startRedisServer, waitForPing, type RedisServer } from './redis-server.js';
+import type { Redis } from 'ioredis';
+import { askRedis, freePort, startRedisServer, waitForPing, type RedisServer } from './redis-server.js';
 import { until } from './until.js';
 
 /** The name the sentinels monitor the primary under. */
@@ -28,22 +28,7 @@ export interface SentinelGroup {
   stop(): Promise<void>;
 }
 
-async function ask<T>(port: number, command: (redis: Redis) => Promise<T>): Promise<T> {
-  const redis = new Redis({
-    host: '127.0.0.1',
-    port,
-    lazyConnect: true,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-  });
-  redis.on('error', () => undefined);
-  try {
-    await redis.connect();
-    return await command(redis);
-  } finally {
-    redis.disconnect();
-  }
-}
+const ask = <T>(port: number, command: (redis: Redis) => Promise<T>) => askRedis(`redis://127.0.0.1:${port}`, command);
 
 async function startSentinel(
   dir: string,
@@ -117,7 +102,7 @@ export async function startSentinelGroup(dir: string): Promise<SentinelGroup> {
     servers.push(replica);
     for (let index = 0; index < SENTINELS; index++) sentinels.push(await startSentinel(dir, index, primaryPort));
     await until('the replica to be in sync', async () =>
-      /master_link_status:up/.test(await ask(Number(new URL(replica.url).port), (redis) => redis.info('replication')))
+      /master_link_status:up/.test(await askRedis(replica.url, (redis) => redis.info('replication')))
         ? true
         : undefined,
     );

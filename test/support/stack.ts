@@ -71,11 +71,9 @@ export async function startStack(
   // A test that fills a disk of its own brings its DATA_DIR.
   const dataDir = env.DATA_DIR ?? (await mkdtemp(path.join(os.tmpdir(), 'pagefleet-data-')));
   const dirs = env.DATA_DIR ? [] : [dataDir];
-  // A test that stops and restarts Redis, or runs a Sentinel group, brings its own.
-  const own = env.REDIS_URL ?? (env.REDIS_SENTINELS ? '' : undefined);
+  // A test that stops and restarts Redis, or runs a Sentinel group, brings its own (in `env`).
   const cluster = form === 'cluster' ? await startRedisCluster(path.join(dataDir, 'cluster')) : undefined;
-  const redis: TestRedis =
-    own === undefined && !cluster ? await startRedis() : { url: own ?? '', stop: () => Promise.resolve() };
+  const redis: TestRedis | undefined = env.REDIS_URL || env.REDIS_SENTINELS || cluster ? undefined : await startRedis();
   const s3 = storage === 's3' ? await startS3Server(path.join(dataDir, 's3'), 'pagefleet-test') : undefined;
   if (s3) useS3Credentials(s3);
   const ownDataDir = () => {
@@ -85,7 +83,7 @@ export async function startStack(
     return dir;
   };
   const baseEnv = {
-    ...(redis.url ? { REDIS_URL: redis.url } : {}),
+    ...(redis ? { REDIS_URL: redis.url } : {}),
     ...cluster?.env,
     QUEUE_PREFIX: `test-${randomUUID()}`,
     DATA_DIR: dataDir,
@@ -153,7 +151,7 @@ export async function startStack(
       await Promise.all(workers.map((worker) => worker.close(10_000)));
       await new Promise((resolve) => server.close(resolve));
       await api.close();
-      await redis.stop();
+      await redis?.stop();
       await cluster?.stop();
       await s3?.stop();
       await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));

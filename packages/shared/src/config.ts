@@ -18,15 +18,18 @@ const byteSize = z.string().transform((text, ctx) => {
   return bytes;
 });
 
+/** The entries of a comma-separated list, trimmed, without blanks or repeats. */
+const commaList = (text: string) => [
+  ...new Set(
+    text
+      .split(',')
+      .map((entry) => entry.trim())
+      .filter(Boolean),
+  ),
+];
+
 const pageQueues = z.string().transform((text, ctx) => {
-  const names = [
-    ...new Set(
-      text
-        .split(',')
-        .map((name) => name.trim())
-        .filter(Boolean),
-    ),
-  ];
+  const names = commaList(text);
   const unknown = names.filter((name) => !(PAGE_QUEUE_NAMES as readonly string[]).includes(name));
   if (names.length === 0 || unknown.length > 0) {
     ctx.addIssue({ code: 'custom', message: `"${text}" must list one or both of ${PAGE_QUEUE_NAMES.join(', ')}` });
@@ -36,14 +39,7 @@ const pageQueues = z.string().transform((text, ctx) => {
 });
 
 const apiKeys = z.string().transform((text, ctx) => {
-  const keys = [
-    ...new Set(
-      text
-        .split(',')
-        .map((key) => key.trim())
-        .filter(Boolean),
-    ),
-  ];
+  const keys = commaList(text);
   if (keys.length === 0 || keys.some((key) => key.length < 16 || !/^[\x21-\x7e]+$/.test(key))) {
     ctx.addIssue({ code: 'custom', message: 'must list keys of at least 16 printable characters, comma-separated' });
     return z.NEVER;
@@ -51,24 +47,22 @@ const apiKeys = z.string().transform((text, ctx) => {
   return keys;
 });
 
+/** One `host:port` (`[v6]:port` for an IPv6 address), or undefined. */
+function hostPort(entry: string): { host: string; port: number } | undefined {
+  const groups = /^(?:\[(?<v6>[0-9A-Fa-f:.]+)\]|(?<name>[A-Za-z0-9.-]+)):(?<port>\d{1,5})$/.exec(entry)?.groups;
+  const port = Number(groups?.port);
+  const host = groups?.v6 ?? groups?.name;
+  return host && port >= 1 && port <= 65535 ? { host, port } : undefined;
+}
+
 /** `host:port` pairs, comma-separated: sentinels or cluster nodes. */
 const hostPorts = z.string().transform((text, ctx) => {
-  const entries = text
-    .split(',')
-    .map((entry) => entry.trim())
-    .filter(Boolean);
-  const nodes = entries.map(
-    (entry) => /^(?<host>[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]):(?<port>\d{1,5})$/.exec(entry)?.groups,
-  );
-  const bad = entries.filter((_, index) => {
-    const port = Number(nodes[index]?.port);
-    return !nodes[index] || port < 1 || port > 65535;
-  });
-  if (entries.length === 0 || bad.length > 0) {
+  const nodes = commaList(text).map(hostPort);
+  if (nodes.length === 0 || nodes.includes(undefined)) {
     ctx.addIssue({ code: 'custom', message: `"${text}" must list host:port pairs, comma-separated` });
     return z.NEVER;
   }
-  return nodes.map((node) => ({ host: (node?.host ?? '').replace(/^\[|\]$/g, ''), port: Number(node?.port) }));
+  return nodes as Array<{ host: string; port: number }>;
 });
 
 /** A boolean variable: `true` or `1` turn it on, `false` or `0` off; unset, `on` says. */
