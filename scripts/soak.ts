@@ -1,9 +1,11 @@
 // npm run soak: documents keep arriving while worker processes are SIGKILLed and restarted at
 // random, and, once each: a worker is paused (SIGSTOP) past its lock, Redis (append-only, as in
-// production) is restarted, Redis is frozen (SIGSTOP) past the lock, and DATA_DIR's disk is filled
-// to the last byte for a while (a tmpfs of its own; needs root, else skipped). At the end every
-// page of every accepted document must have exactly one result and every document must have
-// ended; the run prints what it did and lost=0. With --sentinel, Redis is a Sentinel group (a
+// production) is restarted, Redis is frozen (SIGSTOP) past the lock, Redis loses its data
+// (FLUSHALL), Redis is full (maxmemory under noeviction) past the lock, and DATA_DIR's disk is
+// filled to the last byte for a while (a tmpfs of its own; needs root, else skipped). At the end
+// every page of every accepted document must have exactly one result (a page Redis lost before it
+// was stored has a failed one, reason lost) and every document must have ended; the run prints
+// what it did and lost=0. With --sentinel, Redis is a Sentinel group (a
 // primary, a replica, three sentinels) and its faults are one failover instead: the primary is
 // SIGKILLed mid-run and the replica promoted (docs/soak-sentinel.json).
 import { spawnSync } from 'node:child_process';
@@ -15,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { FINISHED_STATUSES, type DocumentState, type PageResult } from '@pagefleet/shared';
 import { pdfOf, textPage, wordLines } from './lib/fixtures.js';
 import { startApp, waitReady, type AppProcess } from './lib/apps.js';
-import { startRedisServer, type RedisServer } from './lib/redis-server.js';
+import { askRedis, fillRedis, startRedisServer, type RedisServer } from './lib/redis-server.js';
 import { startSentinelGroup } from './lib/sentinel.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -78,6 +80,8 @@ let firstAcceptedAfterFailoverMs: number | undefined;
 let failedOverAt: number | undefined;
 let workerPauses = 0;
 let diskFills = 0;
+let flushes = 0;
+let redisFulls = 0;
 let submittedPages = 0;
 const until = Date.now() + seconds * 1000;
 
@@ -157,6 +161,24 @@ async function redisFreeze(): Promise<void> {
   redisFreezes++;
 }
 
+/** Redis loses everything it held (an operator's FLUSHALL, a restart without persistence). */
+async function flushAll(): Promise<void> {
+  if (!redis) return;
+  await sleep(seconds * 300);
+  await askRedis(redis.url, (client) => client.flushall());
+  flushes++;
+}
+
+/** Redis at maxmemory under noeviction, refusing every write, for longer than a lock. */
+async function redisFull(): Promise<void> {
+  if (!redis) return;
+  await sleep(seconds * 700);
+  const empty = await fillRedis(redis.url);
+  await sleep(lockMs * 3);
+  await empty();
+  redisFulls++;
+}
+
 /** DATA_DIR's disk full for a few seconds, then emptied again. */
 async function diskFill(): Promise<void> {
   if (!diskMounted) return;
@@ -170,9 +192,19 @@ async function diskFill(): Promise<void> {
 
 console.log(
   `soak: ${seconds} s, ${workerCount} workers, a kill every ~${killEverySeconds} s; once each: a worker paused, ` +
-    `${sentinel ? 'a Sentinel failover' : 'a Redis restart, a Redis freeze'}${diskMounted ? ', a full disk' : ' (no full disk: mounting a tmpfs needs root)'}; log ${logFile}`,
+    `${sentinel ? 'a Sentinel failover' : 'a Redis restart, a Redis freeze, a FLUSHALL, a full Redis'}${diskMounted ? ', a full disk' : ' (no full disk: mounting a tmpfs needs root)'}; log ${logFile}`,
 );
-await Promise.all([submitLoop(), killLoop(), workerPause(), redisRestart(), redisFreeze(), failover(), diskFill()]);
+await Promise.all([
+  submitLoop(),
+  killLoop(),
+  workerPause(),
+  redisRestart(),
+  redisFreeze(),
+  flushAll(),
+  redisFull(),
+  failover(),
+  diskFill(),
+]);
 
 async function json<T>(pathname: string): Promise<T> {
   return (await (await fetch(`${url}${pathname}`)).json()) as T;
@@ -232,6 +264,8 @@ const report = {
   workerPauses,
   redisRestarts,
   redisFreezes,
+  flushes,
+  redisFulls,
   failovers,
   firstAcceptedAfterFailoverMs,
   diskFills,
@@ -247,7 +281,8 @@ await writeFile(
 );
 console.log(
   `documents ${report.documents}, pages ${report.pages}, kills ${kills}, worker pauses ${workerPauses}, ` +
-    `redis restarts ${redisRestarts}, redis freezes ${redisFreezes}, failovers ${failovers} ` +
+    `redis restarts ${redisRestarts}, redis freezes ${redisFreezes}, flushes ${flushes}, redis full ${redisFulls}, ` +
+    `failovers ${failovers} ` +
     `(first accepted ${firstAcceptedAfterFailoverMs ?? '-'} ms after), disk fills ${diskFills}, ` +
     `refused ${JSON.stringify(refused)}, outcomes ${JSON.stringify(outcomes)}, reprocessed ${reprocessed}, lost=${lost}`,
 );

@@ -4,7 +4,7 @@ import { utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Queue } from 'bullmq';
-import { QUEUES, uploadsDir } from '@pagefleet/shared';
+import { documentKeys, QUEUES, readBlob, uploadsDir } from '@pagefleet/shared';
 import { textPage } from '../scripts/lib/fixtures.js';
 import { until } from '../scripts/lib/until.js';
 import { finished, startStack, type Stack } from './support/stack.js';
@@ -39,14 +39,22 @@ describe('retention: what RESULT_TTL expired is removed by the scheduled cleanup
     }
   });
 
-  test('what an expired document stored and stale uploads go; live documents and fresh uploads stay', async () => {
-    const [expired, live] = [await completedJob(), await completedJob()];
+  test('what an expired document stored and stale uploads go; live documents, forgotten ones and fresh uploads stay', async () => {
+    const [expired, live, forgotten] = [await completedJob(), await completedJob(), await completedJob()];
     assert.ok((await stack.stored(expired)).includes('text.txt'));
-    // What RESULT_TTL does in Redis, done now: the document's state is gone.
-    await stack.api.redis.del(
-      `${stack.config.QUEUE_PREFIX}:doc:${expired}`,
-      `${stack.config.QUEUE_PREFIX}:doc:${expired}:pages`,
-    );
+    const forget = (id: string) =>
+      stack.api.redis.del(`${stack.config.QUEUE_PREFIX}:doc:${id}`, `${stack.config.QUEUE_PREFIX}:doc:${id}:pages`);
+    // What RESULT_TTL does, done now: the document ended more than RESULT_TTL ago by its saved
+    // state, and Redis has expired it.
+    const state = documentKeys(expired).state;
+    const saved = JSON.parse((await readBlob(stack.api.blobs, state))?.toString('utf8') ?? '{}') as {
+      finishedAt: string;
+    };
+    saved.finishedAt = new Date(Date.now() - (stack.config.RESULT_TTL + 3600) * 1000).toISOString();
+    await stack.api.blobs.put(state, JSON.stringify(saved));
+    await forget(expired);
+    // Redis forgot this one (FLUSHALL, a restart without persistence): its own state says it is kept.
+    await forget(forgotten);
     const stale = path.join(uploadsDir(stack.config.DATA_DIR), 'left-by-a-crashed-api');
     const fresh = path.join(uploadsDir(stack.config.DATA_DIR), 'being-received');
     await writeFile(stale, 'partial upload');
@@ -59,6 +67,8 @@ describe('retention: what RESULT_TTL expired is removed by the scheduled cleanup
       20_000,
     );
     assert.ok((await stack.stored(live)).includes('text.txt'));
+    assert.ok((await stack.stored(forgotten)).includes('text.txt'));
+    assert.equal((await fetch(`${stack.url}/v1/jobs/${forgotten}`)).status, 200);
     assert.ok(existsSync(fresh));
     assert.equal((await fetch(`${stack.url}/v1/jobs/${expired}`)).status, 404);
     assert.equal((await fetch(`${stack.url}/v1/jobs/${live}`)).status, 200);

@@ -172,17 +172,17 @@ for (const { storage, redis } of VARIANTS) {
     });
     after(() => stack.stop());
 
-    test('DELETE cancels waiting pages and removes the files', async () => {
+    test('DELETE cancels waiting pages and removes the files but its saved state', async () => {
       const page = await textPage(['Nobody will ever read this page.']);
       const response = await stack.submit([{ name: 'doc.tif', data: await tiffOf([page, page, page]) }]);
       const { id } = (await response.json()) as Submitted;
-      assert.deepEqual(await stack.stored(id), ['input/0.tif']);
+      assert.deepEqual(await stack.stored(id), ['document.json', 'input/0.tif']);
 
       const deleted = await fetch(`${stack.url}/v1/jobs/${id}`, { method: 'DELETE' });
       assert.equal(deleted.status, 204);
       const doc = (await (await fetch(`${stack.url}/v1/jobs/${id}`)).json()) as DocumentState;
       assert.equal(doc.status, 'canceled');
-      assert.deepEqual(await stack.stored(id), []);
+      assert.deepEqual(await stack.stored(id), ['document.json'], 'it says canceled until RESULT_TTL');
       assert.equal(await queuedPages(stack.api.queues.pages), 0);
       assert.equal((await fetch(`${stack.url}/v1/jobs/${id}/text`)).status, 409);
     });

@@ -36,7 +36,11 @@ describe('the document ledger: fenced page results', () => {
     client = new Redis(redis.url);
     dir = await mkdtemp(path.join(os.tmpdir(), 'pagefleet-ledger-'));
     blobs = new FilesystemStore(dir);
-    ledger = new DocumentLedger(client, blobs, { prefix: `test-${randomUUID()}`, ttlSeconds: 600 });
+    ledger = new DocumentLedger(client, blobs, {
+      prefix: `test-${randomUUID()}`,
+      ttlSeconds: 600,
+      ingestLeaseMs: 60_000,
+    });
   });
   after(async () => {
     client.disconnect();
@@ -46,7 +50,7 @@ describe('the document ledger: fenced page results', () => {
 
   async function newDocument(pageCount = 2): Promise<string> {
     const id = randomUUID();
-    await ledger.create(
+    const pending = await ledger.create(
       {
         id,
         pageCount,
@@ -58,6 +62,7 @@ describe('the document ledger: fenced page results', () => {
       },
       [],
     );
+    assert.equal(await pending.accept(), true);
     return id;
   }
 
@@ -163,11 +168,11 @@ describe('the document ledger: fenced page results', () => {
     );
   });
 
-  test('cancel removes what the document stored; expire removes what Redis forgot', async () => {
+  test('cancel removes what the document stored but its state; reconcile removes only what its own state expired', async () => {
     const upload = path.join(dir, 'upload.png');
     const canceled = randomUUID();
     await writeFile(upload, 'png bytes');
-    await ledger.create(
+    const pending = await ledger.create(
       {
         id: canceled,
         pageCount: 1,
@@ -179,20 +184,28 @@ describe('the document ledger: fenced page results', () => {
       },
       [{ name: '0.png', file: upload }],
     );
+    assert.equal(await pending.accept(), true);
     assert.ok(await blobs.head(documentKeys(canceled).input('0.png')));
     const running = await ledger.pageStarted(canceled, 1, 'worker', 0);
     assert.ok(running);
     await ledger.cancel(canceled);
     assert.equal(await ledger.pageCompleted(running, result(1, 'canceled meanwhile'), {}), 'ended');
     assert.deepEqual(await storedPages(canceled), []);
+    assert.equal(await blobs.head(documentKeys(canceled).input('0.png')), undefined);
     assert.equal((await ledger.read(canceled))?.status, 'canceled');
 
-    const forgotten = randomUUID();
-    await blobs.put(documentKeys(forgotten).text, 'left behind');
+    // A folder with no saved state Redis does not know: an ingest that died with its Redis state.
+    const abandoned = randomUUID();
+    await blobs.put(documentKeys(abandoned).text, 'left behind');
     const kept = await newDocument();
     await blobs.put(documentKeys(kept).text, 'still known');
-    assert.ok((await ledger.expire()) >= 1);
-    assert.equal(await blobs.head(documentKeys(forgotten).text), undefined);
-    assert.ok(await blobs.head(documentKeys(kept).text));
+    assert.deepEqual(await ledger.reconcile(), { expired: 0, recovered: 0 }, 'nothing is due yet');
+    assert.ok(await blobs.head(documentKeys(canceled).state), 'a canceled document is kept until RESULT_TTL');
+    assert.ok((await ledger.reconcile(Date.now() + 601_000)).expired >= 1);
+    assert.equal(await blobs.head(documentKeys(canceled).state), undefined, 'and removed after it, by its own time');
+    assert.ok(await blobs.head(documentKeys(abandoned).text), 'an hour has not passed');
+    assert.ok((await ledger.reconcile(Date.now() + 2 * 3_600_000)).expired >= 1);
+    assert.equal(await blobs.head(documentKeys(abandoned).text), undefined);
+    assert.ok(await blobs.head(documentKeys(kept).text), 'a running document stays');
   });
 });

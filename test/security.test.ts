@@ -80,6 +80,25 @@ describe('API keys, response headers and idempotent submissions', () => {
     assert.notEqual(((await otherKey.json()) as { id: string }).id, id);
   });
 
+  test('an Idempotency-Key reused with other files or options is 422; the same request still replays', async () => {
+    const key = { 'idempotency-key': 'invoice-scan-2026-12-06' };
+    const first = await stack.submit([{ name: 'a.png', data: page }], {}, key);
+    assert.equal(first.status, 202);
+    const { id } = (await first.json()) as { id: string };
+    const otherOptions = await stack.submit([{ name: 'a.png', data: page }], { dpi: '300', pages: '1' }, key);
+    assert.equal(otherOptions.status, 422);
+    assert.match(otherOptions.headers.get('content-type') ?? '', /^application\/problem\+json/);
+    const problem = (await otherOptions.json()) as { code: string; detail: string };
+    assert.equal(problem.code, 'idempotency_mismatch');
+    assert.match(problem.detail, new RegExp(id));
+    const otherFile = await stack.submit([{ name: 'a.png', data: await textPage(['Another page.']) }], {}, key);
+    assert.equal(otherFile.status, 422);
+    const same = await stack.submit([{ name: 'renamed.png', data: page }], {}, key);
+    assert.equal(same.status, 202);
+    assert.equal(same.headers.get('idempotent-replayed'), 'true');
+    assert.equal(((await same.json()) as { id: string }).id, id);
+  });
+
   test('a refused submission frees its Idempotency-Key for the corrected retry', async () => {
     const key = { 'idempotency-key': 'retry-after-a-mistake' };
     const refused = await stack.submit([{ name: 'a.pdf', data: Buffer.from('not a pdf') }], {}, key);

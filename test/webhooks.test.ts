@@ -1,6 +1,4 @@
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { signWebhook, WEBHOOK_HEADERS, type WebhookPayload } from '@pagefleet/shared';
 import type { RunningWorker } from '../apps/worker/src/workers.js';
@@ -8,46 +6,9 @@ import { pdfOf, textPage } from '../scripts/lib/fixtures.js';
 import { scrape, valueOf } from './support/prometheus.js';
 import { startStack, type Stack } from './support/stack.js';
 import { until } from '../scripts/lib/until.js';
+import { startReceiver, type Delivery } from './support/webhook-receiver.js';
 
 const SECRET = 'webhook-secret-for-tests-0123';
-
-interface Delivery {
-  headers: Record<string, string | string[] | undefined>;
-  body: string;
-}
-
-/** A webhook receiver on loopback that answers each delivery with the next status of `answers` (then 200). */
-async function startReceiver(answers: number[]) {
-  const deliveries: Delivery[] = [];
-  const waiters: Array<() => void> = [];
-  const server: Server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (chunk: Buffer) => (body += chunk.toString()));
-    req.on('end', () => {
-      deliveries.push({ headers: req.headers, body });
-      res.writeHead(answers.shift() ?? 200).end();
-      for (const wake of waiters.splice(0)) wake();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks/pagefleet?token=abc`,
-    deliveries,
-    async waitFor(count: number, timeoutMs = 30_000): Promise<Delivery[]> {
-      const deadline = Date.now() + timeoutMs;
-      while (deliveries.length < count) {
-        if (Date.now() > deadline)
-          throw new Error(`${deliveries.length} of ${count} deliveries within ${timeoutMs} ms`);
-        await new Promise<void>((resolve) => {
-          waiters.push(resolve);
-          setTimeout(resolve, 200);
-        });
-      }
-      return deliveries;
-    },
-    close: () => new Promise((resolve) => server.close(resolve)),
-  };
-}
 
 /** What a receiver does, as README tells it: recompute the signature over `<timestamp>.<raw body>`. */
 function verify(delivery: Delivery): WebhookPayload {

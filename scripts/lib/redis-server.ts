@@ -71,3 +71,31 @@ export async function startRedisServer(
     },
   };
 }
+
+const usedMemory = async (redis: Redis) => Number(/used_memory:(\d+)/.exec(await redis.info('memory'))?.[1]);
+
+/**
+ * Makes the server on `url` full, as a Redis at `maxmemory` under `noeviction` is: a limit just
+ * above what it uses, filled up until a write is refused (OOM), then held just under what it
+ * uses, so that the query buffers a refusal frees do not let a write through now and then.
+ * Resolves with what empties it again (the filler removed, no limit).
+ */
+export async function fillRedis(url: string): Promise<() => Promise<void>> {
+  const fillers = await askRedis(url, async (redis) => {
+    await redis.config('SET', 'maxmemory', String((await usedMemory(redis)) + 512 * 1024));
+    for (let i = 0; ; i++) {
+      const refused = await redis.set(`filler:${i}`, 'x'.repeat(64 * 1024)).then(
+        () => false,
+        (err: Error) => err.message.startsWith('OOM'),
+      );
+      if (!refused) continue;
+      await redis.config('SET', 'maxmemory', String((await usedMemory(redis)) - 512 * 1024));
+      return i;
+    }
+  });
+  return () =>
+    askRedis(url, async (redis) => {
+      if (fillers > 0) await redis.del(...Array.from({ length: fillers }, (_, i) => `filler:${i}`));
+      await redis.config('SET', 'maxmemory', '0');
+    });
+}

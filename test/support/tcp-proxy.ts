@@ -2,8 +2,16 @@ import net from 'node:net';
 
 export interface TcpProxy {
   port: number;
-  /** While true, a connection that sends a command matching the pattern goes silent for good. */
+  /** While true, a connection that sends a command matching `command` goes silent for good. */
   silencing: boolean;
+  command: RegExp;
+  /**
+   * Whether the matching command still reaches the server (only its reply, and everything after,
+   * is held back) or is held back itself.
+   */
+  forwardMatch: boolean;
+  /** Called the moment a connection goes silent. */
+  onSilenced?: () => void;
   /** Connections silenced so far. */
   silenced(): number;
   close(): Promise<void>;
@@ -20,6 +28,8 @@ export async function startTcpProxy(target: { host: string; port: number }, comm
   const proxy: TcpProxy = {
     port: 0,
     silencing: false,
+    command,
+    forwardMatch: false,
     silenced: () => silenced,
     async close() {
       for (const socket of sockets) socket.destroy();
@@ -39,9 +49,11 @@ export async function startTcpProxy(target: { host: string; port: number }, comm
       });
     }
     client.on('data', (chunk) => {
-      if (!silent && proxy.silencing && command.test(chunk.toString('latin1'))) {
+      if (!silent && proxy.silencing && proxy.command.test(chunk.toString('latin1'))) {
+        if (proxy.forwardMatch) upstream.write(chunk);
         silent = true;
         silenced++;
+        proxy.onSilenced?.();
       }
       if (!silent) upstream.write(chunk);
     });

@@ -7,6 +7,7 @@ import {
   openBlobStore,
   PAGE_QUEUE_NAMES,
   QUEUES,
+  requeueDocument,
   uploadsDir,
   warnUnlessNoEviction,
   type Config,
@@ -56,6 +57,8 @@ export async function connectApi(config: Config, log: Logger): Promise<ApiDeps> 
     ledger: new DocumentLedger(redis, blobs, {
       prefix: config.QUEUE_PREFIX,
       ttlSeconds: config.RESULT_TTL,
+      ingestLeaseMs: config.INGEST_LEASE_MS,
+      restart: (job) => requeueDocument(queues.documents, config, job),
     }),
     heartbeats: new HeartbeatStore(redis, config.QUEUE_PREFIX, config.HEARTBEAT_INTERVAL_MS),
     metrics: createApiMetrics({ all, pages: queues.pages }, redis, log),

@@ -23,6 +23,7 @@ export interface ApiMetrics {
   documentsSubmitted: Counter;
   pagesSubmitted: Counter;
   rejected: Counter<'reason'>;
+  redisRefusals: Counter;
 }
 
 export interface QueueSources {
@@ -108,6 +109,11 @@ export function createApiMetrics(queues: QueueSources, redis: RedisClient, log: 
       name: 'pagefleet_submissions_rejected_total',
       help: 'Submissions refused, by the problem code answered (too_large, bad_type, encrypted, backpressure, busy, …).',
       labelNames: ['reason'],
+      registers,
+    }),
+    redisRefusals: new Counter({
+      name: 'pagefleet_redis_write_refusals_total',
+      help: 'Requests answered 503 because Redis refused a write (full under noeviction, read-only, failing its disk, loading).',
       registers,
     }),
   };

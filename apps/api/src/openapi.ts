@@ -47,7 +47,8 @@ function operations(config: Config): Operation[] {
       headers: [
         {
           name: 'Idempotency-Key',
-          description: 'Repeating a request with the same key answers the same job instead of a new one.',
+          description:
+            'Repeating a request with the same key answers the same job instead of a new one; the same key with other files or options is 422 idempotency_mismatch.',
         },
       ],
       responses: {
@@ -59,7 +60,7 @@ function operations(config: Config): Operation[] {
         ),
         415: problem('A file is not a PDF, PNG, JPEG, TIFF or WebP.'),
         422: problem(
-          'A file is empty, unreadable, encrypted, too large in pixels, or asks for a language not installed.',
+          'A file is empty, unreadable, encrypted, too large in pixels, or asks for a language not installed; or the Idempotency-Key was used with other files or options.',
         ),
         429: problem('Too many pages are waiting (MAX_QUEUED_PAGES); retry after Retry-After.'),
         503: problem('Too many uploads at once, or the job store is unreachable; retry after Retry-After.'),

@@ -4,6 +4,7 @@ import {
   InvalidRequestError,
   isRedisTimeout,
   isStorageFull,
+  isWriteRefusal,
   NotFoundError,
   PagefleetError,
   problemBody,
@@ -47,21 +48,33 @@ export const notFound: RequestHandler = (req) => {
   throw new NotFoundError(`no route for ${req.method} ${req.path}`);
 };
 
+/** Whether Redis refusing a write is what failed the request, directly or as the cause of a refusal. */
+const refusedByRedis = (err: unknown) => isWriteRefusal(err) || (err instanceof Error && isWriteRefusal(err.cause));
+
 /**
  * Maps every error to a problem+json answer. Known errors keep their status and message; an
- * unknown one is logged and answered 500 (or 503 while Redis is away or paused) without its details.
+ * unknown one is logged and answered 500 (or 503 while Redis is away, paused or refusing writes)
+ * without its details. `onRefused` counts the requests that Redis' refusal of a write failed.
  */
-export function errorHandler(config: Config, log: Logger, redisReady: () => boolean): ErrorRequestHandler {
+export function errorHandler(
+  config: Config,
+  log: Logger,
+  redisReady: () => boolean,
+  onRefused: () => void,
+): ErrorRequestHandler {
   return (err: unknown, req, res, _next) => {
     // An upload cut for its pace was answered already (uploadPace).
     if (res.headersSent) return;
+    if (refusedByRedis(err)) onRefused();
     let known: PagefleetError | undefined;
     if (err instanceof PagefleetError) known = err;
     else if (err instanceof multer.MulterError) known = fromMulter(err, config);
     else if (isStorageFull(err))
       known = new StorageFullError('the server has no room to store the upload; nothing was kept');
     else if (isClientError(err)) known = new InvalidRequestError(`malformed request: ${(err as Error).message}`);
-    else if (!redisReady() || isRedisTimeout(err)) {
+    else if (isWriteRefusal(err)) {
+      known = new UnavailableError('the job store takes no writes for now (full, read-only or loading); retry shortly');
+    } else if (!redisReady() || isRedisTimeout(err)) {
       known = new UnavailableError('the job store is unreachable; retry shortly');
     }
 

@@ -51,7 +51,7 @@ export function createServer(deps: ServerDeps): express.Express {
   app.use(pinoHttp({ logger: deps.log, autoLogging: { ignore: (req) => UNLOGGED.has(req.url ?? '') } }));
   // Probes and the scrape stay open whatever API_KEYS says: orchestrators and Prometheus call
   // them without credentials, and they tell nothing of any document.
-  app.use(healthRouter(deps.redis, deps.blobs, deps.config.DATA_DIR, deps.config.MIN_FREE_DISK));
+  app.use(healthRouter(deps.redis, deps.blobs, deps.config));
   app.get('/metrics', metricsHandler(deps.metrics.registry));
   // The contract is no secret: clients and generators read it before they hold a key.
   const contract = openApiDocument(deps.config, version);
@@ -74,6 +74,6 @@ export function createServer(deps: ServerDeps): express.Express {
   app.use('/v1/workers', routeBase, admin(false), workersRouter(deps.heartbeats));
   if (deps.config.ADMIN_DASHBOARD) app.use(DASHBOARD_PATH, queueDashboard(deps.queues.all, admin(true)));
   app.use(notFound);
-  app.use(errorHandler(deps.config, deps.log, redisReady));
+  app.use(errorHandler(deps.config, deps.log, redisReady, () => deps.metrics.redisRefusals.inc()));
   return app;
 }

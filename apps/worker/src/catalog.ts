@@ -16,6 +16,7 @@ import type { CleanupSummary } from './processors/cleanup.js';
 import type { DocumentSummary } from './processors/document.js';
 import { DocumentCanceledError, type PageSummary } from './processors/page.js';
 import type { SplitSummary } from './processors/split.js';
+import type { WriteGate } from './write-gate.js';
 
 /** What the jobs of each queue carry and return. */
 export interface QueueJobs {
@@ -234,21 +235,33 @@ function startOne<Data, Result>(
   name: QueueName,
   handler: QueueHandler<Data, Result>,
   options: Omit<WorkerOptions, 'concurrency'>,
+  gate: WriteGate,
   log: Logger,
 ): Worker {
-  const worker = new Worker<Data, Result>(name, (job, token) => handler.process(job, token ?? ''), {
+  // A job that Redis' refusal of a write interrupted runs again once Redis takes writes: its
+  // attempt is not spent (BullMQ could not record the failure anyway).
+  const worker = new Worker<Data, Result>(name, (job, token) => gate.through(() => handler.process(job, token ?? '')), {
     ...options,
     concurrency: handler.concurrency,
   });
   handler.observe(worker);
-  worker.on('error', (err) => log.error({ err, queue: name }, 'worker error'));
+  worker.on('error', (err) => {
+    if (!gate.report(err)) log.error({ err, queue: name }, 'worker error');
+  });
   return worker as Worker;
 }
 
-/** One BullMQ worker per queue this process takes. */
-export function startCatalog(catalog: Catalog, options: Omit<WorkerOptions, 'concurrency'>, log: Logger): Worker[] {
+/** One BullMQ worker per queue this process takes; `gate` hears of every error they meet. */
+export function startCatalog(
+  catalog: Catalog,
+  options: Omit<WorkerOptions, 'concurrency'>,
+  gate: WriteGate,
+  log: Logger,
+): Worker[] {
   const names = Object.keys(catalog) as QueueName[];
   return names
     .filter((name) => catalog[name].concurrency > 0)
-    .map((name) => startOne<unknown, unknown>(name, catalog[name] as QueueHandler<unknown, unknown>, options, log));
+    .map((name) =>
+      startOne<unknown, unknown>(name, catalog[name] as QueueHandler<unknown, unknown>, options, gate, log),
+    );
 }

@@ -13,6 +13,8 @@ export interface HeartbeatOptions {
 }
 
 export interface Heartbeat {
+  /** Beats now (Redis takes writes again): live workers are seen as live before their pages are taken. */
+  beat(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -20,11 +22,12 @@ export interface Heartbeat {
 export const newWorkerId = () => `${os.hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
 
 /**
- * Tells a dead worker from one whose lock expired while Redis was paused. A worker renews its locks
- * every half lock, so a dead one's page stalls at least half a lock after it died, and its last
- * beat is older than that; a live one beats every interval (a third of the lock at most), and a
- * beat sent during a pause reaches Redis first thing when it resumes, before the stalled page
- * can be claimed again.
+ * Tells a dead worker from one whose lock expired while Redis was paused or refused writes. A
+ * worker renews its locks every half lock, so a dead one's page stalls at least half a lock after
+ * it died, and its last beat is older than that; a live one beats every interval (a third of the
+ * lock at most), and a beat sent during a pause reaches Redis first thing when it resumes, before
+ * the stalled page can be claimed again. Beats refused by a full or read-only Redis never arrive:
+ * for a lock after writes return, a silent worker may be a live one that has not beaten yet.
  */
 export function liveness(store: HeartbeatStore, workerId: string, lockDurationMs: number, maxDeaths: number): Liveness {
   return {
@@ -32,7 +35,9 @@ export function liveness(store: HeartbeatStore, workerId: string, lockDurationMs
     maxDeaths,
     async isAlive(id) {
       const age = await store.ageMs(id);
-      return age !== undefined && age < lockDurationMs / 2;
+      if (age !== undefined && age < lockDurationMs / 2) return true;
+      const since = await store.sinceWritesReturnedMs();
+      return since !== undefined && since < lockDurationMs;
     },
   };
 }
@@ -64,6 +69,7 @@ export function startHeartbeat(options: HeartbeatOptions): Heartbeat {
   const timer = setInterval(safeBeat, options.intervalMs);
   timer.unref();
   return {
+    beat: safeBeat,
     async stop() {
       clearInterval(timer);
       await options.store.remove(id).catch(() => undefined);

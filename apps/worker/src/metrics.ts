@@ -32,6 +32,7 @@ export interface WorkerMetrics {
   memoryBudget: Gauge;
   documents: Counter<'status'>;
   webhooks: Counter<'outcome'>;
+  redisRefusals: Counter;
 }
 
 /** One registry per worker process; `busy` is read at scrape time from the pages in progress. */
@@ -44,6 +45,11 @@ export function createWorkerMetrics(busy: () => Map<string, number>): WorkerMetr
       name: 'pagefleet_pages_processed_total',
       help: 'Page attempts ended, by queue and outcome: completed, failed (given up), retried (will run again) or canceled.',
       labelNames: ['queue', 'outcome'],
+      registers,
+    }),
+    redisRefusals: new Counter({
+      name: 'pagefleet_redis_write_refusals_total',
+      help: 'Writes Redis refused (full under noeviction, read-only, failing its disk, loading): each closes the write gate, and work waits instead of failing.',
       registers,
     }),
     watchdog: new Counter({

@@ -8,8 +8,9 @@ import {
   HeartbeatStore,
   mebibytes,
   openBlobStore,
-  pingRedis,
+  probeWrites,
   QUEUES,
+  requeueDocument,
   replyWithin,
   queueWebhook,
   scratchDir,
@@ -31,7 +32,8 @@ import {
   type ActivePage,
   type Catalog,
 } from './catalog.js';
-import { liveness, newWorkerId, startHeartbeat } from './heartbeat.js';
+import { liveness, newWorkerId, startHeartbeat, type Heartbeat } from './heartbeat.js';
+import { watchLedger } from './ledger-watch.js';
 import { startProbeServer } from './http.js';
 import { createWorkerMetrics } from './metrics.js';
 import { createOcrEngine } from './pipeline/engine.js';
@@ -45,24 +47,27 @@ import { processPage } from './processors/page.js';
 import { processSplit } from './processors/split.js';
 import { closeWorkers, type ShutdownOutcome } from './shutdown.js';
 import { deliverWebhook } from './processors/webhook.js';
+import { WriteGate } from './write-gate.js';
 
 const CLEANUP_SCHEDULER = 'cleanup';
 
-/**
- * Every worker schedules the same cleanup (an upsert: one scheduler whatever the replicas), and
- * whichever worker is free runs each occurrence. Returns every queue, whose finished jobs the
- * cleanup trims.
- */
-async function scheduleCleanup(config: Config, connection: RedisClient, log: Logger): Promise<Queue[]> {
+/** Every queue, for the jobs this process adds and the finished jobs its cleanup trims. */
+function openQueues(config: Config, connection: RedisClient, log: Logger): Queue[] {
   const queues = Object.values(QUEUES).map((name) => new Queue(name, { connection, prefix: config.QUEUE_PREFIX }));
   for (const queue of queues) queue.on('error', (err) => log.warn({ err }, 'queue error'));
-  const maintenance = queues.find((queue) => queue.name === QUEUES.maintenance) as Queue;
+  return queues;
+}
+
+/**
+ * Every worker schedules the same cleanup (an upsert: one scheduler whatever the replicas), and
+ * whichever worker is free runs each occurrence. Again after Redis lost its data, scheduler included.
+ */
+async function scheduleCleanup(config: Config, maintenance: Queue): Promise<void> {
   await maintenance.upsertJobScheduler(
     CLEANUP_SCHEDULER,
     { every: config.CLEANUP_INTERVAL_MS },
     { name: CLEANUP_SCHEDULER, opts: { removeOnComplete: 10, removeOnFail: 10 } },
   );
-  return queues;
 }
 
 export interface RunningWorker {
@@ -82,6 +87,12 @@ export interface RunningWorker {
  * counts them with the deaths, so it is set this much higher, and the page handler counts deaths.
  */
 const PAUSED_STALLS = 5;
+
+/**
+ * How often each worker sweeps lapsed ingests and checks that Redis still holds its data: two
+ * cheap commands, so that a document Redis lost is recovered within seconds.
+ */
+const LEDGER_WATCH_MS = 5000;
 
 /** How long /ready waits for Redis to answer. */
 const PING_TIMEOUT_MS = 1000;
@@ -116,9 +127,33 @@ export async function runWorker(config: Config, log: Logger, plan?: CapacityPlan
   const redis = createRedis(config, { kind: 'consumer' }, log);
   redis.once('ready', () => void warnUnlessNoEviction(redis, log));
   const blobs = await openBlobStore(config);
-  const ledger = new DocumentLedger(redis, blobs, { prefix: config.QUEUE_PREFIX, ttlSeconds: config.RESULT_TTL });
-  const webhookQueue = new Queue(QUEUES.webhooks, { connection: redis, prefix: config.QUEUE_PREFIX });
-  webhookQueue.on('error', (err) => log.warn({ err }, 'queue error'));
+  const queues = openQueues(config, redis, log);
+  const queue = (name: QueueName) => queues.find((each) => each.name === name) as Queue;
+  const heartbeats = new HeartbeatStore(redis, config.QUEUE_PREFIX, config.HEARTBEAT_INTERVAL_MS);
+  // Set once they have started: the gate pauses and resumes them, and beats before they resume.
+  let workers: Worker[] = [];
+  let heartbeat: Heartbeat | undefined;
+  const gate = new WriteGate({
+    redis,
+    probeKey: `${config.QUEUE_PREFIX}:probe`,
+    onClose: () => {
+      for (const worker of workers) void worker.pause(true);
+    },
+    onOpen: async () => {
+      await heartbeats.writesReturned().catch(() => undefined);
+      await heartbeat?.beat();
+      for (const worker of workers) void worker.resume();
+    },
+    onRefused: () => metrics.redisRefusals.inc(),
+    log,
+  });
+  const ledger = new DocumentLedger(redis, blobs, {
+    prefix: config.QUEUE_PREFIX,
+    ttlSeconds: config.RESULT_TTL,
+    ingestLeaseMs: config.INGEST_LEASE_MS,
+    restart: (job) => requeueDocument(queue(QUEUES.documents), config, job),
+    writes: (fn) => gate.through(fn),
+  });
   const engines = new Map(
     capacity.queues.map(({ queue, slots }) => [
       queue,
@@ -140,7 +175,7 @@ export async function runWorker(config: Config, log: Logger, plan?: CapacityPlan
     port: config.WORKER_PORT,
     registry: metrics.registry,
     checks: async () => ({
-      redis: await pingRedis(redis, PING_TIMEOUT_MS),
+      redis: await probeWrites(redis, `${config.QUEUE_PREFIX}:probe`, PING_TIMEOUT_MS),
       ocr: ocrReady,
       disk: await hasFreeSpace(config.DATA_DIR, config.MIN_FREE_DISK),
       fetching: watchdog?.healthy() ?? true,
@@ -150,7 +185,6 @@ export async function runWorker(config: Config, log: Logger, plan?: CapacityPlan
   log.info({ port: probes.port }, 'worker metrics and probes listening');
 
   const workerId = newWorkerId();
-  const heartbeats = new HeartbeatStore(redis, config.QUEUE_PREFIX, config.HEARTBEAT_INTERVAL_MS);
   const common = { ledger, scratchDir: scratchDir(config.DATA_DIR), log };
   const pipeline = {
     rasterizer: createRasterizer(config.RASTERIZER),
@@ -173,8 +207,7 @@ export async function runWorker(config: Config, log: Logger, plan?: CapacityPlan
       onTaken: () => lastTaken.set(queue, Date.now()),
       process: (job, stop) => processPage(job, { ...common, ...pipeline, ocr: engines.get(queue) as OcrEngine }, stop),
     });
-  const queues = await scheduleCleanup(config, redis, log);
-  const queue = (name: QueueName) => queues.find((each) => each.name === name) as Queue;
+  await scheduleCleanup(config, queue(QUEUES.maintenance));
   const catalog: Catalog = {
     [QUEUES.pages]: pages(QUEUES.pages),
     [QUEUES.pagesLarge]: pages(QUEUES.pagesLarge),
@@ -183,7 +216,7 @@ export async function runWorker(config: Config, log: Logger, plan?: CapacityPlan
         processDocument(job, {
           ...common,
           pdfTimeoutMs: config.PAGE_TIMEOUT_MS,
-          queueWebhook: (documentId) => queueWebhook(webhookQueue, ledger, config, documentId),
+          queueWebhook: (documentId) => queueWebhook(queue(QUEUES.webhooks), ledger, config, documentId),
         }),
       metrics,
       log,
@@ -216,7 +249,7 @@ export async function runWorker(config: Config, log: Logger, plan?: CapacityPlan
       log,
     ),
   };
-  const workers = startCatalog(
+  workers = startCatalog(
     catalog,
     {
       connection: redis,
@@ -225,8 +258,15 @@ export async function runWorker(config: Config, log: Logger, plan?: CapacityPlan
       stalledInterval: config.STALLED_INTERVAL_MS,
       maxStalledCount: config.MAX_STALLED_COUNT + PAUSED_STALLS,
     },
+    gate,
     log,
   );
+  const watch = watchLedger({
+    ledger,
+    intervalMs: LEDGER_WATCH_MS,
+    onForgotten: () => scheduleCleanup(config, queue(QUEUES.maintenance)),
+    log,
+  });
   watchdog =
     config.WORKER_WATCHDOG_MS > 0
       ? startWatchdog({
@@ -246,7 +286,7 @@ export async function runWorker(config: Config, log: Logger, plan?: CapacityPlan
           log,
         })
       : undefined;
-  const heartbeat = startHeartbeat({
+  heartbeat = startHeartbeat({
     id: workerId,
     store: heartbeats,
     intervalMs: config.HEARTBEAT_INTERVAL_MS,
@@ -268,10 +308,12 @@ export async function runWorker(config: Config, log: Logger, plan?: CapacityPlan
     port: probes.port,
     async close(graceMs) {
       watchdog?.stop();
-      await heartbeat.stop();
+      watch.stop();
+      gate.stop();
+      await heartbeat?.stop();
       const outcome = await closeWorkers(workers, active, graceMs, log);
       await Promise.all([...[...engines.values()].map((ocr) => ocr.close()), orientation?.close()]);
-      await Promise.all([...queues, webhookQueue].map((queue) => queue.close()));
+      await Promise.all(queues.map((each) => each.close()));
       await probes.close();
       await redis.quit().catch(() => undefined);
       return outcome;

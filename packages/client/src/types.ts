@@ -44,7 +44,10 @@ export interface PageResult {
   confidence: number;
   words: Word[];
   error?: string;
-  reason?: 'oom' | 'timeout' | 'error';
+  /** Why a failed page was given up: out of memory, timed out, no room to store it, lost with Redis' data, or an error. */
+  reason?: 'oom' | 'timeout' | 'storage' | 'lost' | 'error';
+  /** Failed pages: the stage the last attempt failed in, where known. */
+  stage?: string;
   width?: number;
   height?: number;
   dpi?: number;

@@ -236,6 +236,11 @@ export const CONFIG_SCHEMA = z.object({
   UPLOAD_TIMEOUT_MS: int(1000, 86_400_000, 900_000).describe(
     'The longest an upload may take, whatever its pace (`408` beyond).',
   ),
+  // A document being ingested holds a lease its API renews a third of the way through: an API
+  // killed mid-ingest is found out this long after, its document removed and its Idempotency-Key freed.
+  INGEST_LEASE_MS: int(1000, 600_000, 15_000).describe(
+    'How long an ingest (and its `Idempotency-Key`) outlives an API that died in the middle of it before it is removed and the key freed for a retry; a live API renews it.',
+  ),
   // Behind a reverse proxy every client has the proxy's address.
   TRUST_PROXY: flag().describe(
     '`true` takes the client address from `X-Forwarded-For` (set it behind a reverse proxy that sets it, never otherwise): per-address limits then count clients, not the proxy.',

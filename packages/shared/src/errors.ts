@@ -13,8 +13,8 @@ export abstract class PagefleetError extends Error {
   abstract readonly title: string;
   /** Set on refusals for now (503, 429): the API answers it as `Retry-After`. */
   readonly retryAfterSeconds?: number;
-  constructor(message: string) {
-    super(message);
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
     // Logs and stack traces name the class (InvalidRequestError), not plain `Error`.
     this.name = new.target.name;
   }
@@ -82,10 +82,15 @@ export class UnavailableError extends PagefleetError {
     message: string,
     override readonly retryAfterSeconds = 5,
     readonly code: 'unavailable' | 'busy' = 'unavailable',
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(message, options);
   }
 }
+
+/** `what` could not be done because Redis or the store failed with `err` (kept as the cause). */
+export const unavailable = (what: string, err: unknown) =>
+  new UnavailableError(`${what} (${(err as Error).message}); retry shortly`, 5, 'unavailable', { cause: err });
 
 /** Too much work is already waiting: backpressure, so that queues and disk stay bounded. */
 export class BackpressureError extends PagefleetError {
@@ -135,7 +140,13 @@ export class ConflictError extends PagefleetError {
   readonly title = 'Conflict';
 }
 
-/** The disk under DATA_DIR is full (or the process may write no more); nothing was kept. */
+/** An Idempotency-Key used again with other files or options (the IETF Idempotency-Key draft's 422). */
+export class IdempotencyMismatchError extends PagefleetError {
+  readonly status = 422;
+  readonly code = 'idempotency_mismatch';
+  readonly title = 'Idempotency-Key reused';
+}
+
 /** Write errors that mean the disk is full or this process may write no more (quota, file size limit). */
 export function isStorageFull(err: unknown): boolean {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;

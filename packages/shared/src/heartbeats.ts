@@ -24,7 +24,11 @@ export type WorkerHeartbeat = z.infer<typeof workerHeartbeatSchema>;
 /** A worker silent for this many intervals is taken for dead (three: one lost write is no death). */
 const MISSED_BEATS = 3;
 
+/** How long after Redis took writes again a silent worker is still not taken for dead. */
+const WRITES_RETURNED_WINDOW_MS = 60_000;
+
 const indexKey = (prefix: string) => `${prefix}:workers`;
+const writesReturnedKey = (prefix: string) => `${prefix}:writes-returned`;
 const beatKey = (prefix: string, id: string) => `${prefix}:worker:${id}`;
 
 /**
@@ -53,6 +57,20 @@ export class HeartbeatStore {
   async ageMs(id: string): Promise<number | undefined> {
     const left = await this.redis.pttl(beatKey(this.prefix, id));
     return left < 0 ? undefined : Math.max(0, this.intervalMs * MISSED_BEATS - left);
+  }
+
+  /**
+   * Notes that Redis takes writes again after refusing them: every worker's beats were refused
+   * meanwhile, so none of them can be told dead by its last beat until it has beaten again.
+   */
+  async writesReturned(): Promise<void> {
+    await this.redis.set(writesReturnedKey(this.prefix), '1', 'PX', WRITES_RETURNED_WINDOW_MS);
+  }
+
+  /** Milliseconds since a worker last saw Redis take writes again after refusing them, if within a minute. */
+  async sinceWritesReturnedMs(): Promise<number | undefined> {
+    const left = await this.redis.pttl(writesReturnedKey(this.prefix));
+    return left < 0 ? undefined : WRITES_RETURNED_WINDOW_MS - left;
   }
 
   /** A worker that stops cleanly leaves the list at once. */

@@ -93,9 +93,9 @@ export type ReadMethod = (typeof READ_METHODS)[number];
 
 /**
  * Why a page was given up: its worker kept dying on it, it ran past PAGE_TIMEOUT_MS, there was no
- * room to store it (a full disk), or it failed.
+ * room to store it (a full disk), Redis lost its document before it was stored, or it failed.
  */
-export const PAGE_FAILURE_REASONS = ['oom', 'timeout', 'storage', 'error'] as const;
+export const PAGE_FAILURE_REASONS = ['oom', 'timeout', 'storage', 'lost', 'error'] as const;
 export type PageFailureReason = (typeof PAGE_FAILURE_REASONS)[number];
 
 /** What the worker stores for each page, and what `GET /v1/jobs/:id/result` returns per page. */

@@ -1,5 +1,6 @@
-import type { JobsOptions } from 'bullmq';
+import type { JobsOptions, Queue } from 'bullmq';
 import type { Config } from './config.js';
+import type { DocumentJob } from './jobs.js';
 
 /**
  * Queue names are part of the Redis keys BullMQ writes: renaming one strands every job already
@@ -73,4 +74,19 @@ export function documentJobOptions(config: Config, documentId: string): JobsOpti
     removeOnComplete: { age: config.RESULT_TTL },
     removeOnFail: { age: config.RESULT_TTL },
   };
+}
+
+/**
+ * Queues a document's own job again, for a document Redis lost or whose job is gone: a job that
+ * has ended (failed for good, or completed before the state it wrote was lost) is replaced; one
+ * waiting for its pages or running is left as it is.
+ */
+export async function requeueDocument(queue: Queue, config: Config, job: DocumentJob): Promise<void> {
+  const existing = await queue.getJob(job.documentId);
+  if (existing) {
+    const state = await existing.getState();
+    if (state !== 'failed' && state !== 'completed') return;
+    await existing.remove();
+  }
+  await queue.add('document', job, documentJobOptions(config, job.documentId));
 }

@@ -91,6 +91,25 @@ function clusterOptions(options: RedisOptions, credentials: RedisOptions): Clust
 export const isRedisTimeout = (err: unknown) => err instanceof Error && err.message === 'Command timed out';
 
 /**
+ * Replies of a Redis that is up but takes no writes: full under `noeviction` (OOM), a replica or a
+ * demoted primary (READONLY), a disk that fails its snapshots (MISCONF), still loading its data
+ * (LOADING), too few replicas for `min-replicas-to-write` (NOREPLICAS). EXECABORT is a transaction
+ * Redis threw away because one of its commands was refused so (reads in a transaction too, when full).
+ */
+const REFUSAL = /^(OOM|READONLY|MISCONF|LOADING|NOREPLICAS|EXECABORT) /;
+
+/** Whether an error is Redis refusing writes for now: an outage to wait out, never a failure of the work. */
+export const isWriteRefusal = (err: unknown) => err instanceof Error && REFUSAL.test(err.message);
+
+/**
+ * Whether Redis takes a write within `timeoutMs`: a short-lived key, so that `/ready` fails while
+ * Redis answers PING but refuses every write. Never throws.
+ */
+export async function probeWrites(redis: RedisClient, key: string, timeoutMs: number): Promise<boolean> {
+  return (await replyWithin(redis.set(key, Date.now(), 'PX', 10_000), timeoutMs)) === 'OK';
+}
+
+/**
  * A Redis reply if it comes within `timeoutMs`, else undefined; never throws. For connections
  * that wait for Redis forever (workers') where a caller must not.
  */

@@ -7,6 +7,7 @@ import {
   StorageFullError,
   TooLargeError,
   TooManyUploadsError,
+  unavailable,
   UnavailableError,
   type Config,
 } from '@pagefleet/shared';
@@ -85,7 +86,7 @@ export function admission({ config, pageQueues }: AdmissionDeps): RequestHandler
     try {
       queued = await queuedPages(pageQueues);
     } catch (err) {
-      throw new UnavailableError(`the job queue is unreachable (${(err as Error).message}); retry shortly`);
+      throw unavailable('the job queue is unreachable', err);
     }
     if (queued >= config.MAX_QUEUED_PAGES) {
       throw new BackpressureError(

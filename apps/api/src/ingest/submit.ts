@@ -11,16 +11,19 @@ import {
   QUEUES,
   splitJobOptions,
   isStorageFull,
+  unavailable,
   UnavailableError,
   UnprocessableError,
   UnsupportedTypeError,
   type Config,
   type DocumentLedger,
   PAGE_FORMATS,
+  type PendingDocument,
   type Output,
   type PageFormat,
   type PageJob,
   type PageSource,
+  type Replay,
   type SplitJob,
 } from '@pagefleet/shared';
 import type { Limiter } from './limiter.js';
@@ -117,9 +120,11 @@ function selection(spec: string | undefined, total: number): number[] {
 }
 
 /**
- * Checks every file, records a new document in the ledger (which takes the uploads into storage)
- * and enqueues one flow: a document job whose children are its pages. Whatever fails leaves
- * neither stored objects nor Redis entries behind; the caller removes the uploads not taken.
+ * Checks every file, records a new document in the ledger (which takes the uploads into storage),
+ * enqueues one flow (a document job whose children are its pages), then accepts the document,
+ * recording its Idempotency-Key (`replay`) in the same step. Whatever fails leaves neither stored
+ * objects nor Redis entries behind, and an API that dies in the middle leaves a lease that lapses
+ * (the ledger's sweeper removes the document); the caller removes the uploads not taken.
  * `owner` (the digest of the submitter's API key) alone may see the document.
  */
 export async function submitDocument(
@@ -127,6 +132,7 @@ export async function submitDocument(
   uploads: UploadedFile[],
   submission: Submission,
   owner?: string,
+  replay?: (id: string) => Replay,
 ): Promise<Submitted> {
   if (!deps.redisReady()) throw new UnavailableError('the job queue is unreachable; retry shortly');
   const { config } = deps;
@@ -153,16 +159,26 @@ export async function submitDocument(
   const pages = pageJobs(id, files, submission, new Set(selected));
   const doc = { id, pageCount, createdAt, ...submission, pages: formatPages(selected), ...(owner ? { owner } : {}) };
   const inputs = files.map((file, index) => ({ name: `${index}.${EXTENSIONS[file.type]}`, file: file.path }));
+  let pending: PendingDocument;
   try {
-    await deps.ledger.create(doc, inputs);
+    pending = await deps.ledger.create(doc, inputs);
   } catch (err) {
     if (isStorageFull(err)) throw err;
-    throw new UnavailableError(`the job could not be stored (${(err as Error).message}); retry shortly`);
+    throw unavailable('the job could not be stored', err);
   }
   const split = deps.ledger.splitsPdfs
     ? new Set(files.flatMap((file, index) => (file.type === 'pdf' && file.pages > 1 ? [`${index}.pdf`] : [])))
     : new Set<string>();
-  await enqueue(deps, doc, pages, split);
+  try {
+    await enqueue(deps, doc, pages, split);
+    if (!(await pending.accept(replay?.(id)))) {
+      throw new Error(`its ingest outlived its lease (INGEST_LEASE_MS, ${deps.config.INGEST_LEASE_MS} ms)`);
+    }
+  } catch (err) {
+    // Pages already queued find their document gone and end at once.
+    await pending.discard().catch(() => undefined);
+    throw unavailable('the job could not be queued', err);
+  }
   return { id, pageCount, createdAt };
 }
 
@@ -202,16 +218,11 @@ async function enqueue(
   pages: PageJob[],
   split: ReadonlySet<string>,
 ): Promise<void> {
-  try {
-    await deps.flows.add({
-      name: 'document',
-      queueName: QUEUES.documents,
-      data: { documentId: doc.id, pageCount: doc.pageCount, pages: doc.pages, pdf: doc.outputs.includes('pdf') },
-      opts: documentJobOptions(deps.config, doc.id),
-      children: children(deps.config, doc.id, pages, split),
-    });
-  } catch (err) {
-    await deps.ledger.discard(doc.id).catch(() => undefined);
-    throw new UnavailableError(`the job could not be queued (${(err as Error).message}); retry shortly`);
-  }
+  await deps.flows.add({
+    name: 'document',
+    queueName: QUEUES.documents,
+    data: { documentId: doc.id, pageCount: doc.pageCount, pages: doc.pages, pdf: doc.outputs.includes('pdf') },
+    opts: documentJobOptions(deps.config, doc.id),
+    children: children(deps.config, doc.id, pages, split),
+  });
 }

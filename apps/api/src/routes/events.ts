@@ -9,6 +9,11 @@ const BATCH = 200;
 /** What EventSource waits before reconnecting (with Last-Event-ID) after a cut. */
 const RETRY_MS = 2000;
 const STREAM_ID = /^\d+-\d+$/;
+/**
+ * How often a stream with nothing new reads its document again: one Redis has lost is recovered
+ * (and its end comes as an event) or is gone (the stream ends with an error), never waited on forever.
+ */
+const RECHECK_MS = 5000;
 
 export interface EventsDeps {
   ledger: DocumentLedger;
@@ -21,7 +26,8 @@ export interface EventsDeps {
 /**
  * `GET /v1/jobs/:id/events`: Server-Sent Events. A `state` event with the document as it is, then
  * one `page` event per page that ends (page, status, confidence and the counts so far), then an
- * `end` event with the final document, and the stream closes. Events carry ids: a client that
+ * `end` event with the final document, and the stream closes (an `error` event instead if the
+ * document stops existing, e.g. Redis lost it and nothing of it was stored). Events carry ids: a client that
  * reconnects with Last-Event-ID gets what it missed, nothing twice. Comment lines every
  * SSE_HEARTBEAT_MS keep proxies from closing an idle stream.
  */
@@ -43,6 +49,7 @@ export async function streamEvents(req: Request, res: Response, doc: DocumentSta
   const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), deps.heartbeatMs);
   const lastEventId = req.get('last-event-id');
   let after = lastEventId && STREAM_ID.test(lastEventId) ? lastEventId : '0';
+  let checkedAt = Date.now();
   try {
     while (!stop.aborted) {
       const events = await deps.ledger.events(doc.id, after, BATCH);
@@ -59,6 +66,18 @@ export async function streamEvents(req: Request, res: Response, doc: DocumentSta
       if (events.length === 0 && FINISHED_STATUSES.has(doc.status)) {
         send('end', doc);
         return;
+      }
+      if (events.length === 0 && Date.now() - checkedAt >= RECHECK_MS) {
+        checkedAt = Date.now();
+        const now = await deps.ledger.read(doc.id);
+        if (!now) {
+          send('error', { code: 'not_found', detail: `job ${doc.id} no longer exists` });
+          return;
+        }
+        if (FINISHED_STATUSES.has(now.status) && (await deps.ledger.events(doc.id, after, 1)).length === 0) {
+          send('end', now);
+          return;
+        }
       }
       if (events.length < BATCH) await sleep(POLL_MS, undefined, { signal: stop }).catch(() => undefined);
     }

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import {
   expandPages,
   FINISHED_STATUSES,
+  IdempotencyMismatchError,
   InvalidRequestError,
   jobLinks,
   jobPath,
@@ -21,7 +22,7 @@ import { clientOf } from '../auth.js';
 import { pageFormatQuery, resultQuery, submissionFields, type Accepted, type Result } from '../contract.js';
 import { admission } from '../ingest/admission.js';
 import { checkCallbackUrl } from '../ingest/callback.js';
-import { idempotency, type IdempotencyRecord } from '../ingest/idempotency.js';
+import { fingerprint, idempotency, idempotentRequest } from '../ingest/idempotency.js';
 import { checkLanguages } from '../ingest/languages.js';
 import { submitDocument, type SubmitDeps, type Submitted, type UploadedFile } from '../ingest/submit.js';
 import { uploadPace } from '../ingest/pace.js';
@@ -102,8 +103,8 @@ export function jobsRouter(deps: JobsDeps): Router {
     redis: deps.redis,
     prefix: config.QUEUE_PREFIX,
     ttlSeconds: config.RESULT_TTL,
+    leaseMs: config.INGEST_LEASE_MS,
     findDocument: (id, client) => deps.ledger.read(id, client),
-    accepted,
   });
 
   router.post('/', countRejections(deps.metrics), idempotent, admit, pace, upload, async (req, res) => {
@@ -115,16 +116,28 @@ export function jobsRouter(deps: JobsDeps): Router {
         throw new InvalidRequestError('send multipart/form-data with at least one file in the field "file"');
       }
       const submission = parseOrThrow(fields, req.body ?? {}, 'fields');
+      const idempotent = idempotentRequest(res);
+      const digest = idempotent && (await fingerprint(submission, files));
+      if (idempotent?.earlier) {
+        const { doc, fingerprint: sent } = idempotent.earlier;
+        // Keys recorded before requests were fingerprinted replay as they did.
+        if (sent !== undefined && sent !== digest) {
+          throw new IdempotencyMismatchError(
+            `this Idempotency-Key was used for job ${doc.id} with other files or options; use a new key for a new request`,
+          );
+        }
+        res.set('Idempotent-Replayed', 'true');
+        accepted(res, doc);
+        return;
+      }
       // Refuses a language that is not installed, or a callback that cannot be called, before
       // anything is checked or queued.
       checkLanguages(submission.languages, config);
       if (submission.callbackUrl) await checkCallbackUrl(submission.callbackUrl, config);
-      const submitted: Submitted = await submitDocument(deps, files, submission, clientOf(res));
+      const replay = idempotent && digest ? (id: string) => idempotent.replay(id, digest) : undefined;
+      const submitted: Submitted = await submitDocument(deps, files, submission, clientOf(res), replay);
       deps.metrics.documentsSubmitted.inc();
       deps.metrics.pagesSubmitted.inc(submitted.pageCount);
-      // The job exists whatever happens to the key: a lost key costs a possible duplicate later,
-      // where failing here would tell the client its accepted job was refused.
-      await (res.locals.idempotency as IdempotencyRecord | undefined)?.(submitted.id).catch(() => undefined);
       accepted(res, { ...submitted, status: 'queued' });
     } finally {
       await removeUploads(files);

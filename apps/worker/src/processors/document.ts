@@ -7,6 +7,7 @@ import {
   everyPage,
   expandPages,
   failureFromMessage,
+  FINISHED_STATUSES,
   isStorageFull,
   pageFromJobId,
   type DocumentLedger,
@@ -41,7 +42,11 @@ export async function processDocument(job: Job, deps: DocumentProcessorDeps): Pr
   const { ledger } = deps;
   // Jobs queued before page selections existed name every page.
   const pages = expandPages(parsed.data.pages ?? everyPage(pageCount));
-  if (await ledger.isFinished(id)) {
+  // Reading it recovers a document Redis lost. One that no longer exists, or was canceled (its
+  // ingest lapsed, a DELETE), has nothing to end: its cancel sent its webhook and saved its state.
+  const doc = await ledger.read(id);
+  if (!doc || doc.status === 'canceled') return undefined;
+  if (FINISHED_STATUSES.has(doc.status)) {
     // A retry after the status was written: the webhook or the saved state may be what failed
     // (both are idempotent).
     await deps.queueWebhook(id);
@@ -66,7 +71,8 @@ export async function processDocument(job: Job, deps: DocumentProcessorDeps): Pr
     ...(stored ? [] : ['there was no room to store the combined text and PDF']),
   ];
   const status: DocumentStatus = errors.length === 0 ? 'completed' : pagesDone === 0 ? 'failed' : 'partial';
-  await ledger.finish(id, status, errors.join('; '));
+  // Canceled meanwhile: the cancel has sent its webhook and saved its state.
+  if (!(await ledger.finish(id, status, errors.join('; ')))) return undefined;
   await deps.queueWebhook(id);
   await ledger.saveFinished(id);
   return { status, pagesDone, pagesFailed };

@@ -25,17 +25,31 @@ export function documentKeys(id: string) {
     input: (file: string) => `${root}input/${file}`,
     /** Page `index` of an uploaded PDF, as a one-page PDF of its own (a split job's output). */
     inputPage: (file: string, index: number) => `${root}input/${file}.pages/${String(index).padStart(6, '0')}.pdf`,
+    /** Every page's files. */
+    pages: `${root}pages/`,
     /** Every file of one attempt at a page. */
     pageFiles: (page: number, attempt: number) => `${root}pages/${pageName(page, attempt)}.`,
     pageResult: (page: number, attempt: number) => `${root}pages/${pageName(page, attempt)}.json`,
     /** A page's optional output (hOCR, TSV, image, its one-page searchable PDF). */
     pageOutput: (page: number, attempt: number, format: PageFormat) =>
       `${root}pages/${pageName(page, attempt)}.${format}`,
+    /** A copy of why a page failed for good, for the document's recovery should Redis lose it. */
+    pageFailure: (page: number) => `${root}pages/${String(page).padStart(6, '0')}.failed.json`,
     /** The pages' text joined by form feeds. */
     text: `${root}text.txt`,
     /** The whole document as a searchable PDF, assembled from its pages' PDFs. */
     pdf: `${root}document.pdf`,
-    /** The finished document's state and page records, read while Redis is away. */
+    /** The document's saved state and page records: read while Redis is away or after it lost them. */
     state: `${root}document.json`,
   };
+}
+
+/** What a key under a document's `pages/` is: an attempt's result, or a page's failure. */
+export function parsePageKey(
+  name: string,
+): { page: number; kind: 'result'; attempt: number } | { page: number; kind: 'failure' } | undefined {
+  const result = /^(\d{6})(?:\.(\d+))?\.json$/.exec(name);
+  if (result) return { page: Number(result[1]), kind: 'result', attempt: Number(result[2] ?? 0) };
+  const failure = /^(\d{6})\.failed\.json$/.exec(name);
+  return failure ? { page: Number(failure[1]), kind: 'failure' } : undefined;
 }

@@ -1,5 +1,5 @@
 import type { RedisClient } from '../redis.js';
-import { FINISHED_STATUSES, type DocumentState, type DocumentStatus, type Output } from '../jobs.js';
+import type { DocumentState, DocumentStatus, Output } from '../jobs.js';
 import { everyPage } from '../page-ranges.js';
 import { decodeRecord, encodeRecord, type PageRecord } from './records.js';
 
@@ -69,6 +69,42 @@ redis.call('EXPIRE', KEYS[4], ARGV[3])
 if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then return 'kept' end
 return record(ARGV[1], ARGV[2], 0, ARGV[3])`;
 
+/**
+ * KEYS ingesting, replay key (optional) · ARGV id, replay value, ttl → 1, or 0 when the ingest's
+ * lease ran out and the sweeper took the document away. The Idempotency-Key is recorded in the
+ * same step: a retry after a crash finds the document accepted, or no document at all.
+ */
+const ACCEPT = `
+if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 then return 0 end
+if KEYS[2] then redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[3]) end
+return 1`;
+
+/**
+ * KEYS doc, pages, events, claims · ARGV ttl, then field/value pairs of the document, then
+ * 'records' and page/record pairs, then 'claims' and page/attempt pairs → 1, or 0 when Redis
+ * knows the document already (someone else restored it, or it was never lost).
+ */
+const RESTORE = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+local target = KEYS[1]
+for i = 2, #ARGV, 2 do
+  if ARGV[i] == 'records' then target = KEYS[2]
+  elseif ARGV[i] == 'claims' then target = KEYS[4]
+  else redis.call('HSET', target, ARGV[i], ARGV[i + 1]) end
+end
+for _, key in ipairs({KEYS[1], KEYS[2], KEYS[4]}) do redis.call('EXPIRE', key, ARGV[1]) end
+return 1`;
+
+/** KEYS doc, events, claims · ARGV finishedAt, ttl → 0 when Redis does not know the document. */
+const CANCEL = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'status', 'canceled', 'finishedAt', ARGV[1])
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+redis.call('XADD', KEYS[2], '*', 'type', 'end', 'status', 'canceled')
+redis.call('EXPIRE', KEYS[2], ARGV[2])
+redis.call('DEL', KEYS[3])
+return 1`;
+
 /** KEYS doc, pages, events, claims · ARGV status, finishedAt, error, ttl. */
 const FINISH = `${RUNNING}
 redis.call('HSET', KEYS[1], 'status', ARGV[1], 'finishedAt', ARGV[2], 'error', ARGV[3])
@@ -118,8 +154,21 @@ export interface NewDocument {
   owner?: string;
 }
 
-/** A document's state, and who owns it (unset: anyone may see it). */
-export type OwnedDocument = DocumentState & { owner?: string };
+/**
+ * A document's state with what only the service may see: who owns it (unset: anyone may see it)
+ * and where its webhook goes.
+ */
+export type OwnedDocument = DocumentState & { owner?: string; callbackUrl?: string };
+
+/** Runs one write to Redis (every write here is safe to run again). */
+export type Writer = <T>(fn: () => Promise<T>) => Promise<T>;
+
+/** A document's status in Redis, when it ended, and whether its ingest is still under way (not yet accepted). */
+export interface LiveStatus {
+  status: DocumentStatus;
+  finishedAt?: string;
+  ingesting: boolean;
+}
 
 /** The attempt at a page that may record its result: it holds the page's latest claim. */
 export interface PageClaim {
@@ -141,6 +190,13 @@ export interface ClaimedPage extends PageClaim {
 /** What became of a page's result: recorded, or refused because its attempt no longer owns the page. */
 export type CommitOutcome = 'recorded' | 'superseded' | 'ended';
 
+/** The replies of a pipeline, in order; the first error in it is thrown. */
+function repliesOf(results: Array<[Error | null, unknown]> | null): unknown[] {
+  const failed = results?.find(([err]) => err)?.[0];
+  if (failed) throw failed;
+  return (results ?? []).map(([, reply]) => reply);
+}
+
 const countRecords = (values: string[], status: PageRecord['status']) =>
   values.filter((value) => decodeRecord(value).status === status).length;
 
@@ -155,6 +211,8 @@ export class RedisState {
     private readonly redis: RedisClient,
     private readonly prefix: string,
     private readonly ttlSeconds: number,
+    /** Makes each write: workers wait out a Redis that refuses writes, the API fails at once. */
+    private readonly write: Writer = (fn) => fn(),
   ) {}
 
   private keys(id: string): [doc: string, pages: string, events: string, claims: string] {
@@ -162,28 +220,97 @@ export class RedisState {
     return [key, `${key}:pages`, `${key}:events`, `${key}:claims`];
   }
 
-  async create(doc: NewDocument): Promise<void> {
+  /** Documents being ingested, by the end of their lease (ms since the epoch). */
+  private get ingesting(): string {
+    return `${this.prefix}:ingesting`;
+  }
+
+  /**
+   * Records a new document, still being ingested until `accept`: if nobody accepts it before
+   * `leaseUntil` (its API died), the sweeper removes it.
+   */
+  async create(doc: NewDocument, leaseUntil: number): Promise<void> {
     const [key] = this.keys(doc.id);
-    await this.redis
-      .multi()
-      .hset(key, {
-        id: doc.id,
-        pageCount: doc.pageCount,
-        pages: doc.pages,
-        languages: doc.languages,
-        dpi: doc.dpi,
-        createdAt: doc.createdAt,
-        outputs: doc.outputs.join(','),
-        callbackUrl: doc.callbackUrl ?? '',
-        owner: doc.owner ?? '',
-        status: 'queued' satisfies DocumentStatus,
-      })
-      .expire(key, this.ttlSeconds)
-      .exec();
+    await this.write(() =>
+      this.redis
+        .multi()
+        .zadd(this.ingesting, leaseUntil, doc.id)
+        .hset(key, {
+          id: doc.id,
+          pageCount: doc.pageCount,
+          pages: doc.pages,
+          languages: doc.languages,
+          dpi: doc.dpi,
+          createdAt: doc.createdAt,
+          outputs: doc.outputs.join(','),
+          callbackUrl: doc.callbackUrl ?? '',
+          owner: doc.owner ?? '',
+          status: 'queued' satisfies DocumentStatus,
+        })
+        .expire(key, this.ttlSeconds)
+        .exec(),
+    );
+  }
+
+  /** Extends an ingest's lease; false when the sweeper has taken the document away. */
+  async renew(id: string, leaseUntil: number): Promise<boolean> {
+    return (await this.write(() => this.redis.zadd(this.ingesting, 'XX', 'CH', leaseUntil, id))) === 1;
+  }
+
+  /** Ends an ingest; false when its lease ran out first. `replay` records its Idempotency-Key. */
+  async accept(id: string, replay?: { key: string; value: string; ttlSeconds: number }): Promise<boolean> {
+    const keys = replay ? [this.ingesting, replay.key] : [this.ingesting];
+    const outcome = await this.write(() =>
+      this.redis.eval(ACCEPT, keys.length, ...keys, id, replay?.value ?? '', replay?.ttlSeconds ?? 0),
+    );
+    return outcome === 1;
+  }
+
+  /** Ingests whose lease ran out before `now`, at most `count`. */
+  async lapsedIngests(now: number, count: number): Promise<string[]> {
+    return this.redis.zrangebyscore(this.ingesting, '-inf', now, 'LIMIT', 0, count);
+  }
+
+  /** Takes a lapsed ingest away from its API; true for the one caller that does. */
+  async release(id: string): Promise<boolean> {
+    return (await this.write(() => this.redis.zrem(this.ingesting, id))) === 1;
   }
 
   async discard(id: string): Promise<void> {
-    await this.redis.del(...this.keys(id));
+    await this.write(() => this.redis.del(...this.keys(id)));
+  }
+
+  /**
+   * Puts back a document Redis lost, from its saved state: status processing, its page records
+   * and claims. False when Redis knows it already.
+   */
+  async restore(
+    doc: OwnedDocument,
+    records: ReadonlyMap<number, PageRecord>,
+    claims: ReadonlyMap<number, number>,
+  ): Promise<boolean> {
+    const fields = {
+      id: doc.id,
+      pageCount: doc.pageCount,
+      pages: doc.pages,
+      languages: doc.languages,
+      dpi: doc.dpi,
+      createdAt: doc.createdAt,
+      outputs: doc.outputs.join(','),
+      callbackUrl: doc.callbackUrl ?? '',
+      owner: doc.owner ?? '',
+      status: 'processing' satisfies DocumentStatus,
+    };
+    const args = [
+      ...Object.entries(fields).flat(),
+      'records',
+      '',
+      ...[...records].flatMap(([page, record]) => [page, encodeRecord(record)]),
+      'claims',
+      '',
+      ...[...claims].flatMap(([page, attempt]) => [page, attempt]),
+    ];
+    return (await this.write(() => this.redis.eval(RESTORE, 4, ...this.keys(doc.id), this.ttlSeconds, ...args))) === 1;
   }
 
   /**
@@ -192,7 +319,7 @@ export class RedisState {
    */
   async claim(id: string, page: number, worker: string, stalls: number): Promise<ClaimedPage | undefined> {
     const [doc, , , claims] = this.keys(id);
-    const reply = await this.redis.eval(CLAIM, 2, doc, claims, page, this.ttlSeconds, worker, stalls);
+    const reply = await this.write(() => this.redis.eval(CLAIM, 2, doc, claims, page, this.ttlSeconds, worker, stalls));
     if (!Array.isArray(reply)) return undefined;
     const [attempt, previous, newStalls, deaths] = reply as [number, string, number, number];
     return { documentId: id, page, attempt, newStalls, deaths, ...(previous ? { previousWorker: previous } : {}) };
@@ -201,55 +328,50 @@ export class RedisState {
   /** Counts `deaths` more deaths of a worker on a page; resolves with the page's total. */
   async died(claim: PageClaim, deaths: number): Promise<number> {
     const [, , , claims] = this.keys(claim.documentId);
-    return (await this.redis.eval(DIED, 1, claims, claim.page, deaths, this.ttlSeconds)) as number;
+    return (await this.write(() => this.redis.eval(DIED, 1, claims, claim.page, deaths, this.ttlSeconds))) as number;
   }
 
   async complete(claim: PageClaim, record: PageRecord & { status: 'completed' }): Promise<CommitOutcome> {
     const { documentId, page, attempt } = claim;
-    const outcome = await this.redis.eval(
-      COMPLETE,
-      4,
-      ...this.keys(documentId),
-      page,
-      attempt,
-      encodeRecord(record),
-      record.confidence,
-      this.ttlSeconds,
+    const outcome = await this.write(() =>
+      this.redis.eval(
+        COMPLETE,
+        4,
+        ...this.keys(documentId),
+        page,
+        attempt,
+        encodeRecord(record),
+        record.confidence,
+        this.ttlSeconds,
+      ),
     );
     return outcome as CommitOutcome;
   }
 
   /** Records a page's final failure; false when the document had ended or the page was on record. */
   async fail(id: string, page: number, record: PageRecord & { status: 'failed' }): Promise<boolean> {
-    const outcome = await this.redis.eval(FAIL, 4, ...this.keys(id), page, encodeRecord(record), this.ttlSeconds);
+    const outcome = await this.write(() =>
+      this.redis.eval(FAIL, 4, ...this.keys(id), page, encodeRecord(record), this.ttlSeconds),
+    );
     return outcome === 'recorded';
   }
 
   /** Sets the final status unless the document already ended; true if it did. */
   async finish(id: string, status: DocumentStatus, error: string): Promise<boolean> {
-    const outcome = await this.redis.eval(
-      FINISH,
-      4,
-      ...this.keys(id),
-      status,
-      new Date().toISOString(),
-      error,
-      this.ttlSeconds,
+    const finishedAt = new Date().toISOString();
+    const outcome = await this.write(() =>
+      this.redis.eval(FINISH, 4, ...this.keys(id), status, finishedAt, error, this.ttlSeconds),
     );
     return outcome === 'finished';
   }
 
-  async cancel(id: string): Promise<void> {
+  /**
+   * Ends the document as canceled; running attempts lose their claims, so none records a page of
+   * it. False when Redis does not know the document.
+   */
+  async cancel(id: string, finishedAt: string): Promise<boolean> {
     const [key, , events, claims] = this.keys(id);
-    await this.redis
-      .multi()
-      .hset(key, { status: 'canceled' satisfies DocumentStatus, finishedAt: new Date().toISOString() })
-      .expire(key, this.ttlSeconds)
-      .xadd(events, '*', 'type', 'end', 'status', 'canceled' satisfies DocumentStatus)
-      .expire(events, this.ttlSeconds)
-      // Running attempts lose their claims: none records a page of a canceled document.
-      .del(claims)
-      .exec();
+    return (await this.write(() => this.redis.eval(CANCEL, 3, key, events, claims, finishedAt, this.ttlSeconds))) === 1;
   }
 
   /** Up to `count` events after the entry `after` ('0': from the start). */
@@ -260,13 +382,11 @@ export class RedisState {
 
   async get(id: string): Promise<OwnedDocument | undefined> {
     const [key, pagesKey] = this.keys(id);
-    const replies = await this.redis.multi().hgetall(key).hvals(pagesKey).exec();
-    const [docReply, pagesReply] = replies ?? [];
-    const failed = docReply?.[0] ?? pagesReply?.[0];
-    if (failed) throw failed;
-    const doc = docReply?.[1] as Record<string, string>;
+    // A pipeline, not a transaction: a full Redis discards every transaction, reads included.
+    const [docReply, pagesReply] = repliesOf(await this.redis.pipeline().hgetall(key).hvals(pagesKey).exec());
+    const doc = docReply as Record<string, string>;
     if (!doc.id) return undefined;
-    const records = pagesReply?.[1] as string[];
+    const records = pagesReply as string[];
     const state: OwnedDocument = {
       id: doc.id,
       status: doc.status as DocumentStatus,
@@ -282,14 +402,25 @@ export class RedisState {
     if (doc.finishedAt) state.finishedAt = doc.finishedAt;
     if (doc.error) state.error = doc.error;
     if (doc.owner) state.owner = doc.owner;
+    if (doc.callbackUrl) state.callbackUrl = doc.callbackUrl;
     return state;
   }
 
-  /** The records of `pages`, in their order (undefined: the page has not ended). */
-  async records(id: string, pages: readonly number[]): Promise<Array<PageRecord | undefined>> {
-    if (pages.length === 0) return [];
-    const values = await this.redis.hmget(this.keys(id)[1], ...pages.map(String));
-    return values.map((value) => (value === null ? undefined : decodeRecord(value)));
+  /**
+   * The records of `pages`, in their order (undefined: the page has not ended); undefined when
+   * Redis does not know the document.
+   */
+  async records(id: string, pages: readonly number[]): Promise<Array<PageRecord | undefined> | undefined> {
+    const [key, pagesKey] = this.keys(id);
+    const [exists, values] = repliesOf(
+      await this.redis
+        .pipeline()
+        .exists(key)
+        .hmget(pagesKey, ...pages.map(String))
+        .exec(),
+    );
+    if (exists !== 1) return undefined;
+    return (values as Array<string | null>).map((value) => (value === null ? undefined : decodeRecord(value)));
   }
 
   /** Every page record, as stored: kept with the saved state. */
@@ -297,28 +428,31 @@ export class RedisState {
     return this.redis.hgetall(this.keys(id)[1]);
   }
 
-  /** The document's callback URL; undefined when it has none (or has expired). */
-  async callbackUrl(id: string): Promise<string | undefined> {
-    return (await this.redis.hget(this.keys(id)[0], 'callbackUrl')) || undefined;
-  }
-
-  /** Which of `ids` Redis still knows (RESULT_TTL has not expired them). */
-  async known(ids: readonly string[]): Promise<Set<string>> {
-    if (ids.length === 0) return new Set();
+  /** The status of each of `ids` that Redis knows, and whether it is still being ingested. */
+  async statuses(ids: readonly string[]): Promise<Map<string, LiveStatus>> {
+    if (ids.length === 0) return new Map();
     const pipeline = this.redis.pipeline();
-    for (const id of ids) pipeline.exists(this.keys(id)[0]);
-    const replies = (await pipeline.exec()) ?? [];
-    return new Set(
-      ids.filter((_, i) => {
-        const [err, exists] = replies[i] ?? [];
-        if (err) throw err;
-        return exists === 1;
-      }),
-    );
+    for (const id of ids) pipeline.hmget(this.keys(id)[0], 'status', 'finishedAt').zscore(this.ingesting, id);
+    const replies = repliesOf(await pipeline.exec());
+    const found = new Map<string, LiveStatus>();
+    for (const [i, id] of ids.entries()) {
+      const [status, finishedAt] = replies[2 * i] as Array<string | null>;
+      const lease = replies[2 * i + 1];
+      if (!status) continue;
+      found.set(id, {
+        status: status as DocumentStatus,
+        ...(finishedAt ? { finishedAt } : {}),
+        ingesting: lease !== null,
+      });
+    }
+    return found;
   }
 
-  async isFinished(id: string): Promise<boolean> {
-    const status = await this.redis.hget(this.keys(id)[0], 'status');
-    return status !== null && FINISHED_STATUSES.has(status as DocumentStatus);
+  /**
+   * Sets the key that says Redis still holds its data; true when it was missing, i.e. Redis has
+   * lost its data (or this is its first use) since the key was last set. One caller gets true.
+   */
+  async forgotten(): Promise<boolean> {
+    return (await this.write(() => this.redis.set(`${this.prefix}:memory`, new Date().toISOString(), 'NX'))) === 'OK';
   }
 }
