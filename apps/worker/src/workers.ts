@@ -276,7 +276,8 @@ export async function runWorker(config: Config, log: Logger, plan?: CapacityPlan
               queue: name,
               worker: workers.find((worker) => worker.name === name) as Worker,
               look: async () => ({
-                freeSlots: slots - (busyByQueue().get(name) ?? 0),
+                // Paused while Redis refuses writes: taking nothing then is no fault of the queue's.
+                freeSlots: gate.open ? slots - (busyByQueue().get(name) ?? 0) : 0,
                 waiting: await replyWithin(queue(name).getJobCountByTypes('wait', 'prioritized'), PING_TIMEOUT_MS),
                 lastTakenAt: lastTaken.get(name) ?? startedAt,
               }),

@@ -42,7 +42,7 @@ export interface IdempotencyDeps {
 /** What the submission route learns of a request that carries an Idempotency-Key. */
 export interface IdempotentRequest {
   /** The document an earlier request with this key created, and what that request sent. */
-  earlier?: { doc: DocumentState; fingerprint: string | undefined };
+  earlier?: { doc: DocumentState; fingerprint: string };
   /** What accepting a new document records under this key, in the same step. */
   replay(id: string, fingerprint: string): Replay;
 }
@@ -50,8 +50,8 @@ export interface IdempotentRequest {
 /** A key's value once its document is accepted: the job id and what the request sent. */
 const recorded = (id: string, fingerprint: string) => `${id} ${fingerprint}`;
 
-function parseRecorded(value: string): { id: string; fingerprint: string | undefined } {
-  const [id = '', fingerprint] = value.split(' ');
+function parseRecorded(value: string): { id: string; fingerprint: string } {
+  const [id = '', fingerprint = ''] = value.split(' ');
   return { id, fingerprint };
 }
 

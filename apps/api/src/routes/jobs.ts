@@ -120,8 +120,7 @@ export function jobsRouter(deps: JobsDeps): Router {
       const digest = idempotent && (await fingerprint(submission, files));
       if (idempotent?.earlier) {
         const { doc, fingerprint: sent } = idempotent.earlier;
-        // Keys recorded before requests were fingerprinted replay as they did.
-        if (sent !== undefined && sent !== digest) {
+        if (sent !== digest) {
           throw new IdempotencyMismatchError(
             `this Idempotency-Key was used for job ${doc.id} with other files or options; use a new key for a new request`,
           );

@@ -190,6 +190,20 @@ export interface ClaimedPage extends PageClaim {
 /** What became of a page's result: recorded, or refused because its attempt no longer owns the page. */
 export type CommitOutcome = 'recorded' | 'superseded' | 'ended';
 
+/** A document's hash in Redis, as written when it is created (or put back after Redis lost it). */
+const documentFields = (doc: NewDocument, status: DocumentStatus) => ({
+  id: doc.id,
+  pageCount: doc.pageCount,
+  pages: doc.pages,
+  languages: doc.languages,
+  dpi: doc.dpi,
+  createdAt: doc.createdAt,
+  outputs: doc.outputs.join(','),
+  callbackUrl: doc.callbackUrl ?? '',
+  owner: doc.owner ?? '',
+  status,
+});
+
 /** The replies of a pipeline, in order; the first error in it is thrown. */
 function repliesOf(results: Array<[Error | null, unknown]> | null): unknown[] {
   const failed = results?.find(([err]) => err)?.[0];
@@ -235,18 +249,7 @@ export class RedisState {
       this.redis
         .multi()
         .zadd(this.ingesting, leaseUntil, doc.id)
-        .hset(key, {
-          id: doc.id,
-          pageCount: doc.pageCount,
-          pages: doc.pages,
-          languages: doc.languages,
-          dpi: doc.dpi,
-          createdAt: doc.createdAt,
-          outputs: doc.outputs.join(','),
-          callbackUrl: doc.callbackUrl ?? '',
-          owner: doc.owner ?? '',
-          status: 'queued' satisfies DocumentStatus,
-        })
+        .hset(key, documentFields(doc, 'queued'))
         .expire(key, this.ttlSeconds)
         .exec(),
     );
@@ -289,20 +292,8 @@ export class RedisState {
     records: ReadonlyMap<number, PageRecord>,
     claims: ReadonlyMap<number, number>,
   ): Promise<boolean> {
-    const fields = {
-      id: doc.id,
-      pageCount: doc.pageCount,
-      pages: doc.pages,
-      languages: doc.languages,
-      dpi: doc.dpi,
-      createdAt: doc.createdAt,
-      outputs: doc.outputs.join(','),
-      callbackUrl: doc.callbackUrl ?? '',
-      owner: doc.owner ?? '',
-      status: 'processing' satisfies DocumentStatus,
-    };
     const args = [
-      ...Object.entries(fields).flat(),
+      ...Object.entries(documentFields(doc, 'processing')).flat(),
       'records',
       '',
       ...[...records].flatMap(([page, record]) => [page, encodeRecord(record)]),
