@@ -57,10 +57,11 @@ async function untilEnd(eventsUrl: string): Promise<DocumentState> {
  */
 export async function runFleet(options: FleetOptions): Promise<FleetRun> {
   const apiPort = await freePort();
-  const env = {
+  const dataDir = path.join(options.workDir, `data-${Date.now()}`);
+  const env: Record<string, string> = {
     REDIS_URL: options.redisUrl,
     QUEUE_PREFIX: `bench-${options.workers}x${options.slots}-${Date.now()}`,
-    DATA_DIR: path.join(options.workDir, `data-${Date.now()}`),
+    DATA_DIR: dataDir,
     PORT: String(apiPort),
     LOG_LEVEL: 'warn',
     DEFAULT_DPI: String(options.dpi),
@@ -68,18 +69,18 @@ export async function runFleet(options: FleetOptions): Promise<FleetRun> {
   };
   // With object storage, each process has a disk of its own: nothing passes through a shared one.
   const ownDataDirs = env.STORAGE === 's3';
-  const dataDirs = [env.DATA_DIR];
+  const dataDirs = [dataDir];
   const url = `http://127.0.0.1:${apiPort}`;
   const apps: AppProcess[] = [startApp('api', env, { logFile: options.logFile })];
   try {
     await waitReady(url);
     const ports = await Promise.all(Array.from({ length: options.workers }, () => freePort()));
     for (const port of ports) {
-      const dataDir = ownDataDirs ? `${env.DATA_DIR}-worker-${port}` : env.DATA_DIR;
-      if (ownDataDirs) dataDirs.push(dataDir);
+      const workerDir = ownDataDirs ? `${dataDir}-worker-${port}` : dataDir;
+      if (ownDataDirs) dataDirs.push(workerDir);
       const workerEnv = {
         ...env,
-        DATA_DIR: dataDir,
+        DATA_DIR: workerDir,
         WORKER_CONCURRENCY: String(options.slots),
         WORKER_QUEUES: 'pages',
         WORKER_PORT: String(port),
