@@ -8,12 +8,14 @@ FROM node:${NODE_VERSION}-trixie-slim AS build
 WORKDIR /app
 # Manifests first: the npm ci layer is reused until a dependency changes.
 COPY package.json package-lock.json turbo.json tsconfig.base.json ./
+COPY packages/contract/package.json packages/contract/
 COPY packages/shared/package.json packages/shared/
 COPY packages/client/package.json packages/client/
 COPY packages/cli/package.json packages/cli/
 COPY apps/api/package.json apps/api/
 COPY apps/worker/package.json apps/worker/
 RUN npm ci --no-audit --no-fund
+COPY packages/contract packages/contract
 COPY packages/shared packages/shared
 COPY packages/client packages/client
 COPY packages/cli packages/cli
@@ -39,6 +41,8 @@ WORKDIR /app
 RUN mkdir -p /data && chown node:node /data
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules node_modules
+COPY --from=build /app/packages/contract/package.json packages/contract/
+COPY --from=build /app/packages/contract/dist packages/contract/dist
 COPY --from=build /app/packages/shared/package.json packages/shared/
 COPY --from=build /app/packages/shared/dist packages/shared/dist
 # tini forwards SIGTERM to node and reaps pdftoppm and pdfinfo children.

@@ -1,16 +1,18 @@
 import { z } from 'zod';
-import { documentStateSchema, pageResultSchema, type Config } from '@pagefleet/shared';
 import {
   acceptedSchema,
+  documentStateSchema,
   healthSchema,
   pageFormatQuery,
+  pageResultSchema,
   problemSchema,
   readySchema,
   resultQuery,
   resultSchema,
   submissionFields,
   workersSchema,
-} from './contract.js';
+  type Config,
+} from '@pagefleet/shared';
 
 /** JSON Schema of one response body: a named schema by reference, or a stream of bytes or text. */
 type Body = z.ZodType | 'binary' | 'text';

@@ -1,6 +1,5 @@
-import { DelayedError, UnrecoverableError, Worker, type Job, type WorkerOptions } from 'bullmq';
+import { DelayedError, Worker, type Job, type WorkerOptions } from 'bullmq';
 import {
-  isStalledFailure,
   QUEUES,
   type DocumentJob,
   type Logger,
@@ -11,6 +10,7 @@ import {
   type WebhookJob,
 } from '@pagefleet/shared';
 import type { PageOutcome, WorkerMetrics } from './metrics.js';
+import { decideEnd, endOf } from './attempts.js';
 import { PageTimeoutError } from './pipeline/deadline.js';
 import type { CleanupSummary } from './processors/cleanup.js';
 import type { DocumentSummary } from './processors/document.js';
@@ -40,9 +40,6 @@ export interface QueueHandler<Data, Result> {
 /** Every queue has a handler: a queue added to QUEUES without one does not compile. */
 export type Catalog = { [Q in QueueName]: QueueHandler<QueueJobs[Q]['data'], QueueJobs[Q]['result']> };
 type HandlerOf<Q extends QueueName> = Catalog[Q];
-
-const isFinalFailure = (job: Job, err: Error) =>
-  err instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1);
 
 /** A page being processed, with the lock token that lets this process hand it back. */
 export interface ActivePage {
@@ -127,10 +124,17 @@ export function pageHandler(deps: PageQueueDeps): HandlerOf<PageQueueName> {
       });
       worker.on('failed', (job, err) => {
         if (!job) return;
-        const final = isFinalFailure(job, err);
+        const { final, failure } = endOf(err);
         metrics.pages.inc({ queue, outcome: failureOutcome(err, final) });
+        if (err instanceof DocumentCanceledError) {
+          log.info(
+            { documentId: job.data.documentId, page: job.data.page, queue },
+            'page of an ended document dropped',
+          );
+          return;
+        }
         if (err instanceof PageTimeoutError) metrics.timeouts.inc({ stage: err.stage });
-        if (isStalledFailure(err.message)) metrics.oom.inc();
+        if (final && failure.reason === 'oom') metrics.oom.inc();
         log.warn(
           { jobId: job.data.documentId, page: job.data.page, queue, err, attempt: job.attemptsMade, final },
           final ? 'page failed' : 'page attempt failed, will retry',
@@ -179,7 +183,7 @@ export function webhookHandler(
       });
       worker.on('failed', (job, err) => {
         if (!job) return;
-        const final = isFinalFailure(job, err);
+        const { final } = endOf(err);
         metrics.webhooks.inc({ outcome: final ? 'failed' : 'retried' });
         log.warn(
           { jobId: job.data.documentId, attempt: job.attemptsMade, final, err },
@@ -207,7 +211,7 @@ export function splitHandler(
       });
       worker.on('failed', (job, err) => {
         if (!job) return;
-        const final = isFinalFailure(job, err);
+        const { final } = endOf(err);
         log.warn(
           { jobId: job.data.documentId, file: job.data.file, err, attempt: job.attemptsMade, final },
           final ? 'pdf split given up: its pages end without a result' : 'pdf split failed, will retry',
@@ -240,7 +244,13 @@ function startOne<Data, Result>(
 ): Worker {
   // A job that Redis' refusal of a write interrupted runs again once Redis takes writes: its
   // attempt is not spent (BullMQ could not record the failure anyway).
-  const worker = new Worker<Data, Result>(name, (job, token) => gate.through(() => handler.process(job, token ?? '')), {
+  // Every failed attempt's end is decided here, once, while it runs (its 'failed' event reads it).
+  const attempt = (job: Job<Data, Result>, token: string) =>
+    handler.process(job, token).catch((err: unknown) => {
+      if (err instanceof Error && !(err instanceof DelayedError)) decideEnd(job, err);
+      throw err;
+    });
+  const worker = new Worker<Data, Result>(name, (job, token) => gate.through(() => attempt(job, token ?? '')), {
     ...options,
     concurrency: handler.concurrency,
   });

@@ -1,11 +1,9 @@
 import path from 'node:path';
+import { MIN_DPI } from '@pagefleet/contract';
 import { z } from 'zod';
 import { parseByteSize } from './bytes.js';
 import { OCR_MODELS } from './languages.js';
 import { PAGE_QUEUE_NAMES, type PageQueueName } from './queues.js';
-
-/** Lowest DPI accepted from a client: below it Tesseract's LSTM models lose most glyphs. */
-export const MIN_DPI = 70;
 
 const int = (min: number, max: number, fallback: number) => z.coerce.number().int().min(min).max(max).default(fallback);
 

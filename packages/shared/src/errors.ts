@@ -1,3 +1,5 @@
+import type { UnprocessableCode } from '@pagefleet/contract';
+
 /** An RFC 9457 problem document; `code` is also the last part of `type`, for clients that switch on it. */
 export function problemBody(status: number, code: string, title: string, detail: string): string {
   return JSON.stringify({ type: `urn:pagefleet:problem:${code}`, title, status, detail, code });
@@ -49,19 +51,6 @@ export class UnsupportedTypeError extends PagefleetError {
   readonly code = 'bad_type';
   readonly title = 'Unsupported file type';
 }
-
-/** Why a submission of a known type cannot be processed: each is a `code` clients may switch on. */
-export const UNPROCESSABLE_CODES = [
-  'empty',
-  'encrypted',
-  'unreadable',
-  'too_many_pages',
-  'too_many_pixels',
-  'unknown_language',
-  'bad_callback',
-  'page_out_of_range',
-] as const;
-export type UnprocessableCode = (typeof UNPROCESSABLE_CODES)[number];
 
 /** The upload is of a known type but cannot be processed: broken, encrypted, empty, too many pages. */
 export class UnprocessableError extends PagefleetError {

@@ -1,25 +1,5 @@
 import type { RedisClient } from './redis.js';
-import { z } from 'zod';
-
-/** What a live worker says of itself, every HEARTBEAT_INTERVAL_MS; `GET /v1/workers` lists them. */
-export const workerHeartbeatSchema = z
-  .object({
-    id: z.string(),
-    host: z.string(),
-    pid: z.number().int(),
-    startedAt: z.iso.datetime(),
-    lastSeen: z.iso.datetime(),
-    /** Page slots per queue, and how many are busy now. */
-    queues: z.array(z.object({ queue: z.string(), slots: z.number().int(), busy: z.number().int() })),
-    concurrency: z.number().int(),
-    busy: z.number().int(),
-    /** Pages this process completed since it started. */
-    pagesDone: z.number().int(),
-    rssBytes: z.number().int(),
-    memoryBudgetBytes: z.number().int(),
-  })
-  .meta({ id: 'Worker', description: 'A live worker process, from its latest heartbeat.' });
-export type WorkerHeartbeat = z.infer<typeof workerHeartbeatSchema>;
+import type { WorkerHeartbeat } from '@pagefleet/contract';
 
 /** A worker silent for this many intervals is taken for dead (three: one lost write is no death). */
 const MISSED_BEATS = 3;

@@ -1,3 +1,4 @@
+export * from '@pagefleet/contract';
 export * from './addresses.js';
 export * from './bytes.js';
 export * from './config.js';

@@ -56,6 +56,3 @@ export function expandPages(canonical: string): number[] {
     return Array.from({ length: last - first + 1 }, (_, i) => first + i);
   });
 }
-
-/** The canonical selection of every page of a `total`-page document: what records made before selections existed mean. */
-export const everyPage = (total: number) => `1-${total}`;

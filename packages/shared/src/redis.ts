@@ -123,22 +123,6 @@ export async function pingRedis(redis: RedisClient, timeoutMs: number): Promise<
   return (await replyWithin(redis.ping(), timeoutMs)) === 'PONG';
 }
 
-/** Resolves once the connection is usable, or rejects after `timeoutMs`. */
-export async function waitForRedis(redis: RedisClient, timeoutMs: number): Promise<void> {
-  if (redis.status === 'ready') return;
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      redis.off('ready', onReady);
-      reject(new Error(`redis not ready after ${timeoutMs} ms`));
-    }, timeoutMs);
-    const onReady = () => {
-      clearTimeout(timer);
-      resolve();
-    };
-    redis.once('ready', onReady);
-  });
-}
-
 /**
  * BullMQ needs `maxmemory-policy noeviction`: under any other policy a full Redis silently evicts
  * keys, and an evicted key is a lost job. Managed services may refuse CONFIG; then nothing is said.

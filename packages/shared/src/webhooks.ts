@@ -3,7 +3,7 @@ import type { JobsOptions, Queue } from 'bullmq';
 import { z } from 'zod';
 import type { Config } from './config.js';
 import type { DocumentLedger } from './ledger/index.js';
-import type { DocumentStatus } from './jobs.js';
+import type { DocumentStatus } from '@pagefleet/contract';
 
 export const webhookJobSchema = z.object({ documentId: z.uuid() });
 export type WebhookJob = z.infer<typeof webhookJobSchema>;

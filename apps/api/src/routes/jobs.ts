@@ -14,12 +14,16 @@ import {
   jobPath,
   NotFinishedError,
   NotFoundError,
+  pageFormatQuery,
+  resultQuery,
+  submissionFields,
+  type Accepted,
   type DocumentState,
+  type Result,
   type Logger,
   uploadsDir,
 } from '@pagefleet/shared';
 import { clientOf } from '../auth.js';
-import { pageFormatQuery, resultQuery, submissionFields, type Accepted, type Result } from '../contract.js';
 import { admission } from '../ingest/admission.js';
 import { checkCallbackUrl } from '../ingest/callback.js';
 import { fingerprint, idempotency, idempotentRequest } from '../ingest/idempotency.js';

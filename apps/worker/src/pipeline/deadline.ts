@@ -1,5 +1,8 @@
 import { PageFailureError } from '@pagefleet/shared';
 
+/** A child's own timeout, kept only as a backstop: the page's deadline aborts it first. */
+export const CHILD_TIMEOUT_MS = 3_600_000;
+
 /** A page attempt that ran past PAGE_TIMEOUT_MS, in the stage it was in. */
 export class PageTimeoutError extends PageFailureError {
   override name = 'PageTimeoutError';

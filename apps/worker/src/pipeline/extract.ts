@@ -5,12 +5,10 @@ import { runTool, type PageFormat, type WordResult } from '@pagefleet/shared';
 import { clampDpi } from './rasterize.js';
 import { judgeTextLayer, layerStats, type LayerVerdict } from './text-quality.js';
 import { readImageCoverage, readTextLayer, type LayerWord, type TextLayer } from './text-layer.js';
+import { CHILD_TIMEOUT_MS } from './deadline.js';
 
 /** Confidence of a word read from the PDF: it is what the file says, not a guess. */
 export const LAYER_CONFIDENCE = 100;
-
-/** A child's own timeout, kept only as a backstop: the page's deadline aborts it first. */
-const CHILD_TIMEOUT_MS = 3_600_000;
 
 /** A page read from its text layer, in the pixels it would have been rendered at. */
 export interface ExtractedPage {

@@ -5,6 +5,7 @@ import { runTool, SYSTEM_TESSDATA, type OcrModel, type PageFormat } from '@pagef
 import { LanguageFolder } from './language-folder.js';
 import { meanConfidence, wordsFromTsv, type OcrEngine, type OcrOutput } from './ocr.js';
 import type { PreparedPage } from './preprocess.js';
+import { CHILD_TIMEOUT_MS } from './deadline.js';
 
 export interface NativeOcrOptions {
   tessdataDir: string | undefined;
@@ -12,9 +13,6 @@ export interface NativeOcrOptions {
 }
 
 const FONT = path.join(SYSTEM_TESSDATA, 'pdf.ttf');
-
-/** A child's own timeout, kept only as a backstop: the page's deadline aborts it first. */
-const CHILD_TIMEOUT_MS = 3_600_000;
 
 /**
  * Tesseract's own command (Debian's tesseract-ocr), one child process per page: the page's PGM in

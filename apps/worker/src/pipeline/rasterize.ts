@@ -1,6 +1,7 @@
 import { fromPath } from 'pdf2pic';
 import { pdfInfo, runTool } from '@pagefleet/shared';
 import { parsePgm, type GrayImage } from './pgm.js';
+import { CHILD_TIMEOUT_MS } from './deadline.js';
 
 export interface RenderedPage extends GrayImage {
   /** The DPI actually used: lower than asked when the page would exceed the pixel cap. */
@@ -22,9 +23,6 @@ export interface Rasterizer {
   readonly name: string;
   render(pdf: string, page: number, size: RenderSize, signal: AbortSignal): Promise<RenderedPage>;
 }
-
-/** A child's own timeout, kept only as a backstop: the page's deadline aborts it first. */
-const CHILD_TIMEOUT_MS = 3_600_000;
 
 /** The highest DPI ≤ `dpi` at which a page of `width`×`height` points stays within `maxPixels`. */
 export function clampDpi(width: number, height: number, dpi: number, maxPixels: number): number {

@@ -1,4 +1,5 @@
 import { runTool } from '@pagefleet/shared';
+import { CHILD_TIMEOUT_MS } from './deadline.js';
 
 /** A word of a PDF's text layer, its box in points from the top left of the page as displayed. */
 export interface LayerWord {
@@ -18,9 +19,6 @@ export interface TextLayer {
   /** The page's text exactly as pdftotext writes it: reading order, hyphenated words joined. */
   text: string;
 }
-
-/** A child's own timeout, kept only as a backstop: the page's deadline aborts it first. */
-const CHILD_TIMEOUT_MS = 3_600_000;
 
 /** A page's text of a few hundred kilobytes is a dense page; past this it is refused, not read. */
 const MAX_LAYER_BYTES = 32 << 20;

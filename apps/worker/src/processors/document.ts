@@ -4,7 +4,6 @@ import { Readable } from 'node:stream';
 import { UnrecoverableError, type Job } from 'bullmq';
 import {
   documentJobSchema,
-  everyPage,
   expandPages,
   failureFromMessage,
   FINISHED_STATUSES,
@@ -15,7 +14,7 @@ import {
 } from '@pagefleet/shared';
 import { assemblePdf } from '../pipeline/assemble.js';
 import type { DocumentProcessorDeps } from './deps.js';
-import { isLastAttempt } from './page.js';
+import { decideEnd } from '../attempts.js';
 
 export interface DocumentSummary {
   status: DocumentStatus;
@@ -40,8 +39,7 @@ export async function processDocument(job: Job, deps: DocumentProcessorDeps): Pr
   if (!parsed.success) throw new UnrecoverableError(`malformed document job: ${parsed.error.message}`);
   const { documentId: id, pageCount, pdf } = parsed.data;
   const { ledger } = deps;
-  // Jobs queued before page selections existed name every page.
-  const pages = expandPages(parsed.data.pages ?? everyPage(pageCount));
+  const pages = expandPages(parsed.data.pages);
   // Reading it recovers a document Redis lost. One that no longer exists, or was canceled (its
   // ingest lapsed, a DELETE), has nothing to end: its cancel sent its webhook and saved its state.
   const doc = await ledger.read(id);
@@ -95,7 +93,7 @@ async function storeOutputs(
     if (pdf) await storePdf(deps, id, pages);
     return true;
   } catch (err) {
-    if (!isStorageFull(err) || !isLastAttempt(job, err as Error)) throw err;
+    if (!isStorageFull(err) || !decideEnd(job, err as Error).final) throw err;
     deps.log.warn({ jobId: id, err }, 'no room to store the combined text and PDF: the document ends without them');
     return false;
   }

@@ -2,14 +2,15 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { UnrecoverableError, type Job } from 'bullmq';
 import {
-  failureOf,
   MIN_DPI,
   MIN_PAGE_PIXELS,
+  PageGivenUpError,
   pageJobSchema,
-  STALLED_REASON,
+  WORKER_DEATHS,
   type ClaimedPage,
   type ReadMethod,
 } from '@pagefleet/shared';
+import { decideEnd } from '../attempts.js';
 import { recognizePage } from '../pipeline/page.js';
 import type { PageProcessorDeps } from './deps.js';
 
@@ -70,10 +71,6 @@ async function countDeaths(claim: ClaimedPage, deps: PageProcessorDeps): Promise
   return deps.ledger.pageDied(claim, claim.newStalls);
 }
 
-/** True when BullMQ will not run the job again after this attempt fails with `err`. */
-export const isLastAttempt = (job: Job, err: Error) =>
-  err instanceof UnrecoverableError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-
 /**
  * One attempt at a page: claims it in the ledger, reads it, and records its result. `stop`
  * abandons the attempt (the page was handed back to its queue on shutdown). An attempt that
@@ -89,7 +86,7 @@ export async function processPage(job: Job, deps: PageProcessorDeps, stop?: Abor
   const scratch = path.join(deps.scratchDir, `${data.documentId}.${data.page}.${claim.attempt}`);
   try {
     const deaths = await countDeaths(claim, deps);
-    if (deaths > deps.liveness.maxDeaths) throw new UnrecoverableError(STALLED_REASON);
+    if (deaths > deps.liveness.maxDeaths) throw new PageGivenUpError(WORKER_DEATHS);
     const { dpi, maxPixels } = shrinkAfterDeaths(data.dpi, deps.maxPixels, deaths);
     deps.log.info({ jobId: data.documentId, page: data.page, attempt: claim.attempt, deaths, dpi }, 'page started');
     const input = await deps.ledger.pageInput(data.documentId, data.source, path.join(scratch, data.source.file));
@@ -121,8 +118,9 @@ export async function processPage(job: Job, deps: PageProcessorDeps, stop?: Abor
     };
   } catch (err) {
     const error = err as Error;
-    if (!(error instanceof DocumentCanceledError) && isLastAttempt(job, error)) {
-      await deps.ledger.pageFailed(data.documentId, data.page, failureOf(error));
+    const end = decideEnd(job, error);
+    if (!(error instanceof DocumentCanceledError) && end.final) {
+      await deps.ledger.pageFailed(data.documentId, data.page, end.failure);
     }
     throw err;
   } finally {

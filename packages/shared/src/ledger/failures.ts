@@ -1,5 +1,6 @@
+import { UnrecoverableError } from 'bullmq';
 import { isStorageFull } from '../errors.js';
-import type { PageFailureReason } from '../jobs.js';
+import type { PageFailureReason } from '@pagefleet/contract';
 
 /** Why a page was given up, as its result reports it. */
 export interface PageFailure {
@@ -22,21 +23,29 @@ export class PageFailureError extends Error {
 }
 
 /**
- * BullMQ's message for a job that stalled (lost its lock) more times than it allows, which the
- * page handler gives too when a page's workers died more than MAX_STALLED_COUNT times: a failure
- * that reaches a document job as a message only, so it is matched here and nowhere else.
+ * BullMQ's message for a job that stalled (lost its lock) more times than it allows: a failure
+ * that reaches its page's 'failed' event, and its document job, as a message only, so it is
+ * matched here and nowhere else (page.test.ts would catch the wording changing).
  */
-export const STALLED_REASON = 'job stalled more than allowable limit';
+const STALLED_REASON = 'job stalled more than allowable limit';
 
-export const isStalledFailure = (message: string) => message === STALLED_REASON;
-
-const DIED: PageFailure = {
+/** Its workers died on every attempt at the page: BullMQ's stalled limit, or the page's own count of deaths. */
+export const WORKER_DEATHS: PageFailure = {
   reason: 'oom',
   error: 'the worker died on every attempt at this page (killed, most likely out of memory), also at lower DPI',
 };
 
+/** A page given up at once, whatever attempts it has left, for the failure it carries. */
+export class PageGivenUpError extends UnrecoverableError {
+  override name = 'PageGivenUpError';
+  constructor(readonly failure: PageFailure) {
+    super(failure.error);
+  }
+}
+
 /** The failure an error stands for. */
 export function failureOf(err: Error): PageFailure {
+  if (err instanceof PageGivenUpError) return err.failure;
   if (err instanceof PageFailureError) {
     return { reason: err.reason, error: err.message, ...(err.stage ? { stage: err.stage } : {}) };
   }
@@ -46,5 +55,5 @@ export function failureOf(err: Error): PageFailure {
 
 /** The failure of a page known only by BullMQ's message for it (a failed child of a document job). */
 export function failureFromMessage(message: string): PageFailure {
-  return isStalledFailure(message) ? DIED : { reason: 'error', error: message };
+  return message === STALLED_REASON ? WORKER_DEATHS : { reason: 'error', error: message };
 }

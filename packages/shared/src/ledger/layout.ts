@@ -1,4 +1,4 @@
-import type { PageFormat } from '../jobs.js';
+import type { PageFormat } from '@pagefleet/contract';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -7,9 +7,7 @@ export const isJobId = (id: string) => UUID.test(id);
 /** Where documents are kept in the blob store: one folder (prefix) each. */
 export const DOCUMENTS_PREFIX = 'jobs/';
 
-const pageName = (page: number, attempt: number) =>
-  // Attempt 0 is a page stored before attempts were numbered: its files have no number.
-  `${String(page).padStart(6, '0')}${attempt === 0 ? '' : `.${attempt}`}`;
+const pageName = (page: number, attempt: number) => `${String(page).padStart(6, '0')}.${attempt}`;
 
 /**
  * The keys of one document in the blob store. A page's files carry the attempt that wrote them,
@@ -48,8 +46,8 @@ export function documentKeys(id: string) {
 export function parsePageKey(
   name: string,
 ): { page: number; kind: 'result'; attempt: number } | { page: number; kind: 'failure' } | undefined {
-  const result = /^(\d{6})(?:\.(\d+))?\.json$/.exec(name);
-  if (result) return { page: Number(result[1]), kind: 'result', attempt: Number(result[2] ?? 0) };
+  const result = /^(\d{6})\.(\d+)\.json$/.exec(name);
+  if (result) return { page: Number(result[1]), kind: 'result', attempt: Number(result[2]) };
   const failure = /^(\d{6})\.failed\.json$/.exec(name);
   return failure ? { page: Number(failure[1]), kind: 'failure' } : undefined;
 }

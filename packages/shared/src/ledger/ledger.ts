@@ -3,14 +3,13 @@ import { Readable } from 'node:stream';
 import type { RedisClient } from '../redis.js';
 import {
   FINISHED_STATUSES,
-  type DocumentJob,
   type DocumentState,
   type DocumentStatus,
   type PageFormat,
   type PageResult,
-  type PageSource,
-} from '../jobs.js';
-import { everyPage, expandPages } from '../page-ranges.js';
+} from '@pagefleet/contract';
+import type { DocumentJob, PageSource } from '../jobs.js';
+import { expandPages } from '../page-ranges.js';
 import { readBlob, type BlobStore } from '../storage/blob-store.js';
 import type { PageFailure } from './failures.js';
 import { documentKeys, DOCUMENTS_PREFIX, isJobId, parsePageKey } from './layout.js';
@@ -31,7 +30,7 @@ import {
  * A document as saved beside its files: its state and page records. Written when it is accepted,
  * ended and canceled: the record of the document when Redis has lost it.
  */
-type SavedDocument = Omit<OwnedDocument, 'pages'> & { pages?: string; records?: Record<string, string> };
+type SavedDocument = OwnedDocument & { records: Record<string, string> };
 
 /** Records an accepted document's Idempotency-Key with it, in one step. */
 export interface Replay {
@@ -85,10 +84,10 @@ const LOST: PageFailure = {
     'Redis lost this document while the page was being read (a restart without persistence, FLUSHALL, eviction); submit it again to read it',
 };
 
-/** A saved state as Redis would give it (states saved before page selections name every page). */
+/** A saved state as Redis would give it. */
 function fromSaved(saved: SavedDocument): OwnedDocument {
   const { records: _, ...state } = saved;
-  return { ...state, pages: saved.pages ?? everyPage(saved.pageCount) };
+  return state;
 }
 
 /** The job that assembles a document's pages and ends it. */
@@ -580,17 +579,15 @@ export class DocumentLedger {
       if (failure) throw failure;
       return pages.map(() => undefined);
     }
-    // States saved before records were kept: each page's result is in its unnumbered file.
-    const values = saved.records ?? {};
     return pages.map((page) => {
-      const value = values[page] ?? (saved.records ? undefined : 'completed');
+      const value = saved.records[page];
       return value === undefined ? undefined : decodeRecord(value);
     });
   }
 
   private async resultOf(id: string, page: number, record: PageRecord | undefined): Promise<PageResult | undefined> {
     if (!record) return undefined;
-    if (record.status === 'failed' && record.failure) return failedResult(page, record.failure);
+    if (record.status === 'failed') return failedResult(page, record.failure);
     const data = await readBlob(this.blobs, documentKeys(id).pageResult(page, record.attempt));
     return data && (JSON.parse(data.toString('utf8')) as PageResult);
   }

@@ -12,8 +12,7 @@ test('page records survive a round trip through their Redis form', () => {
   assert.match(encodeRecord({ status: 'completed', attempt: 1, confidence: 0 }), /^completed:/);
 });
 
-test('records written before attempts were numbered point at the unnumbered files', () => {
-  assert.deepEqual(decodeRecord('completed'), { status: 'completed', attempt: 0, confidence: 0 });
-  assert.deepEqual(decodeRecord('failed'), { status: 'failed', attempt: 0 });
-  assert.throws(() => decodeRecord('pending'), /not a page record/);
+test('anything else is not a page record', () => {
+  assert.throws(() => decodeRecord('completed'), /not a page record/);
+  assert.throws(() => decodeRecord('pending:{}'), /not a page record/);
 });

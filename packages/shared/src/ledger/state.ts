@@ -1,6 +1,5 @@
 import type { RedisClient } from '../redis.js';
-import type { DocumentState, DocumentStatus, Output } from '../jobs.js';
-import { everyPage } from '../page-ranges.js';
+import type { DocumentState, DocumentStatus, Output } from '@pagefleet/contract';
 import { decodeRecord, encodeRecord, type PageRecord } from './records.js';
 
 // Every script first checks that the document is still running: nothing a late attempt does
@@ -382,12 +381,12 @@ export class RedisState {
       id: doc.id,
       status: doc.status as DocumentStatus,
       pageCount: Number(doc.pageCount),
-      pages: doc.pages ?? everyPage(Number(doc.pageCount)),
+      pages: doc.pages ?? '',
       pagesDone: countRecords(records, 'completed'),
       pagesFailed: countRecords(records, 'failed'),
       languages: doc.languages ?? '',
       dpi: Number(doc.dpi),
-      outputs: (doc.outputs ? doc.outputs.split(',') : ['text', 'json']) as Output[],
+      outputs: (doc.outputs ?? '').split(',').filter(Boolean) as Output[],
       createdAt: doc.createdAt ?? '',
     };
     if (doc.finishedAt) state.finishedAt = doc.finishedAt;

@@ -1,12 +1,88 @@
 import { z } from 'zod';
-import {
-  DOCUMENT_STATUSES,
-  MIN_DPI,
-  OUTPUTS,
-  pageResultSchema,
-  workerHeartbeatSchema,
-  type Config,
-} from '@pagefleet/shared';
+import { DOCUMENT_STATUSES, MIN_DPI, OUTPUTS, PAGE_FAILURE_REASONS, READ_METHODS } from './statuses.js';
+
+/** The settings a submission is checked against (the service's configuration). */
+export interface SubmissionLimits {
+  DEFAULT_LANGUAGES: string;
+  DEFAULT_DPI: number;
+  MAX_DPI: number;
+}
+
+export const boundingBoxSchema = z.object({ x0: z.number(), y0: z.number(), x1: z.number(), y1: z.number() }).meta({
+  id: 'BoundingBox',
+  description: 'Pixels of the page as recognized: left, top, right, bottom.',
+});
+export type BoundingBox = z.infer<typeof boundingBoxSchema>;
+
+export const wordResultSchema = z
+  .object({ text: z.string(), confidence: z.number().min(0).max(100), bbox: boundingBoxSchema })
+  .meta({ id: 'Word' });
+export type WordResult = z.infer<typeof wordResultSchema>;
+
+/** What the worker stores for each page, and what `GET /v1/jobs/:id/result` returns per page. */
+export const pageResultSchema = z
+  .object({
+    page: z.number().int().min(1),
+    status: z.enum(['completed', 'failed']),
+    /** Completed pages: `text` when read from the PDF's text layer (confidence 100), `ocr` otherwise. */
+    method: z.enum(READ_METHODS).optional(),
+    text: z.string(),
+    confidence: z.number().min(0).max(100),
+    words: z.array(wordResultSchema),
+    error: z.string().optional(),
+    reason: z.enum(PAGE_FAILURE_REASONS).optional(),
+    /** Failed pages: the stage the last attempt failed in, where known (`rasterize`, `ocr`…). */
+    stage: z.string().optional(),
+    /** Pixels and DPI the page was recognized at, after any downscale. */
+    width: z.number().int().optional(),
+    height: z.number().int().optional(),
+    dpi: z.number().int().optional(),
+    /** Milliseconds per stage. */
+    durations: z.record(z.string(), z.number()).optional(),
+  })
+  .meta({ id: 'PageResult', description: 'One page as read: its text, mean confidence and words with their boxes.' });
+export type PageResult = z.infer<typeof pageResultSchema>;
+
+/** The document as a client polls it. */
+export const documentStateSchema = z
+  .object({
+    id: z.uuid(),
+    status: z.enum(DOCUMENT_STATUSES),
+    pageCount: z.number().int().min(1),
+    /** The document's pages being processed (`1-3,7`), numbered as uploaded; every page unless `pages` was given. */
+    pages: z.string(),
+    pagesDone: z.number().int().min(0),
+    pagesFailed: z.number().int().min(0),
+    languages: z.string(),
+    dpi: z.number().int(),
+    /** What the submission asked for (`text`, `json`, `hocr`, `tsv`, `pdf`). */
+    outputs: z.array(z.enum(OUTPUTS)),
+    createdAt: z.iso.datetime(),
+    finishedAt: z.iso.datetime().optional(),
+    error: z.string().optional(),
+  })
+  .meta({ id: 'Job', description: 'A submitted document: its status and how many of its pages are done.' });
+export type DocumentState = z.infer<typeof documentStateSchema>;
+
+/** What a live worker says of itself, every HEARTBEAT_INTERVAL_MS; `GET /v1/workers` lists them. */
+export const workerHeartbeatSchema = z
+  .object({
+    id: z.string(),
+    host: z.string(),
+    pid: z.number().int(),
+    startedAt: z.iso.datetime(),
+    lastSeen: z.iso.datetime(),
+    /** Page slots per queue, and how many are busy now. */
+    queues: z.array(z.object({ queue: z.string(), slots: z.number().int(), busy: z.number().int() })),
+    concurrency: z.number().int(),
+    busy: z.number().int(),
+    /** Pages this process completed since it started. */
+    pagesDone: z.number().int(),
+    rssBytes: z.number().int(),
+    memoryBudgetBytes: z.number().int(),
+  })
+  .meta({ id: 'Worker', description: 'A live worker process, from its latest heartbeat.' });
+export type WorkerHeartbeat = z.infer<typeof workerHeartbeatSchema>;
 
 // The schemas the routes validate requests with and shape their answers by; the OpenAPI document
 // (openapi.ts) is generated from these very objects, so the two cannot drift apart.
@@ -33,7 +109,7 @@ const outputsField = z
   });
 
 /** The form fields of `POST /v1/jobs` besides its files; the limits come from the configuration. */
-export const submissionFields = (config: Config) =>
+export const submissionFields = (config: SubmissionLimits) =>
   z.strictObject({
     languages: z.string().default(config.DEFAULT_LANGUAGES).meta({
       description: 'Tesseract language codes joined by +, each installed on the workers.',
@@ -134,3 +210,4 @@ export const problemSchema = z
     code: z.string().meta({ description: 'Stable machine-readable reason: the last part of type.' }),
   })
   .meta({ id: 'Problem', description: 'RFC 9457 problem details: every error the API answers.' });
+export type Problem = z.infer<typeof problemSchema>;

@@ -1,0 +1,53 @@
+// The contract's plain values: no zod, so that the client (and the web page bundled from it)
+// imports them without a schema library.
+
+/** Lowest DPI accepted from a client: below it Tesseract's LSTM models lose most glyphs. */
+export const MIN_DPI = 70;
+
+/**
+ * What a page can produce besides its text and words (always stored, as JSON): hOCR and TSV,
+ * Tesseract's own formats, a one-page PDF of the page image with an invisible text layer, and a
+ * small JPEG of the page as read (upright, in the pixels its word boxes refer to, scaled down).
+ */
+export const PAGE_FORMATS = ['hocr', 'tsv', 'pdf', 'image'] as const;
+export type PageFormat = (typeof PAGE_FORMATS)[number];
+
+/** `outputs` of a submission: text and json are always made; the rest only when asked for. */
+export const OUTPUTS = ['text', 'json', ...PAGE_FORMATS] as const;
+export type Output = (typeof OUTPUTS)[number];
+
+export const DOCUMENT_STATUSES = ['queued', 'processing', 'completed', 'partial', 'failed', 'canceled'] as const;
+export type DocumentStatus = (typeof DOCUMENT_STATUSES)[number];
+export const FINISHED_STATUSES: ReadonlySet<DocumentStatus> = new Set(['completed', 'partial', 'failed', 'canceled']);
+
+/** How a page was read: from the PDF's own text layer, or by OCR of its image. */
+export const READ_METHODS = ['text', 'ocr'] as const;
+export type ReadMethod = (typeof READ_METHODS)[number];
+
+/**
+ * Why a page was given up: its worker kept dying on it, it ran past PAGE_TIMEOUT_MS, there was no
+ * room to store it (a full disk), Redis lost its document before it was stored, or it failed.
+ */
+export const PAGE_FAILURE_REASONS = ['oom', 'timeout', 'storage', 'lost', 'error'] as const;
+export type PageFailureReason = (typeof PAGE_FAILURE_REASONS)[number];
+
+/** Why a submission of a known type cannot be processed: each is a `code` clients may switch on. */
+export const UNPROCESSABLE_CODES = [
+  'empty',
+  'encrypted',
+  'unreadable',
+  'too_many_pages',
+  'too_many_pixels',
+  'unknown_language',
+  'bad_callback',
+  'page_out_of_range',
+] as const;
+export type UnprocessableCode = (typeof UNPROCESSABLE_CODES)[number];
+
+/** Where a job and its results are read, as the API's answers and the webhooks link them. */
+export const jobPath = (id: string) => `/v1/jobs/${id}`;
+export const jobLinks = (id: string) => ({
+  self: jobPath(id),
+  result: `${jobPath(id)}/result`,
+  text: `${jobPath(id)}/text`,
+});
