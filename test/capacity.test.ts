@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import http from 'node:http';
 import { after, before, describe, test } from 'node:test';
-import { pageJobId, uploadsDir, type PageJob } from '@pagefleet/shared';
+import { pageJobId, QUEUES, uploadsDir, type PageJob, type PageQueueName } from '@pagefleet/shared';
 import { pdfOf, textPage, tiffOf } from '../scripts/lib/fixtures.js';
 import { until } from '../scripts/lib/until.js';
 import { finished, startStack, type Stack } from './support/stack.js';
@@ -41,12 +41,8 @@ describe('pages above LARGE_PAGE_PIXELS go to pages-large, which only workers th
   });
   after(() => stack.stop());
 
-  const queue = (name: string) => () => {
-    const found = stack.api.queues.pages.find((candidate) => candidate.name === name);
-    assert.ok(found, name);
-    return found;
-  };
-  const [pages, large] = [queue('pages'), queue('pages-large')];
+  const queue = (name: PageQueueName) => () => stack.api.dispatch.queue(name);
+  const [pages, large] = [queue(QUEUES.pages), queue(QUEUES.pagesLarge)];
 
   test('the API routes each page by its pixels at the requested DPI', async () => {
     const at300 = (await (await stack.submit([{ name: 'mixed.pdf', data: pdf }], { dpi: '300' })).json()) as {

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { DocumentState, PageResult } from '@pagefleet/shared';
-import { queuedPages } from '../apps/api/src/ingest/admission.js';
 import { cer, jpegOf, pdfOf, textPage, tiffOf, webpOf } from '../scripts/lib/fixtures.js';
 import { finished, startStack, VARIANTS, type Stack } from './support/stack.js';
 
@@ -183,7 +182,7 @@ for (const { storage, redis } of VARIANTS) {
       const doc = (await (await fetch(`${stack.url}/v1/jobs/${id}`)).json()) as DocumentState;
       assert.equal(doc.status, 'canceled');
       assert.deepEqual(await stack.stored(id), ['document.json'], 'it says canceled until RESULT_TTL');
-      assert.equal(await queuedPages(stack.api.queues.pages), 0);
+      assert.equal(await stack.api.dispatch.queuedPages(), 0);
       assert.equal((await fetch(`${stack.url}/v1/jobs/${id}/text`)).status, 409);
     });
 

@@ -1,13 +1,10 @@
 import { mkdir } from 'node:fs/promises';
-import { FlowProducer, Queue } from 'bullmq';
 import {
   createRedis,
+  Dispatcher,
   DocumentLedger,
   HeartbeatStore,
   openBlobStore,
-  PAGE_QUEUE_NAMES,
-  QUEUES,
-  requeueDocument,
   uploadsDir,
   warnUnlessNoEviction,
   type Config,
@@ -29,24 +26,12 @@ export async function connectApi(config: Config, log: Logger): Promise<ApiDeps> 
   const blobs = await openBlobStore(config);
   const redis = createRedis(config, { kind: 'producer', commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS }, log);
   redis.once('ready', () => void warnUnlessNoEviction(redis, log));
-  const connection = { connection: redis, prefix: config.QUEUE_PREFIX };
-  const queues = {
-    documents: new Queue(QUEUES.documents, connection),
-    pages: PAGE_QUEUE_NAMES.map((name) => new Queue(name, connection)),
-    webhooks: new Queue(QUEUES.webhooks, connection),
-    maintenance: new Queue(QUEUES.maintenance, connection),
-    splits: new Queue(QUEUES.splits, connection),
-  };
-  const flows = new FlowProducer(connection);
-  const onQueueError = (err: Error) => log.warn({ err }, 'queue error');
+  const dispatch = new Dispatcher(config, redis, log);
   if (config.ADMIN_DASHBOARD && !config.API_KEYS && !config.ADMIN_API_KEYS) {
     log.warn(
       'ADMIN_DASHBOARD is on without ADMIN_API_KEYS: anyone who reaches the API can retry and remove jobs at /admin/queues',
     );
   }
-  const all = [queues.documents, ...queues.pages, queues.webhooks, queues.maintenance, queues.splits];
-  for (const queue of all) queue.on('error', onQueueError);
-  flows.on('error', onQueueError);
   const stopping = new AbortController();
   const stopSweeps = sweepStaleUploads(uploadsDir(config.DATA_DIR), config.CLEANUP_INTERVAL_MS, log);
   return {
@@ -58,18 +43,17 @@ export async function connectApi(config: Config, log: Logger): Promise<ApiDeps> 
       prefix: config.QUEUE_PREFIX,
       ttlSeconds: config.RESULT_TTL,
       ingestLeaseMs: config.INGEST_LEASE_MS,
-      restart: (job) => requeueDocument(queues.documents, config, job),
+      restart: (job) => dispatch.requeueDocument(job),
     }),
     heartbeats: new HeartbeatStore(redis, config.QUEUE_PREFIX, config.HEARTBEAT_INTERVAL_MS),
-    metrics: createApiMetrics({ all, pages: queues.pages }, redis, log),
-    flows,
-    queues: { ...queues, all },
+    metrics: createApiMetrics({ all: dispatch.all, pages: dispatch.pageQueues }, redis, log),
+    dispatch,
     stopping: stopping.signal,
     endStreams: () => stopping.abort(),
     async close() {
       stopping.abort();
       stopSweeps();
-      await Promise.all([...all.map((queue) => queue.close()), flows.close()]);
+      await dispatch.close();
       await redis.quit().catch(() => undefined);
     },
   };

@@ -2,9 +2,15 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import express, { type RequestHandler } from 'express';
 import { pinoHttp } from 'pino-http';
-import type { Queue, FlowProducer } from 'bullmq';
 import type { RedisClient } from '@pagefleet/shared';
-import { type BlobStore, type Config, type DocumentLedger, type HeartbeatStore, type Logger } from '@pagefleet/shared';
+import {
+  type BlobStore,
+  type Config,
+  type Dispatcher,
+  type DocumentLedger,
+  type HeartbeatStore,
+  type Logger,
+} from '@pagefleet/shared';
 import { requireApiKey } from './auth.js';
 import { DASHBOARD_PATH, queueDashboard } from './dashboard.js';
 import { securityHeaders } from './headers.js';
@@ -29,8 +35,8 @@ export interface ServerDeps {
   metrics: ApiMetrics;
   /** Aborts when the server shuts down: long-lived responses (event streams) end. */
   stopping: AbortSignal;
-  flows: FlowProducer;
-  queues: { documents: Queue; pages: Queue[]; webhooks: Queue; all: Queue[] };
+  /** The queue side: every job added or removed goes through it. */
+  dispatch: Dispatcher;
 }
 
 // The same file from src (tests) and dist (production).
@@ -72,7 +78,7 @@ export function createServer(deps: ServerDeps): express.Express {
   const inspections = createLimiter(os.availableParallelism());
   app.use('/v1/jobs', routeBase, jobsRouter({ ...deps, redisReady, inspections }));
   app.use('/v1/workers', routeBase, admin(false), workersRouter(deps.heartbeats));
-  if (deps.config.ADMIN_DASHBOARD) app.use(DASHBOARD_PATH, queueDashboard(deps.queues.all, admin(true)));
+  if (deps.config.ADMIN_DASHBOARD) app.use(DASHBOARD_PATH, queueDashboard(deps.dispatch.all, admin(true)));
   app.use(notFound);
   app.use(errorHandler(deps.config, deps.log, redisReady, () => deps.metrics.redisRefusals.inc()));
   return app;

@@ -1,8 +1,8 @@
 import { mkdir } from 'node:fs/promises';
-import { Queue, type Worker } from 'bullmq';
-import type { RedisClient } from '@pagefleet/shared';
+import type { Worker } from 'bullmq';
 import {
   createRedis,
+  Dispatcher,
   DocumentLedger,
   hasFreeSpace,
   HeartbeatStore,
@@ -10,7 +10,6 @@ import {
   openBlobStore,
   probeWrites,
   QUEUES,
-  requeueDocument,
   replyWithin,
   queueWebhook,
   scratchDir,
@@ -18,7 +17,6 @@ import {
   type Config,
   type Logger,
   type PageQueueName,
-  type QueueName,
 } from '@pagefleet/shared';
 import { detectCapacity } from './capacity/detect.js';
 import type { CapacityPlan } from './capacity/plan.js';
@@ -48,27 +46,6 @@ import { processSplit } from './processors/split.js';
 import { closeWorkers, type ShutdownOutcome } from './shutdown.js';
 import { deliverWebhook } from './processors/webhook.js';
 import { WriteGate } from './write-gate.js';
-
-const CLEANUP_SCHEDULER = 'cleanup';
-
-/** Every queue, for the jobs this process adds and the finished jobs its cleanup trims. */
-function openQueues(config: Config, connection: RedisClient, log: Logger): Queue[] {
-  const queues = Object.values(QUEUES).map((name) => new Queue(name, { connection, prefix: config.QUEUE_PREFIX }));
-  for (const queue of queues) queue.on('error', (err) => log.warn({ err }, 'queue error'));
-  return queues;
-}
-
-/**
- * Every worker schedules the same cleanup (an upsert: one scheduler whatever the replicas), and
- * whichever worker is free runs each occurrence. Again after Redis lost its data, scheduler included.
- */
-async function scheduleCleanup(config: Config, maintenance: Queue): Promise<void> {
-  await maintenance.upsertJobScheduler(
-    CLEANUP_SCHEDULER,
-    { every: config.CLEANUP_INTERVAL_MS },
-    { name: CLEANUP_SCHEDULER, opts: { removeOnComplete: 10, removeOnFail: 10 } },
-  );
-}
 
 export interface RunningWorker {
   /** Heartbeat id, as `GET /v1/workers` lists it. */
@@ -127,8 +104,7 @@ export async function runWorker(config: Config, log: Logger, plan?: CapacityPlan
   const redis = createRedis(config, { kind: 'consumer' }, log);
   redis.once('ready', () => void warnUnlessNoEviction(redis, log));
   const blobs = await openBlobStore(config);
-  const queues = openQueues(config, redis, log);
-  const queue = (name: QueueName) => queues.find((each) => each.name === name) as Queue;
+  const dispatch = new Dispatcher(config, redis, log);
   const heartbeats = new HeartbeatStore(redis, config.QUEUE_PREFIX, config.HEARTBEAT_INTERVAL_MS);
   // Set once they have started: the gate pauses and resumes them, and beats before they resume.
   let workers: Worker[] = [];
@@ -151,7 +127,7 @@ export async function runWorker(config: Config, log: Logger, plan?: CapacityPlan
     prefix: config.QUEUE_PREFIX,
     ttlSeconds: config.RESULT_TTL,
     ingestLeaseMs: config.INGEST_LEASE_MS,
-    restart: (job) => requeueDocument(queue(QUEUES.documents), config, job),
+    restart: (job) => dispatch.requeueDocument(job),
     writes: (fn) => gate.through(fn),
   });
   const engines = new Map(
@@ -207,7 +183,7 @@ export async function runWorker(config: Config, log: Logger, plan?: CapacityPlan
       onTaken: () => lastTaken.set(queue, Date.now()),
       process: (job, stop) => processPage(job, { ...common, ...pipeline, ocr: engines.get(queue) as OcrEngine }, stop),
     });
-  await scheduleCleanup(config, queue(QUEUES.maintenance));
+  await dispatch.scheduleCleanup();
   const catalog: Catalog = {
     [QUEUES.pages]: pages(QUEUES.pages),
     [QUEUES.pagesLarge]: pages(QUEUES.pagesLarge),
@@ -216,7 +192,7 @@ export async function runWorker(config: Config, log: Logger, plan?: CapacityPlan
         processDocument(job, {
           ...common,
           pdfTimeoutMs: config.PAGE_TIMEOUT_MS,
-          queueWebhook: (documentId) => queueWebhook(queue(QUEUES.webhooks), ledger, config, documentId),
+          queueWebhook: (documentId) => queueWebhook(dispatch, ledger, documentId),
         }),
       metrics,
       log,
@@ -236,16 +212,14 @@ export async function runWorker(config: Config, log: Logger, plan?: CapacityPlan
       (job) =>
         processSplit(job, {
           ...common,
-          config,
-          pageQueues: { [QUEUES.pages]: queue(QUEUES.pages), [QUEUES.pagesLarge]: queue(QUEUES.pagesLarge) },
-          documents: queue(QUEUES.documents),
+          dispatch,
           timeoutMs: config.PAGE_TIMEOUT_MS,
         }),
       metrics,
       log,
     ),
     [QUEUES.maintenance]: maintenanceHandler(
-      () => cleanExpired({ ledger, queues, ttlSeconds: config.RESULT_TTL }),
+      () => cleanExpired({ ledger, dispatch, ttlSeconds: config.RESULT_TTL }),
       log,
     ),
   };
@@ -264,7 +238,7 @@ export async function runWorker(config: Config, log: Logger, plan?: CapacityPlan
   const watch = watchLedger({
     ledger,
     intervalMs: LEDGER_WATCH_MS,
-    onForgotten: () => scheduleCleanup(config, queue(QUEUES.maintenance)),
+    onForgotten: () => dispatch.scheduleCleanup(),
     log,
   });
   watchdog =
@@ -278,7 +252,7 @@ export async function runWorker(config: Config, log: Logger, plan?: CapacityPlan
               look: async () => ({
                 // Paused while Redis refuses writes: taking nothing then is no fault of the queue's.
                 freeSlots: gate.open ? slots - (busyByQueue().get(name) ?? 0) : 0,
-                waiting: await replyWithin(queue(name).getJobCountByTypes('wait', 'prioritized'), PING_TIMEOUT_MS),
+                waiting: await replyWithin(dispatch.waitingIn(name), PING_TIMEOUT_MS),
                 lastTakenAt: lastTaken.get(name) ?? startedAt,
               }),
             })),
@@ -314,7 +288,7 @@ export async function runWorker(config: Config, log: Logger, plan?: CapacityPlan
       await heartbeat?.stop();
       const outcome = await closeWorkers(workers, active, graceMs, log);
       await Promise.all([...[...engines.values()].map((ocr) => ocr.close()), orientation?.close()]);
-      await Promise.all(queues.map((each) => each.close()));
+      await dispatch.close();
       await probes.close();
       await redis.quit().catch(() => undefined);
       return outcome;

@@ -3,6 +3,7 @@ export * from './addresses.js';
 export * from './bytes.js';
 export * from './config.js';
 export * from './disk.js';
+export * from './dispatch.js';
 export * from './errors.js';
 export * from './heartbeats.js';
 export * from './jobs.js';

@@ -1,7 +1,6 @@
 import { createHmac } from 'node:crypto';
-import type { JobsOptions, Queue } from 'bullmq';
 import { z } from 'zod';
-import type { Config } from './config.js';
+import type { Dispatcher } from './dispatch.js';
 import type { DocumentLedger } from './ledger/index.js';
 import type { DocumentStatus } from '@pagefleet/contract';
 
@@ -37,24 +36,7 @@ export function signWebhook(secret: string, timestamp: number, body: string): st
   return `v1=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
 }
 
-/** One webhook job per document: the id dedupes the worker's and the API's (cancel) enqueues. */
-export function webhookJobOptions(config: Config, documentId: string): JobsOptions {
-  return {
-    jobId: `${documentId}.webhook`,
-    attempts: config.WEBHOOK_ATTEMPTS,
-    backoff: { type: 'exponential', delay: config.WEBHOOK_BACKOFF_MS },
-    removeOnComplete: { age: config.RESULT_TTL },
-    removeOnFail: { age: config.RESULT_TTL },
-  };
-}
-
 /** Queues the webhook of a document that has ended, if its submission asked for one. */
-export async function queueWebhook(
-  queue: Queue,
-  ledger: DocumentLedger,
-  config: Config,
-  documentId: string,
-): Promise<void> {
-  if (!(await ledger.callbackUrl(documentId))) return;
-  await queue.add('webhook', { documentId } satisfies WebhookJob, webhookJobOptions(config, documentId));
+export async function queueWebhook(dispatch: Dispatcher, ledger: DocumentLedger, documentId: string): Promise<void> {
+  if (await ledger.callbackUrl(documentId)) await dispatch.queueWebhook(documentId);
 }

@@ -1,5 +1,4 @@
 import type { RequestHandler } from 'express';
-import type { Queue } from 'bullmq';
 import { clientOf } from '../auth.js';
 import {
   BackpressureError,
@@ -10,6 +9,7 @@ import {
   unavailable,
   UnavailableError,
   type Config,
+  type Dispatcher,
 } from '@pagefleet/shared';
 
 /** Room for the multipart boundaries, part headers and fields around the files. */
@@ -18,18 +18,9 @@ const FORM_OVERHEAD_BYTES = 1024 * 1024;
 /** Seconds a client is asked to wait when too many pages are queued: a few pages' worth of work. */
 const BACKPRESSURE_RETRY_SECONDS = 30;
 
-/** States in which a page is queued and not yet taken by a worker. */
-const WAITING_STATES = ['waiting', 'prioritized', 'delayed'] as const;
-
 export interface AdmissionDeps {
   config: Config;
-  pageQueues: Queue[];
-}
-
-/** Pages queued in every page queue and not yet taken by a worker. */
-export async function queuedPages(queues: Queue[]): Promise<number> {
-  const counts = await Promise.all(queues.map((queue) => queue.getJobCounts(...WAITING_STATES)));
-  return counts.reduce((sum, count) => sum + WAITING_STATES.reduce((n, state) => n + (count[state] ?? 0), 0), 0);
+  dispatch: Dispatcher;
 }
 
 /**
@@ -39,7 +30,7 @@ export async function queuedPages(queues: Queue[]): Promise<number> {
  * UPLOADS_PER_CLIENT per client (429), and none while more than
  * MAX_QUEUED_PAGES pages wait for a worker (429).
  */
-export function admission({ config, pageQueues }: AdmissionDeps): RequestHandler {
+export function admission({ config, dispatch }: AdmissionDeps): RequestHandler {
   let active = 0;
   // Uploads in progress per client: its API key's digest, else its address.
   const byClient = new Map<string, number>();
@@ -84,7 +75,7 @@ export function admission({ config, pageQueues }: AdmissionDeps): RequestHandler
     });
     let queued: number;
     try {
-      queued = await queuedPages(pageQueues);
+      queued = await dispatch.queuedPages();
     } catch (err) {
       throw unavailable('the job queue is unreachable', err);
     }

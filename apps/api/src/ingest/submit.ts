@@ -1,21 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import type { FlowJobNode, FlowProducer } from 'bullmq';
 import {
-  documentJobOptions,
   formatPages,
   InvalidRequestError,
   PageRangeError,
   selectPages,
-  pageJobOptions,
-  pageQueueFor,
-  QUEUES,
-  splitJobOptions,
   isStorageFull,
   unavailable,
   UnavailableError,
   UnprocessableError,
   UnsupportedTypeError,
   type Config,
+  type Dispatcher,
   type DocumentLedger,
   PAGE_FORMATS,
   type PendingDocument,
@@ -24,7 +19,6 @@ import {
   type PageJob,
   type PageSource,
   type Replay,
-  type SplitJob,
 } from '@pagefleet/shared';
 import type { Limiter } from './limiter.js';
 import { inspectFile, type InspectLimits } from './pages.js';
@@ -40,7 +34,7 @@ export interface UploadedFile {
 export interface SubmitDeps {
   config: Config;
   ledger: DocumentLedger;
-  flows: FlowProducer;
+  dispatch: Dispatcher;
   redisReady: () => boolean;
   /** Bounds the pdfinfo children and image headers read at once, whatever the uploads in progress. */
   inspections: Limiter;
@@ -170,7 +164,11 @@ export async function submitDocument(
     ? new Set(files.flatMap((file, index) => (file.type === 'pdf' && file.pages > 1 ? [`${index}.pdf`] : [])))
     : new Set<string>();
   try {
-    await enqueue(deps, doc, pages, split);
+    await deps.dispatch.enqueueDocument(
+      { documentId: id, pageCount, pages: doc.pages, pdf: submission.outputs.includes('pdf') },
+      pages,
+      split,
+    );
     if (!(await pending.accept(replay?.(id)))) {
       throw new Error(`its ingest outlived its lease (INGEST_LEASE_MS, ${deps.config.INGEST_LEASE_MS} ms)`);
     }
@@ -180,49 +178,4 @@ export async function submitDocument(
     throw unavailable('the job could not be queued', err);
   }
   return { id, pageCount, createdAt };
-}
-
-/**
- * The document job's children: each page, except those of the PDFs in `split`, whose pages one
- * split job per file queues once it has made one-page PDFs of them.
- */
-function children(config: Config, id: string, pages: PageJob[], split: ReadonlySet<string>): FlowJobNode[] {
-  const direct: FlowJobNode[] = [];
-  const bySplit = new Map<string, PageJob[]>();
-  for (const page of pages) {
-    if (split.has(page.source.file)) {
-      const filePages = bySplit.get(page.source.file) ?? [];
-      filePages.push(page);
-      bySplit.set(page.source.file, filePages);
-      continue;
-    }
-    direct.push({
-      name: 'page',
-      queueName: pageQueueFor(page.pixels, config.LARGE_PAGE_PIXELS),
-      data: page,
-      opts: pageJobOptions(config, id, page.page),
-    });
-  }
-  const splits = [...bySplit].map(([file, filePages]) => ({
-    name: 'split',
-    queueName: QUEUES.splits,
-    data: { documentId: id, file, pages: filePages } satisfies SplitJob,
-    opts: splitJobOptions(config, id, file),
-  }));
-  return [...direct, ...splits];
-}
-
-async function enqueue(
-  deps: SubmitDeps,
-  doc: Submitted & Submission & { pages: string },
-  pages: PageJob[],
-  split: ReadonlySet<string>,
-): Promise<void> {
-  await deps.flows.add({
-    name: 'document',
-    queueName: QUEUES.documents,
-    data: { documentId: doc.id, pageCount: doc.pageCount, pages: doc.pages, pdf: doc.outputs.includes('pdf') },
-    opts: documentJobOptions(deps.config, doc.id),
-    children: children(deps.config, doc.id, pages, split),
-  });
 }

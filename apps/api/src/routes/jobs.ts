@@ -2,7 +2,6 @@ import { rm } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Router, type Request, type Response } from 'express';
-import type { Queue } from 'bullmq';
 import type { RedisClient } from '@pagefleet/shared';
 import { z } from 'zod';
 import {
@@ -41,8 +40,6 @@ export interface JobsDeps extends SubmitDeps {
   log: Logger;
   /** Aborts when the server shuts down, to end event streams. */
   stopping: AbortSignal;
-  /** The documents queue, every page queue, and the webhooks queue. */
-  queues: { documents: Queue; pages: Queue[]; webhooks: Queue };
 }
 
 /** How each stored format of a page is served. */
@@ -90,7 +87,7 @@ async function removeUploads(files: UploadedFile[]): Promise<void> {
 export function jobsRouter(deps: JobsDeps): Router {
   const { config } = deps;
   const router = Router();
-  const admit = admission({ config, pageQueues: deps.queues.pages });
+  const admit = admission({ config, dispatch: deps.dispatch });
   const pace = uploadPace(config);
   const upload = uploadMiddleware(config, uploadsDir(config.DATA_DIR));
   const fields = submissionFields(config);

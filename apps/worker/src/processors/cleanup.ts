@@ -1,13 +1,9 @@
-import type { Queue } from 'bullmq';
-import type { DocumentLedger } from '@pagefleet/shared';
-
-/** Finished BullMQ jobs removed per queue and state in one run; the next run takes the rest. */
-const CLEAN_BATCH = 10_000;
+import type { Dispatcher, DocumentLedger } from '@pagefleet/shared';
 
 export interface CleanupDeps {
   ledger: DocumentLedger;
-  /** Queues whose finished jobs are removed once older than the TTL. */
-  queues: Queue[];
+  /** Removes the finished jobs older than the TTL. */
+  dispatch: Dispatcher;
   ttlSeconds: number;
 }
 
@@ -26,11 +22,5 @@ export interface CleanupSummary {
  */
 export async function cleanExpired(deps: CleanupDeps): Promise<CleanupSummary> {
   const { expired, recovered } = await deps.ledger.reconcile();
-  const summary: CleanupSummary = { documents: expired, recovered, jobs: 0 };
-  for (const queue of deps.queues) {
-    for (const state of ['completed', 'failed'] as const) {
-      summary.jobs += (await queue.clean(deps.ttlSeconds * 1000, CLEAN_BATCH, state)).length;
-    }
-  }
-  return summary;
+  return { documents: expired, recovered, jobs: await deps.dispatch.cleanFinished(deps.ttlSeconds * 1000) };
 }

@@ -1,25 +1,12 @@
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { UnrecoverableError, type Job, type Queue } from 'bullmq';
-import {
-  formatPages,
-  pageJobId,
-  pageJobOptions,
-  pageQueueFor,
-  runTool,
-  splitJobSchema,
-  type Config,
-  type PageJob,
-  type PageQueueName,
-} from '@pagefleet/shared';
+import { UnrecoverableError, type Job } from 'bullmq';
+import { formatPages, runTool, splitJobSchema, type Dispatcher } from '@pagefleet/shared';
 import type { ProcessorDeps } from './deps.js';
 
 export interface SplitDeps extends ProcessorDeps {
-  config: Config;
-  /** The page queues, where the split PDF's pages are queued. */
-  pageQueues: Record<PageQueueName, Queue>;
-  /** The documents queue: the pages are children of their document's job. */
-  documents: Queue;
+  /** Queues the split PDF's pages, as children of their document's job. */
+  dispatch: Dispatcher;
   /** Time qpdf may take to split one PDF. */
   timeoutMs: number;
 }
@@ -86,15 +73,14 @@ export async function processSplit(job: Job, deps: SplitDeps): Promise<SplitSumm
     if (split && files.length !== indexes.length) {
       throw new Error(`qpdf wrote ${files.length} pages of ${file}, not the ${indexes.length} selected`);
     }
-    if (!split) await queuePages(deps, id, pages);
+    if (!split) await deps.dispatch.enqueueSplitPages(id, pages);
     // A few at a time, each batch queued once stored: the first pages are read while the rest upload.
     for (let start = 0; start < files.length; start += STORE_BATCH) {
       const batch = pages.slice(start, start + STORE_BATCH);
       await Promise.all(
         batch.map((page, i) => deps.ledger.storeInputPage(id, file, page.source.index, files[start + i] as string)),
       );
-      await queuePages(
-        deps,
+      await deps.dispatch.enqueueSplitPages(
         id,
         batch.map((page) => ({ ...page, source: { ...page.source, split: true } })),
       );
@@ -102,36 +88,5 @@ export async function processSplit(job: Job, deps: SplitDeps): Promise<SplitSumm
     return { pages: pages.length, split };
   } finally {
     await rm(scratch, { recursive: true, force: true });
-  }
-}
-
-/**
- * Adds the pages to their queues as children of their document's job. A retry (the split's worker
- * died) skips the pages an earlier run queued: BullMQ would make a page that already failed a
- * dependency of its document again, which would then wait for it forever.
- */
-async function queuePages(deps: SplitDeps, id: string, pages: PageJob[]): Promise<void> {
-  const parent = { id, queue: deps.documents.qualifiedName };
-  const byQueue = new Map<PageQueueName, PageJob[]>();
-  const states = await Promise.all(
-    pages.map((page) =>
-      deps.pageQueues[pageQueueFor(page.pixels, deps.config.LARGE_PAGE_PIXELS)].getJobState(pageJobId(id, page.page)),
-    ),
-  );
-  for (const [index, page] of pages.entries()) {
-    if (states[index] !== 'unknown') continue;
-    const queue = pageQueueFor(page.pixels, deps.config.LARGE_PAGE_PIXELS);
-    const jobs = byQueue.get(queue) ?? [];
-    jobs.push(page);
-    byQueue.set(queue, jobs);
-  }
-  for (const [queue, jobs] of byQueue) {
-    await deps.pageQueues[queue].addBulk(
-      jobs.map((page) => ({
-        name: 'page',
-        data: page,
-        opts: { ...pageJobOptions(deps.config, id, page.page), parent },
-      })),
-    );
   }
 }

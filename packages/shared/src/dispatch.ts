@@ -1,0 +1,218 @@
+import { FlowProducer, Queue, type FlowJobNode, type JobsOptions, type JobType } from 'bullmq';
+import type { Config } from './config.js';
+import type { DocumentJob, PageJob, SplitJob } from './jobs.js';
+import type { Logger } from './logger.js';
+import {
+  PAGE_QUEUE_NAMES,
+  pageJobId,
+  pageQueueFor,
+  QUEUES,
+  splitJobId,
+  type PageQueueName,
+  type QueueName,
+} from './queues.js';
+import type { RedisClient } from './redis.js';
+import type { WebhookJob } from './webhooks.js';
+
+/** Finished BullMQ jobs removed per queue and state in one cleanup; the next takes the rest. */
+const CLEAN_BATCH = 10_000;
+
+/** States in which a page is queued and not yet taken by a worker (MAX_QUEUED_PAGES). */
+const QUEUED_STATES: JobType[] = ['waiting', 'prioritized', 'delayed'];
+
+const CLEANUP_SCHEDULER = 'cleanup';
+
+/**
+ * The one owner of the queue side of a document's life: it alone opens BullMQ's queues and flow
+ * producer, and knows how each kind of job is queued (its queue, its options, its parent). The
+ * API and the workers ask it; nothing else adds or removes a job.
+ */
+export class Dispatcher {
+  private readonly queues: ReadonlyMap<QueueName, Queue>;
+  private readonly flows: FlowProducer;
+
+  constructor(
+    private readonly config: Config,
+    connection: RedisClient,
+    log: Logger,
+  ) {
+    const options = { connection, prefix: config.QUEUE_PREFIX };
+    this.queues = new Map(Object.values(QUEUES).map((name) => [name, new Queue(name, options)]));
+    this.flows = new FlowProducer(options);
+    const onError = (err: Error) => log.warn({ err }, 'queue error');
+    for (const queue of this.queues.values()) queue.on('error', onError);
+    this.flows.on('error', onError);
+  }
+
+  queue(name: QueueName): Queue {
+    return this.queues.get(name) as Queue;
+  }
+
+  /** Every queue: for their depth, the dashboard and the cleanup. */
+  get all(): Queue[] {
+    return [...this.queues.values()];
+  }
+
+  get pageQueues(): Queue[] {
+    return PAGE_QUEUE_NAMES.map((name) => this.queue(name));
+  }
+
+  /**
+   * A document's flow, in one step: its document job, whose children are its pages, each in its
+   * page queue by its predicted pixels, except those of the PDFs in `split`, which one split job
+   * per file queues once it has made one-page PDFs of them.
+   */
+  async enqueueDocument(job: DocumentJob, pages: readonly PageJob[], split: ReadonlySet<string>): Promise<void> {
+    const direct: FlowJobNode[] = [];
+    const bySplit = new Map<string, PageJob[]>();
+    for (const page of pages) {
+      if (split.has(page.source.file)) {
+        bySplit.set(page.source.file, [...(bySplit.get(page.source.file) ?? []), page]);
+        continue;
+      }
+      direct.push({ name: 'page', queueName: this.pageQueueOf(page), data: page, opts: this.pageOptions(page) });
+    }
+    const splits = [...bySplit].map(([file, filePages]) => ({
+      name: 'split',
+      queueName: QUEUES.splits,
+      data: { documentId: job.documentId, file, pages: filePages } satisfies SplitJob,
+      opts: this.retried({ jobId: splitJobId(job.documentId, file), ignoreDependencyOnFailure: true }),
+    }));
+    await this.flows.add({
+      name: 'document',
+      queueName: QUEUES.documents,
+      data: job,
+      opts: this.documentOptions(job.documentId),
+      children: [...direct, ...splits],
+    });
+  }
+
+  /**
+   * The pages of a split PDF, as children of their document's job. A retry (the split's worker
+   * died) skips the pages an earlier run queued: BullMQ would make a page that already failed a
+   * dependency of its document again, which would then wait for it forever.
+   */
+  async enqueueSplitPages(documentId: string, pages: readonly PageJob[]): Promise<void> {
+    const parent = { id: documentId, queue: this.queue(QUEUES.documents).qualifiedName };
+    const states = await Promise.all(
+      pages.map((page) => this.queue(this.pageQueueOf(page)).getJobState(pageJobId(documentId, page.page))),
+    );
+    const byQueue = new Map<PageQueueName, PageJob[]>();
+    for (const [index, page] of pages.entries()) {
+      if (states[index] !== 'unknown') continue;
+      const name = this.pageQueueOf(page);
+      byQueue.set(name, [...(byQueue.get(name) ?? []), page]);
+    }
+    for (const [name, jobs] of byQueue) {
+      await this.queue(name).addBulk(
+        jobs.map((page) => ({ name: 'page', data: page, opts: { ...this.pageOptions(page), parent } })),
+      );
+    }
+  }
+
+  /** Removes a canceled document's jobs still queued: its document job takes its waiting pages with it. */
+  async cancel(documentId: string, pages: readonly number[]): Promise<void> {
+    if ((await this.queue(QUEUES.documents).remove(documentId, { removeChildren: true })) > 0) return;
+    for (const page of pages) {
+      for (const queue of this.pageQueues) await queue.remove(pageJobId(documentId, page));
+    }
+  }
+
+  /**
+   * Queues a document's own job again, for a document Redis lost or whose job is gone: a job that
+   * has ended (failed for good, or completed before the state it wrote was lost) is replaced; one
+   * waiting for its pages or running is left as it is.
+   */
+  async requeueDocument(job: DocumentJob): Promise<void> {
+    const documents = this.queue(QUEUES.documents);
+    const existing = await documents.getJob(job.documentId);
+    if (existing) {
+      const state = await existing.getState();
+      if (state !== 'failed' && state !== 'completed') return;
+      await existing.remove();
+    }
+    await documents.add('document', job, this.documentOptions(job.documentId));
+  }
+
+  /** One webhook job per document: its id dedupes the worker's and the API's (cancel) enqueues. */
+  async queueWebhook(documentId: string): Promise<void> {
+    await this.queue(QUEUES.webhooks).add('webhook', { documentId } satisfies WebhookJob, {
+      jobId: `${documentId}.webhook`,
+      attempts: this.config.WEBHOOK_ATTEMPTS,
+      backoff: { type: 'exponential', delay: this.config.WEBHOOK_BACKOFF_MS },
+      ...this.kept(),
+    });
+  }
+
+  /** Pages queued in every page queue and not yet taken by a worker. */
+  async queuedPages(): Promise<number> {
+    const counts = await Promise.all(this.pageQueues.map((queue) => queue.getJobCounts(...QUEUED_STATES)));
+    return counts.reduce((sum, count) => sum + QUEUED_STATES.reduce((n, state) => n + (count[state] ?? 0), 0), 0);
+  }
+
+  /** Pages a worker could take now from one page queue (the fetch watchdog's question). */
+  waitingIn(name: PageQueueName): Promise<number> {
+    return this.queue(name).getJobCountByTypes('wait', 'prioritized');
+  }
+
+  /**
+   * Every worker schedules the same cleanup (an upsert: one scheduler whatever the replicas), and
+   * whichever worker is free runs each occurrence. Again after Redis lost its data, scheduler included.
+   */
+  async scheduleCleanup(): Promise<void> {
+    await this.queue(QUEUES.maintenance).upsertJobScheduler(
+      CLEANUP_SCHEDULER,
+      { every: this.config.CLEANUP_INTERVAL_MS },
+      { name: CLEANUP_SCHEDULER, opts: { removeOnComplete: 10, removeOnFail: 10 } },
+    );
+  }
+
+  /** Removes finished jobs older than `ageMs` (BullMQ trims them only when another job finishes). */
+  async cleanFinished(ageMs: number): Promise<number> {
+    let removed = 0;
+    for (const queue of this.queues.values()) {
+      for (const state of ['completed', 'failed'] as const)
+        removed += (await queue.clean(ageMs, CLEAN_BATCH, state)).length;
+    }
+    return removed;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.all.map((queue) => queue.close()), this.flows.close()]);
+  }
+
+  private pageQueueOf(page: PageJob): PageQueueName {
+    return pageQueueFor(page.pixels, this.config.LARGE_PAGE_PIXELS);
+  }
+
+  /**
+   * A page's priority is its index in its document, so documents interleave: page 1 of a document
+   * submitted now runs before page 2 of one submitted earlier, and a one-page upload never waits
+   * behind a 300-page one. A failed page must not block its document: it ends `partial`.
+   */
+  private pageOptions(page: PageJob): JobsOptions {
+    return this.retried({
+      jobId: pageJobId(page.documentId, page.page),
+      priority: Math.min(page.page, 2_097_151),
+      ignoreDependencyOnFailure: true,
+    });
+  }
+
+  private documentOptions(documentId: string): JobsOptions {
+    return this.retried({ jobId: documentId });
+  }
+
+  private retried(options: JobsOptions): JobsOptions {
+    return {
+      ...options,
+      attempts: this.config.PAGE_ATTEMPTS,
+      backoff: { type: 'exponential', delay: this.config.PAGE_BACKOFF_MS },
+      ...this.kept(),
+    };
+  }
+
+  /** Finished jobs stay RESULT_TTL, then go. */
+  private kept(): JobsOptions {
+    return { removeOnComplete: { age: this.config.RESULT_TTL }, removeOnFail: { age: this.config.RESULT_TTL } };
+  }
+}
