@@ -244,8 +244,8 @@ for (const id of accepted) {
 const completions = new Map<string, number>();
 for (const line of (await readFile(logFile, 'utf8')).split('\n')) {
   if (!line.includes('"msg":"page completed"')) continue;
-  const { jobId, page } = JSON.parse(line) as { jobId: string; page: number };
-  completions.set(`${jobId}.${page}`, (completions.get(`${jobId}.${page}`) ?? 0) + 1);
+  const { documentId, page } = JSON.parse(line) as { documentId: string; page: number };
+  completions.set(`${documentId}.${page}`, (completions.get(`${documentId}.${page}`) ?? 0) + 1);
 }
 const reprocessed = [...completions.values()].filter((count) => count > 1).length;
 

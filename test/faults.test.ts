@@ -184,7 +184,7 @@ for (const storage of STORAGES) {
       // Reading its text layer walks the same ten million strokes: the first stage, extract, is cut.
       assert.match(result.error ?? '', /timed out after 2000 ms in stage extract/);
       assert.equal(result.stage, 'extract');
-      const attempts = app.logs.filter((line) => started(1)(line) && line.jobId === slow).length;
+      const attempts = app.logs.filter((line) => started(1)(line) && line.documentId === slow).length;
       assert.ok(attempts >= 2, `${attempts} attempts at the slow page`);
       const samples = await metricsOf(app);
       assert.equal(valueOf(samples, 'pagefleet_page_timeouts_total', { stage: 'extract' }), attempts);

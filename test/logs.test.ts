@@ -48,7 +48,7 @@ describe('logs of real API and worker processes', () => {
       401,
     );
 
-    const completed = await worker.waitForLog((line) => line.msg === 'page completed' && line.jobId === id);
+    const completed = await worker.waitForLog((line) => line.msg === 'page completed' && line.documentId === id);
     assert.equal(completed.page, 1);
     const durations = completed.durations as Record<string, number>;
     for (const stage of ['rasterize', 'preprocess', 'ocr', 'store'])

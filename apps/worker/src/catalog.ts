@@ -114,7 +114,7 @@ export function pageHandler(deps: PageQueueDeps): HandlerOf<PageQueueName> {
       worker.on('completed', (job, summary) => {
         observeCompleted(metrics, queue, summary);
         log.info(
-          { jobId: job.data.documentId, page: job.data.page, queue, ...summary, rssBytes: process.memoryUsage.rss() },
+          { documentId: job.data.documentId, page: job.data.page, queue, ...summary, rssBytes: process.memoryUsage.rss() },
           'page completed',
         );
       });
@@ -136,7 +136,7 @@ export function pageHandler(deps: PageQueueDeps): HandlerOf<PageQueueName> {
         if (err instanceof PageTimeoutError) metrics.timeouts.inc({ stage: err.stage });
         if (final && failure.reason === 'oom') metrics.oom.inc();
         log.warn(
-          { jobId: job.data.documentId, page: job.data.page, queue, err, attempt: job.attemptsMade, final },
+          { documentId: job.data.documentId, page: job.data.page, queue, err, attemptsMade: job.attemptsMade, final },
           final ? 'page failed' : 'page attempt failed, will retry',
         );
       });
@@ -157,9 +157,9 @@ export function documentHandler(
       worker.on('completed', (job, summary) => {
         if (!summary) return;
         metrics.documents.inc({ status: summary.status });
-        log.info({ jobId: job.data.documentId, ...summary }, 'document finished');
+        log.info({ documentId: job.data.documentId, ...summary }, 'document finished');
       });
-      worker.on('failed', (job, err) => log.error({ jobId: job?.data.documentId, err }, 'document processing failed'));
+      worker.on('failed', (job, err) => log.error({ documentId: job?.data.documentId, err }, 'document processing failed'));
     },
   };
 }
@@ -177,7 +177,7 @@ export function webhookHandler(
       worker.on('completed', (job, delivered) => {
         metrics.webhooks.inc({ outcome: 'delivered' });
         log.info(
-          { jobId: job.data.documentId, attempt: job.attemptsStarted, status: delivered.status },
+          { documentId: job.data.documentId, attemptsStarted: job.attemptsStarted, status: delivered.status },
           'webhook delivered',
         );
       });
@@ -186,7 +186,7 @@ export function webhookHandler(
         const { final } = endOf(err);
         metrics.webhooks.inc({ outcome: final ? 'failed' : 'retried' });
         log.warn(
-          { jobId: job.data.documentId, attempt: job.attemptsMade, final, err },
+          { documentId: job.data.documentId, attemptsMade: job.attemptsMade, final, err },
           final ? 'webhook given up' : 'webhook attempt failed, will retry',
         );
       });
@@ -207,13 +207,13 @@ export function splitHandler(
       worker.on('completed', (job, summary) => {
         if (summary.pages === 0) return;
         metrics.splits.inc({ outcome: summary.split ? 'split' : 'whole' });
-        log.info({ jobId: job.data.documentId, file: job.data.file, ...summary }, 'pdf split, pages queued');
+        log.info({ documentId: job.data.documentId, file: job.data.file, ...summary }, 'pdf split, pages queued');
       });
       worker.on('failed', (job, err) => {
         if (!job) return;
         const { final } = endOf(err);
         log.warn(
-          { jobId: job.data.documentId, file: job.data.file, err, attempt: job.attemptsMade, final },
+          { documentId: job.data.documentId, file: job.data.file, err, attemptsMade: job.attemptsMade, final },
           final ? 'pdf split given up: its pages end without a result' : 'pdf split failed, will retry',
         );
       });

@@ -85,7 +85,7 @@ export async function streamEvents(req: Request, res: Response, doc: DocumentSta
     // Redis went away. A finished document (read from its saved state) still gets its end; any
     // other stream ends and EventSource reconnects after RETRY_MS.
     if (FINISHED_STATUSES.has(doc.status)) send('end', doc);
-    else deps.log.warn({ err, jobId: doc.id }, 'event stream cut');
+    else deps.log.warn({ err, documentId: doc.id }, 'event stream cut');
   } finally {
     clearInterval(heartbeat);
     res.end();

@@ -63,7 +63,7 @@ async function countDeaths(claim: ClaimedPage, deps: PageProcessorDeps): Promise
   if (claim.newStalls === 0 || !claim.previousWorker) return claim.deaths;
   if (await deps.liveness.isAlive(claim.previousWorker)) {
     deps.log.info(
-      { jobId: claim.documentId, page: claim.page, worker: claim.previousWorker },
+      { documentId: claim.documentId, page: claim.page, worker: claim.previousWorker },
       'page stalled while its worker lived (Redis paused past the lock?): not a death',
     );
     return claim.deaths;
@@ -88,7 +88,7 @@ export async function processPage(job: Job, deps: PageProcessorDeps, stop?: Abor
     const deaths = await countDeaths(claim, deps);
     if (deaths > deps.liveness.maxDeaths) throw new PageGivenUpError(WORKER_DEATHS);
     const { dpi, maxPixels } = shrinkAfterDeaths(data.dpi, deps.maxPixels, deaths);
-    deps.log.info({ jobId: data.documentId, page: data.page, attempt: claim.attempt, deaths, dpi }, 'page started');
+    deps.log.info({ documentId: data.documentId, page: data.page, attempt: claim.attempt, deaths, dpi }, 'page started');
     const input = await deps.ledger.pageInput(data.documentId, data.source, path.join(scratch, data.source.file));
     if (!input) throw new UnrecoverableError(`the document's input ${data.source.file} is missing`);
     const source = { ...data.source, index: input.index };
@@ -102,7 +102,7 @@ export async function processPage(job: Job, deps: PageProcessorDeps, stop?: Abor
     const outcome = await deps.ledger.pageCompleted(claim, result, formats);
     if (outcome !== 'recorded') {
       deps.log.warn(
-        { jobId: data.documentId, page: data.page, attempt: claim.attempt, outcome },
+        { documentId: data.documentId, page: data.page, attempt: claim.attempt, outcome },
         'page result not recorded: this attempt no longer owns the page',
       );
     }
