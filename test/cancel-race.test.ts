@@ -16,7 +16,7 @@ describe('DELETE while the document job assembles the text and PDF', () => {
   let documents: Queue;
   before(async () => {
     stack = await startStack();
-    worker = startApp('worker', stack.workerEnv());
+    worker = startApp('worker', stack.workerEnv(), { source: 'src' });
     documents = new Queue(QUEUES.documents, {
       connection: { url: stack.env.REDIS_URL },
       prefix: stack.config.QUEUE_PREFIX,

@@ -109,7 +109,7 @@ describe('GET /v1/jobs/:id/events: live progress as Server-Sent Events', () => {
       LOG_LEVEL: 'info',
       SHUTDOWN_GRACE_MS: '20000',
     };
-    const api = startApp('api', env);
+    const api = startApp('api', env, { source: 'src' });
     try {
       await api.waitForLog((line) => line.msg === 'api listening');
       const form = new FormData();

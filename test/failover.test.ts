@@ -38,7 +38,9 @@ async function startFleet(): Promise<Fleet> {
   });
   const workers: AppProcess[] = [];
   for (let index = 0; index < 2; index++) {
-    const worker = startApp('worker', stack.workerEnv({ LOG_LEVEL: 'info', WORKER_CONCURRENCY: '1' }));
+    const worker = startApp('worker', stack.workerEnv({ LOG_LEVEL: 'info', WORKER_CONCURRENCY: '1' }), {
+      source: 'src',
+    });
     workers.push(worker);
     await worker.waitForLog((line) => line.msg === 'worker metrics and probes listening');
   }

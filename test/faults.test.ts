@@ -30,7 +30,9 @@ for (const storage of STORAGES) {
     let stack: Stack;
     const apps: AppProcess[] = [];
     const worker = (env: Record<string, string> = {}) => {
-      const app = startApp('worker', stack.workerEnv({ LOG_LEVEL: 'info', WORKER_CONCURRENCY: '1', ...env }));
+      const app = startApp('worker', stack.workerEnv({ LOG_LEVEL: 'info', WORKER_CONCURRENCY: '1', ...env }), {
+        source: 'src',
+      });
       apps.push(app);
       return app;
     };

@@ -54,7 +54,11 @@ describe('the API killed mid-ingest: each document runs to its end or does not e
     const documents: string[] = [];
     for (const [index, point] of POINTS.entries()) {
       const port = await freePort();
-      const api = startApp('api', { ...stack.env, REDIS_URL: `redis://127.0.0.1:${proxy.port}`, PORT: String(port) });
+      const api = startApp(
+        'api',
+        { ...stack.env, REDIS_URL: `redis://127.0.0.1:${proxy.port}`, PORT: String(port) },
+        { source: 'src' },
+      );
       const key = { 'idempotency-key': `crash-${index}` };
       try {
         await waitReady(`http://127.0.0.1:${port}`);

@@ -27,8 +27,8 @@ describe('logs of real API and worker processes', () => {
     const port = await freePort();
     url = `http://127.0.0.1:${port}`;
     const env = { ...stack.env, LOG_LEVEL: 'info', API_KEYS: KEY };
-    api = startApp('api', { ...env, PORT: String(port) });
-    worker = startApp('worker', env);
+    api = startApp('api', { ...env, PORT: String(port) }, { source: 'src' });
+    worker = startApp('worker', env, { source: 'src' });
     await api.waitForLog((line) => line.msg === 'api listening');
   });
   after(async () => {
@@ -72,7 +72,11 @@ describe('logs of real API and worker processes', () => {
 
   test('LOG_FORMAT=pretty prints readable lines instead of JSON', async () => {
     const port = await freePort();
-    const pretty = startApp('api', { ...stack.env, LOG_LEVEL: 'info', LOG_FORMAT: 'pretty', PORT: String(port) });
+    const pretty = startApp(
+      'api',
+      { ...stack.env, LOG_LEVEL: 'info', LOG_FORMAT: 'pretty', PORT: String(port) },
+      { source: 'src' },
+    );
     try {
       const line = await pretty.waitForLog((entry) => String(entry.msg).includes('api listening'));
       assert.equal(line.level, undefined, 'not a JSON line');

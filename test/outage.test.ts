@@ -84,7 +84,7 @@ describe('Redis goes away and comes back', () => {
 
   test('a worker started while Redis is down waits for it, then works', async () => {
     await redis.stop();
-    const app = startApp('worker', { ...stack.env, LOG_LEVEL: 'info' });
+    const app = startApp('worker', { ...stack.env, LOG_LEVEL: 'info' }, { source: 'src' });
     try {
       await app.waitForLog((line) => line.msg === 'redis connection error');
       assert.equal(app.child.exitCode, null, 'still running');
@@ -279,7 +279,7 @@ describe('the disk refuses a write', () => {
       QUEUE_PREFIX: 'disk',
       LOG_LEVEL: 'info',
     };
-    const app = startApp('api', env, { wrapper: ['prlimit', `--fsize=${256 * 1024}`] });
+    const app = startApp('api', env, { wrapper: ['prlimit', `--fsize=${256 * 1024}`], source: 'src' });
     try {
       await app.waitForLog((line) => line.msg === 'api listening');
       const form = new FormData();

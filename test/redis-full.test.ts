@@ -30,7 +30,10 @@ describe('Redis full (maxmemory, noeviction): an outage, not a failure', () => {
     redis = await startRedisServer(dir, false);
     stack = await startStack({ REDIS_URL: redis.url });
     logFile = path.join(dir, 'worker.log');
-    worker = startApp('worker', stack.workerEnv({ LOG_LEVEL: 'info', WORKER_CONCURRENCY: '1' }), { logFile });
+    worker = startApp('worker', stack.workerEnv({ LOG_LEVEL: 'info', WORKER_CONCURRENCY: '1' }), {
+      logFile,
+      source: 'src',
+    });
   });
   after(async () => {
     await kill(worker);

@@ -29,6 +29,7 @@ describe('a worker whose blocking connection goes silent', () => {
         WORKER_CONCURRENCY: '1',
         WORKER_WATCHDOG_MS: '2000',
       }),
+      { source: 'src' },
     );
     const listening = await worker.waitForLog((line) => line.msg === 'worker metrics and probes listening');
     probes = `http://127.0.0.1:${String(listening.port)}`;

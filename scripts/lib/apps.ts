@@ -12,6 +12,11 @@ export interface AppOptions {
   logFile?: string;
   /** A command the app runs under (e.g. prlimit). */
   wrapper?: string[];
+  /**
+   * What runs: the build (`dist`, what is deployed: `npm start`, the soak, the benchmarks), or the
+   * sources through tsx (`src`: tests, so that a test runs the code it tests, built or not).
+   */
+  source?: 'dist' | 'src';
 }
 
 export interface AppProcess {
@@ -34,12 +39,15 @@ process.once('exit', () => {
 });
 
 /**
- * A built app (`apps/<app>/dist/main.js`) as a real child process, with the environment every
- * worker process of this repo gets, reading its JSON logs.
+ * An app as a real child process (its build, or its sources), with the environment every worker
+ * process of this repo gets, reading its JSON logs.
  */
 export function startApp(app: 'api' | 'worker', env: Record<string, string>, options: AppOptions = {}): AppProcess {
-  const main = path.join(root, 'apps', app, 'dist', 'main.js');
-  const [command, ...args] = [...(options.wrapper ?? []), process.execPath, main];
+  const main =
+    options.source === 'src'
+      ? ['--import', 'tsx', path.join(root, 'apps', app, 'src', 'main.ts')]
+      : [path.join(root, 'apps', app, 'dist', 'main.js')];
+  const [command, ...args] = [...(options.wrapper ?? []), process.execPath, ...main];
   const child = spawn(command ?? process.execPath, args, {
     env: { ...process.env, ...(app === 'worker' ? WORKER_PROCESS_ENV : {}), ...env },
     stdio: ['ignore', 'pipe', options.logFile ? 'pipe' : 'inherit'],
