@@ -114,7 +114,13 @@ export function pageHandler(deps: PageQueueDeps): HandlerOf<PageQueueName> {
       worker.on('completed', (job, summary) => {
         observeCompleted(metrics, queue, summary);
         log.info(
-          { documentId: job.data.documentId, page: job.data.page, queue, ...summary, rssBytes: process.memoryUsage.rss() },
+          {
+            documentId: job.data.documentId,
+            page: job.data.page,
+            queue,
+            ...summary,
+            rssBytes: process.memoryUsage.rss(),
+          },
           'page completed',
         );
       });
@@ -159,7 +165,9 @@ export function documentHandler(
         metrics.documents.inc({ status: summary.status });
         log.info({ documentId: job.data.documentId, ...summary }, 'document finished');
       });
-      worker.on('failed', (job, err) => log.error({ documentId: job?.data.documentId, err }, 'document processing failed'));
+      worker.on('failed', (job, err) =>
+        log.error({ documentId: job?.data.documentId, err }, 'document processing failed'),
+      );
     },
   };
 }

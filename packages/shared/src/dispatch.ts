@@ -67,7 +67,9 @@ export class Dispatcher {
     const bySplit = new Map<string, PageJob[]>();
     for (const page of pages) {
       if (split.has(page.source.file)) {
-        bySplit.set(page.source.file, [...(bySplit.get(page.source.file) ?? []), page]);
+        const filePages = bySplit.get(page.source.file) ?? [];
+        filePages.push(page);
+        bySplit.set(page.source.file, filePages);
         continue;
       }
       direct.push({ name: 'page', queueName: this.pageQueueOf(page), data: page, opts: this.pageOptions(page) });
@@ -101,7 +103,9 @@ export class Dispatcher {
     for (const [index, page] of pages.entries()) {
       if (states[index] !== 'unknown') continue;
       const name = this.pageQueueOf(page);
-      byQueue.set(name, [...(byQueue.get(name) ?? []), page]);
+      const jobs = byQueue.get(name) ?? [];
+      jobs.push(page);
+      byQueue.set(name, jobs);
     }
     for (const [name, jobs] of byQueue) {
       await this.queue(name).addBulk(

@@ -94,7 +94,10 @@ async function storeOutputs(
     return true;
   } catch (err) {
     if (!isStorageFull(err) || !decideEnd(job, err as Error).final) throw err;
-    deps.log.warn({ documentId: id, err }, 'no room to store the combined text and PDF: the document ends without them');
+    deps.log.warn(
+      { documentId: id, err },
+      'no room to store the combined text and PDF: the document ends without them',
+    );
     return false;
   }
 }

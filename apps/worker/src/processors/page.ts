@@ -88,7 +88,10 @@ export async function processPage(job: Job, deps: PageProcessorDeps, stop?: Abor
     const deaths = await countDeaths(claim, deps);
     if (deaths > deps.liveness.maxDeaths) throw new PageGivenUpError(WORKER_DEATHS);
     const { dpi, maxPixels } = shrinkAfterDeaths(data.dpi, deps.maxPixels, deaths);
-    deps.log.info({ documentId: data.documentId, page: data.page, attempt: claim.attempt, deaths, dpi }, 'page started');
+    deps.log.info(
+      { documentId: data.documentId, page: data.page, attempt: claim.attempt, deaths, dpi },
+      'page started',
+    );
     const input = await deps.ledger.pageInput(data.documentId, data.source, path.join(scratch, data.source.file));
     if (!input) throw new UnrecoverableError(`the document's input ${data.source.file} is missing`);
     const source = { ...data.source, index: input.index };

@@ -65,7 +65,10 @@ export async function processSplit(job: Job, deps: SplitDeps): Promise<SplitSumm
     ).then(
       () => true,
       (err: unknown) => {
-        deps.log.warn({ err, documentId: id, file }, 'qpdf could not split the PDF; its pages will read the whole file');
+        deps.log.warn(
+          { err, documentId: id, file },
+          'qpdf could not split the PDF; its pages will read the whole file',
+        );
         return false;
       },
     );
