@@ -1,11 +1,13 @@
-import { DelayedError, Worker, type Job, type WorkerOptions } from 'bullmq';
+import { DelayedError, UnrecoverableError, Worker, type Job, type WorkerOptions } from 'bullmq';
 import {
+  QUEUE_DEFINITIONS,
   QUEUES,
   type DocumentJob,
   type Logger,
   type PageJob,
   type PageQueueName,
   type QueueName,
+  type QueuePayloads,
   type SplitJob,
   type WebhookJob,
 } from '@pagefleet/shared';
@@ -18,14 +20,14 @@ import { DocumentCanceledError, type PageSummary } from './processors/page.js';
 import type { SplitSummary } from './processors/split.js';
 import type { WriteGate } from './write-gate.js';
 
-/** What the jobs of each queue carry and return. */
-export interface QueueJobs {
-  [QUEUES.documents]: { data: DocumentJob; result: DocumentSummary | undefined };
-  [QUEUES.pages]: { data: PageJob; result: PageSummary };
-  [QUEUES.pagesLarge]: { data: PageJob; result: PageSummary };
-  [QUEUES.maintenance]: { data: unknown; result: CleanupSummary };
-  [QUEUES.webhooks]: { data: WebhookJob; result: { status: number } };
-  [QUEUES.splits]: { data: SplitJob; result: SplitSummary };
+/** What the jobs of each queue return (what they carry is their queue's definition, QueuePayloads). */
+export interface QueueResults {
+  [QUEUES.documents]: DocumentSummary | undefined;
+  [QUEUES.pages]: PageSummary;
+  [QUEUES.pagesLarge]: PageSummary;
+  [QUEUES.maintenance]: CleanupSummary;
+  [QUEUES.webhooks]: { status: number };
+  [QUEUES.splits]: SplitSummary;
 }
 
 /** How one process takes one queue, whose jobs carry `Data` and return `Result`. */
@@ -38,7 +40,7 @@ export interface QueueHandler<Data, Result> {
 }
 
 /** Every queue has a handler: a queue added to QUEUES without one does not compile. */
-export type Catalog = { [Q in QueueName]: QueueHandler<QueueJobs[Q]['data'], QueueJobs[Q]['result']> };
+export type Catalog = { [Q in QueueName]: QueueHandler<QueuePayloads[Q], QueueResults[Q]> };
 type HandlerOf<Q extends QueueName> = Catalog[Q];
 
 /** A page being processed, with the lock token that lets this process hand it back. */
@@ -82,7 +84,7 @@ export interface PageQueueDeps {
   log: Logger;
   /** Called as each page is taken: the watchdog's sign of life. */
   onTaken(): void;
-  process(job: Job, stop: AbortSignal): Promise<PageSummary>;
+  process(job: Job<PageJob>, stop: AbortSignal): Promise<PageSummary>;
 }
 
 /** A page queue's handler: its slots, the pages in progress, and their logs and metrics. */
@@ -151,7 +153,7 @@ export function pageHandler(deps: PageQueueDeps): HandlerOf<PageQueueName> {
 }
 
 export function documentHandler(
-  process: (job: Job) => Promise<DocumentSummary | undefined>,
+  process: (job: Job<DocumentJob>) => Promise<DocumentSummary | undefined>,
   metrics: WorkerMetrics,
   log: Logger,
 ): HandlerOf<typeof QUEUES.documents> {
@@ -173,7 +175,7 @@ export function documentHandler(
 }
 
 export function webhookHandler(
-  process: (job: Job) => Promise<{ status: number }>,
+  process: (job: Job<WebhookJob>) => Promise<{ status: number }>,
   metrics: WorkerMetrics,
   log: Logger,
 ): HandlerOf<typeof QUEUES.webhooks> {
@@ -203,7 +205,7 @@ export function webhookHandler(
 }
 
 export function splitHandler(
-  process: (job: Job) => Promise<SplitSummary>,
+  process: (job: Job<SplitJob>) => Promise<SplitSummary>,
   metrics: WorkerMetrics,
   log: Logger,
 ): HandlerOf<typeof QUEUES.splits> {
@@ -252,12 +254,20 @@ function startOne<Data, Result>(
 ): Worker {
   // A job that Redis' refusal of a write interrupted runs again once Redis takes writes: its
   // attempt is not spent (BullMQ could not record the failure anyway).
-  // Every failed attempt's end is decided here, once, while it runs (its 'failed' event reads it).
-  const attempt = (job: Job<Data, Result>, token: string) =>
-    handler.process(job, token).catch((err: unknown) => {
+  // The payload is parsed at the edge, by its queue's definition (malformed: unrecoverable), and
+  // every failed attempt's end is decided here, once, while it runs (its 'failed' event reads it).
+  const payload = QUEUE_DEFINITIONS[name].payload;
+  const attempt = async (job: Job<Data, Result>, token: string) => {
+    try {
+      const parsed = payload.safeParse(job.data);
+      if (!parsed.success) throw new UnrecoverableError(`malformed ${name} job: ${parsed.error.message}`);
+      job.data = parsed.data as Data;
+      return await handler.process(job, token);
+    } catch (err) {
       if (err instanceof Error && !(err instanceof DelayedError)) decideEnd(job, err);
       throw err;
-    });
+    }
+  };
   const worker = new Worker<Data, Result>(name, (job, token) => gate.through(() => attempt(job, token ?? '')), {
     ...options,
     concurrency: handler.concurrency,

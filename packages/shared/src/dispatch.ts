@@ -2,15 +2,8 @@ import { FlowProducer, Queue, type FlowJobNode, type JobsOptions, type JobType }
 import type { Config } from './config.js';
 import type { DocumentJob, PageJob, SplitJob } from './jobs.js';
 import type { Logger } from './logger.js';
-import {
-  PAGE_QUEUE_NAMES,
-  pageJobId,
-  pageQueueFor,
-  QUEUES,
-  splitJobId,
-  type PageQueueName,
-  type QueueName,
-} from './queues.js';
+import { QUEUE_DEFINITIONS, type QueuePayloads } from './queue-definitions.js';
+import { PAGE_QUEUE_NAMES, pageJobId, pageQueueFor, QUEUES, type PageQueueName, type QueueName } from './queues.js';
 import type { RedisClient } from './redis.js';
 import type { WebhookJob } from './webhooks.js';
 
@@ -72,19 +65,22 @@ export class Dispatcher {
         bySplit.set(page.source.file, filePages);
         continue;
       }
-      direct.push({ name: 'page', queueName: this.pageQueueOf(page), data: page, opts: this.pageOptions(page) });
+      direct.push({
+        name: 'page',
+        queueName: this.pageQueueOf(page),
+        data: page,
+        opts: this.options(QUEUES.pages, page),
+      });
     }
-    const splits = [...bySplit].map(([file, filePages]) => ({
-      name: 'split',
-      queueName: QUEUES.splits,
-      data: { documentId: job.documentId, file, pages: filePages } satisfies SplitJob,
-      opts: this.retried({ jobId: splitJobId(job.documentId, file), ignoreDependencyOnFailure: true }),
-    }));
+    const splits = [...bySplit].map(([file, filePages]) => {
+      const data: SplitJob = { documentId: job.documentId, file, pages: filePages };
+      return { name: 'split', queueName: QUEUES.splits, data, opts: this.options(QUEUES.splits, data) };
+    });
     await this.flows.add({
       name: 'document',
       queueName: QUEUES.documents,
       data: job,
-      opts: this.documentOptions(job.documentId),
+      opts: this.options(QUEUES.documents, job),
       children: [...direct, ...splits],
     });
   }
@@ -109,7 +105,7 @@ export class Dispatcher {
     }
     for (const [name, jobs] of byQueue) {
       await this.queue(name).addBulk(
-        jobs.map((page) => ({ name: 'page', data: page, opts: { ...this.pageOptions(page), parent } })),
+        jobs.map((page) => ({ name: 'page', data: page, opts: { ...this.options(QUEUES.pages, page), parent } })),
       );
     }
   }
@@ -135,17 +131,13 @@ export class Dispatcher {
       if (state !== 'failed' && state !== 'completed') return;
       await existing.remove();
     }
-    await documents.add('document', job, this.documentOptions(job.documentId));
+    await documents.add('document', job, this.options(QUEUES.documents, job));
   }
 
   /** One webhook job per document: its id dedupes the worker's and the API's (cancel) enqueues. */
   async queueWebhook(documentId: string): Promise<void> {
-    await this.queue(QUEUES.webhooks).add('webhook', { documentId } satisfies WebhookJob, {
-      jobId: `${documentId}.webhook`,
-      attempts: this.config.WEBHOOK_ATTEMPTS,
-      backoff: { type: 'exponential', delay: this.config.WEBHOOK_BACKOFF_MS },
-      ...this.kept(),
-    });
+    const job: WebhookJob = { documentId };
+    await this.queue(QUEUES.webhooks).add('webhook', job, this.options(QUEUES.webhooks, job));
   }
 
   /** Pages queued in every page queue and not yet taken by a worker. */
@@ -167,7 +159,7 @@ export class Dispatcher {
     await this.queue(QUEUES.maintenance).upsertJobScheduler(
       CLEANUP_SCHEDULER,
       { every: this.config.CLEANUP_INTERVAL_MS },
-      { name: CLEANUP_SCHEDULER, opts: { removeOnComplete: 10, removeOnFail: 10 } },
+      { name: CLEANUP_SCHEDULER, opts: this.options(QUEUES.maintenance, undefined) },
     );
   }
 
@@ -189,34 +181,7 @@ export class Dispatcher {
     return pageQueueFor(page.pixels, this.config.LARGE_PAGE_PIXELS);
   }
 
-  /**
-   * A page's priority is its index in its document, so documents interleave: page 1 of a document
-   * submitted now runs before page 2 of one submitted earlier, and a one-page upload never waits
-   * behind a 300-page one. A failed page must not block its document: it ends `partial`.
-   */
-  private pageOptions(page: PageJob): JobsOptions {
-    return this.retried({
-      jobId: pageJobId(page.documentId, page.page),
-      priority: Math.min(page.page, 2_097_151),
-      ignoreDependencyOnFailure: true,
-    });
-  }
-
-  private documentOptions(documentId: string): JobsOptions {
-    return this.retried({ jobId: documentId });
-  }
-
-  private retried(options: JobsOptions): JobsOptions {
-    return {
-      ...options,
-      attempts: this.config.PAGE_ATTEMPTS,
-      backoff: { type: 'exponential', delay: this.config.PAGE_BACKOFF_MS },
-      ...this.kept(),
-    };
-  }
-
-  /** Finished jobs stay RESULT_TTL, then go. */
-  private kept(): JobsOptions {
-    return { removeOnComplete: { age: this.config.RESULT_TTL }, removeOnFail: { age: this.config.RESULT_TTL } };
+  private options<Q extends QueueName>(queue: Q, data: QueuePayloads[Q]): JobsOptions {
+    return QUEUE_DEFINITIONS[queue].options(this.config, data);
   }
 }

@@ -14,6 +14,7 @@ export * from './metrics.js';
 export * from './page-ranges.js';
 export * from './paths.js';
 export * from './pdfinfo.js';
+export * from './queue-definitions.js';
 export * from './queues.js';
 export * from './redis.js';
 export * from './storage/index.js';

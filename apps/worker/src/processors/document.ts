@@ -1,14 +1,14 @@
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { UnrecoverableError, type Job } from 'bullmq';
+import type { Job } from 'bullmq';
 import {
-  documentJobSchema,
   expandPages,
   failureFromMessage,
   FINISHED_STATUSES,
   isStorageFull,
   pageFromJobId,
+  type DocumentJob,
   type DocumentLedger,
   type DocumentStatus,
 } from '@pagefleet/shared';
@@ -34,12 +34,13 @@ async function* joinedText(ledger: DocumentLedger, id: string, pages: number[]) 
  * Runs once every page has ended (completed or given up): makes sure each page has a record,
  * stores the combined text and PDF, then ends the document.
  */
-export async function processDocument(job: Job, deps: DocumentProcessorDeps): Promise<DocumentSummary | undefined> {
-  const parsed = documentJobSchema.safeParse(job.data);
-  if (!parsed.success) throw new UnrecoverableError(`malformed document job: ${parsed.error.message}`);
-  const { documentId: id, pageCount, pdf } = parsed.data;
+export async function processDocument(
+  job: Job<DocumentJob>,
+  deps: DocumentProcessorDeps,
+): Promise<DocumentSummary | undefined> {
+  const { documentId: id, pageCount, pdf } = job.data;
   const { ledger } = deps;
-  const pages = expandPages(parsed.data.pages);
+  const pages = expandPages(job.data.pages);
   // Reading it recovers a document Redis lost. One that no longer exists, or was canceled (its
   // ingest lapsed, a DELETE), has nothing to end: its cancel sent its webhook and saved its state.
   const doc = await ledger.read(id);

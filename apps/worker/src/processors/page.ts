@@ -5,9 +5,9 @@ import {
   MIN_DPI,
   MIN_PAGE_PIXELS,
   PageGivenUpError,
-  pageJobSchema,
   WORKER_DEATHS,
   type ClaimedPage,
+  type PageJob,
   type ReadMethod,
 } from '@pagefleet/shared';
 import { decideEnd } from '../attempts.js';
@@ -77,10 +77,12 @@ async function countDeaths(claim: ClaimedPage, deps: PageProcessorDeps): Promise
  * fails for the last time records why before it rethrows, so the failure is typed in the ledger
  * before BullMQ lets the document finish.
  */
-export async function processPage(job: Job, deps: PageProcessorDeps, stop?: AbortSignal): Promise<PageSummary> {
-  const parsed = pageJobSchema.safeParse(job.data);
-  if (!parsed.success) throw new UnrecoverableError(`malformed page job: ${parsed.error.message}`);
-  const data = parsed.data;
+export async function processPage(
+  job: Job<PageJob>,
+  deps: PageProcessorDeps,
+  stop?: AbortSignal,
+): Promise<PageSummary> {
+  const data = job.data;
   const claim = await deps.ledger.pageStarted(data.documentId, data.page, deps.liveness.workerId, job.stalledCounter);
   if (!claim) throw new DocumentCanceledError();
   const scratch = path.join(deps.scratchDir, `${data.documentId}.${data.page}.${claim.attempt}`);

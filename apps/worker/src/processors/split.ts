@@ -1,7 +1,7 @@
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { UnrecoverableError, type Job } from 'bullmq';
-import { formatPages, runTool, splitJobSchema, type Dispatcher } from '@pagefleet/shared';
+import { formatPages, runTool, type Dispatcher, type SplitJob } from '@pagefleet/shared';
 import type { ProcessorDeps } from './deps.js';
 
 export interface SplitDeps extends ProcessorDeps {
@@ -34,12 +34,10 @@ async function splitPages(dir: string): Promise<string[]> {
  * A file qpdf cannot split (poppler read it at ingest, qpdf is stricter) is not an error: its
  * pages are queued to read the whole file.
  */
-export async function processSplit(job: Job, deps: SplitDeps): Promise<SplitSummary> {
-  const parsed = splitJobSchema.safeParse(job.data);
-  if (!parsed.success) throw new UnrecoverableError(`malformed split job: ${parsed.error.message}`);
-  const { documentId: id, file } = parsed.data;
+export async function processSplit(job: Job<SplitJob>, deps: SplitDeps): Promise<SplitSummary> {
+  const { documentId: id, file } = job.data;
   // In page order, as qpdf writes them.
-  const pages = [...parsed.data.pages].sort((a, b) => a.source.index - b.source.index);
+  const pages = [...job.data.pages].sort((a, b) => a.source.index - b.source.index);
   if (await deps.ledger.isFinished(id)) return { pages: 0, split: false };
   const scratch = path.join(deps.scratchDir, `${id}.split.${file}`);
   try {

@@ -7,8 +7,8 @@ import {
   publicLookup,
   signWebhook,
   WEBHOOK_HEADERS,
-  webhookJobSchema,
   type DocumentLedger,
+  type WebhookJob,
   type WebhookPayload,
 } from '@pagefleet/shared';
 
@@ -47,10 +47,8 @@ function post(url: URL, body: string, headers: Record<string, string>, deps: Web
  * Delivers a finished document's webhook: a signed JSON summary POSTed to its callbackUrl. Any
  * answer but 2xx, a timeout or a refused connection throws, and BullMQ retries with backoff.
  */
-export async function deliverWebhook(job: Job, deps: WebhookDeps): Promise<{ status: number }> {
-  const parsed = webhookJobSchema.safeParse(job.data);
-  if (!parsed.success) throw new UnrecoverableError(`malformed webhook job: ${parsed.error.message}`);
-  const { documentId } = parsed.data;
+export async function deliverWebhook(job: Job<WebhookJob>, deps: WebhookDeps): Promise<{ status: number }> {
+  const { documentId } = job.data;
   if (!deps.secret)
     throw new UnrecoverableError('WEBHOOK_SECRET is not set on this worker: the webhook cannot be signed');
   const [doc, callbackUrl] = await Promise.all([deps.ledger.read(documentId), deps.ledger.callbackUrl(documentId)]);
