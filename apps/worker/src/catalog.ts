@@ -252,10 +252,10 @@ function startOne<Data, Result>(
   gate: WriteGate,
   log: Logger,
 ): Worker {
-  // A job that Redis' refusal of a write interrupted runs again once Redis takes writes: its
-  // attempt is not spent (BullMQ could not record the failure anyway).
   // The payload is parsed at the edge, by its queue's definition (malformed: unrecoverable), and
   // every failed attempt's end is decided here, once, while it runs (its 'failed' event reads it).
+  // An attempt that Redis' refusal of a write interrupted runs again once Redis takes writes (the
+  // gate): its attempt is not spent (BullMQ could not record the failure anyway).
   const payload = QUEUE_DEFINITIONS[name].payload;
   const attempt = async (job: Job<Data, Result>, token: string) => {
     try {

@@ -167,8 +167,9 @@ export class Dispatcher {
   async cleanFinished(ageMs: number): Promise<number> {
     let removed = 0;
     for (const queue of this.queues.values()) {
-      for (const state of ['completed', 'failed'] as const)
+      for (const state of ['completed', 'failed'] as const) {
         removed += (await queue.clean(ageMs, CLEAN_BATCH, state)).length;
+      }
     }
     return removed;
   }

@@ -24,9 +24,10 @@ const RELEASE = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`;
 
-// Takes over a key whose document no longer exists, unless another request took it first.
+// Takes over a key whose document no longer exists (or that expired: ''), unless another
+// request took it first.
 const TAKE_OVER = `
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+if (redis.call('GET', KEYS[1]) or '') ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 return 1`;
 
@@ -91,16 +92,12 @@ export function idempotency(deps: IdempotencyDeps): RequestHandler {
       value: recorded(id, digest),
       ttlSeconds: deps.ttlSeconds,
     });
-    let claimed: boolean;
+    const stillRunning = () =>
+      new ConflictError(`a request with this ${IDEMPOTENCY_HEADER} is still being handled; retry once it has answered`);
     try {
-      claimed = (await deps.redis.set(key, PENDING, 'PX', deps.leaseMs, 'NX')) === 'OK';
-      if (!claimed) {
+      if ((await deps.redis.set(key, PENDING, 'PX', deps.leaseMs, 'NX')) !== 'OK') {
         const existing = await deps.redis.get(key);
-        if (existing === PENDING) {
-          throw new ConflictError(
-            `a request with this ${IDEMPOTENCY_HEADER} is still being handled; retry once it has answered`,
-          );
-        }
+        if (existing === PENDING) throw stillRunning();
         const earlier = existing === null ? undefined : parseRecorded(existing);
         const doc = earlier && (await deps.findDocument(earlier.id, clientOf(res)));
         if (doc) {
@@ -111,14 +108,8 @@ export function idempotency(deps: IdempotencyDeps): RequestHandler {
           return next();
         }
         // The document expired, or its ingest died before it was accepted: this request is the first.
-        claimed =
-          existing === null
-            ? (await deps.redis.set(key, PENDING, 'PX', deps.leaseMs, 'NX')) === 'OK'
-            : (await deps.redis.eval(TAKE_OVER, 1, key, existing, PENDING, deps.leaseMs)) === 1;
-        if (!claimed) {
-          throw new ConflictError(
-            `a request with this ${IDEMPOTENCY_HEADER} is still being handled; retry once it has answered`,
-          );
+        if ((await deps.redis.eval(TAKE_OVER, 1, key, existing ?? '', PENDING, deps.leaseMs)) !== 1) {
+          throw stillRunning();
         }
       }
     } catch (err) {

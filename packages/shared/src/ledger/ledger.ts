@@ -23,6 +23,7 @@ import {
   type NewDocument,
   type OwnedDocument,
   type PageClaim,
+  type Replay,
   type Writer,
 } from './state.js';
 
@@ -31,13 +32,6 @@ import {
  * ended and canceled: the record of the document when Redis has lost it.
  */
 type SavedDocument = OwnedDocument & { records: Record<string, string> };
-
-/** Records an accepted document's Idempotency-Key with it, in one step. */
-export interface Replay {
-  key: string;
-  value: string;
-  ttlSeconds: number;
-}
 
 /** A document being ingested: it exists for good once accepted, before its lease runs out. */
 export interface PendingDocument {
@@ -77,6 +71,9 @@ const ABANDONED_AFTER_MS = 3_600_000;
 /** Lapsed ingests removed per sweep; the next sweep takes the rest. */
 const SWEEP_BATCH = 100;
 
+/** Documents whose Redis status is asked in one round trip while reconciling. */
+const RECONCILE_BATCH = 100;
+
 /** Why a page has no record after Redis lost its document: it was not stored before the loss. */
 const LOST: PageFailure = {
   reason: 'lost',
@@ -106,9 +103,6 @@ export interface InputFile {
   file: string;
 }
 
-/** Documents whose Redis status is asked in one round trip while reconciling. */
-const RECONCILE_BATCH = 100;
-
 const failedResult = (page: number, failure: PageFailure): PageResult => ({
   page,
   status: 'failed',
@@ -123,8 +117,9 @@ const failedResult = (page: number, failure: PageFailure): PageResult => ({
 /**
  * The one owner of a document's life: its state machine (queued → processing → completed,
  * partial, failed or canceled), its page records, and every byte it stores. State and records are
- * in Redis; files in the blob store; a finished document's state is also saved in the store, so
- * that it can be read while Redis is away.
+ * in Redis, the working copy; files in the blob store, with the document's saved state (written
+ * when it is accepted, ends or is canceled), the record it is read and recovered from while Redis
+ * is away or after Redis lost it.
  *
  * Page results are fenced: an attempt claims its page when it starts, writes its files under its
  * own attempt number, and its result is recorded only while it still holds the page's latest
@@ -397,9 +392,8 @@ export class DocumentLedger {
   }
 
   /**
-   * The document from Redis; while Redis is away, a finished one is read from its saved state.
-   * With `client` (the digest of the caller's API key), a document another client submitted is
-   * undefined, as if it did not exist.
+   * The document (see `owned`). With `client` (the digest of the caller's API key), a document
+   * another client submitted is undefined, as if it did not exist.
    */
   async read(id: string, client?: string): Promise<DocumentState | undefined> {
     if (!isJobId(id)) return undefined;
@@ -444,10 +438,8 @@ export class DocumentLedger {
     await this.options.restart(documentJob(doc));
     const stored = await this.storedPages(doc.id);
     const records = new Map<number, PageRecord>();
-    const claims = new Map<number, number>();
     for (const page of pages) {
       const found = stored.get(page);
-      if (found?.attempt !== undefined) claims.set(page, found.attempt);
       records.set(
         page,
         found?.attempt !== undefined
@@ -455,7 +447,7 @@ export class DocumentLedger {
           : { status: 'failed', attempt: 0, failure: found?.failure ?? LOST },
       );
     }
-    await this.state.restore(doc, records, claims);
+    await this.state.restore(doc, records);
     return this.state.get(doc.id);
   }
 
@@ -547,7 +539,7 @@ export class DocumentLedger {
     if (!FINISHED_STATUSES.has(saved.status)) {
       return (await this.recover(saved)) ? 'recovered' : undefined;
     }
-    return this.expireIfDue(id, saved.finishedAt ?? saved.createdAt, now);
+    return this.expireIfDue(id, saved.finishedAt, now);
   }
 
   /** Whether Redis lost its data since this was last asked (one caller is told); see RedisState.forgotten. */

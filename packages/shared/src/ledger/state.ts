@@ -159,6 +159,13 @@ export interface NewDocument {
  */
 export type OwnedDocument = DocumentState & { owner?: string; callbackUrl?: string };
 
+/** Records an accepted document's Idempotency-Key with it, in one step. */
+export interface Replay {
+  key: string;
+  value: string;
+  ttlSeconds: number;
+}
+
 /** Runs one write to Redis (every write here is safe to run again). */
 export type Writer = <T>(fn: () => Promise<T>) => Promise<T>;
 
@@ -260,7 +267,7 @@ export class RedisState {
   }
 
   /** Ends an ingest; false when its lease ran out first. `replay` records its Idempotency-Key. */
-  async accept(id: string, replay?: { key: string; value: string; ttlSeconds: number }): Promise<boolean> {
+  async accept(id: string, replay?: Replay): Promise<boolean> {
     const keys = replay ? [this.ingesting, replay.key] : [this.ingesting];
     const outcome = await this.write(() =>
       this.redis.eval(ACCEPT, keys.length, ...keys, id, replay?.value ?? '', replay?.ttlSeconds ?? 0),
@@ -283,22 +290,20 @@ export class RedisState {
   }
 
   /**
-   * Puts back a document Redis lost, from its saved state: status processing, its page records
-   * and claims. False when Redis knows it already.
+   * Puts back a document Redis lost, from its saved state: status processing, its page records,
+   * and each completed page's claim by the attempt recorded (so that this attempt, if it still
+   * runs, may record the page again). False when Redis knows it already.
    */
-  async restore(
-    doc: OwnedDocument,
-    records: ReadonlyMap<number, PageRecord>,
-    claims: ReadonlyMap<number, number>,
-  ): Promise<boolean> {
+  async restore(doc: OwnedDocument, records: ReadonlyMap<number, PageRecord>): Promise<boolean> {
+    const entries = [...records];
     const args = [
       ...Object.entries(documentFields(doc, 'processing')).flat(),
       'records',
       '',
-      ...[...records].flatMap(([page, record]) => [page, encodeRecord(record)]),
+      ...entries.flatMap(([page, record]) => [page, encodeRecord(record)]),
       'claims',
       '',
-      ...[...claims].flatMap(([page, attempt]) => [page, attempt]),
+      ...entries.flatMap(([page, record]) => (record.status === 'completed' ? [page, record.attempt] : [])),
     ];
     return (await this.write(() => this.redis.eval(RESTORE, 4, ...this.keys(doc.id), this.ttlSeconds, ...args))) === 1;
   }
