@@ -7,7 +7,8 @@ ARG NODE_VERSION=24
 FROM node:${NODE_VERSION}-trixie-slim AS build
 WORKDIR /app
 # Manifests first: the npm ci layer is reused until a dependency changes.
-COPY package.json package-lock.json turbo.json tsconfig.base.json ./
+# .npmrc: onnxruntime-node ships its CPU libraries; its install script would fetch GPU ones from outside npm.
+COPY package.json package-lock.json .npmrc turbo.json tsconfig.base.json ./
 COPY packages/contract/package.json packages/contract/
 COPY packages/shared/package.json packages/shared/
 COPY packages/client/package.json packages/client/

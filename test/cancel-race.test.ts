@@ -35,11 +35,18 @@ describe('DELETE while the document job assembles the text and PDF', () => {
       const response = await stack.submit([{ name: 'doc.pdf', data: pdf }], { outputs: 'text,json,pdf' });
       const { id } = (await response.json()) as { id: string };
       // The worker is frozen the moment its document job is running (SIGSTOP), canceled, then let go.
-      await until(
-        'the document job runs',
-        async () => ((await documents.getJobState(id)) === 'active' ? true : undefined),
+      const state = await until(
+        'the document job runs or ends',
+        async () => {
+          const now = await documents.getJobState(id);
+          return ['active', 'completed', 'failed'].includes(now) ? now : undefined;
+        },
         60_000,
       );
+      if (state !== 'active') {
+        assert.ok(attempt < TRIES, `the document job was never caught running (${TRIES} tries)`);
+        continue;
+      }
       worker.child.kill('SIGSTOP');
       const caught =
         ((await (await fetch(`${stack.url}/v1/jobs/${id}`)).json()) as DocumentState).status === 'processing';

@@ -49,6 +49,7 @@ describe('the queue dashboard at /admin/queues', () => {
       'maintenance',
       'pages',
       'pages-large',
+      'pages-paddle',
       'splits',
       'webhooks',
     ]);

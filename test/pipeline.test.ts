@@ -120,7 +120,7 @@ describe('worker pipeline', () => {
     await writeFile(slow, slowPdf());
     const deps = {
       rasterizer: createRasterizer('poppler'),
-      ocr,
+      engines: { tesseract: ocr },
       orientation: undefined,
       maxPixels: 40_000_000,
       timeoutMs: 1000,
@@ -135,6 +135,7 @@ describe('worker pipeline', () => {
       formats: [],
       // Straight to the rasterizer, whose child is what this test shows killed.
       forceOcr: true,
+      engine: 'tesseract',
     };
     await assert.rejects(recognizePage(job, slow, deps), (err: unknown) => {
       assert.ok(err instanceof PageTimeoutError);

@@ -152,10 +152,10 @@ describe('the web page at /, in a real browser', { skip }, () => {
   test('the page works by keyboard: the file picker is reachable with Tab and labelled', async () => {
     await page.goto(stack.url);
     const focused: string[] = [];
-    for (let i = 0; i < 6; i++) {
+    for (let i = 0; i < 7; i++) {
       await page.keyboard.press('Tab');
       focused.push(await page.evaluate<string>('document.activeElement?.id ?? ""'));
     }
-    assert.deepEqual(focused.slice(0, 5), ['api-key', 'languages', 'pages', 'force-ocr', 'files']);
+    assert.deepEqual(focused.slice(0, 6), ['api-key', 'languages', 'pages', 'engine', 'force-ocr', 'files']);
   });
 });

@@ -283,6 +283,7 @@ const tiers = ['512Mi', '1Gi', '2Gi', '4Gi', '8Gi'].map((tier) => {
     profile,
     largePagePixels: config.LARGE_PAGE_PIXELS,
     maxPagePixels: config.MAX_PAGE_PIXELS,
+    paddleInstalled: false,
   });
   const slotsOf = (queue: string) => plan.queues.find((entry) => entry.queue === queue)?.slots ?? 0;
   const pages = slotsOf(QUEUES.pages);

@@ -59,7 +59,7 @@ async function runPipeline(): Promise<number> {
   const orientation = config.AUTO_ROTATE ? new OrientationDetector() : undefined;
   const deps = {
     rasterizer: createRasterizer('poppler'),
-    ocr,
+    engines: { tesseract: ocr },
     orientation,
     maxPixels,
     timeoutMs: 600_000,
@@ -79,6 +79,7 @@ async function runPipeline(): Promise<number> {
             pixels: 1,
             formats: [],
             forceOcr: false,
+            engine: 'tesseract' as const,
           };
           await recognizePage({ ...job, source: { file: 'page.pdf', kind: 'pdf', index: next.page } }, file, deps);
         }

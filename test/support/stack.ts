@@ -90,6 +90,8 @@ export async function startStack(
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
     PAGE_BACKOFF_MS: '50',
     WORKER_CONCURRENCY: '2',
+    // PaddleOCR's models only where a test asks for pages-paddle: each worker here shares this process.
+    WORKER_QUEUES: 'pages,pages-large',
     // Several workers per test: each probe server takes a free port.
     WORKER_PORT: '0',
     ...s3?.env,

@@ -1,6 +1,6 @@
 // The page at `/`: a client of the REST API like any other, with no logic of its own beyond
 // drawing what the API answers.
-import { PagefleetClient, ProblemError, type Job, type PageResult } from '@pagefleet/client';
+import { PagefleetClient, ProblemError, type EngineChoice, type Job, type PageResult } from '@pagefleet/client';
 
 /** Words read with less confidence than this are marked on the page image. */
 const LOW_CONFIDENCE = 60;
@@ -12,6 +12,7 @@ const keyInput = byId<HTMLInputElement>('api-key');
 const languagesInput = byId<HTMLInputElement>('languages');
 const pagesInput = byId<HTMLInputElement>('pages');
 const forceOcrInput = byId<HTMLInputElement>('force-ocr');
+const engineInput = byId<HTMLSelectElement>('engine');
 const filesInput = byId<HTMLInputElement>('files');
 const dropZone = byId<HTMLLabelElement>('drop-zone');
 const notice = byId<HTMLParagraphElement>('notice');
@@ -159,6 +160,7 @@ async function follow(files: File[]): Promise<void> {
       languages: languagesInput.value.trim() || undefined,
       pages: pagesInput.value.replace(/\s/g, '') || undefined,
       forceOcr: forceOcrInput.checked,
+      engine: engineInput.value as EngineChoice,
       outputs: ['text', 'json', 'pdf', 'image'],
     },
   );

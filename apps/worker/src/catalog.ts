@@ -25,6 +25,7 @@ export interface QueueResults {
   [QUEUES.documents]: DocumentSummary | undefined;
   [QUEUES.pages]: PageSummary;
   [QUEUES.pagesLarge]: PageSummary;
+  [QUEUES.pagesPaddle]: PageSummary;
   [QUEUES.maintenance]: CleanupSummary;
   [QUEUES.webhooks]: { status: number };
   [QUEUES.splits]: SplitSummary;
@@ -56,6 +57,7 @@ export interface ActivePage {
 function observeCompleted(metrics: WorkerMetrics, queue: PageQueueName, summary: PageSummary): void {
   metrics.pages.inc({ queue, outcome: 'completed' });
   metrics.methods.inc({ method: summary.method });
+  if (summary.engine) metrics.engines.inc({ engine: summary.engine, asked: summary.asked });
   metrics.fetchedBytes.inc(summary.fetchedBytes);
   let total = 0;
   for (const [stage, ms] of Object.entries(summary.durations)) {

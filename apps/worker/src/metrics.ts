@@ -17,6 +17,7 @@ export interface WorkerMetrics {
   pageDuration: Histogram<'queue'>;
   stageDuration: Histogram<'stage'>;
   methods: Counter<'method'>;
+  engines: Counter<'engine' | 'asked'>;
   fetchedBytes: Counter;
   splits: Counter<'outcome'>;
   textLayers: Counter<'verdict'>;
@@ -88,6 +89,12 @@ export function createWorkerMetrics(busy: () => Map<string, number>): WorkerMetr
       name: 'pagefleet_page_pixels',
       help: 'Pixels of a completed page as recognized, after any downscale.',
       buckets: PIXEL_BUCKETS,
+      registers,
+    }),
+    engines: new Counter({
+      name: 'pagefleet_pages_by_engine_total',
+      help: 'OCRed pages completed, by the engine that read them and the engine the submission asked for (auto: chosen per page).',
+      labelNames: ['engine', 'asked'],
       registers,
     }),
     methods: new Counter({

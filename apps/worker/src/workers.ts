@@ -34,8 +34,8 @@ import { liveness, newWorkerId, startHeartbeat, type Heartbeat } from './heartbe
 import { watchLedger } from './ledger-watch.js';
 import { startProbeServer } from './http.js';
 import { createWorkerMetrics } from './metrics.js';
-import { createOcrEngine } from './pipeline/engine.js';
-import type { OcrEngine } from './pipeline/ocr.js';
+import { createPageEngines } from './pipeline/engine.js';
+import type { PageEngines } from './pipeline/page.js';
 import { OrientationDetector } from './pipeline/orientation.js';
 import { createRasterizer } from './pipeline/rasterize.js';
 import { startWatchdog, type Watchdog } from './watchdog.js';
@@ -73,6 +73,8 @@ const LEDGER_WATCH_MS = 5000;
 
 /** How long /ready waits for Redis to answer. */
 const PING_TIMEOUT_MS = 1000;
+
+const everyEngine = ({ tesseract, paddle }: PageEngines) => (paddle ? [tesseract, paddle] : [tesseract]);
 
 /** A worker process's whole machinery, wired from the config and sized by its capacity plan. */
 export async function runWorker(config: Config, log: Logger, plan?: CapacityPlan): Promise<RunningWorker> {
@@ -133,14 +135,14 @@ export async function runWorker(config: Config, log: Logger, plan?: CapacityPlan
   const engines = new Map(
     capacity.queues.map(({ queue, slots }) => [
       queue,
-      createOcrEngine(config, slots, log.child({ queue }), (reason) => metrics.recycles.inc({ reason })),
+      createPageEngines(config, queue, slots, log.child({ queue }), (reason) => metrics.recycles.inc({ reason })),
     ]),
   );
   // One detector for every queue: few pages need it.
   const orientation = config.AUTO_ROTATE ? new OrientationDetector() : undefined;
   // Ready once one thread per pool has started: the engine and its language data work.
   let ocrReady = false;
-  void Promise.all([...engines.values()].map((ocr) => ocr.warmUp(config.DEFAULT_LANGUAGES))).then(
+  void Promise.all([...engines.values()].flatMap(everyEngine).map((ocr) => ocr.warmUp(config.DEFAULT_LANGUAGES))).then(
     () => (ocrReady = true),
     (err: unknown) => log.error({ err }, 'the OCR engine did not start; this worker is not ready'),
   );
@@ -181,12 +183,14 @@ export async function runWorker(config: Config, log: Logger, plan?: CapacityPlan
       metrics,
       log,
       onTaken: () => lastTaken.set(queue, Date.now()),
-      process: (job, stop) => processPage(job, { ...common, ...pipeline, ocr: engines.get(queue) as OcrEngine }, stop),
+      process: (job, stop) =>
+        processPage(job, { ...common, ...pipeline, engines: engines.get(queue) as PageEngines }, stop),
     });
   await dispatch.scheduleCleanup();
   const catalog: Catalog = {
     [QUEUES.pages]: pages(QUEUES.pages),
     [QUEUES.pagesLarge]: pages(QUEUES.pagesLarge),
+    [QUEUES.pagesPaddle]: pages(QUEUES.pagesPaddle),
     [QUEUES.documents]: documentHandler(
       (job) =>
         processDocument(job, {
@@ -287,7 +291,10 @@ export async function runWorker(config: Config, log: Logger, plan?: CapacityPlan
       gate.stop();
       await heartbeat?.stop();
       const outcome = await closeWorkers(workers, active, graceMs, log);
-      await Promise.all([...[...engines.values()].map((ocr) => ocr.close()), orientation?.close()]);
+      await Promise.all([
+        ...[...engines.values()].flatMap(everyEngine).map((ocr) => ocr.close()),
+        orientation?.close(),
+      ]);
       await dispatch.close();
       await probes.close();
       await redis.quit().catch(() => undefined);

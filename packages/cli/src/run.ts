@@ -4,7 +4,15 @@ import { Readable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { parseArgs } from 'node:util';
-import { FINISHED, PagefleetClient, ProblemError, UnreachableError, type Job, type Output } from '@pagefleet/client';
+import {
+  FINISHED,
+  PagefleetClient,
+  ProblemError,
+  UnreachableError,
+  type EngineChoice,
+  type Job,
+  type Output,
+} from '@pagefleet/client';
 import { progressBar } from './progress.js';
 import { EXIT, USAGE, UsageError } from './usage.js';
 
@@ -24,6 +32,7 @@ const OPTIONS = {
   dpi: { type: 'string' },
   pages: { type: 'string' },
   'force-ocr': { type: 'boolean' },
+  engine: { type: 'string' },
   output: { type: 'string' },
   out: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -124,6 +133,7 @@ async function submit({ client, args, values, io }: Command): Promise<number> {
     dpi: values.dpi === undefined ? undefined : Number(values.dpi),
     pages: values.pages,
     forceOcr: values['force-ocr'],
+    engine: values.engine as EngineChoice | undefined,
     outputs,
   });
   if (!values.wait) {

@@ -2,7 +2,7 @@ export const USAGE = `pagefleet — OCR of PDFs and scans through a pagefleet se
 
 usage:
   pagefleet submit FILE… [--languages eng+deu] [--dpi 300] [--pages 1-3,7,10-] [--force-ocr]
-                         [--wait] [--output text|json|pdf] [--out PATH]
+                         [--engine tesseract|paddle|auto] [--wait] [--output text|json|pdf] [--out PATH]
   pagefleet status ID
   pagefleet result ID [--output text|json|pdf] [--out PATH]
   pagefleet cancel ID
@@ -13,6 +13,7 @@ options:
   --wait        (submit) follow the job until it ends, with a progress bar on stderr, then write its result
   --pages P     (submit) only these pages, 1-based over the files' pages in order: 1-3,7,10-
   --force-ocr   (submit) OCR every page, even where the PDF carries a text layer (read from it by default)
+  --engine E    (submit) tesseract (default), paddle (PP-OCRv4: receipts, photos) or auto, chosen per page
   --output F    text (default), json or pdf; submit asks the server for a PDF when F is pdf
   --out PATH    write the result there instead of stdout
   -h, --help    this text

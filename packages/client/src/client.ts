@@ -1,5 +1,15 @@
 import { readSse } from './sse.js';
-import type { Accepted, Job, Output, PageResult, Problem, ProgressEvent, ResultWindow, Worker } from './types.js';
+import type {
+  Accepted,
+  EngineChoice,
+  Job,
+  Output,
+  PageResult,
+  Problem,
+  ProgressEvent,
+  ResultWindow,
+  Worker,
+} from './types.js';
 
 /** The API answered with a problem document (or an error without one). */
 export class ProblemError extends Error {
@@ -30,6 +40,8 @@ export interface SubmitOptions {
   pages?: string | undefined;
   /** OCR every page, even where the PDF carries a text layer. */
   forceOcr?: boolean | undefined;
+  /** The OCR engine: tesseract (the server's default), paddle, or auto (chosen per page). */
+  engine?: EngineChoice | undefined;
   idempotencyKey?: string | undefined;
 }
 
@@ -86,6 +98,7 @@ export class PagefleetClient {
     if (options.callbackUrl) form.append('callbackUrl', options.callbackUrl);
     if (options.pages) form.append('pages', options.pages);
     if (options.forceOcr !== undefined) form.append('forceOcr', String(options.forceOcr));
+    if (options.engine) form.append('engine', options.engine);
     for (const file of files) form.append('file', file.data, file.name);
     const headers: Record<string, string> = options.idempotencyKey ? { 'idempotency-key': options.idempotencyKey } : {};
     return this.json<Accepted>('/v1/jobs', { method: 'POST', body: form, headers });

@@ -2,7 +2,15 @@
 // names a client reads them by. Types only, and the plain statuses: no schema library is bundled.
 import type { DocumentState, DocumentStatus, PageResult, Result, WorkerHeartbeat } from '@pagefleet/contract';
 
-export type { Accepted, Output, PageResult, Problem, WordResult as Word } from '@pagefleet/contract';
+export type {
+  Accepted,
+  Engine,
+  EngineChoice,
+  Output,
+  PageResult,
+  Problem,
+  WordResult as Word,
+} from '@pagefleet/contract';
 export { FINISHED_STATUSES as FINISHED } from '@pagefleet/contract/statuses';
 
 export type JobStatus = DocumentStatus;

@@ -1,5 +1,13 @@
 import { z } from 'zod';
-import { DOCUMENT_STATUSES, MIN_DPI, OUTPUTS, PAGE_FAILURE_REASONS, READ_METHODS } from './statuses.js';
+import {
+  DOCUMENT_STATUSES,
+  ENGINE_CHOICES,
+  ENGINES,
+  MIN_DPI,
+  OUTPUTS,
+  PAGE_FAILURE_REASONS,
+  READ_METHODS,
+} from './statuses.js';
 
 /** The settings a submission is checked against (the service's configuration). */
 export interface SubmissionLimits {
@@ -26,6 +34,8 @@ export const pageResultSchema = z
     status: z.enum(['completed', 'failed']),
     /** Completed pages: `text` when read from the PDF's text layer (confidence 100), `ocr` otherwise. */
     method: z.enum(READ_METHODS).optional(),
+    /** OCRed pages: the engine that read the page (with `engine=auto`, the one auto chose). */
+    engine: z.enum(ENGINES).optional(),
     text: z.string(),
     confidence: z.number().min(0).max(100),
     words: z.array(wordResultSchema),
@@ -131,6 +141,10 @@ export const submissionFields = (config: SubmissionLimits) =>
       description:
         "Pages to process, 1-based over the files' pages in upload order: `1-3,7,10-`. Unset, every page. A page past the end is 422.",
       example: '1-3,7,10-',
+    }),
+    engine: z.enum(ENGINE_CHOICES).default('tesseract').meta({
+      description:
+        'The OCR engine: tesseract, paddle (PP-OCRv4, Chinese and English: receipts, photos) or auto, chosen per page (docs/engines.md). 422 engine_unavailable where the models are not installed.',
     }),
     forceOcr: z
       .enum(['true', 'false'])

@@ -20,6 +20,16 @@ export const DOCUMENT_STATUSES = ['queued', 'processing', 'completed', 'partial'
 export type DocumentStatus = (typeof DOCUMENT_STATUSES)[number];
 export const FINISHED_STATUSES: ReadonlySet<DocumentStatus> = new Set(['completed', 'partial', 'failed', 'canceled']);
 
+/**
+ * Which OCR engine reads a submission's pages: Tesseract, PaddleOCR's PP-OCRv4 models (Chinese
+ * and English; receipts and photos), or `auto`, which chooses per page (docs/engines.md).
+ */
+export const ENGINE_CHOICES = ['tesseract', 'paddle', 'auto'] as const;
+export type EngineChoice = (typeof ENGINE_CHOICES)[number];
+/** The engines that read pages; a page result names the one that read it. */
+export const ENGINES = ['tesseract', 'paddle'] as const;
+export type Engine = (typeof ENGINES)[number];
+
 /** How a page was read: from the PDF's own text layer, or by OCR of its image. */
 export const READ_METHODS = ['text', 'ocr'] as const;
 export type ReadMethod = (typeof READ_METHODS)[number];
@@ -41,6 +51,7 @@ export const UNPROCESSABLE_CODES = [
   'unknown_language',
   'bad_callback',
   'page_out_of_range',
+  'engine_unavailable',
 ] as const;
 export type UnprocessableCode = (typeof UNPROCESSABLE_CODES)[number];
 

@@ -30,7 +30,7 @@ const pageQueues = z.string().transform((text, ctx) => {
   const names = commaList(text);
   const unknown = names.filter((name) => !(PAGE_QUEUE_NAMES as readonly string[]).includes(name));
   if (names.length === 0 || unknown.length > 0) {
-    ctx.addIssue({ code: 'custom', message: `"${text}" must list one or both of ${PAGE_QUEUE_NAMES.join(', ')}` });
+    ctx.addIssue({ code: 'custom', message: `"${text}" must list some of ${PAGE_QUEUE_NAMES.join(', ')}` });
     return z.NEVER;
   }
   return names as PageQueueName[];
@@ -267,7 +267,22 @@ export const CONFIG_SCHEMA = z.object({
   // Page queues this worker takes; unset, pages-large is added when the budget affords a large slot.
   WORKER_QUEUES: pageQueues
     .optional()
-    .describe('`pages`, `pages-large` or both; unset, `pages-large` is added when the budget affords a large slot.'),
+    .describe(
+      '`pages`, `pages-large`, `pages-paddle`, comma-separated; unset, `pages-large` is added when the budget affords a large slot, and `pages-paddle` when it affords a PaddleOCR slot besides (and its models are installed).',
+    ),
+  PADDLE_THREADS: int(1, 64, 1).describe(
+    "Threads each PaddleOCR inference uses (ONNX Runtime's intra-op threads); the slots already share the CPUs.",
+  ),
+  PADDLE_DETECTION_SIDE: int(320, 4096, 1280).describe(
+    "Longest side, in pixels, of the page as PaddleOCR's detection sees it: larger finds smaller print, at more time and memory.",
+  ),
+  PADDLE_PROVIDERS: z
+    .string()
+    .default('cpu')
+    .transform(commaList)
+    .describe(
+      'ONNX Runtime execution providers for PaddleOCR, in order of preference (`cuda,cpu` where the operator installed a GPU build of onnxruntime-node).',
+    ),
   // A tesseract thread is replaced after this many pages, or once its heap passes OCR_MAX_HEAP.
   OCR_MAX_PAGES: int(1, 1_000_000, 200).describe(
     '`OCR_ENGINE=tesseract.js`: pages a tesseract thread does before it is replaced.',

@@ -179,7 +179,7 @@ export class Dispatcher {
   }
 
   private pageQueueOf(page: PageJob): PageQueueName {
-    return pageQueueFor(page.pixels, this.config.LARGE_PAGE_PIXELS);
+    return pageQueueFor(page, this.config.LARGE_PAGE_PIXELS);
   }
 
   private options<Q extends QueueName>(queue: Q, data: QueuePayloads[Q]): JobsOptions {

@@ -11,6 +11,7 @@ export * from './languages.js';
 export * from './ledger/index.js';
 export * from './logger.js';
 export * from './metrics.js';
+export * from './paddle-models.js';
 export * from './page-ranges.js';
 export * from './paths.js';
 export * from './pdfinfo.js';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { PAGE_FORMATS } from '@pagefleet/contract';
+import { ENGINE_CHOICES, PAGE_FORMATS } from '@pagefleet/contract';
 
 /** Where one page of a document comes from: a page of an uploaded PDF, or a page of an image. */
 export const pageSourceSchema = z.object({
@@ -28,6 +28,8 @@ export const pageJobSchema = z.object({
   formats: z.array(z.enum(PAGE_FORMATS)).default([]),
   /** OCR the page even where the PDF carries a usable text layer. */
   forceOcr: z.boolean().default(false),
+  /** The engine that reads the page where it is OCRed (auto: chosen by the page, docs/engines.md). */
+  engine: z.enum(ENGINE_CHOICES).default('tesseract'),
 });
 export type PageJob = z.infer<typeof pageJobSchema>;
 

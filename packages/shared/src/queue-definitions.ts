@@ -17,6 +17,7 @@ export interface QueuePayloads {
   [QUEUES.documents]: DocumentJob;
   [QUEUES.pages]: PageJob;
   [QUEUES.pagesLarge]: PageJob;
+  [QUEUES.pagesPaddle]: PageJob;
   [QUEUES.maintenance]: unknown;
   [QUEUES.webhooks]: WebhookJob;
   [QUEUES.splits]: SplitJob;
@@ -69,6 +70,7 @@ export const QUEUE_DEFINITIONS: { [Q in QueueName]: QueueDefinition<QueuePayload
   },
   [QUEUES.pages]: pages,
   [QUEUES.pagesLarge]: pages,
+  [QUEUES.pagesPaddle]: pages,
   // A split that fails for good must not block its document: its pages then end without a result.
   [QUEUES.splits]: {
     payload: splitJobSchema,

@@ -10,6 +10,7 @@ import {
   UnprocessableError,
   UnsupportedTypeError,
   type Config,
+  type EngineChoice,
   type Dispatcher,
   type DocumentLedger,
   PAGE_FORMATS,
@@ -48,6 +49,7 @@ export interface Submission {
   /** `1-3,7,10-` over the files' pages in upload order; unset, every page. */
   pages?: string | undefined;
   forceOcr: boolean;
+  engine: EngineChoice;
 }
 
 export interface Submitted {
@@ -95,6 +97,7 @@ function pageJobs(id: string, files: CheckedFile[], submission: Submission, sele
         pixels: file.pixels[i] ?? 1,
         formats,
         forceOcr: submission.forceOcr,
+        engine: submission.engine,
       });
     }
   }

@@ -2,7 +2,7 @@ import { rm } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Router, type Request, type Response } from 'express';
-import type { RedisClient } from '@pagefleet/shared';
+import { findPaddleModels, type RedisClient } from '@pagefleet/shared';
 import { z } from 'zod';
 import {
   expandPages,
@@ -25,6 +25,7 @@ import {
 import { clientOf } from '../auth.js';
 import { admission } from '../ingest/admission.js';
 import { checkCallbackUrl } from '../ingest/callback.js';
+import { engineFor } from '../ingest/engine.js';
 import { fingerprint, idempotency, idempotentRequest } from '../ingest/idempotency.js';
 import { checkLanguages } from '../ingest/languages.js';
 import { submitDocument, type SubmitDeps, type Submitted, type UploadedFile } from '../ingest/submit.js';
@@ -91,6 +92,7 @@ export function jobsRouter(deps: JobsDeps): Router {
   const pace = uploadPace(config);
   const upload = uploadMiddleware(config, uploadsDir(config.DATA_DIR));
   const fields = submissionFields(config);
+  const paddleInstalled = findPaddleModels() !== undefined;
 
   /** The job the route names; another client's is not found (404, never 403: not even its existence is told). */
   async function findDocument(req: Request, res: Response): Promise<DocumentState> {
@@ -133,6 +135,7 @@ export function jobsRouter(deps: JobsDeps): Router {
       // Refuses a language that is not installed, or a callback that cannot be called, before
       // anything is checked or queued.
       checkLanguages(submission.languages, config);
+      submission.engine = engineFor(submission.engine, submission.languages, paddleInstalled);
       if (submission.callbackUrl) await checkCallbackUrl(submission.callbackUrl, config);
       const replay = idempotent && digest ? (id: string) => idempotent.replay(id, digest) : undefined;
       const submitted: Submitted = await submitDocument(deps, files, submission, clientOf(res), replay);

@@ -1,5 +1,5 @@
 import os from 'node:os';
-import type { Config } from '@pagefleet/shared';
+import { findPaddleModels, type Config } from '@pagefleet/shared';
 import { readCgroupLimits } from './cgroup.js';
 import { planCapacity, type CapacityPlan } from './plan.js';
 import { loadMemoryProfile } from './profile.js';
@@ -15,5 +15,6 @@ export async function detectCapacity(config: Config): Promise<CapacityPlan> {
     profile: loadMemoryProfile(),
     largePagePixels: config.LARGE_PAGE_PIXELS,
     maxPagePixels: config.MAX_PAGE_PIXELS,
+    paddleInstalled: findPaddleModels() !== undefined,
   });
 }

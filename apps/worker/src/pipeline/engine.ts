@@ -1,13 +1,58 @@
-import { onPath, type Config, type Logger } from '@pagefleet/shared';
+import { findPaddleModels, onPath, QUEUES, type Config, type Logger, type PageQueueName } from '@pagefleet/shared';
 import { NativeOcr } from './native-ocr.js';
 import { OcrPool, type OcrEngine, type OcrPoolOptions } from './ocr.js';
+import { PaddleOcr } from './paddle/engine.js';
+import type { PageEngines } from './page.js';
+
+type EngineConfig = Pick<
+  Config,
+  | 'OCR_ENGINE'
+  | 'TESSDATA_DIR'
+  | 'OCR_MODEL'
+  | 'DESKEW'
+  | 'OCR_MAX_PAGES'
+  | 'OCR_MAX_HEAP'
+  | 'PADDLE_THREADS'
+  | 'PADDLE_DETECTION_SIDE'
+  | 'PADDLE_PROVIDERS'
+>;
+
+/** PaddleOCR as PADDLE_* configure it, or undefined where its models are not installed. */
+export function createPaddleEngine(config: EngineConfig): PaddleOcr | undefined {
+  const models = findPaddleModels();
+  return (
+    models &&
+    new PaddleOcr(models, {
+      threads: config.PADDLE_THREADS,
+      detectionSide: config.PADDLE_DETECTION_SIDE,
+      // One line a run: on the CPU, batches of lines of different widths cost padding (bench:accuracy).
+      batch: 1,
+      providers: config.PADDLE_PROVIDERS,
+    })
+  );
+}
+
+/**
+ * The engines one page queue reads with: Tesseract (OCR_ENGINE) for every queue, and PaddleOCR
+ * for pages-paddle, whose pages ask for it (paddle) or may (auto).
+ */
+export function createPageEngines(
+  config: EngineConfig,
+  queue: PageQueueName,
+  slots: number,
+  log: Logger,
+  onRecycle?: OcrPoolOptions['onRecycle'],
+): PageEngines {
+  const tesseract = createOcrEngine(config, slots, log, onRecycle);
+  return { tesseract, paddle: queue === QUEUES.pagesPaddle ? createPaddleEngine(config) : undefined };
+}
 
 /**
  * The OCR engine OCR_ENGINE names. `native` needs Tesseract's command (Debian's tesseract-ocr);
  * where it is missing the worker reads with tesseract.js, and says so.
  */
 export function createOcrEngine(
-  config: Pick<Config, 'OCR_ENGINE' | 'TESSDATA_DIR' | 'OCR_MODEL' | 'DESKEW' | 'OCR_MAX_PAGES' | 'OCR_MAX_HEAP'>,
+  config: EngineConfig,
   slots: number,
   log: Logger,
   onRecycle?: OcrPoolOptions['onRecycle'],

@@ -4,7 +4,9 @@ import type { Worker as TesseractWorker } from 'tesseract.js';
 import { type Logger, type OcrModel, type PageFormat, type WordResult } from '@pagefleet/shared';
 import { untilAborted } from './deadline.js';
 import { LanguageFolder } from './language-folder.js';
+import { layoutHocr, layoutTsv } from './layout-formats.js';
 import type { PreparedPage } from './preprocess.js';
+import { layoutText, type PageLayout } from './reading-order.js';
 
 export interface OcrOutput {
   text: string;
@@ -12,6 +14,8 @@ export interface OcrOutput {
   words: WordResult[];
   /** The extra formats asked for, as the bytes of their files. */
   formats: Partial<Record<PageFormat, Buffer>>;
+  /** The engine found the page upside down: its words and boxes are those of the page turned 180°. */
+  turned?: 180;
 }
 
 /** What reads a prepared page: tesseract.js threads (OcrPool) or Tesseract's command (NativeOcr). */
@@ -218,6 +222,24 @@ export class OcrPool implements OcrEngine {
 }
 
 const round = (value: number) => Math.round(value * 100) / 100;
+
+/**
+ * An engine's output from its page in reading order: the text, mean confidence and words, and
+ * hOCR and TSV when asked for, built alike whatever read the page; `system` names it in the hOCR.
+ */
+export function layoutOutput(
+  layout: PageLayout,
+  page: Pick<PreparedPage, 'width' | 'height' | 'dpi'>,
+  formats: readonly PageFormat[],
+  system: string,
+): OcrOutput {
+  const words = layout.flat(2);
+  const laidOut = { blocks: layout, width: page.width, height: page.height, dpi: page.dpi };
+  const files: OcrOutput['formats'] = {};
+  if (formats.includes('hocr')) files.hocr = Buffer.from(layoutHocr(laidOut, system), 'utf8');
+  if (formats.includes('tsv')) files.tsv = Buffer.from(layoutTsv(laidOut), 'utf8');
+  return { text: layoutText(layout), confidence: meanConfidence(words), words, formats: files };
+}
 
 /** Tesseract's mean text confidence: the plain mean of its words' confidences. */
 export const meanConfidence = (words: WordResult[]) =>

@@ -1,4 +1,4 @@
-import type { PageJob, PageResult } from '@pagefleet/shared';
+import type { Engine, PageJob, PageResult } from '@pagefleet/shared';
 import { PageDeadline } from './deadline.js';
 import type { OcrEngine, OcrOutput } from './ocr.js';
 import { rotatePage, type OrientationDetector } from './orientation.js';
@@ -15,9 +15,22 @@ import type { Rasterizer } from './rasterize.js';
  */
 export const ROTATE_BELOW_CONFIDENCE = 65;
 
+/**
+ * With `engine=auto`, a page Tesseract reads with a mean word confidence below this is read again
+ * by PaddleOCR, whose reading is kept: Tesseract's own confidence says the page is one it reads
+ * badly (receipts, photos, poor prints). Chosen by bench:accuracy (docs/engines.md).
+ */
+export const AUTO_PADDLE_BELOW = 80;
+
+/** The engines a worker's queue reads with: PaddleOCR only where the worker planned room for it. */
+export interface PageEngines {
+  tesseract: OcrEngine;
+  paddle?: OcrEngine | undefined;
+}
+
 export interface PipelineDeps {
   rasterizer: Rasterizer;
-  ocr: OcrEngine;
+  engines: PageEngines;
   /** AUTO_ROTATE: pages read with low confidence are checked for a wrong orientation. */
   orientation: OrientationDetector | undefined;
   maxPixels: number;
@@ -38,22 +51,51 @@ export type StageRunner = <T>(name: string, work: (signal: AbortSignal) => Promi
 export async function readUpright(
   page: PreparedPage,
   job: Pick<PageJob, 'languages' | 'formats'>,
-  deps: Pick<PipelineDeps, 'ocr' | 'orientation'>,
+  deps: { ocr: OcrEngine; orientation: OrientationDetector | undefined },
   stage: StageRunner,
 ): Promise<{ page: PreparedPage; ocr: OcrOutput }> {
-  const first = {
-    page,
-    ocr: await stage('ocr', (signal) => deps.ocr.recognize(page, job.languages, signal, job.formats)),
-  };
+  const { turned, ...read } = await stage('ocr', (signal) =>
+    deps.ocr.recognize(page, job.languages, signal, job.formats),
+  );
+  // An engine that found the page upside down gave its words on the page turned upright.
+  const first = { page: turned ? await rotatePage(page, turned) : page, ocr: read };
   const { orientation } = deps;
   if (!orientation || first.ocr.confidence >= ROTATE_BELOW_CONFIDENCE) return first;
   return stage('rotate', async (signal) => {
-    const guess = await orientation.detect(page, signal);
+    const guess = await orientation.detect(first.page, signal);
     if (guess.degrees === 0) return first;
-    const turned = await rotatePage(page, guess.degrees);
-    const again = await deps.ocr.recognize(turned, job.languages, signal, job.formats);
-    return again.confidence > first.ocr.confidence ? { page: turned, ocr: again } : first;
+    const upright = await rotatePage(first.page, guess.degrees);
+    const { turned: again, ...reread } = await deps.ocr.recognize(upright, job.languages, signal, job.formats);
+    if (reread.confidence <= first.ocr.confidence) return first;
+    return { page: again ? await rotatePage(upright, again) : upright, ocr: reread };
   });
+}
+
+/**
+ * The page read by the engine its job names: with `auto`, Tesseract first, then PaddleOCR when
+ * Tesseract's confidence is below AUTO_PADDLE_BELOW (see there).
+ */
+export async function readWithEngine(
+  page: PreparedPage,
+  job: Pick<PageJob, 'languages' | 'formats' | 'engine'>,
+  deps: Pick<PipelineDeps, 'engines' | 'orientation'>,
+  stage: StageRunner,
+): Promise<{ page: PreparedPage; ocr: OcrOutput; engine: Engine }> {
+  const { tesseract, paddle } = deps.engines;
+  const { orientation } = deps;
+  if (job.engine !== 'tesseract' && !paddle) {
+    throw new Error(`engine=${job.engine} on a worker that planned no room for PaddleOCR`);
+  }
+  if (job.engine === 'paddle' && paddle) {
+    return { ...(await readUpright(page, job, { ocr: paddle, orientation }, stage)), engine: 'paddle' };
+  }
+  const first = await readUpright(page, job, { ocr: tesseract, orientation }, stage);
+  if (job.engine === 'tesseract' || !paddle || first.ocr.confidence >= AUTO_PADDLE_BELOW) {
+    return { ...first, engine: 'tesseract' };
+  }
+  // Read upright already: PaddleOCR reads the page Tesseract turned, if it turned it.
+  const again = await readUpright(first.page, job, { ocr: paddle, orientation: undefined }, stage);
+  return { ...again, engine: 'paddle' };
 }
 
 /**
@@ -84,12 +126,17 @@ export async function recognizePage(
         : { image: file, index: job.source.index };
     // libvips cannot be interrupted: past the deadline the stage rejects and its result is dropped.
     const prepared = await deadline.stage('preprocess', () => preprocess(input, deps.maxPixels));
-    const { page: read, ocr } = await readUpright(prepared, job, deps, (name, work) => deadline.stage(name, work));
+    const {
+      page: read,
+      ocr,
+      engine,
+    } = await readWithEngine(prepared, job, deps, (name, work) => deadline.stage(name, work));
     if (job.formats.includes('image')) ocr.formats.image = await deadline.stage('preview', () => previewJpeg(read));
     return {
       page: job.page,
       status: 'completed',
       method: 'ocr',
+      engine,
       ...ocr,
       width: read.width,
       height: read.height,

@@ -9,6 +9,8 @@ import {
   type ClaimedPage,
   type PageJob,
   type ReadMethod,
+  type Engine,
+  type EngineChoice,
 } from '@pagefleet/shared';
 import { decideEnd } from '../attempts.js';
 import { recognizePage } from '../pipeline/page.js';
@@ -32,6 +34,9 @@ export class PageSupersededError extends Error {
 
 export interface PageSummary {
   method: ReadMethod;
+  /** OCRed pages: the engine that read it, and the one the submission asked for. */
+  engine?: Engine;
+  asked?: EngineChoice;
   /** Bytes copied from the blob store to read the page (0 where it is read in place). */
   fetchedBytes: number;
   confidence: number;
@@ -115,6 +120,7 @@ export async function processPage(
     if (outcome === 'superseded') throw new PageSupersededError();
     return {
       method: result.method ?? 'ocr',
+      ...(result.engine ? { engine: result.engine, asked: data.engine } : {}),
       fetchedBytes: input.fetchedBytes,
       confidence: result.confidence,
       words: result.words.length,
