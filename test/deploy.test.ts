@@ -93,7 +93,7 @@ describe('k8s/: kustomize base and overlays', () => {
           of('Deployment')
             .map((object) => object.metadata.name)
             .sort(),
-          ['pagefleet-api', 'pagefleet-worker-1gi', 'pagefleet-worker-4gi'],
+          ['pagefleet-api', 'pagefleet-worker-1gi', 'pagefleet-worker-4gi', 'pagefleet-worker-paddle'],
         );
         for (const workload of workloads) {
           const pod = podSpec(workload);
@@ -136,6 +136,7 @@ describe('k8s/: kustomize base and overlays', () => {
               .sort(),
             [
               'registry.example.com/pagefleet/api:0.1.0',
+              'registry.example.com/pagefleet/worker:0.1.0',
               'registry.example.com/pagefleet/worker:0.1.0',
               'registry.example.com/pagefleet/worker:0.1.0',
             ],
@@ -203,7 +204,7 @@ describe('k8s/: kustomize base and overlays', () => {
           );
           assert.match(
             spec.triggers[0]?.metadata.query ?? '',
-            /pagefleet_queue_jobs\{queue="pages(-large)?",state=~"waiting\|prioritized"\}/,
+            /pagefleet_queue_jobs\{queue="pages(-large|-paddle)?",state=~"waiting\|prioritized"\}/,
           );
         }
         const monitor = of('ServiceMonitor')[0];
@@ -280,7 +281,7 @@ describe('docker-compose.yml', () => {
     const [compose] = (await readYaml(path.join(root, 'docker-compose.yml'))) as Array<{
       services: Record<string, ComposeService>;
     }>;
-    const { redis, api, worker, prometheus, grafana } = compose?.services ?? {};
+    const { redis, api, worker, prometheus, grafana, 'worker-paddle': paddle } = compose?.services ?? {};
     assert.ok(redis?.command?.join(' ').includes('--appendonly yes'));
     assert.ok(redis?.command?.join(' ').includes('--maxmemory-policy noeviction'));
     assert.ok(redis?.healthcheck);
@@ -303,7 +304,17 @@ describe('docker-compose.yml', () => {
     const targets = scrape?.scrape_configs.flatMap((job) =>
       job.dns_sd_configs.map((sd) => `${sd.names[0]}:${sd.port}`),
     );
-    assert.deepEqual(targets, [`api:${api?.environment.PORT}`, `worker:${worker?.environment.WORKER_PORT}`]);
+    assert.deepEqual(targets, [
+      `api:${api?.environment.PORT}`,
+      `worker:${worker?.environment.WORKER_PORT}`,
+      `worker-paddle:${paddle?.environment.WORKER_PORT}`,
+    ]);
+    assert.equal(paddle?.environment.WORKER_QUEUES, 'pages-paddle');
+    assert.equal(
+      parseByteSize(paddle?.environment.WORKER_MEMORY_TIER ?? ''),
+      dockerBytes(paddle?.deploy.resources.limits.memory ?? ''),
+      'tier = memory limit',
+    );
   });
 
   test('drift: every variable set exists in the config schema, required ones are set, and the result loads', async () => {

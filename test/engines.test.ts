@@ -9,6 +9,7 @@ import { OrientationDetector } from '../apps/worker/src/pipeline/orientation.js'
 import { AUTO_PADDLE_BELOW, readUpright, readWithEngine, type StageRunner } from '../apps/worker/src/pipeline/page.js';
 import type { PreparedPage } from '../apps/worker/src/pipeline/preprocess.js';
 import { cer, FIXTURE_DPI, textPage, wordLines } from '../scripts/lib/fixtures.js';
+import { pdfText } from './support/pdf-text.js';
 import { finished, startStack, type Stack } from './support/stack.js';
 
 const never = new AbortController().signal;
@@ -43,10 +44,10 @@ for (const [name, engine] of engines) {
     const orientation = new OrientationDetector();
     after(() => Promise.all([ocr.close(), orientation.close()]));
 
-    test('reads a generated page: words with confidences and boxes inside the page, hOCR and TSV from them', async () => {
+    test('reads a generated page: words with confidences and boxes inside the page, hOCR, TSV and PDF from them', async () => {
       const lines = wordLines(11, 8, 7);
       const page = await prepared(await textPage(lines));
-      const out = await ocr.recognize(page, 'eng', never, ['hocr', 'tsv']);
+      const out = await ocr.recognize(page, 'eng', never, ['hocr', 'tsv', 'pdf']);
       assert.ok(cer(lines.join('\n'), out.text) < 0.05, out.text);
       assert.ok(out.words.length >= 50);
       for (const word of out.words) {
@@ -61,6 +62,10 @@ for (const [name, engine] of engines) {
       assert.equal(first?.text, lines[0]?.split(' ')[0]);
       assert.match(out.formats.hocr?.toString() ?? '', new RegExp(`class=['"]ocrx_word['"][^>]*>${first?.text}<`));
       assert.match(out.formats.tsv?.toString() ?? '', new RegExp(`\\t${first?.text}\\n`));
+      // The searchable PDF: one page, the words searchable in reading order.
+      const pdf = await pdfText(out.formats.pdf ?? Buffer.alloc(0));
+      assert.equal(pdf.pages, 1);
+      assert.ok(cer(lines.join('\n'), pdf.text) < 0.05, pdf.text);
     });
 
     test('a two-column page reads column after column', async () => {

@@ -1,32 +1,14 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { DocumentState } from '@pagefleet/shared';
 import { cer, pdfOf, textPage } from '../scripts/lib/fixtures.js';
+import { pdfText } from './support/pdf-text.js';
 import { finished, startStack, STORAGES, type Stack } from './support/stack.js';
 
 const PAGES = [
   ['Searchable output for every page.', 'Invisible text over the scan.'],
   ['The second page has its own layer.', 'Copy and paste works again.'],
 ];
-
-/** Text of a PDF as poppler's pdftotext extracts it: the text layer a reader searches. */
-async function pdfText(pdf: Buffer): Promise<{ pages: number; text: string }> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'pagefleet-pdf-'));
-  try {
-    const file = path.join(dir, 'out.pdf');
-    await writeFile(file, pdf);
-    const info = spawnSync('pdfinfo', [file], { encoding: 'utf8' });
-    const pages = Number(/^Pages:\s+(\d+)/m.exec(info.stdout)?.[1]);
-    const text = spawnSync('pdftotext', ['-layout', file, '-'], { encoding: 'utf8' }).stdout;
-    return { pages, text };
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
 
 for (const storage of STORAGES) {
   describe(`outputs: hOCR, TSV and a searchable PDF, when asked for (${storage})`, () => {
@@ -64,8 +46,11 @@ for (const storage of STORAGES) {
       assert.equal(hocr.status, 200);
       assert.match(hocr.headers.get('content-type') ?? '', /^application\/xhtml\+xml/);
       const markup = await hocr.text();
-      assert.match(markup, /class='ocr_page'/);
-      assert.match(markup, /class='ocrx_word'[^>]*title='bbox \d+ \d+ \d+ \d+; x_wconf \d+'[^>]*>Searchable</);
+      assert.match(markup, /class=["']ocr_page["']/);
+      assert.match(
+        markup,
+        /class=["']ocrx_word["'][^>]*title=["']bbox \d+ \d+ \d+ \d+; x_wconf \d+["'][^>]*>Searchable</,
+      );
 
       const tsv = await get(`/v1/jobs/${withAll}/pages/2?format=tsv`);
       assert.match(tsv.headers.get('content-type') ?? '', /^text\/tab-separated-values/);

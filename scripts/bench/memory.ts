@@ -8,7 +8,6 @@ import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import { PDFDocument, StandardFonts } from 'pdf-lib';
-import sharp from 'sharp';
 import { FINISHED_STATUSES, loadConfig, mebibytes, parseByteSize, QUEUES, type DocumentState } from '@pagefleet/shared';
 import { planCapacity } from '../../apps/worker/src/capacity/plan.js';
 import {
@@ -20,6 +19,7 @@ import {
 import { FIXTURE_DPI, pdfOf, scannedPage, wordLines } from '../lib/fixtures.js';
 import { startRedisServer } from '../lib/redis-server.js';
 import { startApp, waitReady, type AppProcess } from '../lib/apps.js';
+import { hugePng } from './lib/hostile.js';
 import { PeakSampler } from './lib/rss.js';
 import { renderMemoryReport, type MemoryReport } from './lib/memory-report.js';
 
@@ -209,29 +209,14 @@ for (const documents of numbers(args.documents)) {
 // 3. Hostile pages, to a worker of one large slot.
 console.log('\n3. hostile pages — a 20000×20000 PNG and a PDF page with a 200-inch MediaBox');
 const config = loadConfig({});
-const hugePng = await sharp({
-  create: { width: 20_000, height: 20_000, channels: 3, background: '#ffffff' },
-  limitInputPixels: false,
-})
-  .composite([
-    {
-      input: Buffer.from(
-        `<svg xmlns="http://www.w3.org/2000/svg" width="20000" height="600"><text x="400" y="400" font-family="DejaVu Serif" font-size="300">${wordLines(7, 1, 6)[0]}</text></svg>`,
-      ),
-      top: 1000,
-      left: 0,
-    },
-  ])
-  .grayscale()
-  .png({ compressionLevel: 9 })
-  .toBuffer();
+const hugeImage = await hugePng();
 const hugePdf = await PDFDocument.create();
 const font = await hugePdf.embedFont(StandardFonts.TimesRoman);
 hugePdf.addPage([14_400, 14_400]).drawText(wordLines(8, 1, 6)[0] as string, { x: 720, y: 12_000, size: 480, font });
 const hostileBudget = previousProfile.baseBytes + slotBytesFor(previousProfile, config.MAX_PAGE_PIXELS);
 const hostileRuns: Array<{ file: string; peakBytes: number; status: string; detail: string }> = [];
 for (const [file, data] of [
-  ['huge.png', hugePng],
+  ['huge.png', hugeImage],
   ['mediabox.pdf', Buffer.from(await hugePdf.save())],
 ] as const) {
   const stack = await startApi(`hostile-${file.replace('.', '-')}`);

@@ -13,7 +13,8 @@ import sharp from 'sharp';
 import { loadConfig, mebibytes } from '@pagefleet/shared';
 import { planCapacity } from '../../apps/worker/src/capacity/plan.js';
 import { loadMemoryProfile, MEMORY_PROFILE_FILE } from '../../apps/worker/src/capacity/profile.js';
-import { scannedPage, wordLines } from '../lib/fixtures.js';
+import { scannedPage } from '../lib/fixtures.js';
+import { hugePng } from './lib/hostile.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const work = await mkdtemp(path.join(os.tmpdir(), 'pagefleet-paddle-memory-'));
@@ -26,19 +27,7 @@ for (const seed of [1, 2]) {
   images.push({ name: `generated 300-DPI letter scan ${seed}`, file });
 }
 const huge = path.join(work, 'huge.png');
-await sharp({ create: { width: 20_000, height: 20_000, channels: 3, background: '#ffffff' }, limitInputPixels: false })
-  .composite([
-    {
-      input: Buffer.from(
-        `<svg xmlns="http://www.w3.org/2000/svg" width="20000" height="600"><text x="400" y="400" font-family="DejaVu Serif" font-size="300">${wordLines(7, 1, 6)[0]}</text></svg>`,
-      ),
-      top: 1000,
-      left: 0,
-    },
-  ])
-  .grayscale()
-  .png({ compressionLevel: 9 })
-  .toFile(huge);
+await writeFile(huge, await hugePng());
 images.push({ name: '20000×20000 PNG', file: huge });
 const poster = path.join(work, 'poster.png');
 await sharp(await scannedPage(3))

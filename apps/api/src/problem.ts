@@ -13,9 +13,10 @@ import {
   UnavailableError,
   type Config,
   type Logger,
+  type ProblemCode,
 } from '@pagefleet/shared';
 
-export function sendProblem(res: Response, status: number, code: string, title: string, detail: string): void {
+export function sendProblem(res: Response, status: number, code: ProblemCode, title: string, detail: string): void {
   // For the metrics of refusals.
   res.locals.problemCode = code;
   res

@@ -23,19 +23,16 @@ import type { CapacityPlan } from './capacity/plan.js';
 import {
   documentHandler,
   maintenanceHandler,
-  pageHandler,
   splitHandler,
   startCatalog,
   webhookHandler,
-  type ActivePage,
   type Catalog,
 } from './catalog.js';
 import { liveness, newWorkerId, startHeartbeat, type Heartbeat } from './heartbeat.js';
 import { watchLedger } from './ledger-watch.js';
 import { startProbeServer } from './http.js';
-import { createWorkerMetrics } from './metrics.js';
-import { createPageEngines } from './pipeline/engine.js';
-import type { PageEngines } from './pipeline/page.js';
+import { createWorkerMetrics, type WorkerMetrics } from './metrics.js';
+import { PageQueues } from './page-queues.js';
 import { OrientationDetector } from './pipeline/orientation.js';
 import { createRasterizer } from './pipeline/rasterize.js';
 import { startWatchdog, type Watchdog } from './watchdog.js';
@@ -74,123 +71,17 @@ const LEDGER_WATCH_MS = 5000;
 /** How long /ready waits for Redis to answer. */
 const PING_TIMEOUT_MS = 1000;
 
-const everyEngine = ({ tesseract, paddle }: PageEngines) => (paddle ? [tesseract, paddle] : [tesseract]);
-
-/** A worker process's whole machinery, wired from the config and sized by its capacity plan. */
-export async function runWorker(config: Config, log: Logger, plan?: CapacityPlan): Promise<RunningWorker> {
-  const capacity = plan ?? (await detectCapacity(config));
-  log.info(
-    {
-      budgetMiB: mebibytes(capacity.budgetBytes),
-      budgetSource: capacity.budgetSource,
-      cpus: capacity.cpus,
-      concurrencySource: capacity.concurrencySource,
-      queues: Object.fromEntries(
-        capacity.queues.map(({ queue, slots, slotBytes }) => [queue, { slots, slotMiB: mebibytes(slotBytes) }]),
-      ),
-    },
-    'capacity planned',
-  );
-
-  const active = new Map<string, ActivePage>();
-  const busyByQueue = () => {
-    const busy = new Map<string, number>(capacity.queues.map(({ queue }) => [queue, 0]));
-    for (const page of active.values()) busy.set(page.queue, (busy.get(page.queue) ?? 0) + 1);
-    return busy;
-  };
-  const metrics = createWorkerMetrics(busyByQueue);
-  metrics.memoryBudget.set(capacity.budgetBytes);
-
-  // Pages are copied and rendered under DATA_DIR: /ready watches the free space there.
-  await mkdir(config.DATA_DIR, { recursive: true });
-  const redis = createRedis(config, { kind: 'consumer' }, log);
-  redis.once('ready', () => void warnUnlessNoEviction(redis, log));
-  const blobs = await openBlobStore(config);
-  const dispatch = new Dispatcher(config, redis, log);
-  const heartbeats = new HeartbeatStore(redis, config.QUEUE_PREFIX, config.HEARTBEAT_INTERVAL_MS);
-  // Set once they have started: the gate pauses and resumes them, and beats before they resume.
-  let workers: Worker[] = [];
-  let heartbeat: Heartbeat | undefined;
-  const gate = new WriteGate({
-    redis,
-    probeKey: `${config.QUEUE_PREFIX}:probe`,
-    onClose: () => {
-      for (const worker of workers) void worker.pause(true);
-    },
-    onOpen: async () => {
-      await heartbeats.writesReturned().catch(() => undefined);
-      await heartbeat?.beat();
-      for (const worker of workers) void worker.resume();
-    },
-    onRefused: () => metrics.redisRefusals.inc(),
-    log,
-  });
-  const ledger = new DocumentLedger(redis, blobs, {
-    prefix: config.QUEUE_PREFIX,
-    ttlSeconds: config.RESULT_TTL,
-    ingestLeaseMs: config.INGEST_LEASE_MS,
-    restart: (job) => dispatch.requeueDocument(job),
-    writes: (fn) => gate.through(fn),
-  });
-  const engines = new Map(
-    capacity.queues.map(({ queue, slots }) => [
-      queue,
-      createPageEngines(config, queue, slots, log.child({ queue }), (reason) => metrics.recycles.inc({ reason })),
-    ]),
-  );
-  // One detector for every queue: few pages need it.
-  const orientation = config.AUTO_ROTATE ? new OrientationDetector() : undefined;
-  // Ready once one thread per pool has started: the engine and its language data work.
-  let ocrReady = false;
-  void Promise.all([...engines.values()].flatMap(everyEngine).map((ocr) => ocr.warmUp(config.DEFAULT_LANGUAGES))).then(
-    () => (ocrReady = true),
-    (err: unknown) => log.error({ err }, 'the OCR engine did not start; this worker is not ready'),
-  );
-  // Started once the BullMQ workers are; /ready reads it from the start.
-  let watchdog: Watchdog | undefined;
-  const probes = await startProbeServer({
-    host: config.HOST,
-    port: config.WORKER_PORT,
-    registry: metrics.registry,
-    checks: async () => ({
-      redis: await probeWrites(redis, `${config.QUEUE_PREFIX}:probe`, PING_TIMEOUT_MS),
-      ocr: ocrReady,
-      disk: await hasFreeSpace(config.DATA_DIR, config.MIN_FREE_DISK),
-      fetching: watchdog?.healthy() ?? true,
-    }),
-    log,
-  });
-  log.info({ port: probes.port }, 'worker metrics and probes listening');
-
-  const workerId = newWorkerId();
+/** The handlers of the queues beside the pages': documents, webhooks, splits, maintenance. */
+function documentQueueHandlers(deps: {
+  config: Config;
+  ledger: DocumentLedger;
+  dispatch: Dispatcher;
+  metrics: WorkerMetrics;
+  log: Logger;
+}): Omit<Catalog, PageQueueName> {
+  const { config, ledger, dispatch, metrics, log } = deps;
   const common = { ledger, scratchDir: scratchDir(config.DATA_DIR), log };
-  const pipeline = {
-    rasterizer: createRasterizer(config.RASTERIZER),
-    onVerdict: (verdict: { reason: string }) => metrics.textLayers.inc({ verdict: verdict.reason }),
-    orientation,
-    maxPixels: config.MAX_PAGE_PIXELS,
-    timeoutMs: config.PAGE_TIMEOUT_MS,
-    liveness: liveness(heartbeats, workerId, config.LOCK_DURATION_MS, config.MAX_STALLED_COUNT),
-  };
-  const startedAt = Date.now();
-  const lastTaken = new Map<PageQueueName, number>();
-  // A queue this worker does not take has no slots and no engine: its handler never runs.
-  const pages = (queue: PageQueueName) =>
-    pageHandler({
-      queue,
-      slots: capacity.queues.find((planned) => planned.queue === queue)?.slots ?? 0,
-      active,
-      metrics,
-      log,
-      onTaken: () => lastTaken.set(queue, Date.now()),
-      process: (job, stop) =>
-        processPage(job, { ...common, ...pipeline, engines: engines.get(queue) as PageEngines }, stop),
-    });
-  await dispatch.scheduleCleanup();
-  const catalog: Catalog = {
-    [QUEUES.pages]: pages(QUEUES.pages),
-    [QUEUES.pagesLarge]: pages(QUEUES.pagesLarge),
-    [QUEUES.pagesPaddle]: pages(QUEUES.pagesPaddle),
+  return {
     [QUEUES.documents]: documentHandler(
       (job) =>
         processDocument(job, {
@@ -227,6 +118,106 @@ export async function runWorker(config: Config, log: Logger, plan?: CapacityPlan
       log,
     ),
   };
+}
+
+function logPlan(capacity: CapacityPlan, log: Logger): void {
+  log.info(
+    {
+      budgetMiB: mebibytes(capacity.budgetBytes),
+      budgetSource: capacity.budgetSource,
+      cpus: capacity.cpus,
+      concurrencySource: capacity.concurrencySource,
+      queues: Object.fromEntries(
+        capacity.queues.map(({ queue, slots, slotBytes }) => [queue, { slots, slotMiB: mebibytes(slotBytes) }]),
+      ),
+    },
+    'capacity planned',
+  );
+}
+
+/** A worker process's whole machinery, wired from the config and sized by its capacity plan. */
+export async function runWorker(config: Config, log: Logger, plan?: CapacityPlan): Promise<RunningWorker> {
+  const capacity = plan ?? (await detectCapacity(config));
+  logPlan(capacity, log);
+
+  const pages: PageQueues = new PageQueues(capacity, config, log, (reason) => metrics.recycles.inc({ reason }));
+  const metrics = createWorkerMetrics(() => pages.busy());
+  metrics.memoryBudget.set(capacity.budgetBytes);
+
+  // Pages are copied and rendered under DATA_DIR: /ready watches the free space there.
+  await mkdir(config.DATA_DIR, { recursive: true });
+  const redis = createRedis(config, { kind: 'consumer' }, log);
+  redis.once('ready', () => void warnUnlessNoEviction(redis, log));
+  const blobs = await openBlobStore(config);
+  const dispatch = new Dispatcher(config, redis, log);
+  const heartbeats = new HeartbeatStore(redis, config.QUEUE_PREFIX, config.HEARTBEAT_INTERVAL_MS);
+  // Set once they have started: the gate pauses and resumes them, and beats before they resume.
+  let workers: Worker[] = [];
+  let heartbeat: Heartbeat | undefined;
+  const gate = new WriteGate({
+    redis,
+    probeKey: `${config.QUEUE_PREFIX}:probe`,
+    onClose: () => {
+      for (const worker of workers) void worker.pause(true);
+    },
+    onOpen: async () => {
+      await heartbeats.writesReturned().catch(() => undefined);
+      await heartbeat?.beat();
+      for (const worker of workers) void worker.resume();
+    },
+    onRefused: () => metrics.redisRefusals.inc(),
+    log,
+  });
+  const ledger = new DocumentLedger(redis, blobs, {
+    prefix: config.QUEUE_PREFIX,
+    ttlSeconds: config.RESULT_TTL,
+    ingestLeaseMs: config.INGEST_LEASE_MS,
+    restart: (job) => dispatch.requeueDocument(job),
+    writes: (fn) => gate.through(fn),
+  });
+  // One detector for every queue: few pages need it.
+  const orientation = config.AUTO_ROTATE ? new OrientationDetector() : undefined;
+  // Ready once one thread per pool has started: the engine and its language data work.
+  let ocrReady = false;
+  pages.warmUp(config.DEFAULT_LANGUAGES).then(
+    () => (ocrReady = true),
+    (err: unknown) => log.error({ err }, 'the OCR engine did not start; this worker is not ready'),
+  );
+  // Started once the BullMQ workers are; /ready reads it from the start.
+  let watchdog: Watchdog | undefined;
+  const probes = await startProbeServer({
+    host: config.HOST,
+    port: config.WORKER_PORT,
+    registry: metrics.registry,
+    checks: async () => ({
+      redis: await probeWrites(redis, `${config.QUEUE_PREFIX}:probe`, PING_TIMEOUT_MS),
+      ocr: ocrReady,
+      disk: await hasFreeSpace(config.DATA_DIR, config.MIN_FREE_DISK),
+      fetching: watchdog?.healthy() ?? true,
+    }),
+    log,
+  });
+  log.info({ port: probes.port }, 'worker metrics and probes listening');
+
+  const workerId = newWorkerId();
+  const common = { ledger, scratchDir: scratchDir(config.DATA_DIR), log };
+  const pipeline = {
+    rasterizer: createRasterizer(config.RASTERIZER),
+    onVerdict: (verdict: { reason: string }) => metrics.textLayers.inc({ verdict: verdict.reason }),
+    orientation,
+    maxPixels: config.MAX_PAGE_PIXELS,
+    timeoutMs: config.PAGE_TIMEOUT_MS,
+    liveness: liveness(heartbeats, workerId, config.LOCK_DURATION_MS, config.MAX_STALLED_COUNT),
+  };
+  await dispatch.scheduleCleanup();
+  const catalog: Catalog = {
+    ...pages.handlers({
+      metrics,
+      log,
+      process: (job, engines, stop) => processPage(job, { ...common, ...pipeline, engines }, stop),
+    }),
+    ...documentQueueHandlers({ config, ledger, dispatch, metrics, log }),
+  };
   workers = startCatalog(
     catalog,
     {
@@ -248,18 +239,12 @@ export async function runWorker(config: Config, log: Logger, plan?: CapacityPlan
   watchdog =
     config.WORKER_WATCHDOG_MS > 0
       ? startWatchdog({
-          queues: capacity.queues
-            .filter(({ slots }) => slots > 0)
-            .map(({ queue: name, slots }) => ({
-              queue: name,
-              worker: workers.find((worker) => worker.name === name) as Worker,
-              look: async () => ({
-                // Paused while Redis refuses writes: taking nothing then is no fault of the queue's.
-                freeSlots: gate.open ? slots - (busyByQueue().get(name) ?? 0) : 0,
-                waiting: await replyWithin(dispatch.waitingIn(name), PING_TIMEOUT_MS),
-                lastTakenAt: lastTaken.get(name) ?? startedAt,
-              }),
-            })),
+          // Paused while Redis refuses writes.
+          queues: pages.watched(
+            workers,
+            () => !gate.open,
+            (queue) => replyWithin(dispatch.waitingIn(queue), PING_TIMEOUT_MS),
+          ),
           idleMs: config.WORKER_WATCHDOG_MS,
           onAction: (name, action) => metrics.watchdog.inc({ queue: name, action }),
           log,
@@ -271,7 +256,7 @@ export async function runWorker(config: Config, log: Logger, plan?: CapacityPlan
     intervalMs: config.HEARTBEAT_INTERVAL_MS,
     memoryBudgetBytes: capacity.budgetBytes,
     snapshot: async () => {
-      const busy = busyByQueue();
+      const busy = pages.busy();
       const processed = await metrics.pages.get();
       return {
         queues: capacity.queues.map(({ queue, slots }) => ({ queue, slots, busy: busy.get(queue) ?? 0 })),
@@ -290,11 +275,8 @@ export async function runWorker(config: Config, log: Logger, plan?: CapacityPlan
       watch.stop();
       gate.stop();
       await heartbeat?.stop();
-      const outcome = await closeWorkers(workers, active, graceMs, log);
-      await Promise.all([
-        ...[...engines.values()].flatMap(everyEngine).map((ocr) => ocr.close()),
-        orientation?.close(),
-      ]);
+      const outcome = await closeWorkers(workers, pages.active, graceMs, log);
+      await Promise.all([pages.close(), orientation?.close()]);
       await dispatch.close();
       await probes.close();
       await redis.quit().catch(() => undefined);

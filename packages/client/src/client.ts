@@ -11,10 +11,13 @@ import type {
   Worker,
 } from './types.js';
 
-/** The API answered with a problem document (or an error without one). */
+/**
+ * The API answered with a problem document, or with an error without one (a proxy's page):
+ * then its code is `http_error`.
+ */
 export class ProblemError extends Error {
   override name = 'ProblemError';
-  constructor(readonly problem: Problem) {
+  constructor(readonly problem: Omit<Problem, 'code'> & { code: Problem['code'] | 'http_error' }) {
     super(`${problem.status} ${problem.code}: ${problem.detail}`);
   }
 }
@@ -80,7 +83,7 @@ export class PagefleetClient {
           title: response.statusText,
           status: response.status,
           detail: (await response.text()).slice(0, 200) || response.statusText,
-          code: 'http_error',
+          code: 'http_error' as const,
         };
     throw new ProblemError(problem);
   }

@@ -6,6 +6,7 @@ import {
   MIN_DPI,
   OUTPUTS,
   PAGE_FAILURE_REASONS,
+  PROBLEM_CODES,
   READ_METHODS,
 } from './statuses.js';
 
@@ -221,7 +222,7 @@ export const problemSchema = z
     title: z.string(),
     status: z.number().int().min(400).max(599),
     detail: z.string(),
-    code: z.string().meta({ description: 'Stable machine-readable reason: the last part of type.' }),
+    code: z.enum(PROBLEM_CODES).meta({ description: 'Stable machine-readable reason: the last part of type.' }),
   })
   .meta({ id: 'Problem', description: 'RFC 9457 problem details: every error the API answers.' });
 export type Problem = z.infer<typeof problemSchema>;

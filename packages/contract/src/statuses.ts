@@ -55,6 +55,29 @@ export const UNPROCESSABLE_CODES = [
 ] as const;
 export type UnprocessableCode = (typeof UNPROCESSABLE_CODES)[number];
 
+/** Every `code` a problem answer carries (also the last part of its `type`): clients may switch on them. */
+export const PROBLEM_CODES = [
+  'invalid_request',
+  'unauthorized',
+  'forbidden',
+  'not_found',
+  'not_finished',
+  'request_timeout',
+  'conflict',
+  'too_large',
+  'bad_type',
+  'idempotency_mismatch',
+  ...UNPROCESSABLE_CODES,
+  'backpressure',
+  'too_many_uploads',
+  'internal',
+  'unavailable',
+  'busy',
+  'not_ready',
+  'storage_full',
+] as const;
+export type ProblemCode = (typeof PROBLEM_CODES)[number];
+
 /** Where a job and its results are read, as the API's answers and the webhooks link them. */
 export const jobPath = (id: string) => `/v1/jobs/${id}`;
 export const jobLinks = (id: string) => ({

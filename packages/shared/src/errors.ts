@@ -1,7 +1,7 @@
-import type { UnprocessableCode } from '@pagefleet/contract';
+import type { ProblemCode, UnprocessableCode } from '@pagefleet/contract';
 
 /** An RFC 9457 problem document; `code` is also the last part of `type`, for clients that switch on it. */
-export function problemBody(status: number, code: string, title: string, detail: string): string {
+export function problemBody(status: number, code: ProblemCode, title: string, detail: string): string {
   return JSON.stringify({ type: `urn:pagefleet:problem:${code}`, title, status, detail, code });
 }
 
@@ -11,7 +11,7 @@ export function problemBody(status: number, code: string, title: string, detail:
  */
 export abstract class PagefleetError extends Error {
   abstract readonly status: number;
-  abstract readonly code: string;
+  abstract readonly code: ProblemCode;
   abstract readonly title: string;
   /** Set on refusals for now (503, 429): the API answers it as `Retry-After`. */
   readonly retryAfterSeconds?: number;

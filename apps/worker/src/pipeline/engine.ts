@@ -15,6 +15,7 @@ type EngineConfig = Pick<
   | 'PADDLE_THREADS'
   | 'PADDLE_DETECTION_SIDE'
   | 'PADDLE_PROVIDERS'
+  | 'PADDLE_BATCH'
 >;
 
 /** PaddleOCR as PADDLE_* configure it, or undefined where its models are not installed. */
@@ -25,8 +26,7 @@ export function createPaddleEngine(config: EngineConfig): PaddleOcr | undefined 
     new PaddleOcr(models, {
       threads: config.PADDLE_THREADS,
       detectionSide: config.PADDLE_DETECTION_SIDE,
-      // One line a run: on the CPU, batches of lines of different widths cost padding (bench:accuracy).
-      batch: 1,
+      batch: config.PADDLE_BATCH,
       providers: config.PADDLE_PROVIDERS,
     })
   );

@@ -29,11 +29,6 @@ export class LanguageFolder {
     return dir;
   }
 
-  /** Links another file Tesseract looks for beside the traineddata (the PDF renderer's font). */
-  async beside(name: string, file: string): Promise<void> {
-    await this.place(name, file, await this.folder());
-  }
-
   async remove(): Promise<void> {
     const dir = this.dir;
     this.dir = undefined;

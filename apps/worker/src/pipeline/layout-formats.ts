@@ -30,7 +30,7 @@ export function layoutHocr(page: LaidOutPage, system: string): string {
           const words = line
             .map(
               (word, w) =>
-                `<span class="ocrx_word" id="word_${b + 1}_${l + 1}_${w + 1}" title="${bboxTitle(word.bbox)}; x_wconf ${word.confidence}">${escapeXml(word.text)}</span>`,
+                `<span class="ocrx_word" id="word_${b + 1}_${l + 1}_${w + 1}" title="${bboxTitle(word.bbox)}; x_wconf ${Math.round(word.confidence)}">${escapeXml(word.text)}</span>`,
             )
             .join(' ');
           return `<span class="ocr_line" id="line_${b + 1}_${l + 1}" title="${bboxTitle(bboxOf(line))}">${words}</span>`;

@@ -1,9 +1,9 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { runTool, SYSTEM_TESSDATA, type OcrModel, type PageFormat } from '@pagefleet/shared';
+import { runTool, type OcrModel, type PageFormat } from '@pagefleet/shared';
 import { LanguageFolder } from './language-folder.js';
-import { meanConfidence, wordsFromTsv, type OcrEngine, type OcrOutput } from './ocr.js';
+import { layoutFromTsv, layoutOutput, type OcrEngine, type OcrOutput } from './ocr.js';
 import type { PreparedPage } from './preprocess.js';
 import { CHILD_TIMEOUT_MS } from './deadline.js';
 
@@ -12,11 +12,9 @@ export interface NativeOcrOptions {
   model: OcrModel;
 }
 
-const FONT = path.join(SYSTEM_TESSDATA, 'pdf.ttf');
-
 /**
  * Tesseract's own command (Debian's tesseract-ocr), one child process per page: the page's PGM in
- * a private folder, text, TSV and the formats asked for written beside it, read back, removed.
+ * a private folder, its TSV written beside it, read back, removed.
  * The child is killed when the page's deadline aborts; nothing outlives the page.
  *
  * The command reads plain traineddata from one folder: a LanguageFolder that unzips gzipped files
@@ -24,7 +22,6 @@ const FONT = path.join(SYSTEM_TESSDATA, 'pdf.ttf');
  */
 export class NativeOcr implements OcrEngine {
   private readonly tessdata: LanguageFolder;
-  private font: Promise<void> | undefined;
 
   constructor(options: NativeOcrOptions) {
     this.tessdata = new LanguageFolder(options, true);
@@ -37,21 +34,13 @@ export class NativeOcr implements OcrEngine {
     formats: readonly PageFormat[] = [],
   ): Promise<OcrOutput> {
     const tessdata = await this.tessdata.holding(languages);
-    // The PDF renderer's glyphless font, which Tesseract looks for beside the traineddata.
-    if (formats.includes('pdf')) await (this.font ??= this.tessdata.beside('pdf.ttf', FONT));
     const dir = await mkdtemp(path.join(os.tmpdir(), 'pagefleet-page-'));
     try {
       const input = path.join(dir, 'page.pgm');
       const base = path.join(dir, 'page');
       await writeFile(input, page.pgm);
-      // Variables rather than the txt/tsv/hocr/pdf config files, which live in the system's tessdata.
-      const create = (name: string, on: boolean) => ['-c', `tessedit_create_${name}=${on ? 1 : 0}`];
-      const outputs = [
-        ...create('txt', true),
-        ...create('tsv', true),
-        ...create('hocr', formats.includes('hocr')),
-        ...create('pdf', formats.includes('pdf')),
-      ];
+      // TSV alone (a variable rather than the tsv config file, which lives in the system's
+      // tessdata): text, hOCR, TSV and the PDF are made from it as for every engine.
       await runTool(
         'tesseract',
         [
@@ -67,19 +56,14 @@ export class NativeOcr implements OcrEngine {
           '3',
           ...(page.dpi ? ['--dpi', String(page.dpi)] : []),
           '-c',
-          'page_separator=',
-          ...outputs,
+          'tessedit_create_txt=0',
+          '-c',
+          'tessedit_create_tsv=1',
         ],
         // One thread per child: a worker's slots already use its CPUs.
         { timeoutMs: CHILD_TIMEOUT_MS, maxBytes: 1 << 20, signal, env: { OMP_THREAD_LIMIT: '1' } },
       );
-      const tsv = await readFile(`${base}.tsv`, 'utf8');
-      const words = wordsFromTsv(tsv);
-      const files: OcrOutput['formats'] = {};
-      if (formats.includes('tsv')) files.tsv = Buffer.from(tsv, 'utf8');
-      if (formats.includes('hocr')) files.hocr = await readFile(`${base}.hocr`);
-      if (formats.includes('pdf')) files.pdf = await readFile(`${base}.pdf`);
-      return { text: await readFile(`${base}.txt`, 'utf8'), confidence: meanConfidence(words), words, formats: files };
+      return await layoutOutput(layoutFromTsv(await readFile(`${base}.tsv`, 'utf8')), page, formats, 'Tesseract');
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -92,7 +76,6 @@ export class NativeOcr implements OcrEngine {
   }
 
   async close(): Promise<void> {
-    this.font = undefined;
     await this.tessdata.remove();
   }
 }

@@ -4,7 +4,9 @@ import type { Worker as TesseractWorker } from 'tesseract.js';
 import { type Logger, type OcrModel, type PageFormat, type WordResult } from '@pagefleet/shared';
 import { untilAborted } from './deadline.js';
 import { LanguageFolder } from './language-folder.js';
+import { sharpOf } from './gray.js';
 import { layoutHocr, layoutTsv } from './layout-formats.js';
+import { layoutPdf } from './page-pdf.js';
 import type { PreparedPage } from './preprocess.js';
 import { layoutText, type PageLayout } from './reading-order.js';
 
@@ -132,21 +134,16 @@ export class OcrPool implements OcrEngine {
       // Tesseract's diagnostics ("Estimating resolution as …") would otherwise go to stdout.
       debug_file: '/dev/null',
     });
-    // TSV rather than `blocks`: the same words and boxes as one string, where blocks is a JSON
-    // tree down to every symbol and its alternatives, parsed in the thread and copied out.
-    // hOCR and the PDF only when asked for: the PDF renderer re-encodes the whole page image.
+    // TSV alone: the words, their boxes and their blocks, paragraphs and lines as one string (the
+    // `blocks` tree goes down to every symbol and its alternatives); text, hOCR, TSV and the PDF
+    // are made from it as for every engine.
     const { data } = await slot.tesseract.recognize(
       page.pgm,
-      { pdfTitle: 'pagefleet', rotateAuto: this.options.deskew },
-      { text: true, tsv: true, hocr: formats.includes('hocr'), pdf: formats.includes('pdf') },
+      { rotateAuto: this.options.deskew },
+      { text: false, tsv: true, hocr: false, pdf: false },
     );
     slot.pages++;
-    const tsv = data.tsv ?? '';
-    const files: OcrOutput['formats'] = {};
-    if (formats.includes('tsv')) files.tsv = Buffer.from(tsv, 'utf8');
-    if (formats.includes('hocr') && data.hocr) files.hocr = Buffer.from(data.hocr, 'utf8');
-    if (formats.includes('pdf') && data.pdf) files.pdf = Buffer.from(data.pdf);
-    return { text: data.text, confidence: round(data.confidence), words: wordsFromTsv(tsv), formats: files };
+    return layoutOutput(layoutFromTsv(data.tsv ?? ''), page, formats, 'Tesseract');
   }
 
   /** Starts one thread for `languages` ahead of the first page: proves the engine starts, and spares that page the wait. */
@@ -223,21 +220,27 @@ export class OcrPool implements OcrEngine {
 
 const round = (value: number) => Math.round(value * 100) / 100;
 
+/** The page image under a searchable PDF's text: gray JPEG, as scanners' PDFs carry it. */
+const PDF_JPEG = { quality: 80 };
+
 /**
- * An engine's output from its page in reading order: the text, mean confidence and words, and
- * hOCR and TSV when asked for, built alike whatever read the page; `system` names it in the hOCR.
+ * An engine's output from its page in reading order: the text, mean confidence and words, and the
+ * hOCR, TSV and searchable PDF asked for, built alike whatever read the page; `system` names it in
+ * the hOCR.
  */
-export function layoutOutput(
+export async function layoutOutput(
   layout: PageLayout,
-  page: Pick<PreparedPage, 'width' | 'height' | 'dpi'>,
+  page: PreparedPage,
   formats: readonly PageFormat[],
   system: string,
-): OcrOutput {
+): Promise<OcrOutput> {
   const words = layout.flat(2);
   const laidOut = { blocks: layout, width: page.width, height: page.height, dpi: page.dpi };
   const files: OcrOutput['formats'] = {};
   if (formats.includes('hocr')) files.hocr = Buffer.from(layoutHocr(laidOut, system), 'utf8');
   if (formats.includes('tsv')) files.tsv = Buffer.from(layoutTsv(laidOut), 'utf8');
+  if (formats.includes('pdf'))
+    files.pdf = await layoutPdf(laidOut, await (await sharpOf(page)).jpeg(PDF_JPEG).toBuffer());
   return { text: layoutText(layout), confidence: meanConfidence(words), words, formats: files };
 }
 
@@ -246,11 +249,12 @@ export const meanConfidence = (words: WordResult[]) =>
   words.length === 0 ? 0 : round(words.reduce((sum, word) => sum + word.confidence, 0) / words.length);
 
 /**
- * Words of Tesseract's TSV output: rows of level 5 (word), columns level, page, block,
- * paragraph, line, word, left, top, width, height, conf, text.
+ * Tesseract's page from its TSV output: rows of level 5 (word), columns level, page, block,
+ * paragraph, line, word, left, top, width, height, conf, text; its paragraphs are the layout's
+ * blocks (Tesseract's text output separates paragraphs too).
  */
-export function wordsFromTsv(tsv: string): WordResult[] {
-  const words: WordResult[] = [];
+export function layoutFromTsv(tsv: string): PageLayout {
+  const blocks = new Map<string, Map<string, WordResult[]>>();
   for (const row of tsv.split('\n')) {
     const cells = row.split('\t');
     if (cells[0] !== '5' || cells.length < 12) continue;
@@ -263,11 +267,16 @@ export function wordsFromTsv(tsv: string): WordResult[] {
     ];
     const text = cells.slice(11).join('\t');
     if (!text.trim()) continue;
-    words.push({
+    const [, , block = '', paragraph = '', lineNumber = ''] = cells;
+    let lines = blocks.get(`${block}.${paragraph}`);
+    if (!lines) blocks.set(`${block}.${paragraph}`, (lines = new Map<string, WordResult[]>()));
+    let line = lines.get(lineNumber);
+    if (!line) lines.set(lineNumber, (line = []));
+    line.push({
       text,
       confidence: round(confidence),
       bbox: { x0: left, y0: top, x1: left + width, y1: top + height },
     });
   }
-  return words;
+  return [...blocks.values()].map((lines) => [...lines.values()]);
 }

@@ -11,10 +11,14 @@ export type PageLayout = WordResult[][][];
 
 /**
  * Lines on either side of a gutter are columns only when they are lines of running text: their
- * median length is at least this many line heights (about a dozen characters). A receipt's prices
- * or a form's values beside their labels are short, so their rows are read across.
+ * rows hold at least this many characters (the median row; typeset columns hold 25 and more). A
+ * receipt's quantities and prices or a form's values beside their labels are shorter, so their
+ * rows are read across. Counted in characters, not pixels: glyphs' widths differ by font.
  */
-const COLUMN_LINE_HEIGHTS = 6;
+const COLUMN_CHARACTERS = 15;
+
+/** A box more than this many line heights high holds several lines. */
+const MERGED_HEIGHTS = 2;
 
 /** A gap between rows wider than this many line heights starts a new block. */
 const BLOCK_GAP_HEIGHTS = 1;
@@ -24,7 +28,6 @@ const median = (values: number[]) => {
   return sorted[Math.floor(sorted.length / 2)] ?? 0;
 };
 const heightOf = (box: BoundingBox) => box.y1 - box.y0;
-const widthOf = (box: BoundingBox) => box.x1 - box.x0;
 
 /** The widest band along one axis that no segment covers, strictly inside the segments' extent. */
 function widestGap(
@@ -42,30 +45,40 @@ function widestGap(
   return best;
 }
 
-const isRunningText = (segments: LineSegment[]) =>
-  median(segments.map((s) => widthOf(s.bbox))) >= COLUMN_LINE_HEIGHTS * median(segments.map((s) => heightOf(s.bbox)));
-
 /** How much of the shorter of two boxes their rows share. */
 const rowOverlap = (a: BoundingBox, b: BoundingBox) =>
   (Math.min(a.y1, b.y1) - Math.max(a.y0, b.y0)) / Math.max(1, Math.min(heightOf(a), heightOf(b)));
 
 /**
- * Segments no gap between rows separates (a skewed page's lines overlap), as lines: left to right,
- * each segment joins the line whose last segment shares at least half its row, or starts one.
+ * Segments as rows: left to right, each segment joins the row whose last segment shares at least
+ * half its height, or starts one; rows top to bottom. Rows of a skewed page overlap, and stay apart.
  */
-function linesOf(segments: LineSegment[]): WordResult[][] {
-  const lines: LineSegment[][] = [];
+function rowsOf(segments: LineSegment[]): LineSegment[][] {
+  const rows: LineSegment[][] = [];
   for (const segment of [...segments].sort((a, b) => a.bbox.x0 - b.bbox.x0)) {
-    let best: { line: LineSegment[]; overlap: number } | undefined;
-    for (const line of lines) {
-      const overlap = rowOverlap((line.at(-1) as LineSegment).bbox, segment.bbox);
-      if (overlap >= 0.5 && (!best || overlap > best.overlap)) best = { line, overlap };
+    let best: { row: LineSegment[]; overlap: number } | undefined;
+    for (const row of rows) {
+      const overlap = rowOverlap((row.at(-1) as LineSegment).bbox, segment.bbox);
+      if (overlap >= 0.5 && (!best || overlap > best.overlap)) best = { row, overlap };
     }
-    if (best) best.line.push(segment);
-    else lines.push([segment]);
+    if (best) best.row.push(segment);
+    else rows.push([segment]);
   }
-  const middle = (line: LineSegment[]) => line.reduce((sum, s) => sum + s.bbox.y0 + s.bbox.y1, 0) / line.length;
-  return lines.sort((a, b) => middle(a) - middle(b)).map((line) => line.flatMap((segment) => segment.words));
+  const middle = (row: LineSegment[]) => row.reduce((sum, s) => sum + s.bbox.y0 + s.bbox.y1, 0) / row.length;
+  return rows.sort((a, b) => middle(a) - middle(b));
+}
+
+/**
+ * Whether segments are lines of running text: their rows' median length is at least
+ * COLUMN_CHARACTERS, spaces counted (an engine may find a line in several pieces, so rows count).
+ */
+function isRunningText(segments: LineSegment[]): boolean {
+  if (segments.length === 0) return false;
+  const lengths = rowsOf(segments).map((row) => {
+    const words = row.flatMap((segment) => segment.words);
+    return words.reduce((sum, word) => sum + [...word.text].length, Math.max(0, words.length - 1));
+  });
+  return median(lengths) >= COLUMN_CHARACTERS;
 }
 
 /**
@@ -75,22 +88,28 @@ function linesOf(segments: LineSegment[]): WordResult[][] {
  */
 function cut(segments: LineSegment[], lineHeight: number): PageLayout {
   if (segments.length === 0) return [];
+  // Gutters are found between lines: a box several lines high (an engine's lines merged, a
+  // picture's caption) may cross one, and goes to the side of its middle.
+  const lines = new Set(segments.filter((s) => heightOf(s.bbox) <= MERGED_HEIGHTS * lineHeight));
   const gutter = widestGap(
-    segments,
+    [...lines],
     (box) => box.x0,
     (box) => box.x1,
   );
   if (gutter) {
-    const left = segments.filter((s) => s.bbox.x1 <= gutter.at);
-    const right = segments.filter((s) => s.bbox.x0 >= gutter.at);
-    if (isRunningText(left) && isRunningText(right)) return [...cut(left, lineHeight), ...cut(right, lineHeight)];
+    const isLeft = (s: LineSegment) => s.bbox.x0 + s.bbox.x1 < 2 * gutter.at;
+    const left = segments.filter(isLeft);
+    const right = segments.filter((s) => !isLeft(s));
+    if (isRunningText(left.filter((s) => lines.has(s))) && isRunningText(right.filter((s) => lines.has(s)))) {
+      return [...cut(left, lineHeight), ...cut(right, lineHeight)];
+    }
   }
   const gap = widestGap(
     segments,
     (box) => box.y0,
     (box) => box.y1,
   );
-  if (!gap) return [linesOf(segments)];
+  if (!gap) return [rowsOf(segments).map((row) => row.flatMap((segment) => segment.words))];
   const upper = cut(
     segments.filter((s) => s.bbox.y1 <= gap.at),
     lineHeight,
@@ -105,10 +124,7 @@ function cut(segments: LineSegment[], lineHeight: number): PageLayout {
   return [...upper.slice(0, -1), [...(upper.at(-1) ?? []), ...(lower[0] ?? [])], ...lower.slice(1)];
 }
 
-/**
- * The segments an engine found, in reading order: blocks of lines of words. Segments whose rows
- * overlap (a skewed line, touching lines) are read as one row, left to right.
- */
+/** The segments an engine found, in reading order: blocks of lines of words. */
 export function readingOrder(segments: LineSegment[]): PageLayout {
   const usable = segments.filter((segment) => segment.words.length > 0);
   return cut(usable, median(usable.map((s) => heightOf(s.bbox))) || 1);

@@ -68,7 +68,7 @@ export class PaddleOcr implements OcrEngine {
         }))
       : segments;
     return {
-      ...layoutOutput(readingOrder(upright), page, formats, 'PaddleOCR PP-OCRv4'),
+      ...(await layoutOutput(readingOrder(upright), page, formats, 'PaddleOCR PP-OCRv4')),
       ...(upsideDown ? { turned: 180 } : {}),
     };
   }

@@ -1,0 +1,93 @@
+import type { Job, Worker } from 'bullmq';
+import { PAGE_QUEUE_NAMES, type Config, type Logger, type PageJob, type PageQueueName } from '@pagefleet/shared';
+import type { CapacityPlan } from './capacity/plan.js';
+import { pageHandler, type ActivePage, type Catalog } from './catalog.js';
+import type { WorkerMetrics } from './metrics.js';
+import { createPageEngines } from './pipeline/engine.js';
+import type { OcrEngine } from './pipeline/ocr.js';
+import type { PageEngines } from './pipeline/page.js';
+import type { PageSummary } from './processors/page.js';
+import type { QueueLook, WatchedQueue } from './watchdog.js';
+
+const everyEngine = ({ tesseract, paddle }: PageEngines): OcrEngine[] => (paddle ? [tesseract, paddle] : [tesseract]);
+
+/**
+ * The page queues of one worker process, as its capacity plan sized them: each planned queue's
+ * slots and engines, the pages in progress, and when each queue last gave a page. A queue the plan
+ * left out has no slots and no engine: its handler never runs.
+ */
+export class PageQueues {
+  /** The pages in progress, by BullMQ job id, with the lock token that lets this process hand them back. */
+  readonly active = new Map<string, ActivePage>();
+  private readonly engines: Map<PageQueueName, PageEngines>;
+  private readonly lastTaken = new Map<PageQueueName, number>();
+  private readonly startedAt = Date.now();
+
+  constructor(
+    private readonly plan: CapacityPlan,
+    config: Config,
+    log: Logger,
+    onRecycle: (reason: 'pages' | 'heap' | 'failure') => void,
+  ) {
+    this.engines = new Map(
+      plan.queues.map(({ queue, slots }) => [
+        queue,
+        createPageEngines(config, queue, slots, log.child({ queue }), onRecycle),
+      ]),
+    );
+  }
+
+  /** Busy slots per planned queue. */
+  busy(): Map<string, number> {
+    const busy = new Map<string, number>(this.plan.queues.map(({ queue }) => [queue, 0]));
+    for (const page of this.active.values()) busy.set(page.queue, (busy.get(page.queue) ?? 0) + 1);
+    return busy;
+  }
+
+  /** Starts every engine ahead of the first page: proves the engines and `languages` work. */
+  async warmUp(languages: string): Promise<void> {
+    await Promise.all([...this.engines.values()].flatMap(everyEngine).map((ocr) => ocr.warmUp(languages)));
+  }
+
+  /** A handler per page queue, reading each page with its queue's engines. */
+  handlers(deps: {
+    metrics: WorkerMetrics;
+    log: Logger;
+    process(job: Job<PageJob>, engines: PageEngines, stop: AbortSignal): Promise<PageSummary>;
+  }): Pick<Catalog, PageQueueName> {
+    const handler = (queue: PageQueueName) =>
+      pageHandler({
+        queue,
+        slots: this.plan.queues.find((planned) => planned.queue === queue)?.slots ?? 0,
+        active: this.active,
+        metrics: deps.metrics,
+        log: deps.log,
+        onTaken: () => this.lastTaken.set(queue, Date.now()),
+        process: (job, stop) => deps.process(job, this.engines.get(queue) as PageEngines, stop),
+      });
+    return Object.fromEntries(PAGE_QUEUE_NAMES.map((queue) => [queue, handler(queue)])) as Pick<Catalog, PageQueueName>;
+  }
+
+  /**
+   * What the watchdog looks at: each queue with slots, its BullMQ worker, and a look at its free
+   * slots (none while `paused`: taking nothing then is no fault of the queue's), waiting pages and
+   * last page taken.
+   */
+  watched(workers: Worker[], paused: () => boolean, waiting: (queue: PageQueueName) => Promise<number | undefined>) {
+    return this.plan.queues
+      .filter(({ slots }) => slots > 0)
+      .map(({ queue, slots }): WatchedQueue => ({
+        queue,
+        worker: workers.find((worker) => worker.name === queue) as Worker,
+        look: async (): Promise<QueueLook> => ({
+          freeSlots: paused() ? 0 : slots - (this.busy().get(queue) ?? 0),
+          waiting: await waiting(queue),
+          lastTakenAt: this.lastTaken.get(queue) ?? this.startedAt,
+        }),
+      }));
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.engines.values()].flatMap(everyEngine).map((ocr) => ocr.close()));
+  }
+}
