@@ -245,7 +245,7 @@ export async function layoutOutput(
 }
 
 /** Tesseract's mean text confidence: the plain mean of its words' confidences. */
-export const meanConfidence = (words: WordResult[]) =>
+const meanConfidence = (words: WordResult[]) =>
   words.length === 0 ? 0 : round(words.reduce((sum, word) => sum + word.confidence, 0) / words.length);
 
 /**

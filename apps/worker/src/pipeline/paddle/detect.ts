@@ -19,14 +19,14 @@ const STD = [0.229, 0.224, 0.225] as const;
  * The map's size for a page: the page scaled so that its longer side is at most `maxSide`, each
  * side a multiple of 32 (the network halves the map five times).
  */
-export function mapSize(width: number, height: number, maxSide: number): { width: number; height: number } {
+function mapSize(width: number, height: number, maxSide: number): { width: number; height: number } {
   const scale = Math.min(1, maxSide / Math.max(width, height));
   const round32 = (value: number) => Math.max(32, Math.round((value * scale) / 32) * 32);
   return { width: round32(width), height: round32(height) };
 }
 
 /** The detection model's input: the page, gray in three planes, at the map's size. */
-export function detectionInput(image: GrayPixels, size: { width: number; height: number }): Float32Array {
+function detectionInput(image: GrayPixels, size: { width: number; height: number }): Float32Array {
   const plane = size.width * size.height;
   const input = new Float32Array(3 * plane);
   sampleInto(
@@ -52,7 +52,7 @@ export function detectionInput(image: GrayPixels, size: { width: number; height:
  * pixels, scored by their mean probability and grown back to the text's size. Upright boxes:
  * pages reach the engine deskewed and turned upright.
  */
-export function boxesOf(
+function boxesOf(
   map: Float32Array,
   size: { width: number; height: number },
   page: { width: number; height: number },

@@ -26,7 +26,7 @@ interface Crop {
   box: BoundingBox;
   source: GrayPixels;
   region: Region;
-  /** Read upside down (the classifier said so): its characters run right to left on the page. */
+  /** Read upside down (the page is, by the classifier's vote): its characters run right to left on the page. */
   turned: boolean;
 }
 
@@ -76,7 +76,7 @@ interface Decoded {
 }
 
 /** Greedy CTC: the best class per step, repeats merged, blanks (class 0) dropped. */
-export function decodeSteps(
+function decodeSteps(
   probabilities: Float32Array,
   offset: number,
   steps: number,
@@ -113,7 +113,7 @@ export function decodeSteps(
  * crop's pixels, with the height of its ink and the columns it spans. Dark is below the middle of
  * the crop's range.
  */
-export function inkGaps(
+function inkGaps(
   image: GrayPixels,
   region: Region,
 ): { gaps: Array<[number, number]>; inkHeight: number; inked: [number, number] | undefined } {
@@ -162,7 +162,7 @@ export function inkGaps(
  * height on each side, which would cover a gutter as wide as a line is high and hide a page's
  * columns from the reading order.
  */
-export function trimToInk(image: GrayPixels, box: BoundingBox): BoundingBox {
+function trimToInk(image: GrayPixels, box: BoundingBox): BoundingBox {
   const { inked } = inkGaps(image, { x: box.x0, y: box.y0, width: box.x1 - box.x0, height: box.y1 - box.y0 });
   return inked ? { ...box, x0: Math.floor(box.x0 + inked[0]), x1: Math.ceil(box.x0 + inked[1]) } : box;
 }
@@ -182,7 +182,7 @@ const SPACE_PAUSES = 2;
  * each boxed by the steps its characters span: `pixelsPerStep` of the crop per step, from its left
  * edge (for a line read upside down, `box` is mirrored: from its right edge leftwards).
  */
-export function wordsOf(
+function wordsOf(
   decoded: Decoded[],
   box: BoundingBox,
   pixelsPerStep: number,
@@ -226,8 +226,9 @@ export function wordsOf(
 }
 
 /**
- * Reads each box as a line of text: upside-down lines turned by the classifier, then the crops,
- * scaled to 48 pixels high, `batch` at a time in order of width (less padding per batch).
+ * Reads each box, narrowed to its ink, as a line of text: every line turned when the page is upside
+ * down (the classifier's vote), then the crops, scaled to 48 pixels high, `batch` at a time in
+ * order of width (less padding per batch).
  */
 export async function recognizeLines(
   sessions: Sessions,
