@@ -1,6 +1,6 @@
 import type { BoundingBox } from '@pagefleet/shared';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
-import { sampleInto, type GrayPixels } from './tensor.js';
+import { sampleGray, type GrayPixels } from './tensor.js';
 
 /** DB post-processing, PaddleOCR's defaults: pixels above THRESHOLD are text … */
 const THRESHOLD = 0.3;
@@ -25,24 +25,16 @@ function mapSize(width: number, height: number, maxSide: number): { width: numbe
   return { width: round32(width), height: round32(height) };
 }
 
-/** The detection model's input: the page, gray in three planes, at the map's size. */
+/** The detection model's input: the page, gray in three planes, at the map's size, each normalized by its channel's figures. */
 function detectionInput(image: GrayPixels, size: { width: number; height: number }): Float32Array {
   const plane = size.width * size.height;
   const input = new Float32Array(3 * plane);
-  sampleInto(
-    image,
-    { x: 0, y: 0, width: image.width, height: image.height },
-    size.width,
-    size.height,
-    input,
-    0,
-    size.width,
-    (v) => v / 255,
-  );
+  const whole = { x: 0, y: 0, width: image.width, height: image.height };
+  sampleGray(image, whole, size.width, size.height, input, 0, size.width, (v) => v / 255);
   for (let c = 0; c < 3; c++) {
     const mean = MEAN[c] as number;
     const std = STD[c] as number;
-    for (let i = 0; i < plane; i++) input[c * plane + i] = ((input[i] as number) - mean) / std;
+    for (let i = c * plane; i < (c + 1) * plane; i++) input[i] = ((input[i] as number) - mean) / std;
   }
   return input;
 }

@@ -1,7 +1,7 @@
 import type { BoundingBox, WordResult } from '@pagefleet/shared';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import type { LineSegment } from '../reading-order.js';
-import { rotated180, sampleInto, type GrayPixels, type Region } from './tensor.js';
+import { rotated180, sampleGray, type GrayPixels, type Region } from './tensor.js';
 
 /** The recognition model's input height, and its output's one step per this many input pixels. */
 const LINE_HEIGHT = 48;
@@ -50,9 +50,7 @@ async function isUpsideDown(sessions: Sessions, image: GrayPixels, crops: Crop[]
     const data = new Float32Array(group.length * 3 * plane);
     group.forEach((crop, i) => {
       const width = Math.min(CLASSIFIER_WIDTH, Math.max(1, Math.ceil(LINE_HEIGHT * ratioOf(crop.region))));
-      for (let c = 0; c < 3; c++) {
-        sampleInto(image, crop.region, width, LINE_HEIGHT, data, (i * 3 + c) * plane, CLASSIFIER_WIDTH, centered);
-      }
+      sampleGray(image, crop.region, width, LINE_HEIGHT, data, i * 3 * plane, CLASSIFIER_WIDTH, centered);
     });
     const output = await run(
       sessions.classifier,
@@ -262,18 +260,7 @@ export async function recognizeLines(
     const plane = LINE_HEIGHT * inputWidth;
     const data = new Float32Array(group.length * 3 * plane);
     group.forEach((crop, i) => {
-      for (let c = 0; c < 3; c++) {
-        sampleInto(
-          crop.source,
-          crop.region,
-          widths[i] as number,
-          LINE_HEIGHT,
-          data,
-          (i * 3 + c) * plane,
-          inputWidth,
-          centered,
-        );
-      }
+      sampleGray(crop.source, crop.region, widths[i] as number, LINE_HEIGHT, data, i * 3 * plane, inputWidth, centered);
     });
     const output = await run(
       sessions.recognizer,

@@ -16,7 +16,7 @@ export interface Region {
  * Bilinear samples of `region` of `image` scaled to `width`×`height`, written into plane `into`
  * (offset `at`, row stride `stride`) through `value`: the models' normalizations differ.
  */
-export function sampleInto(
+function sampleInto(
   image: GrayPixels,
   region: Region,
   width: number,
@@ -47,6 +47,26 @@ export function sampleInto(
       into[at + y * stride + x] = value(top * (1 - wy) + bottom * wy);
     }
   }
+}
+
+/**
+ * A gray region as the models read an image: sampled once (see sampleInto) into the first of three
+ * planes of `stride`×`height` at `at`, and copied into the other two.
+ */
+export function sampleGray(
+  image: GrayPixels,
+  region: Region,
+  width: number,
+  height: number,
+  into: Float32Array,
+  at: number,
+  stride: number,
+  value: (gray: number) => number,
+): void {
+  const plane = stride * height;
+  sampleInto(image, region, width, height, into, at, stride, value);
+  into.copyWithin(at + plane, at, at + plane);
+  into.copyWithin(at + 2 * plane, at, at + plane);
 }
 
 /** The region turned half a turn: lines a classifier finds upside down are read from this copy. */
