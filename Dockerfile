@@ -2,9 +2,12 @@
 # One Dockerfile, two images: `--target api` and `--target worker` (docker-compose.yml and k8s/
 # build and use both). Production dependencies only; language data is baked in, nothing is
 # downloaded when a container starts.
-ARG NODE_VERSION=24
+# BUILD_IMAGE needs Node with npm, RUNTIME_IMAGE Node, a `node` user (uid 1000) and apt: where the
+# registry cannot be reached, `npm run test:containers` makes both from Debian's packages.
+ARG BUILD_IMAGE=node:24-trixie-slim
+ARG RUNTIME_IMAGE=node:24-trixie-slim
 
-FROM node:${NODE_VERSION}-trixie-slim AS build
+FROM ${BUILD_IMAGE} AS build
 WORKDIR /app
 # Manifests first: the npm ci layer is reused until a dependency changes.
 # .npmrc: onnxruntime-node ships its CPU libraries; its install script would fetch GPU ones from outside npm.
@@ -23,10 +26,12 @@ COPY packages/cli packages/cli
 COPY apps/api apps/api
 COPY apps/worker apps/worker
 # onnxruntime-node ships its libraries for five platforms (290 MB): the image keeps its own (45 MB).
+# TypeScript is an optional peer of valibot (through @bull-board/api), which prune keeps (23 MB).
 RUN TURBO_TELEMETRY_DISABLED=1 npm run build && npm prune --omit=dev --no-audit --no-fund \
- && find node_modules/onnxruntime-node/bin -mindepth 3 -maxdepth 3 ! -path "*/linux/$(node -p process.arch)" -exec rm -rf {} +
+ && find node_modules/onnxruntime-node/bin -mindepth 3 -maxdepth 3 ! -path "*/linux/$(node -p process.arch)" -exec rm -rf {} + \
+ && rm -rf node_modules/typescript node_modules/.bin/tsc node_modules/.bin/tsserver
 
-FROM node:${NODE_VERSION}-trixie-slim AS runtime
+FROM ${RUNTIME_IMAGE} AS runtime
 # Debian's tesseract-ocr-eng holds the fast English model (OCR_MODEL=fast, the default; npm's
 # @tesseract.js-data/eng holds best_int). Further languages: --build-arg EXTRA_LANGUAGES="deu fra".
 # The API needs them too: it refuses a submission in a language that is not installed.

@@ -44,6 +44,11 @@ if (mode !== 'start') {
     { pkg: 'ghostscript', present: () => onPath('gs'), optional: true },
     // The web page's end-to-end test drives it; skipped without a browser.
     { pkg: 'chromium', present: () => Boolean(process.env.CHROMIUM_PATH) || onPath('chromium'), optional: true },
+    // The container tests build the images and run them (runc: crun refuses hybrid cgroup layouts);
+    // mmdebstrap makes their base from Debian's packages where the registry's cannot be pulled.
+    { pkg: 'podman', present: () => onPath('podman'), optional: true },
+    { pkg: 'runc', present: () => onPath('runc'), optional: true },
+    { pkg: 'mmdebstrap', present: () => onPath('mmdebstrap'), optional: true },
   );
 }
 

@@ -16,7 +16,12 @@ function testFiles(dir) {
   });
 }
 
-const files = ['apps', 'packages', 'scripts', 'test'].flatMap((dir) => testFiles(path.join(root, dir))).sort();
+// Files named on the command line (`npm run test:containers`), else every test file.
+const named = process.argv.slice(2);
+const files =
+  named.length > 0
+    ? named
+    : ['apps', 'packages', 'scripts', 'test'].flatMap((dir) => testFiles(path.join(root, dir))).sort();
 const corpus = path.resolve(root, '..', 'shared', 'corpus');
 const env = { ...process.env };
 if (!env.CORPUS_DIR && existsSync(corpus)) env.CORPUS_DIR = corpus;

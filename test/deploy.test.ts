@@ -375,7 +375,7 @@ describe('Dockerfile', () => {
       if (from) {
         current = [...(stages.get(from[1] as string) ?? []), line];
         stages.set(from[2] ?? (from[1] as string), current);
-        assert.match(from[1] as string, /^(node:\$\{NODE_VERSION\}-trixie-slim|build|runtime)$/);
+        assert.match(from[1] as string, /^(\$\{(?:BUILD|RUNTIME)_IMAGE\}|build|runtime)$/);
         continue;
       }
       current.push(line);

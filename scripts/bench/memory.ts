@@ -7,7 +7,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
-import { PDFDocument, StandardFonts } from 'pdf-lib';
+import { PDFDocument } from 'pdf-lib';
 import { FINISHED_STATUSES, loadConfig, mebibytes, parseByteSize, QUEUES, type DocumentState } from '@pagefleet/shared';
 import { planCapacity } from '../../apps/worker/src/capacity/plan.js';
 import {
@@ -16,10 +16,10 @@ import {
   slotBytesFor,
   type MemoryProfile,
 } from '../../apps/worker/src/capacity/profile.js';
-import { FIXTURE_DPI, pdfOf, scannedPage, wordLines } from '../lib/fixtures.js';
+import { FIXTURE_DPI, pdfOf, scannedPage } from '../lib/fixtures.js';
 import { startRedisServer } from '../lib/redis-server.js';
 import { startApp, waitReady, type AppProcess } from '../lib/apps.js';
-import { hugePng } from './lib/hostile.js';
+import { hugePng, mediaboxPdf } from './lib/hostile.js';
 import { PeakSampler } from './lib/rss.js';
 import { renderMemoryReport, type MemoryReport } from './lib/memory-report.js';
 
@@ -210,14 +210,11 @@ for (const documents of numbers(args.documents)) {
 console.log('\n3. hostile pages — a 20000×20000 PNG and a PDF page with a 200-inch MediaBox');
 const config = loadConfig({});
 const hugeImage = await hugePng();
-const hugePdf = await PDFDocument.create();
-const font = await hugePdf.embedFont(StandardFonts.TimesRoman);
-hugePdf.addPage([14_400, 14_400]).drawText(wordLines(8, 1, 6)[0] as string, { x: 720, y: 12_000, size: 480, font });
 const hostileBudget = previousProfile.baseBytes + slotBytesFor(previousProfile, config.MAX_PAGE_PIXELS);
 const hostileRuns: Array<{ file: string; peakBytes: number; status: string; detail: string }> = [];
 for (const [file, data] of [
   ['huge.png', hugeImage],
-  ['mediabox.pdf', Buffer.from(await hugePdf.save())],
+  ['mediabox.pdf', await mediaboxPdf()],
 ] as const) {
   const stack = await startApi(`hostile-${file.replace('.', '-')}`);
   const worker = startWorker(stack, { WORKER_CONCURRENCY: '1', WORKER_QUEUES: QUEUES.pagesLarge });

@@ -9,12 +9,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import sharp from 'sharp';
 import { loadConfig, mebibytes } from '@pagefleet/shared';
 import { planCapacity } from '../../apps/worker/src/capacity/plan.js';
 import { loadMemoryProfile, MEMORY_PROFILE_FILE } from '../../apps/worker/src/capacity/profile.js';
 import { scannedPage } from '../lib/fixtures.js';
-import { hugePng } from './lib/hostile.js';
+import { hugePng, posterPng } from './lib/hostile.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const work = await mkdtemp(path.join(os.tmpdir(), 'pagefleet-paddle-memory-'));
@@ -30,10 +29,7 @@ const huge = path.join(work, 'huge.png');
 await writeFile(huge, await hugePng());
 images.push({ name: '20000×20000 PNG', file: huge });
 const poster = path.join(work, 'poster.png');
-await sharp(await scannedPage(3))
-  .resize({ width: 7000 })
-  .png()
-  .toFile(poster);
+await writeFile(poster, await posterPng());
 images.push({ name: 'poster: a scan at 7000 px wide', file: poster });
 const corpus = process.env.CORPUS_DIR;
 if (corpus) {

@@ -52,11 +52,19 @@ export function startApp(app: 'api' | 'worker', env: Record<string, string>, opt
     env: { ...process.env, ...(app === 'worker' ? WORKER_PROCESS_ENV : {}), ...env },
     stdio: ['ignore', 'pipe', options.logFile ? 'pipe' : 'inherit'],
   });
-  if (child.pid === undefined) throw new Error(`could not start the ${app}`);
+  return watchProcess(child, app, options.logFile);
+}
+
+/**
+ * Reads the JSON log lines of a process started with its stdout piped (an app, or `podman run`
+ * running one), and kills it when this process exits.
+ */
+export function watchProcess(child: ChildProcess, label: string, logFile?: string): AppProcess {
+  if (child.pid === undefined) throw new Error(`could not start the ${label}`);
   running.add(child);
   child.once('exit', () => running.delete(child));
-  if (options.logFile) {
-    const log = createWriteStream(options.logFile, { flags: 'a' });
+  if (logFile) {
+    const log = createWriteStream(logFile, { flags: 'a' });
     child.stdout?.pipe(log);
     child.stderr?.pipe(log);
   }
@@ -95,7 +103,7 @@ export function startApp(app: 'api' | 'worker', env: Record<string, string>, opt
         const timer = setTimeout(() => {
           watchers.delete(check);
           const last = logs.slice(-5).map((line) => JSON.stringify(line));
-          reject(new Error(`${app}: no such log line within ${timeoutMs} ms; last lines:\n${last.join('\n')}`));
+          reject(new Error(`${label}: no such log line within ${timeoutMs} ms; last lines:\n${last.join('\n')}`));
         }, timeoutMs);
         watchers.add(check);
         check();

@@ -1,5 +1,6 @@
+import { PDFDocument, StandardFonts } from 'pdf-lib';
 import sharp from 'sharp';
-import { wordLines } from '../../lib/fixtures.js';
+import { scannedPage, wordLines } from '../../lib/fixtures.js';
 
 /** A 20000×20000 gray PNG with one line of large text: the image a careless service decodes whole. */
 export function hugePng(): Promise<Buffer> {
@@ -18,5 +19,24 @@ export function hugePng(): Promise<Buffer> {
     ])
     .grayscale()
     .png({ compressionLevel: 9 })
+    .toBuffer();
+}
+
+/**
+ * A PDF page with a 200-inch MediaBox and one line of text: rendered at the requested DPI it would
+ * be 60000 pixels a side. It carries its text, so only forceOcr makes it render.
+ */
+export async function mediaboxPdf(): Promise<Buffer> {
+  const pdf = await PDFDocument.create();
+  const font = await pdf.embedFont(StandardFonts.TimesRoman);
+  pdf.addPage([14_400, 14_400]).drawText(wordLines(8, 1, 6)[0] as string, { x: 720, y: 12_000, size: 480, font });
+  return Buffer.from(await pdf.save());
+}
+
+/** A letter scan enlarged to 7000 pixels wide (63 megapixels): a poster's photo. */
+export async function posterPng(): Promise<Buffer> {
+  return sharp(await scannedPage(3))
+    .resize({ width: 7000 })
+    .png()
     .toBuffer();
 }

@@ -87,6 +87,10 @@ export class PaddleOcr implements OcrEngine {
 
   private load() {
     this.loading ??= (async () => {
+      // ONNX Runtime (1.30) keeps usage telemetry: a device id and an event store under ~/.cache, a
+      // log in TMPDIR. A service must not report on its own, nor write outside its volumes (a
+      // read-only container refuses it); an operator who wants it sets ORT_DISABLE_TELEMETRY=0.
+      process.env.ORT_DISABLE_TELEMETRY ??= '1';
       const ort = await import('onnxruntime-node');
       const options = (arena: boolean): InferenceSession.SessionOptions => ({
         intraOpNumThreads: this.options.threads,

@@ -1,0 +1,301 @@
+// The Dockerfile's images built with podman and run as a user runs them: redis-server on the host,
+// the API and two workers as containers on the host's network (loopback), each read-only but for
+// its /data and /tmp volumes, workers under real memory limits.
+import assert from 'node:assert/strict';
+import { chownSync, mkdtempSync } from 'node:fs';
+import { readdir, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import sharp from 'sharp';
+import type { DocumentState } from '@pagefleet/shared';
+import { hugePng, mediaboxPdf, posterPng } from '../scripts/bench/lib/hostile.js';
+import { waitReady } from '../scripts/lib/apps.js';
+import {
+  buildImages,
+  IMAGES,
+  podman,
+  podmanProblem,
+  runInImage,
+  sampleMemory,
+  startContainer,
+  type Container,
+} from '../scripts/lib/containers.js';
+import { pdfOf, scannedPage, textPdf, wordLines } from '../scripts/lib/fixtures.js';
+import { freePort } from '../scripts/lib/redis-server.js';
+import { until } from '../scripts/lib/until.js';
+import { scrape, valueOf } from './support/prometheus.js';
+import { startRedis, type TestRedis } from './support/redis.js';
+
+const problem = await podmanProblem();
+const MiB = 1024 ** 2;
+const NODE_UID = 1000;
+
+describe('containers', { skip: problem ?? false }, () => {
+  const name = `pagefleet-test-${process.pid}`;
+  const dirs: string[] = [];
+  const containers: Container[] = [];
+  const portOf = new Map<Container, number>();
+  /** Each container's /tmp on the host. */
+  const tmpOf = new Map<Container, string>();
+  let redis: TestRedis;
+  let dataDir: string;
+  let api: Container;
+  let url: string;
+
+  /** A folder of the host a container's user (the image's `node`) can write. */
+  const folder = (label: string) => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), `pagefleet-${label}-`));
+    chownSync(dir, NODE_UID, NODE_UID);
+    dirs.push(dir);
+    return dir;
+  };
+
+  function run(app: 'api' | 'worker', label: string, env: Record<string, string>, memory?: string) {
+    const tmpDir = folder(`${label}-tmp`);
+    const container = startContainer({
+      name: `${name}-${label}`,
+      image: IMAGES[app],
+      env: { REDIS_URL: redis.url, LOG_LEVEL: 'info', ...env },
+      dataDir,
+      tmpDir,
+      ...(memory ? { memory } : {}),
+    });
+    containers.push(container);
+    tmpOf.set(container, tmpDir);
+    return container;
+  }
+
+  async function runWorker(label: string, env: Record<string, string> = {}, memory?: string) {
+    const port = await freePort();
+    const worker = run('worker', label, { WORKER_PORT: String(port), ...env }, memory);
+    portOf.set(worker, port);
+    const started = Date.now();
+    await waitReady(`http://127.0.0.1:${port}`, 60_000);
+    return { worker, port, readySeconds: (Date.now() - started) / 1000 };
+  }
+
+  async function submit(file: string, data: Buffer, fields: Record<string, string> = {}) {
+    const form = new FormData();
+    for (const [key, value] of Object.entries(fields)) form.append(key, value);
+    form.append('file', new Blob([data]), file);
+    const response = await fetch(`${url}/v1/jobs`, { method: 'POST', body: form });
+    assert.equal(response.status, 202, await response.clone().text());
+    return ((await response.json()) as { id: string }).id;
+  }
+
+  const inMiB = (bytes: number) => (bytes / MiB).toFixed(0);
+
+  const job = async (id: string) => (await (await fetch(`${url}/v1/jobs/${id}`)).json()) as DocumentState;
+  const ended = (id: string, timeoutMs = 240_000) =>
+    until(
+      `document ${id} ends`,
+      async () => {
+        const doc = await job(id);
+        return ['completed', 'partial', 'failed', 'canceled'].includes(doc.status) ? doc : undefined;
+      },
+      timeoutMs,
+    );
+
+  before(
+    async () => {
+      await buildImages((line) => console.log(`containers: ${line}`));
+      redis = await startRedis();
+      dataDir = folder('data');
+      const port = await freePort();
+      url = `http://127.0.0.1:${port}`;
+      const started = Date.now();
+      // One client sends the 50 uploads of the last test at once. Its own machine's two CPUs leave
+      // some of them unread for seconds, which the slow-upload rule would cut (408).
+      api = run(
+        'api',
+        'api',
+        { PORT: String(port), UPLOADS_PER_CLIENT: '64', UPLOAD_MIN_BYTES_PER_SECOND: '0' },
+        '256m',
+      );
+      await waitReady(url, 60_000);
+      console.log(`containers: API ready ${((Date.now() - started) / 1000).toFixed(1)} s after podman run`);
+    },
+    { timeout: 40 * 60_000 },
+  );
+  after(async () => {
+    await Promise.all(containers.map((container) => container.remove().catch(() => undefined)));
+    await redis?.stop();
+    await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
+  });
+
+  test('the images: no compilers or dev dependencies, the node user, working HEALTHCHECKs', async () => {
+    for (const image of Object.values(IMAGES)) {
+      const [size, user] = (await podman(['image', 'inspect', '--format', '{{.Size}} {{.User}}', image])).split(' ');
+      console.log(`containers: ${image} ${inMiB(Number(size))} MiB`);
+      assert.equal(user, 'node', image);
+      const found = await runInImage(
+        image,
+        'ls node_modules node_modules/.bin; for tool in gcc g++ cc make python3 tsc; do command -v $tool; done; true',
+      );
+      for (const tool of ['typescript', 'eslint', 'prettier', 'tsx', 'turbo', 'tsc', 'gcc', 'make', 'python3']) {
+        assert.doesNotMatch(found, new RegExp(`(^|/)${tool}$`, 'm'), `${image} holds ${tool}`);
+      }
+    }
+    assert.equal(await podman(['healthcheck', 'run', api.name]), '');
+  });
+
+  test('a scanned PDF, a born-digital PDF and an image complete with every output; workers run as node, reap their children, write only to their volumes', async () => {
+    const workers = await Promise.all([runWorker('worker-a', { SHUTDOWN_GRACE_MS: '500' }), runWorker('worker-b')]);
+    console.log(
+      `containers: workers ready ${workers.map((w) => w.readySeconds.toFixed(1)).join(' s, ')} s after podman run`,
+    );
+    const outputs = 'text,json,hocr,tsv,pdf,image';
+    const ids = await Promise.all([
+      submit('scan.pdf', await pdfOf([await scannedPage(1), await scannedPage(2)]), { outputs }),
+      submit('digital.pdf', textPdf(wordLines(3, 12)), { outputs }),
+      submit('photo.jpg', await scannedPage(4), { outputs }),
+    ]);
+    for (const id of ids) {
+      const doc = await ended(id);
+      assert.equal(doc.status, 'completed', JSON.stringify(doc));
+      for (const link of [`/v1/jobs/${id}/text`, `/v1/jobs/${id}/result`, `/v1/jobs/${id}/pdf`]) {
+        const response = await fetch(`${url}${link}`);
+        assert.equal(response.status, 200, link);
+        assert.ok((await response.arrayBuffer()).byteLength > 100, link);
+      }
+      for (let page = 1; page <= doc.pageCount; page++) {
+        for (const format of ['hocr', 'tsv', 'pdf', 'image']) {
+          const response = await fetch(`${url}/v1/jobs/${id}/pages/${page}?format=${format}`);
+          assert.equal(response.status, 200, `${id} page ${page} ${format}`);
+        }
+      }
+    }
+    const text = await (await fetch(`${url}/v1/jobs/${ids[1]}/text`)).text();
+    assert.ok(text.includes(wordLines(3, 12)[0] as string), text);
+
+    for (const { worker } of workers) {
+      assert.equal(await podman(['healthcheck', 'run', worker.name]), '');
+      const processes = (await podman(['top', worker.name, 'user', 'state', 'comm']))
+        .split('\n')
+        .slice(1)
+        .map((line) => line.trim().split(/\s+/));
+      assert.ok(processes.length >= 2, 'tini and node');
+      for (const [user, state, command] of processes) {
+        assert.equal(user, 'node', `${command} runs as ${user}`);
+        assert.notEqual(state, 'Z', `${command} is a zombie`);
+      }
+    }
+    for (const container of [api, ...workers.map((w) => w.worker)]) {
+      // --read-only: a write outside /data and /tmp fails; podman itself writes /etc's hosts files.
+      const changes = (await podman(['diff', container.name])).split('\n').filter(Boolean);
+      assert.deepEqual(
+        changes.filter(
+          (line) => !/^[AC] \/etc(\/(hosts|hostname|resolv\.conf))?$/.test(line) && !/^[AC] \/run/.test(line),
+        ),
+        [],
+        container.name,
+      );
+    }
+  });
+
+  test('SIGTERM to a worker mid-document hands its page back; the document completes on the other', async () => {
+    const [a, b] = containers.filter((container) => container.name.includes('worker-'));
+    assert.ok(a && b);
+    const id = await submit('eight.pdf', await pdfOf(await Promise.all([5, 6, 7, 8, 9, 10, 11, 12].map(scannedPage))));
+    const probe = `http://127.0.0.1:${portOf.get(a)}`;
+    await until('worker-a busy on the document', async () => {
+      const busy = valueOf(await scrape(probe), 'pagefleet_worker_busy_slots', { queue: 'pages' });
+      return busy > 0 ? true : undefined;
+    });
+    await a.signal('SIGTERM');
+    assert.equal(await a.exited, 0);
+    const stopped = a.logs.find((line) => line.msg === 'stopped');
+    assert.ok(Number(stopped?.handedBack) >= 1, `worker-a handed its page back: ${JSON.stringify(stopped)}`);
+    const doc = await ended(id);
+    assert.equal(doc.status, 'completed');
+    assert.equal(doc.pagesDone, 8);
+    await b.stop();
+    assert.equal(await b.exited, 0);
+    // What a worker writes to /tmp (rendered pages, Tesseract's folders) is gone once it has stopped.
+    for (const worker of [a, b]) assert.deepEqual(await readdir(tmpOf.get(worker) ?? ''), [], worker.name);
+  });
+
+  test(
+    'workers under 512 MB and 256 MB read hostile pages, four documents at once, with no page lost to an OOM kill',
+    { timeout: 20 * 60_000 },
+    async () => {
+      const big = await runWorker('worker-512', {}, '512m');
+      const small = await runWorker('worker-256', {}, '256m');
+      for (const [{ worker }, limit] of [
+        [big, 512],
+        [small, 256],
+      ] as const) {
+        const plan = await worker.waitForLog((line) => line.msg === 'capacity planned');
+        console.log(
+          `containers: ${worker.name} planned ${JSON.stringify(plan.queues)} from ${String(plan.budgetSource)}`,
+        );
+        assert.equal(plan.budgetMiB, limit);
+        assert.match(String(plan.budgetSource), /^cgroup v[12]$/);
+      }
+      const ids = await Promise.all([
+        submit('poster.png', await posterPng()),
+        submit('huge.png', await hugePng()),
+        // The page carries its text: forceOcr makes it render, which is what it is here to cost.
+        submit('mediabox.pdf', await mediaboxPdf(), { forceOcr: 'true' }),
+        submit('scan.pdf', await pdfOf(await Promise.all([13, 14, 15, 16, 17, 18].map(scannedPage)))),
+      ]);
+      const workers = [big.worker, small.worker];
+      const samplers = workers.map(sampleMemory);
+      const restarted: string[] = [];
+      const docs = await until(
+        'the hostile documents end',
+        async () => {
+          for (const worker of workers) {
+            if (worker.child.exitCode === null) continue;
+            assert.equal(await worker.oomKilled(), true, `${worker.name} exited ${worker.child.exitCode}`);
+            restarted.push(worker.name);
+          }
+          const states = await Promise.all(ids.map(job));
+          return states.every((doc) => doc.status !== 'queued' && doc.status !== 'processing') ? states : undefined;
+        },
+        18 * 60_000,
+      );
+      for (const [i, worker] of workers.entries()) {
+        const { peakBytes, anonBytes } = samplers[i]?.() ?? { peakBytes: 0, anonBytes: 0 };
+        const pages = worker.logs.filter((line) => line.msg === 'page completed').length;
+        console.log(
+          `containers: ${worker.name} read ${pages} pages; cgroup high-water mark ${inMiB(peakBytes)} MiB, anonymous memory at most ${inMiB(anonBytes)} MiB`,
+        );
+        assert.ok(pages > 0, `${worker.name} read pages`);
+      }
+      assert.deepEqual(restarted, [], 'no worker was OOM-killed');
+      for (const doc of docs) assert.equal(doc.status, 'completed', JSON.stringify(doc));
+    },
+  );
+
+  test('the API under 256 MB takes 50 uploads of 17 MB at once', async () => {
+    const noise = await sharp({
+      create: {
+        width: 3600,
+        height: 5000,
+        channels: 3,
+        background: '#808080',
+        noise: { type: 'gaussian', mean: 128, sigma: 60 },
+      },
+    })
+      .jpeg({ quality: 95 })
+      .toBuffer();
+    const upload = await pdfOf([noise]);
+    assert.ok(upload.length > 16 * MiB, `${upload.length} bytes`);
+    const sampled = sampleMemory(api);
+    const answers = await Promise.all(
+      Array.from({ length: 50 }, async (_, i) => {
+        const form = new FormData();
+        form.append('file', new Blob([upload]), `upload-${i}.pdf`);
+        return (await fetch(`${url}/v1/jobs`, { method: 'POST', body: form })).status;
+      }),
+    );
+    const { peakBytes, anonBytes } = sampled();
+    console.log(
+      `containers: API, 50 uploads of ${(upload.length / MiB).toFixed(1)} MiB at once: cgroup high-water mark ${inMiB(peakBytes)} MiB of 256, anonymous memory at most ${inMiB(anonBytes)} MiB`,
+    );
+    assert.equal(api.child.exitCode, null, 'the API is alive');
+    assert.deepEqual([...new Set(answers)], [202]);
+  });
+});
