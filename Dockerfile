@@ -25,11 +25,20 @@ COPY packages/client packages/client
 COPY packages/cli packages/cli
 COPY apps/api apps/api
 COPY apps/worker apps/worker
-# onnxruntime-node ships its libraries for five platforms (290 MB): the image keeps its own (45 MB).
-# TypeScript is an optional peer of valibot (through @bull-board/api), which prune keeps (23 MB).
-RUN TURBO_TELEMETRY_DISABLED=1 npm run build && npm prune --omit=dev --no-audit --no-fund \
- && find node_modules/onnxruntime-node/bin -mindepth 3 -maxdepth 3 ! -path "*/linux/$(node -p process.arch)" -exec rm -rf {} + \
+RUN TURBO_TELEMETRY_DISABLED=1 npm run build
+
+# Each image keeps the production packages of its own app: without the other app's workspace (and
+# the CLI's and the client's), prune drops what only they need, so the API leaves out the OCR
+# engines. TypeScript is an optional peer of valibot (through @bull-board/api), which prune keeps.
+FROM build AS api-modules
+RUN rm -rf apps/worker packages/cli packages/client && npm prune --omit=dev --no-audit --no-fund \
  && rm -rf node_modules/typescript node_modules/.bin/tsc node_modules/.bin/tsserver
+
+# onnxruntime-node ships its libraries for five platforms (290 MB): the image keeps its own (45 MB).
+FROM build AS worker-modules
+RUN rm -rf apps/api packages/cli packages/client && npm prune --omit=dev --no-audit --no-fund \
+ && rm -rf node_modules/typescript node_modules/.bin/tsc node_modules/.bin/tsserver \
+ && find node_modules/onnxruntime-node/bin -mindepth 3 -maxdepth 3 ! -path "*/linux/$(node -p process.arch)" -exec rm -rf {} +
 
 FROM ${RUNTIME_IMAGE} AS runtime
 # Debian's tesseract-ocr-eng holds the fast English model (OCR_MODEL=fast, the default; npm's
@@ -39,7 +48,7 @@ ARG EXTRA_LANGUAGES=""
 RUN apt-get update \
  && apt-get install -y --no-install-recommends poppler-utils tini tesseract-ocr-eng \
     $(for language in ${EXTRA_LANGUAGES}; do echo "tesseract-ocr-${language}"; done) \
- && rm -rf /var/lib/apt/lists/*
+ && apt-get clean && rm -rf /var/lib/apt/lists/*
 ENV NODE_ENV=production \
     DATA_DIR=/data \
     TESSDATA_DIR=/usr/share/tesseract-ocr/5/tessdata
@@ -48,7 +57,6 @@ WORKDIR /app
 # there is writable.
 RUN mkdir -p /data && chown node:node /data
 COPY --from=build /app/package.json ./
-COPY --from=build /app/node_modules node_modules
 COPY --from=build /app/packages/contract/package.json packages/contract/
 COPY --from=build /app/packages/contract/dist packages/contract/dist
 COPY --from=build /app/packages/shared/package.json packages/shared/
@@ -57,6 +65,7 @@ COPY --from=build /app/packages/shared/dist packages/shared/dist
 ENTRYPOINT ["/usr/bin/tini", "--"]
 
 FROM runtime AS api
+COPY --from=api-modules /app/node_modules node_modules
 COPY --from=build /app/apps/api/package.json apps/api/
 COPY --from=build /app/apps/api/dist apps/api/dist
 USER node
@@ -72,7 +81,8 @@ FROM runtime AS worker
 USER root
 RUN apt-get update \
  && apt-get install -y --no-install-recommends tesseract-ocr qpdf graphicsmagick ghostscript \
- && rm -rf /var/lib/apt/lists/*
+ && apt-get clean && rm -rf /var/lib/apt/lists/*
+COPY --from=worker-modules /app/node_modules node_modules
 COPY --from=build /app/apps/worker/package.json /app/apps/worker/memory-profile.json /app/apps/worker/tesseract-thread.cjs apps/worker/
 COPY --from=build /app/apps/worker/dist apps/worker/dist
 USER node

@@ -6,17 +6,21 @@ import { chownSync, mkdtempSync } from 'node:fs';
 import { readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
-import type { DocumentState } from '@pagefleet/shared';
+import { parseByteSize, type DocumentState } from '@pagefleet/shared';
+import { stringify } from 'yaml';
 import { hugePng, mediaboxPdf, posterPng } from '../scripts/bench/lib/hostile.js';
 import { waitReady } from '../scripts/lib/apps.js';
 import {
   buildImages,
   IMAGES,
   podman,
+  kubePlay,
   podmanProblem,
   runInImage,
+  runToEnd,
   sampleMemory,
   startContainer,
   type Container,
@@ -25,16 +29,18 @@ import { pdfOf, scannedPage, textPdf, wordLines } from '../scripts/lib/fixtures.
 import { freePort } from '../scripts/lib/redis-server.js';
 import { until } from '../scripts/lib/until.js';
 import { scrape, valueOf } from './support/prometheus.js';
+import { containers as podContainers, id, renderKustomization } from './support/kustomize.js';
 import { startRedis, type TestRedis } from './support/redis.js';
 
 const problem = await podmanProblem();
 const MiB = 1024 ** 2;
 const NODE_UID = 1000;
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 describe('containers', { skip: problem ?? false }, () => {
   const name = `pagefleet-test-${process.pid}`;
   const dirs: string[] = [];
-  const containers: Container[] = [];
+  const running: Container[] = [];
   const portOf = new Map<Container, number>();
   /** Each container's /tmp on the host. */
   const tmpOf = new Map<Container, string>();
@@ -61,7 +67,7 @@ describe('containers', { skip: problem ?? false }, () => {
       tmpDir,
       ...(memory ? { memory } : {}),
     });
-    containers.push(container);
+    running.push(container);
     tmpOf.set(container, tmpDir);
     return container;
   }
@@ -119,7 +125,7 @@ describe('containers', { skip: problem ?? false }, () => {
     { timeout: 40 * 60_000 },
   );
   after(async () => {
-    await Promise.all(containers.map((container) => container.remove().catch(() => undefined)));
+    await Promise.all(running.map((container) => container.remove().catch(() => undefined)));
     await redis?.stop();
     await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
   });
@@ -138,6 +144,14 @@ describe('containers', { skip: problem ?? false }, () => {
       }
     }
     assert.equal(await podman(['healthcheck', 'run', api.name]), '');
+  });
+
+  test('as with npm start, a bad variable stops an image at once with EX_CONFIG, naming it', async () => {
+    for (const image of Object.values(IMAGES)) {
+      const { code, output } = await runToEnd(image, { REDIS_URL: redis.url, LOG_LEVEL: 'loud' });
+      assert.equal(code, 78, output);
+      assert.match(output, /LOG_LEVEL/, image);
+    }
   });
 
   test('a scanned PDF, a born-digital PDF and an image complete with every output; workers run as node, reap their children, write only to their volumes', async () => {
@@ -195,7 +209,7 @@ describe('containers', { skip: problem ?? false }, () => {
   });
 
   test('SIGTERM to a worker mid-document hands its page back; the document completes on the other', async () => {
-    const [a, b] = containers.filter((container) => container.name.includes('worker-'));
+    const [a, b] = running.filter((container) => container.name.includes('worker-'));
     assert.ok(a && b);
     const id = await submit('eight.pdf', await pdfOf(await Promise.all([5, 6, 7, 8, 9, 10, 11, 12].map(scannedPage))));
     const probe = `http://127.0.0.1:${portOf.get(a)}`;
@@ -297,5 +311,90 @@ describe('containers', { skip: problem ?? false }, () => {
     );
     assert.equal(api.child.exitCode, null, 'the API is alive');
     assert.deepEqual([...new Set(answers)], [202]);
+    // SIGTERM (podman stop), as Ctrl-C on npm start: the API drains and exits 0.
+    await api.stop();
+    assert.equal(await api.exited, 0);
+  });
+
+  test('the k8s Deployments under podman kube play: limits, read-only root, uid 1000, a document completes', async () => {
+    const [apiPort, workerPort] = [await freePort(), await freePort()];
+    const suffix = String(process.pid);
+    const wanted = ['ConfigMap/pagefleet-config', 'PersistentVolumeClaim/pagefleet-data', 'Deployment/pagefleet-api'];
+    wanted.push('Deployment/pagefleet-worker-1gi');
+    const objects = (await renderKustomization(path.join(root, 'k8s/overlays/dev'))).filter((object) =>
+      wanted.includes(id(object)),
+    );
+    assert.equal(objects.length, wanted.length);
+    for (const object of objects) {
+      delete object.metadata.namespace;
+      object.metadata.name = `${object.metadata.name}-${suffix}`;
+      if (object.kind === 'ConfigMap') {
+        Object.assign(object.data as Record<string, string>, {
+          REDIS_URL: redis.url,
+          QUEUE_PREFIX: `kube-${suffix}`,
+          PORT: String(apiPort),
+          WORKER_PORT: String(workerPort),
+          LOG_LEVEL: 'info',
+        });
+      }
+      if (object.kind !== 'Deployment') continue;
+      const pod = (object.spec as { template: { spec: Record<string, unknown> } }).template.spec;
+      for (const volume of pod.volumes as Array<{ persistentVolumeClaim?: { claimName: string } }>) {
+        if (volume.persistentVolumeClaim) volume.persistentVolumeClaim.claimName += `-${suffix}`;
+      }
+      for (const container of podContainers(object)) {
+        for (const from of container.envFrom as Array<{ configMapRef?: { name: string } }>) {
+          if (from.configMapRef) from.configMapRef.name += `-${suffix}`;
+        }
+        const worker = container.name === 'worker';
+        container.image = worker ? IMAGES.worker : IMAGES.api;
+        // On the host's network a pod maps no ports: its probes name the port itself.
+        delete container.ports;
+        for (const probe of ['livenessProbe', 'readinessProbe', 'startupProbe']) {
+          const httpGet = (container[probe] as { httpGet?: { port: unknown } } | undefined)?.httpGet;
+          if (httpGet) httpGet.port = worker ? workerPort : apiPort;
+        }
+      }
+    }
+    const dir = folder('kube');
+    const played = await kubePlay(objects.map((object) => stringify(object)).join('---\n'), dir);
+    try {
+      const kubeUrl = `http://127.0.0.1:${apiPort}`;
+      await Promise.all([waitReady(kubeUrl, 60_000), waitReady(`http://127.0.0.1:${workerPort}`, 60_000)]);
+      for (const object of objects.filter((each) => each.kind === 'Deployment')) {
+        for (const container of podContainers(object)) {
+          const name = `${object.metadata.name}-pod-0-${container.name}`;
+          const [memory, readOnly, user] = (
+            await podman([
+              'inspect',
+              '--format',
+              '{{.HostConfig.Memory}} {{.HostConfig.ReadonlyRootfs}} {{.Config.User}}',
+              name,
+            ])
+          ).split(' ');
+          const limit = (container.resources as { limits: { memory: string } }).limits.memory;
+          assert.equal(Number(memory), parseByteSize(limit), `${name} memory limit`);
+          assert.equal(readOnly, 'true', name);
+          assert.equal(user, '1000:1000', name);
+        }
+      }
+      const form = new FormData();
+      form.append('file', new Blob([await scannedPage(21)]), 'scan.jpg');
+      const response = await fetch(`${kubeUrl}/v1/jobs`, { method: 'POST', body: form });
+      assert.equal(response.status, 202);
+      const { id: job } = (await response.json()) as { id: string };
+      const doc = await until(
+        'the document ends',
+        async () => {
+          const state = (await (await fetch(`${kubeUrl}/v1/jobs/${job}`)).json()) as DocumentState;
+          return state.status === 'processing' || state.status === 'queued' ? undefined : state;
+        },
+        120_000,
+      );
+      assert.equal(doc.status, 'completed');
+    } finally {
+      await played.down();
+      await podman(['volume', 'rm', '--force', `pagefleet-data-${suffix}`]);
+    }
   });
 });

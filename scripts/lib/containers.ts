@@ -2,8 +2,9 @@
 // made from Debian's packages where the registry's cannot be pulled), and containers run on the
 // host's network, read-only but for their volumes, under real memory limits.
 import { execFile, spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
-import { readFile, rm } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,14 +18,50 @@ const exec = promisify(execFile);
 const REGISTRY_BASE = 'docker.io/library/node:24-trixie-slim';
 /**
  * Bases made from Debian's packages: what the registry's gives the Dockerfile (Node, npm to build,
- * a `node` user of uid 1000, apt). The build base trusts the host's own certificate authorities,
- * since npm reaches the registry through the host's network.
+ * a `node` user of uid 1000, apt), slim as Debian's own slim images are (no manuals, translations
+ * or documentation but copyrights; the rule stays in the image for what the Dockerfile installs).
+ * The build base trusts the host's certificate authorities: npm reaches the registry through the
+ * host's network.
  */
+const SLIM = [
+  'path-exclude=/usr/share/man/*',
+  'path-exclude=/usr/share/locale/*',
+  'path-include=/usr/share/locale/locale.alias',
+  'path-exclude=/usr/share/doc/*',
+  'path-include=/usr/share/doc/*/copyright',
+  'path-exclude=/usr/share/info/*',
+];
 const LOCAL_BASES = {
-  build: { image: 'localhost/pagefleet/node:trixie-build', packages: ['nodejs', 'npm', 'ca-certificates'] },
-  runtime: { image: 'localhost/pagefleet/node:trixie', packages: ['nodejs', 'ca-certificates'] },
+  build: { name: 'trixie-build', packages: ['nodejs', 'npm', 'ca-certificates'], hostAuthorities: true },
+  runtime: { name: 'trixie', packages: ['nodejs', 'ca-certificates'], hostAuthorities: false },
 } as const;
+type BaseRecipe = (typeof LOCAL_BASES)[keyof typeof LOCAL_BASES];
 const HOST_AUTHORITIES = '/usr/local/share/ca-certificates';
+
+/** mmdebstrap's arguments for a base, but for its output. */
+function recipe(base: BaseRecipe): string[] {
+  const hooks = ['chroot "$1" useradd --uid 1000 --user-group --create-home --shell /bin/bash node'];
+  const authorities = existsSync(HOST_AUTHORITIES) ? readdirSync(HOST_AUTHORITIES) : [];
+  if (base.hostAuthorities && authorities.length > 0) {
+    hooks.push(`cp ${HOST_AUTHORITIES}/* "$1${HOST_AUTHORITIES}/"`, 'chroot "$1" update-ca-certificates');
+  }
+  return [
+    '--variant=minbase',
+    `--include=${base.packages.join(',')}`,
+    ...SLIM.map((rule) => `--dpkgopt=${rule}`),
+    ...hooks.map((hook) => `--customize-hook=${hook}`),
+    'trixie',
+  ];
+}
+
+/** A base's image name: its tag follows its recipe, so a changed recipe makes a new base. */
+function baseImage(base: BaseRecipe): string {
+  const digest = createHash('sha256')
+    .update(JSON.stringify(recipe(base)))
+    .digest('hex')
+    .slice(0, 12);
+  return `localhost/pagefleet/node:${base.name}-${digest}`;
+}
 
 export const IMAGES = { api: 'localhost/pagefleet/api:test', worker: 'localhost/pagefleet/worker:test' } as const;
 
@@ -36,19 +73,19 @@ export async function podman(args: string[], timeoutMs = 120_000): Promise<strin
 const onPath = (command: string) =>
   (process.env.PATH ?? '').split(path.delimiter).some((dir) => dir && existsSync(path.join(dir, command)));
 
-/**
- * Options every container runs with here: runc (crun refuses hybrid cgroup layouts), the host's
- * network (loopback only), and file and process limits at or below this process' hard limits,
- * which a container may not raise.
- */
-function runOptions(): string[] {
+/** File and process limits for containers: at or below this process' hard limits, which a container may not raise. */
+function ulimits(): { files: number; processes: number } {
   const hard = spawnSync('sh', ['-c', 'ulimit -Hn; ulimit -Hu'], { encoding: 'utf8' }).stdout.split('\n');
   const limit = (value: string | undefined, most: number) =>
     value === 'unlimited' || !Number(value) ? most : Math.min(Number(value), most);
-  const files = limit(hard[0], 65_536);
-  const processes = limit(hard[1], 4096);
+  return { files: limit(hard[0], 65_536), processes: limit(hard[1], 4096) };
+}
+/** Options every container runs with here: the host's network (loopback only), and `ulimits`. */
+function runOptions(): string[] {
+  const { files, processes } = ulimits();
   return ['--network', 'host', '--ulimit', `nofile=${files}:${files}`, '--ulimit', `nproc=${processes}:${processes}`];
 }
+// crun refuses hybrid cgroup layouts (cgroup v1 for memory beside v2).
 const RUNTIME = ['--runtime', 'runc'];
 
 /** Why this machine cannot build and run the images, or undefined where it can. */
@@ -70,27 +107,13 @@ async function imageExists(image: string): Promise<boolean> {
 }
 
 /** Makes one base with mmdebstrap (Debian 13, as the registry's) and imports it. */
-async function makeBase({ image, packages }: { image: string; packages: readonly string[] }, log: Logger) {
+async function makeBase(base: BaseRecipe, log: Logger): Promise<void> {
   if (!onPath('mmdebstrap')) throw new Error(`the registry cannot be reached and mmdebstrap is not installed`);
   const tarball = path.join(os.tmpdir(), `pagefleet-base-${process.pid}.tar`);
-  const hooks = ['chroot "$1" useradd --uid 1000 --user-group --create-home --shell /bin/bash node'];
-  const authorities = existsSync(HOST_AUTHORITIES) ? readdirSync(HOST_AUTHORITIES) : [];
-  if (packages.includes('npm') && authorities.length > 0) {
-    hooks.push(`cp ${HOST_AUTHORITIES}/* "$1${HOST_AUTHORITIES}/"`, 'chroot "$1" update-ca-certificates');
-  }
-  log(`making ${image} from Debian's packages (${packages.join(', ')})`);
+  const image = baseImage(base);
+  log(`making ${image} from Debian's packages (${base.packages.join(', ')})`);
   try {
-    await exec(
-      'mmdebstrap',
-      [
-        '--variant=minbase',
-        `--include=${packages.join(',')}`,
-        ...hooks.map((hook) => `--customize-hook=${hook}`),
-        'trixie',
-        tarball,
-      ],
-      { maxBuffer: 64 * 1024 ** 2, timeout: 600_000 },
-    );
+    await exec('mmdebstrap', [...recipe(base), tarball], { maxBuffer: 64 * 1024 ** 2, timeout: 600_000 });
     await podman(['import', '--change', 'CMD ["node"]', tarball, image], 300_000);
   } finally {
     await rm(tarball, { force: true });
@@ -107,8 +130,8 @@ async function baseImages(log: Logger): Promise<{ build: string; runtime: string
     (error: Error) => (log(`${REGISTRY_BASE} cannot be pulled: ${error.message.split('\n')[0] ?? ''}`), false),
   );
   if (pulled) return { build: REGISTRY_BASE, runtime: REGISTRY_BASE };
-  for (const base of Object.values(LOCAL_BASES)) if (!(await imageExists(base.image))) await makeBase(base, log);
-  return { build: LOCAL_BASES.build.image, runtime: LOCAL_BASES.runtime.image };
+  for (const base of Object.values(LOCAL_BASES)) if (!(await imageExists(baseImage(base)))) await makeBase(base, log);
+  return { build: baseImage(LOCAL_BASES.build), runtime: baseImage(LOCAL_BASES.runtime) };
 }
 
 /**
@@ -142,6 +165,40 @@ export async function buildImages(log: Logger): Promise<void> {
     );
     log(`built ${image} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
   }
+}
+
+/**
+ * `podman kube play` of the given objects on the host's network; its containers get the limits
+ * and runtime of `runOptions` from a containers.conf of their own (kube play takes no --ulimit).
+ * Returns what `podman kube down` needs.
+ */
+export async function kubePlay(yamlText: string, dir: string): Promise<{ down(): Promise<void> }> {
+  const { files, processes } = ulimits();
+  const conf = path.join(dir, 'containers.conf');
+  const limits = `"nofile=${files}:${files}", "nproc=${processes}:${processes}"`;
+  await writeFile(conf, `[containers]\ndefault_ulimits = [${limits}]\n[engine]\nruntime = "runc"\n`);
+  const file = path.join(dir, 'kube.yaml');
+  await writeFile(file, yamlText);
+  const env = { ...process.env, CONTAINERS_CONF: conf };
+  await exec('podman', ['kube', 'play', '--network', 'host', file], { env, timeout: 300_000 });
+  return {
+    async down() {
+      await exec('podman', ['kube', 'down', file], { env, timeout: 120_000 });
+    },
+  };
+}
+
+/** Runs `image` as it starts (entrypoint and command) to its end; returns its exit code and output. */
+export async function runToEnd(image: string, env: Record<string, string>): Promise<{ code: number; output: string }> {
+  const args = [...RUNTIME, 'run', '--rm', ...runOptions(), '--no-healthcheck'];
+  for (const [name, value] of Object.entries(env)) args.push('--env', `${name}=${value}`);
+  return exec('podman', [...args, image], { timeout: 120_000 }).then(
+    ({ stdout, stderr }) => ({ code: 0, output: stdout + stderr }),
+    (error: { code?: number; stdout?: string; stderr?: string }) => ({
+      code: error.code ?? -1,
+      output: (error.stdout ?? '') + (error.stderr ?? ''),
+    }),
+  );
 }
 
 /** Runs a shell command in a new container of `image` (its entrypoint skipped) and returns its output. */
