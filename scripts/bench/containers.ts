@@ -71,7 +71,8 @@ async function start(
     image: IMAGES[app],
     env: {
       REDIS_URL: redis.url,
-      QUEUE_PREFIX: `bench-${serial}`,
+      // Containers on one data folder are one fleet.
+      QUEUE_PREFIX: `bench-${path.basename(dataDir)}`,
       LOG_LEVEL: 'info',
       [app === 'api' ? 'PORT' : 'WORKER_PORT']: String(port),
       ...env,
@@ -116,14 +117,14 @@ const images = [];
 for (const [app, image] of Object.entries(IMAGES)) {
   const size = Number(await podman(['image', 'inspect', '--format', '{{.Size}}', image]));
   images.push({ app, image, sizeMiB: inMiB(size) });
-  console.log(`\n1. ${image}: ${inMiB(size)} MiB`);
 }
+console.log(`\n1. images: ${images.map((image) => `${image.image} ${image.sizeMiB} MiB`).join(', ')}`);
 
 // 2. Seconds from `podman run` to /ready.
 const ready: Record<'api' | 'worker', number[]> = { api: [], worker: [] };
 for (let i = 0; i < REPEATS; i++) {
   const api = await start('api', {}, '256m');
-  const worker = await start('worker', {}, '512m', undefined);
+  const worker = await start('worker', {}, '512m');
   ready.api.push(api.readySeconds);
   ready.worker.push(worker.readySeconds);
   await stop(worker, api);
@@ -151,7 +152,7 @@ console.log(
 );
 
 // 4. The API under 256 MB: 30 uploads of a 7 MB scan at once (REPEATS times), then 50 of 17 MB.
-const sevenMB = await pdfOf(await Promise.all(Array.from({ length: 14 }, (_, i) => scannedPage(300 + i))));
+const sevenMB = await pdfOf(await Promise.all(Array.from({ length: 9 }, (_, i) => scannedPage(300 + i))));
 const noise = await (
   await import('sharp')
 )
