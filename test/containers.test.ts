@@ -231,8 +231,8 @@ describe('containers', { skip: problem ?? false }, () => {
   });
 
   test(
-    'workers under 512 MB and 256 MB read hostile pages, four documents at once, with no page lost to an OOM kill',
-    { timeout: 20 * 60_000 },
+    'workers under 512 MB and 256 MB read hostile pages, four documents at once, without an OOM kill',
+    { timeout: 12 * 60_000 },
     async () => {
       const big = await runWorker('worker-512', {}, '512m');
       const small = await runWorker('worker-256', {}, '256m');
@@ -256,19 +256,19 @@ describe('containers', { skip: problem ?? false }, () => {
       ]);
       const workers = [big.worker, small.worker];
       const samplers = workers.map(sampleMemory);
-      const restarted: string[] = [];
       const docs = await until(
         'the hostile documents end',
         async () => {
+          // A worker gone (OOM-killed: exit 137) fails the test at once.
           for (const worker of workers) {
             if (worker.child.exitCode === null) continue;
-            assert.equal(await worker.oomKilled(), true, `${worker.name} exited ${worker.child.exitCode}`);
-            restarted.push(worker.name);
+            const killed = (await worker.oomKilled()) ? ', OOM-killed' : '';
+            throw new Error(`${worker.name} exited ${worker.child.exitCode}${killed}`);
           }
           const states = await Promise.all(ids.map(job));
           return states.every((doc) => doc.status !== 'queued' && doc.status !== 'processing') ? states : undefined;
         },
-        18 * 60_000,
+        10 * 60_000,
       );
       for (const [i, worker] of workers.entries()) {
         const { peakBytes, anonBytes } = samplers[i]?.() ?? { peakBytes: 0, anonBytes: 0 };
@@ -278,7 +278,6 @@ describe('containers', { skip: problem ?? false }, () => {
         );
         assert.ok(pages > 0, `${worker.name} read pages`);
       }
-      assert.deepEqual(restarted, [], 'no worker was OOM-killed');
       for (const doc of docs) assert.equal(doc.status, 'completed', JSON.stringify(doc));
     },
   );

@@ -404,10 +404,16 @@ describe('Dockerfile', () => {
       (stages.get('worker') ?? []).some((line) => /graphicsmagick ghostscript/.test(line)),
       'pdf2pic needs gm and gs',
     );
-    assert.ok(
-      (stages.get('build') ?? []).some((line) => /npm prune --omit=dev/.test(line)),
-      'production dependencies only',
-    );
+    for (const target of ['api', 'worker']) {
+      assert.ok(
+        (stages.get(`${target}-modules`) ?? []).some((line) => /npm prune --omit=dev/.test(line)),
+        `${target}: production dependencies only`,
+      );
+      assert.ok(
+        (stages.get(target) ?? []).includes(`COPY --from=${target}-modules /app/node_modules node_modules`),
+        `${target}: its own packages`,
+      );
+    }
     assert.ok(
       ignored(patterns, 'node_modules') &&
         ignored(patterns, 'apps/api/dist') &&
