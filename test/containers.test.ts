@@ -8,10 +8,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
-import sharp from 'sharp';
 import { parseByteSize, type DocumentState } from '@pagefleet/shared';
 import { stringify } from 'yaml';
-import { hugePng, mediaboxPdf, posterPng } from '../scripts/bench/lib/hostile.js';
+import { hostileDocuments } from '../scripts/bench/lib/hostile.js';
 import { waitReady } from '../scripts/lib/apps.js';
 import {
   buildImages,
@@ -25,7 +24,7 @@ import {
   startContainer,
   type Container,
 } from '../scripts/lib/containers.js';
-import { pdfOf, scannedPage, textPdf, wordLines } from '../scripts/lib/fixtures.js';
+import { noisePdf, pdfOf, scannedPage, textPdf, wordLines } from '../scripts/lib/fixtures.js';
 import { freePort } from '../scripts/lib/redis-server.js';
 import { until } from '../scripts/lib/until.js';
 import { scrape, valueOf } from './support/prometheus.js';
@@ -247,13 +246,9 @@ describe('containers', { skip: problem ?? false }, () => {
         assert.equal(plan.budgetMiB, limit);
         assert.match(String(plan.budgetSource), /^cgroup v[12]$/);
       }
-      const ids = await Promise.all([
-        submit('poster.png', await posterPng()),
-        submit('huge.png', await hugePng()),
-        // The page carries its text: forceOcr makes it render, which is what it is here to cost.
-        submit('mediabox.pdf', await mediaboxPdf(), { forceOcr: 'true' }),
-        submit('scan.pdf', await pdfOf(await Promise.all([13, 14, 15, 16, 17, 18].map(scannedPage)))),
-      ]);
+      const ids = await Promise.all(
+        (await hostileDocuments()).map(({ name, data, fields }) => submit(name, data, fields)),
+      );
       const workers = [big.worker, small.worker];
       const samplers = workers.map(sampleMemory);
       const docs = await until(
@@ -283,18 +278,7 @@ describe('containers', { skip: problem ?? false }, () => {
   );
 
   test('the API under 256 MB takes 50 uploads of 17 MB at once', async () => {
-    const noise = await sharp({
-      create: {
-        width: 3600,
-        height: 5000,
-        channels: 3,
-        background: '#808080',
-        noise: { type: 'gaussian', mean: 128, sigma: 60 },
-      },
-    })
-      .jpeg({ quality: 95 })
-      .toBuffer();
-    const upload = await pdfOf([noise]);
+    const upload = await noisePdf();
     assert.ok(upload.length > 16 * MiB, `${upload.length} bytes`);
     const sampled = sampleMemory(api);
     const answers = await Promise.all(

@@ -19,10 +19,10 @@ import {
   startContainer,
   type Container,
 } from '../lib/containers.js';
-import { pdfOf, scannedPage } from '../lib/fixtures.js';
+import { noisePdf, pdfOf, scannedPage } from '../lib/fixtures.js';
 import { freePort, startRedisServer } from '../lib/redis-server.js';
 import { until } from '../lib/until.js';
-import { hugePng, mediaboxPdf, posterPng } from './lib/hostile.js';
+import { hostileDocuments } from './lib/hostile.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const MiB = 1024 ** 2;
@@ -153,21 +153,7 @@ console.log(
 
 // 4. The API under 256 MB: 30 uploads of a 7 MB scan at once (REPEATS times), then 50 of 17 MB.
 const sevenMB = await pdfOf(await Promise.all(Array.from({ length: 9 }, (_, i) => scannedPage(300 + i))));
-const noise = await (
-  await import('sharp')
-)
-  .default({
-    create: {
-      width: 3600,
-      height: 5000,
-      channels: 3,
-      background: '#808080',
-      noise: { type: 'gaussian', mean: 128, sigma: 60 },
-    },
-  })
-  .jpeg({ quality: 95 })
-  .toBuffer();
-const seventeenMB = await pdfOf([noise]);
+const seventeenMB = await noisePdf();
 async function uploads(count: number, data: Buffer) {
   const api = await start('api', { UPLOADS_PER_CLIENT: '64', UPLOAD_MIN_BYTES_PER_SECOND: '0' }, '256m');
   const idle = await api.container.memory();
@@ -211,12 +197,9 @@ const api = await start('api', {}, '256m', data);
 const big = await start('worker', {}, '512m', data);
 const small = await start('worker', {}, '256m', data);
 const samplers = [big, small].map(({ container }) => sampleMemory(container));
-const ids = await Promise.all([
-  submit(api.url, 'poster.png', await posterPng()),
-  submit(api.url, 'huge.png', await hugePng()),
-  submit(api.url, 'mediabox.pdf', await mediaboxPdf(), { forceOcr: 'true' }),
-  submit(api.url, 'scan.pdf', await pdfOf(await Promise.all([13, 14, 15, 16, 17, 18].map(scannedPage)))),
-]);
+const ids = await Promise.all(
+  (await hostileDocuments()).map(({ name, data, fields }) => submit(api.url, name, data, fields)),
+);
 const statuses = [];
 for (const id of ids) statuses.push((await ended(api.url, id)).status);
 const hostile = await Promise.all(

@@ -87,6 +87,13 @@ export async function tiffOf(images: Buffer[]): Promise<Buffer> {
     .toBuffer();
 }
 
+/** A one-page PDF of a 3600×5000 JPEG of noise (16.4 MiB): an upload as large as a scan gets, that compresses no further. */
+export async function noisePdf(): Promise<Buffer> {
+  const noise = { type: 'gaussian', mean: 128, sigma: 60 } as const;
+  const create = { width: 3600, height: 5000, channels: 3, background: '#808080', noise } as const;
+  return pdfOf([await sharp({ create }).jpeg({ quality: 95 }).toBuffer()]);
+}
+
 export const jpegOf = (png: Buffer) => sharp(png).jpeg({ quality: 90 }).toBuffer();
 export const webpOf = (png: Buffer) => sharp(png).webp({ quality: 90 }).toBuffer();
 

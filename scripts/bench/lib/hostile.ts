@@ -1,6 +1,6 @@
 import { PDFDocument, StandardFonts } from 'pdf-lib';
 import sharp from 'sharp';
-import { scannedPage, wordLines } from '../../lib/fixtures.js';
+import { pdfOf, scannedPage, wordLines } from '../../lib/fixtures.js';
 
 /** A 20000×20000 gray PNG with one line of large text: the image a careless service decodes whole. */
 export function hugePng(): Promise<Buffer> {
@@ -39,4 +39,20 @@ export async function posterPng(): Promise<Buffer> {
     .resize({ width: 7000 })
     .png()
     .toBuffer();
+}
+
+/**
+ * Four documents to submit at once to memory-limited workers: a poster, a 20000×20000 PNG, a
+ * 200-inch MediaBox (forceOcr: it carries its text, and rendering it is what it costs) and a
+ * 6-page scan beside them.
+ */
+export async function hostileDocuments(): Promise<
+  Array<{ name: string; data: Buffer; fields: Record<string, string> }>
+> {
+  return [
+    { name: 'poster.png', data: await posterPng(), fields: {} },
+    { name: 'huge.png', data: await hugePng(), fields: {} },
+    { name: 'mediabox.pdf', data: await mediaboxPdf(), fields: { forceOcr: 'true' } },
+    { name: 'scan.pdf', data: await pdfOf(await Promise.all([13, 14, 15, 16, 17, 18].map(scannedPage))), fields: {} },
+  ];
 }

@@ -13,10 +13,11 @@ export interface Region {
 }
 
 /**
- * Bilinear samples of `region` of `image` scaled to `width`×`height`, written into plane `into`
- * (offset `at`, row stride `stride`) through `value`: the models' normalizations differ.
+ * A gray region as the models read an image: bilinear samples of `region` of `image` scaled to
+ * `width`×`height`, through `value` (the models' normalizations differ), written once into the
+ * first of three planes of `stride`×`height` at `at`, and copied into the other two.
  */
-function sampleInto(
+export function sampleGray(
   image: GrayPixels,
   region: Region,
   width: number,
@@ -47,24 +48,7 @@ function sampleInto(
       into[at + y * stride + x] = value(top * (1 - wy) + bottom * wy);
     }
   }
-}
-
-/**
- * A gray region as the models read an image: sampled once (see sampleInto) into the first of three
- * planes of `stride`×`height` at `at`, and copied into the other two.
- */
-export function sampleGray(
-  image: GrayPixels,
-  region: Region,
-  width: number,
-  height: number,
-  into: Float32Array,
-  at: number,
-  stride: number,
-  value: (gray: number) => number,
-): void {
   const plane = stride * height;
-  sampleInto(image, region, width, height, into, at, stride, value);
   into.copyWithin(at + plane, at, at + plane);
   into.copyWithin(at + 2 * plane, at, at + plane);
 }
