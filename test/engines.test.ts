@@ -93,7 +93,7 @@ for (const [name, engine] of engines) {
 test("auto keeps Tesseract's reading when it is confident, and reads again with PaddleOCR when not", async () => {
   const page = await prepared(await textPage(['x']));
   const reading = (confidence: number): OcrEngine => ({
-    recognize: () => Promise.resolve({ text: String(confidence), confidence, words: [], formats: {} }),
+    recognize: () => Promise.resolve({ text: String(confidence), confidence, words: [], blocks: [], formats: {} }),
     warmUp: () => Promise.resolve(),
     close: () => Promise.resolve(),
   });

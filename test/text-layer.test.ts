@@ -6,7 +6,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { DocumentState, PageResult } from '@pagefleet/shared';
 import { cer, scannedPage, textPage, wordLines } from '../scripts/lib/fixtures.js';
-import { layeredPdf } from '../scripts/lib/text-pdfs.js';
+import { figure, layeredPdf } from '../scripts/lib/text-pdfs.js';
 import { finished, startStack, type Stack } from './support/stack.js';
 
 const TEXT = [wordLines(1, 10), wordLines(2, 10)];
@@ -93,6 +93,74 @@ describe('text layers: read what is written, OCR what is drawn', () => {
     );
     assert.match(spawnSync('pdfinfo', [single], { encoding: 'utf8' }).stdout, /^Pages:\s+1$/m);
     assert.equal(pdftotext(single, 1), pdftotext(mixedFile(), 4));
+  });
+
+  test('pages with pictures: the layer read exactly, the words inside images OCRed once, in reading order', async () => {
+    const panel = ['Quarterly harvest report', 'apples oranges pears'];
+    const chart = ['Rainfall by season', 'Spring', 'Summer', 'Autumn', 'Winter'];
+    const illustrated = await layeredPdf([
+      {
+        kind: 'illustrated',
+        lines: wordLines(7, 8),
+        figure: await figure('words', panel),
+        caption: 'Figure 1: a panel',
+      },
+      {
+        kind: 'illustrated',
+        lines: wordLines(8, 8),
+        figure: await figure('chart', chart),
+        caption: 'Figure 2: a chart',
+      },
+      { kind: 'illustrated', lines: wordLines(9, 8), figure: await figure('picture'), caption: 'Figure 3: a picture' },
+    ]);
+    const file = path.join(dir, 'illustrated.pdf');
+    await writeFile(file, illustrated);
+    const response = await stack.submit([{ name: 'illustrated.pdf', data: illustrated }], {
+      outputs: 'text,json,pdf,hocr',
+    });
+    assert.equal(response.status, 202);
+    const { id } = (await response.json()) as { id: string };
+    const doc = await stack.waitFor(id, finished, 120_000);
+    assert.equal(doc.status, 'completed');
+    const { pages } = (await (await fetch(`${stack.url}/v1/jobs/${id}/result`)).json()) as { pages: PageResult[] };
+    assert.deepEqual(
+      pages.map((page) => page.method),
+      ['text+ocr', 'text+ocr', 'text'],
+    );
+    const tokens = (text: string) => text.split(/\s+/).filter(Boolean);
+    for (const [index, drawn] of [panel, chart, []].entries()) {
+      const result = pages[index] as PageResult;
+      const layer = tokens(pdftotext(file, index + 1));
+      const ocr = result.words.filter((word) => word.origin === 'ocr').map((word) => word.text);
+      assert.deepEqual(
+        result.words.filter((word) => word.origin !== 'ocr').map((word) => word.text),
+        layer,
+        'every word of the layer, exactly, once',
+      );
+      assert.ok(cer(tokens(drawn.join(' ')).join(' '), ocr.join(' ')) <= 0.05, `page ${index + 1}: ${ocr.join(' ')}`);
+      // The text is the layer's exactly, with the image's words as one paragraph before the caption.
+      const all = tokens(result.text);
+      const at = all.findIndex((_token, i) => ocr.length > 0 && ocr.every((text, j) => all[i + j] === text));
+      assert.deepEqual(ocr.length > 0 ? [...all.slice(0, at), ...all.slice(at + ocr.length)] : all, layer);
+      if (ocr.length > 0) assert.equal(all[at + ocr.length], 'Figure', result.text);
+      assert.ok(result.words.filter((word) => word.origin !== 'ocr').every((word) => word.confidence === 100));
+    }
+    assert.equal(pages[2]?.text, pdftotext(file, 3).replace(/\f$/, ''), 'a picture without text: the layer alone');
+
+    // The searchable PDF: the page as it was (its one image, not a render) and its text once.
+    const out = path.join(dir, `${id}.pdf`);
+    await writeFile(out, Buffer.from(await (await fetch(`${stack.url}/v1/jobs/${id}/pdf`)).arrayBuffer()));
+    const images = spawnSync('pdfimages', ['-list', out], { encoding: 'utf8' }).stdout;
+    assert.deepEqual(
+      [...images.matchAll(/^\s+(\d+)\s+\d+\s+image/gm)].map((match) => Number(match[1])),
+      [1, 2, 3],
+    );
+    for (const index of [0, 1]) {
+      const sorted = (list: string[]) => [...list].sort().join(' ');
+      assert.equal(sorted(tokens(pdftotext(out, index + 1))), sorted(tokens(pages[index]?.text ?? '')));
+    }
+    const hocr = await (await fetch(`${stack.url}/v1/jobs/${id}/pages/2?format=hocr`)).text();
+    assert.match(hocr, /ocrx_word[^>]*>Rainfall</);
   });
 
   test('word boxes of text pages are in the pixels of the page at the job DPI, turned pages included', async () => {

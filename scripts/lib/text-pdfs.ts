@@ -10,6 +10,7 @@ import {
   TextRenderingMode,
   type PDFPage,
 } from 'pdf-lib';
+import sharp from 'sharp';
 import { FIXTURE_DPI } from './fixtures.js';
 
 /**
@@ -19,10 +20,13 @@ import { FIXTURE_DPI } from './fixtures.js';
  * - `ocred`: a page image under an invisible text layer of `lines`, as OCR tools write them;
  * - `garbage`: a page image under an invisible layer drawn in a Type 3 font whose glyphs have no
  *   Unicode mapping (poppler reads control characters), as in OCRmyPDF's type3_font_nomapping.pdf;
+ * - `illustrated`: born-digital lines above a figure (an image, see `figure`) drawn 6 inches wide,
+ *   and a caption line below it;
  * - `rotate` turns a page as displayed (/Rotate).
  */
 export type LayeredPage =
   | { kind: 'text'; lines: string[]; rotate?: number }
+  | { kind: 'illustrated'; lines: string[]; figure: Buffer; caption: string; rotate?: number }
   | { kind: 'scan'; image: Buffer }
   | { kind: 'ocred'; image: Buffer; lines: string[] }
   | { kind: 'garbage'; image: Buffer };
@@ -69,6 +73,18 @@ export async function layeredPdf(pages: LayeredPage[]): Promise<Buffer> {
         page.drawText(line, { x: 72, y: 720 - i * TEXT_SIZE * 1.5, size: TEXT_SIZE, font }),
       );
       if (spec.rotate) page.setRotation(degrees(spec.rotate));
+    } else if (spec.kind === 'illustrated') {
+      const page = pdf.addPage(LETTER);
+      spec.lines.forEach((line, i) =>
+        page.drawText(line, { x: 72, y: 720 - i * TEXT_SIZE * 1.5, size: TEXT_SIZE, font }),
+      );
+      const image = await pdf.embedPng(spec.figure);
+      const width = 432;
+      const height = (width * image.height) / image.width;
+      const top = 720 - spec.lines.length * TEXT_SIZE * 1.5 - 12;
+      page.drawImage(image, { x: 90, y: top - height, width, height });
+      page.drawText(spec.caption, { x: 72, y: top - height - 24, size: TEXT_SIZE, font });
+      if (spec.rotate) page.setRotation(degrees(spec.rotate));
     } else if (spec.kind === 'scan') {
       await drawScan(pdf, spec.image);
     } else if (spec.kind === 'ocred') {
@@ -92,4 +108,36 @@ export async function layeredPdf(pages: LayeredPage[]): Promise<Buffer> {
     }
   }
   return Buffer.from(await pdf.save());
+}
+
+const svgEscape = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+/**
+ * A figure as a PNG of 1800×900 pixels (drawn 6 × 3 inches: 300 DPI), with known content:
+ * - `words`: lines of text on a tinted panel, as a screenshot or a pasted scan shows them;
+ * - `chart`: a bar chart whose title and axis labels are `words` (one label a bar);
+ * - `picture`: shapes and gradients and no text at all.
+ */
+export async function figure(kind: 'words' | 'chart' | 'picture', words: string[] = []): Promise<Buffer> {
+  const [width, height] = [1800, 900];
+  const text = (x: number, y: number, size: number, value: string, anchor = 'start') =>
+    `<text x="${x}" y="${y}" font-family="DejaVu Sans" font-size="${size}" text-anchor="${anchor}">${svgEscape(value)}</text>`;
+  let body: string;
+  if (kind === 'words') {
+    body = `<rect width="100%" height="100%" fill="#eef3f8"/>${words.map((line, i) => text(90, 170 + i * 110, 64, line)).join('')}`;
+  } else if (kind === 'chart') {
+    const [title, ...labels] = words;
+    const bars = labels
+      .map((label, i) => {
+        const x = 260 + i * 360;
+        const barHeight = 180 + ((i * 137) % 360);
+        return `<rect x="${x}" y="${720 - barHeight}" width="200" height="${barHeight}" fill="#4a78b0"/>${text(x + 100, 800, 52, label, 'middle')}`;
+      })
+      .join('');
+    body = `<rect width="100%" height="100%" fill="#fff"/>${text(900, 110, 64, title ?? '', 'middle')}<line x1="200" y1="720" x2="1700" y2="720" stroke="#000" stroke-width="6"/><line x1="200" y1="160" x2="200" y2="720" stroke="#000" stroke-width="6"/>${bars}`;
+  } else {
+    body = `<defs><linearGradient id="sky" x1="0" y1="0" x2="0" y2="1"><stop offset="0" stop-color="#6aa5e0"/><stop offset="1" stop-color="#e8f1fb"/></linearGradient></defs><rect width="100%" height="100%" fill="url(#sky)"/><circle cx="1400" cy="220" r="120" fill="#f5d76e"/><path d="M0 900 L500 380 L900 760 L1250 450 L1800 900 Z" fill="#5b7f4a"/>`;
+  }
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">${body}</svg>`;
+  return sharp(Buffer.from(svg), { density: 72 }).flatten({ background: '#fff' }).png().toBuffer();
 }

@@ -99,7 +99,7 @@ export function createWorkerMetrics(busy: () => Map<string, number>): WorkerMetr
     }),
     methods: new Counter({
       name: 'pagefleet_pages_by_method_total',
-      help: "Pages completed, by how they were read: text (from the PDF's own text layer) or ocr.",
+      help: "Pages completed, by how they were read: text (from the PDF's own text layer), ocr, or text+ocr (the layer, and the text inside its images OCRed).",
       labelNames: ['method'],
       registers,
     }),
@@ -116,7 +116,7 @@ export function createWorkerMetrics(busy: () => Map<string, number>): WorkerMetr
     }),
     textLayers: new Counter({
       name: 'pagefleet_text_layer_verdicts_total',
-      help: 'PDF pages whose text layer was judged, by verdict: born-digital and ocr-layer are read from it; no-text, undecodable, not-words, hybrid and too-little-for-a-scan are OCRed.',
+      help: 'PDF pages whose text layer was judged, by verdict: born-digital, ocr-layer and hybrid are read from it (a hybrid page has its images OCRed too); no-text, undecodable, not-words and too-little-for-a-scan are OCRed.',
       labelNames: ['verdict'],
       registers,
     }),

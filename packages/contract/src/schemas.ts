@@ -24,7 +24,13 @@ export const boundingBoxSchema = z.object({ x0: z.number(), y0: z.number(), x1: 
 export type BoundingBox = z.infer<typeof boundingBoxSchema>;
 
 export const wordResultSchema = z
-  .object({ text: z.string(), confidence: z.number().min(0).max(100), bbox: boundingBoxSchema })
+  .object({
+    text: z.string(),
+    confidence: z.number().min(0).max(100),
+    bbox: boundingBoxSchema,
+    /** Pages read `text+ocr`: `layer` for a word of the PDF's text layer, `ocr` for one OCR found in an image. */
+    origin: z.enum(['layer', 'ocr']).optional(),
+  })
   .meta({ id: 'Word' });
 export type WordResult = z.infer<typeof wordResultSchema>;
 
@@ -33,7 +39,11 @@ export const pageResultSchema = z
   .object({
     page: z.number().int().min(1),
     status: z.enum(['completed', 'failed']),
-    /** Completed pages: `text` when read from the PDF's text layer (confidence 100), `ocr` otherwise. */
+    /**
+     * Completed pages: `text` when read from the PDF's text layer (confidence 100), `ocr` when
+     * OCRed, `text+ocr` when read from the layer with the text inside its images OCRed (each word
+     * says its origin).
+     */
     method: z.enum(READ_METHODS).optional(),
     /** OCRed pages: the engine that read the page (with `engine=auto`, the one auto chose). */
     engine: z.enum(ENGINES).optional(),

@@ -30,8 +30,8 @@ export type EngineChoice = (typeof ENGINE_CHOICES)[number];
 export const ENGINES = ['tesseract', 'paddle'] as const;
 export type Engine = (typeof ENGINES)[number];
 
-/** How a page was read: from the PDF's own text layer, or by OCR of its image. */
-export const READ_METHODS = ['text', 'ocr'] as const;
+/** How a page was read: from the PDF's own text layer, by OCR of its image, or both (the text inside its images OCRed). */
+export const READ_METHODS = ['text', 'ocr', 'text+ocr'] as const;
 export type ReadMethod = (typeof READ_METHODS)[number];
 
 /**

@@ -2,8 +2,18 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { runTool, type PageFormat, type WordResult } from '@pagefleet/shared';
-import { clampDpi } from './rasterize.js';
-import { judgeTextLayer, layerStats, type LayerVerdict } from './text-quality.js';
+import { imageRegions } from './hybrid.js';
+import { placeImages, type PlacedRect } from './image-placement.js';
+import { clampDpi, type PixelRegion } from './rasterize.js';
+import {
+  HYBRID_COVERAGE,
+  judgeTextLayer,
+  layerStats,
+  NO_IMAGES,
+  SCAN_COVERAGE,
+  type LayerVerdict,
+  type PageImages,
+} from './text-quality.js';
 import { readImageCoverage, readTextLayer, type LayerWord, type TextLayer } from './text-layer.js';
 import { CHILD_TIMEOUT_MS } from './deadline.js';
 import { layoutHocr, layoutTsv } from './layout-formats.js';
@@ -24,7 +34,13 @@ export interface ExtractedPage {
 }
 
 export type Extraction =
-  { verdict: LayerVerdict & { use: false } } | { verdict: LayerVerdict & { use: true }; page: ExtractedPage };
+  | { verdict: LayerVerdict & { use: false } }
+  | {
+      verdict: LayerVerdict & { use: true };
+      page: ExtractedPage;
+      /** The regions of a hybrid page to OCR, in its pixels; none on other pages. */
+      regions: PixelRegion[];
+    };
 
 /** The layer in the page's pixels at `dpi`: what pdftoppm would render, boxes clamped to the page. */
 function toPixels(layer: TextLayer, dpi: number): ExtractedPage {
@@ -45,8 +61,43 @@ function toPixels(layer: TextLayer, dpi: number): ExtractedPage {
 }
 
 /**
+ * The page's images: where they are drawn, from its content (image-placement.ts), or where that
+ * cannot be read, how much of the page they cover (`pdfimages -list`), the whole page then being
+ * the region of a hybrid page.
+ */
+async function pageImages(
+  pdf: string,
+  page: number,
+  layer: TextLayer,
+  signal: AbortSignal,
+): Promise<{ images: PageImages; regions: PlacedRect[] }> {
+  const placed = await placeImages(pdf, page);
+  if (placed) {
+    const regions = imageRegions(placed.rects);
+    return { images: { coverage: placed.coverage, textual: regions.length > 0 }, regions };
+  }
+  const coverage = await readImageCoverage(pdf, page, layer, signal);
+  const hybrid = coverage >= HYBRID_COVERAGE && coverage < SCAN_COVERAGE;
+  const whole = { x0: 0, y0: 0, x1: layer.width, y1: layer.height };
+  return { images: { coverage, textual: hybrid }, regions: hybrid ? [whole] : [] };
+}
+
+/** A region in points as pixels of the page at `dpi`, widened to whole pixels inside the page. */
+function regionPixels(rect: PlacedRect, page: ExtractedPage): PixelRegion {
+  const scale = page.dpi / 72;
+  const x = Math.max(0, Math.floor(rect.x0 * scale));
+  const y = Math.max(0, Math.floor(rect.y0 * scale));
+  return {
+    x,
+    y,
+    width: Math.min(page.width, Math.ceil(rect.x1 * scale)) - x,
+    height: Math.min(page.height, Math.ceil(rect.y1 * scale)) - y,
+  };
+}
+
+/**
  * Reads a PDF page's text layer and decides whether it is the page's text (see text-quality.ts).
- * The images are listed only when the layer holds decodable text: most pages are decided by
+ * The images are placed only when the layer holds decodable text: most pages are decided by
  * one pdftotext child.
  */
 export async function extractPage(
@@ -59,13 +110,21 @@ export async function extractPage(
 ): Promise<Extraction> {
   const layer = await readTextLayer(pdf, page, rotation, signal);
   const stats = layerStats(layer.blocks.flat(2).map((word) => word.text));
-  const first = judgeTextLayer(stats, 0);
+  const first = judgeTextLayer(stats, NO_IMAGES);
   if (!first.use) return { verdict: first };
-  const coverage = await readImageCoverage(pdf, page, layer, signal);
-  const verdict = judgeTextLayer(stats, coverage);
+  const { images, regions } = await pageImages(pdf, page, layer, signal);
+  const verdict = judgeTextLayer(stats, images);
   if (!verdict.use) return { verdict };
   const dpi = clampDpi(layer.width, layer.height, size.dpi, size.maxPixels);
-  return { verdict, page: toPixels(layer, dpi) };
+  const pixels = toPixels(layer, dpi);
+  const hybrid = verdict.reason === 'hybrid';
+  return {
+    verdict,
+    page: pixels,
+    regions: hybrid
+      ? regions.map((rect) => regionPixels(rect, pixels)).filter((region) => region.width > 0 && region.height > 0)
+      : [],
+  };
 }
 
 /**

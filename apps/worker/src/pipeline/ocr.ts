@@ -14,6 +14,8 @@ export interface OcrOutput {
   text: string;
   confidence: number;
   words: WordResult[];
+  /** The words as laid out: blocks of lines, in reading order. */
+  blocks: PageLayout;
   /** The extra formats asked for, as the bytes of their files. */
   formats: Partial<Record<PageFormat, Buffer>>;
   /** The engine found the page upside down: its words and boxes are those of the page turned 180°. */
@@ -241,11 +243,11 @@ export async function layoutOutput(
   if (formats.includes('tsv')) files.tsv = Buffer.from(layoutTsv(laidOut), 'utf8');
   if (formats.includes('pdf'))
     files.pdf = await layoutPdf(laidOut, await (await sharpOf(page)).jpeg(PDF_JPEG).toBuffer());
-  return { text: layoutText(layout), confidence: meanConfidence(words), words, formats: files };
+  return { text: layoutText(layout), confidence: meanConfidence(words), words, blocks: layout, formats: files };
 }
 
 /** Tesseract's mean text confidence: the plain mean of its words' confidences. */
-const meanConfidence = (words: WordResult[]) =>
+export const meanConfidence = (words: WordResult[]) =>
   words.length === 0 ? 0 : round(words.reduce((sum, word) => sum + word.confidence, 0) / words.length);
 
 /**

@@ -1,17 +1,23 @@
 import {
   beginText,
+  concatTransformationMatrix,
   endText,
   PDFDocument,
   PDFHexString,
   PDFName,
+  popGraphicsState,
+  pushGraphicsState,
   setCharacterSqueeze,
   setFontAndSize,
   setTextMatrix,
   setTextRenderingMode,
   showText,
   TextRenderingMode,
+  type PDFOperator,
+  type PDFPage,
   type PDFRef,
 } from 'pdf-lib';
+import type { WordResult } from '@pagefleet/shared';
 import type { LaidOutPage } from './layout-formats.js';
 
 /** Resolution assumed for an image that does not state one: it sets the page's size in points only. */
@@ -70,26 +76,25 @@ function invisibleFonts(doc: PDFDocument, chars: string[]): PDFRef[] {
 }
 
 /**
- * A one-page searchable PDF: the page's image (a JPEG of it as read) over the page, and each word
- * of its layout as invisible text over the word's box, in reading order. Built alike for every
- * engine and for the layer of a PDF page.
+ * Writes `words` (boxes in pixels at `dpi`) on `pdfPage` as invisible text, in reading order;
+ * `height` is the page's height in points, as the words' boxes see it.
  */
-export async function layoutPdf(page: LaidOutPage, jpeg: Buffer): Promise<Buffer> {
-  const doc = await PDFDocument.create();
-  doc.setProducer('pagefleet');
-  doc.setCreator('pagefleet');
-  const scale = 72 / (page.dpi ?? ASSUMED_DPI);
-  const [width, height] = [page.width * scale, page.height * scale];
-  const pdfPage = doc.addPage([width, height]);
-  pdfPage.drawImage(await doc.embedJpg(jpeg), { x: 0, y: 0, width, height });
-
-  const words = page.blocks.flat(2).filter((word) => word.text.length > 0);
-  const chars = [...new Set(words.flatMap((word) => [...word.text]))];
+function writeInvisibleWords(
+  doc: PDFDocument,
+  pdfPage: PDFPage,
+  words: readonly WordResult[],
+  dpi: number | undefined,
+  height: number,
+): PDFOperator[] {
+  const scale = 72 / (dpi ?? ASSUMED_DPI);
+  const written = words.filter((word) => word.text.length > 0);
+  const chars = [...new Set(written.flatMap((word) => [...word.text]))];
   const fonts = invisibleFonts(doc, chars);
   const codeOf = new Map(chars.map((char, i) => [char, { font: Math.floor(i / CODES), code: (i % CODES) + 1 }]));
-  fonts.forEach((font, i) => pdfPage.node.setFontDictionary(PDFName.of(`F${i}`), font));
+  // Named apart from the fonts a page of the input already has.
+  const names = fonts.map((font) => pdfPage.node.newFontDictionary('PagefleetF', font));
   const operators = [beginText(), setTextRenderingMode(TextRenderingMode.Invisible)];
-  for (const word of words) {
+  for (const word of written) {
     const size = Math.max(1, (word.bbox.y1 - word.bbox.y0) * scale);
     const boxWidth = (word.bbox.x1 - word.bbox.x0) * scale;
     const x = word.bbox.x0 * scale;
@@ -106,11 +111,54 @@ export async function layoutPdf(page: LaidOutPage, jpeg: Buffer): Promise<Buffer
     operators.push(setCharacterSqueeze((100 * boxWidth) / Math.max(1e-6, (glyphs * GLYPH_WIDTH * size) / 1000)));
     operators.push(setTextMatrix(1, 0, 0, 1, x, y));
     for (const { font, codes } of runs) {
-      operators.push(setFontAndSize(`F${font}`, size));
+      operators.push(setFontAndSize((names[font] as PDFName).asString().slice(1), size));
       operators.push(showText(PDFHexString.of(codes.map((code) => code.toString(16).padStart(2, '0')).join(''))));
     }
   }
   operators.push(endText());
-  pdfPage.pushOperators(...operators);
+  return operators;
+}
+
+/**
+ * A one-page searchable PDF: the page's image (a JPEG of it as read) over the page, and each word
+ * of its layout as invisible text over the word's box, in reading order. Built alike for every
+ * engine.
+ */
+export async function layoutPdf(page: LaidOutPage, jpeg: Buffer): Promise<Buffer> {
+  const doc = await PDFDocument.create();
+  doc.setProducer('pagefleet');
+  doc.setCreator('pagefleet');
+  const scale = 72 / (page.dpi ?? ASSUMED_DPI);
+  const [width, height] = [page.width * scale, page.height * scale];
+  const pdfPage = doc.addPage([width, height]);
+  pdfPage.drawImage(await doc.embedJpg(jpeg), { x: 0, y: 0, width, height });
+  pdfPage.pushOperators(...writeInvisibleWords(doc, pdfPage, page.blocks.flat(2), page.dpi, height));
+  return Buffer.from(await doc.save({ useObjectStreams: false }));
+}
+
+/**
+ * A page of the input (`pagePdf`, one page, as qpdf copied it) with `words` added as invisible
+ * text, boxes in pixels of the page as displayed at `dpi`: the page stays as it is, and only
+ * what OCR found in its images becomes searchable besides its own text.
+ */
+export async function overlayPdf(pagePdf: Buffer, words: readonly WordResult[], dpi: number): Promise<Buffer> {
+  const doc = await PDFDocument.load(pagePdf, { updateMetadata: false });
+  const pdfPage = doc.getPage(0);
+  const box = pdfPage.getCropBox();
+  const rotation = ((pdfPage.getRotation().angle % 360) + 360) % 360;
+  // From the page as displayed (points from its bottom left) to its user space, /Rotate undone.
+  const display: Array<[number, number, number, number, number, number]> = [
+    [1, 0, 0, 1, box.x, box.y],
+    [0, 1, -1, 0, box.x + box.width, box.y],
+    [-1, 0, 0, -1, box.x + box.width, box.y + box.height],
+    [0, -1, 1, 0, box.x, box.y + box.height],
+  ];
+  const height = rotation % 180 ? box.width : box.height;
+  pdfPage.pushOperators(
+    pushGraphicsState(),
+    concatTransformationMatrix(...(display[rotation / 90] ?? [1, 0, 0, 1, box.x, box.y])),
+    ...writeInvisibleWords(doc, pdfPage, words, dpi, height),
+    popGraphicsState(),
+  );
   return Buffer.from(await doc.save({ useObjectStreams: false }));
 }

@@ -1,12 +1,14 @@
-import type { Engine, PageJob, PageResult } from '@pagefleet/shared';
+import type { BoundingBox, Engine, PageJob, PageResult } from '@pagefleet/shared';
 import { PageDeadline } from './deadline.js';
-import type { OcrEngine, OcrOutput } from './ocr.js';
+import { mergeReadings, type RegionReading } from './hybrid.js';
+import { meanConfidence, type OcrEngine, type OcrOutput } from './ocr.js';
+import { overlayPdf } from './page-pdf.js';
 import { rotatePage, type OrientationDetector } from './orientation.js';
 import { preprocess, type PageInput, type PreparedPage } from './preprocess.js';
-import { copyPage, extractPage, LAYER_CONFIDENCE, layerFormats } from './extract.js';
+import { copyPage, extractPage, LAYER_CONFIDENCE, layerFormats, type ExtractedPage } from './extract.js';
 import { PREVIEW_WIDTH, previewJpeg } from './preview.js';
 import type { LayerVerdict } from './text-quality.js';
-import type { Rasterizer } from './rasterize.js';
+import { renderRegion, type PixelRegion, type Rasterizer } from './rasterize.js';
 
 /**
  * Mean word confidence below which a page may be sideways or upside down: such pages read at 40–55
@@ -128,7 +130,7 @@ export async function recognizePage(
     const prepared = await deadline.stage('preprocess', () => preprocess(input, deps.maxPixels));
     const {
       page: read,
-      ocr,
+      ocr: { blocks: _blocks, ...ocr },
       engine,
     } = await readWithEngine(prepared, job, deps, (name, work) => deadline.stage(name, work));
     if (job.formats.includes('image')) ocr.formats.image = await deadline.stage('preview', () => previewJpeg(read));
@@ -148,10 +150,62 @@ export async function recognizePage(
   }
 }
 
+/** A turn of half a circle on a region of `width`×`height`, and its move to `at` on the page. */
+const placeBox = (box: BoundingBox, at: PixelRegion, turned: boolean): BoundingBox =>
+  turned
+    ? {
+        x0: at.x + at.width - box.x1,
+        y0: at.y + at.height - box.y1,
+        x1: at.x + at.width - box.x0,
+        y1: at.y + at.height - box.y0,
+      }
+    : { x0: at.x + box.x0, y0: at.y + box.y0, x1: at.x + box.x1, y1: at.y + box.y1 };
+
+/**
+ * OCR of a hybrid page's image regions, each rendered alone at the page's DPI and read by the
+ * engine the job names; words placed back on the page. Orientation is the page's, not checked
+ * per region.
+ */
+async function readRegions(
+  file: string,
+  job: PageJob,
+  page: ExtractedPage,
+  regions: readonly PixelRegion[],
+  deps: PipelineDeps,
+  deadline: PageDeadline,
+): Promise<{ readings: RegionReading[]; engine: Engine | undefined }> {
+  const readings: RegionReading[] = [];
+  let engine: Engine | undefined;
+  for (const region of regions) {
+    const rendered = await deadline.stage('rasterize', (signal) =>
+      renderRegion(file, job.source.index, page.dpi, region, signal),
+    );
+    const prepared = await deadline.stage('preprocess', () => preprocess({ rendered }, deps.maxPixels));
+    const read = await readWithEngine(
+      prepared,
+      { ...job, formats: [] },
+      { engines: deps.engines, orientation: undefined },
+      (name, work) => deadline.stage(name, work),
+    );
+    engine = read.engine;
+    const turned = read.page !== prepared;
+    const blocks = read.ocr.blocks.map((block) =>
+      block.map((line) => line.map((word) => ({ ...word, bbox: placeBox(word.bbox, region, turned) }))),
+    );
+    readings.push({
+      region: { x0: region.x, y0: region.y, x1: region.x + region.width, y1: region.y + region.height },
+      blocks,
+    });
+  }
+  return { readings, engine };
+}
+
 /**
  * A PDF page read from its own text layer when that layer is the page's text (see
- * text-quality.ts): no rendering and no OCR, unless a page image is asked for. Undefined when the
- * page must be OCRed; the verdict goes to `deps.onVerdict` either way.
+ * text-quality.ts): no rendering and no OCR, unless a page image is asked for, or the page is a
+ * hybrid, whose images are OCRed (readRegions) and their words merged with the layer's
+ * (hybrid.ts). Undefined when the page must be OCRed whole; the verdict goes to
+ * `deps.onVerdict` either way.
  */
 async function readTextPage(
   file: string,
@@ -165,8 +219,14 @@ async function readTextPage(
   deps.onVerdict?.(extraction.verdict);
   if (!('page' in extraction)) return undefined;
   const { page } = extraction;
+  const { readings, engine } = await readRegions(file, job, page, extraction.regions, deps, deadline);
+  const hybrid = mergeReadings(page, readings);
+  const read = hybrid.ocrWords.length > 0 ? { ...page, blocks: hybrid.blocks } : page;
   const formats = await deadline.stage('extract', (signal) =>
-    layerFormats(page, job.formats, () => copyPage(file, index, signal)),
+    layerFormats(read, job.formats, async () => {
+      const copy = await copyPage(file, index, signal);
+      return hybrid.ocrWords.length > 0 ? overlayPdf(copy, hybrid.ocrWords, page.dpi) : copy;
+    }),
   );
   if (job.formats.includes('image')) {
     // Rendered only for the picture asked for, at the preview's own size: the words are the layer's.
@@ -181,17 +241,18 @@ async function readTextPage(
       return previewJpeg(rendered);
     });
   }
+  const common = { page: job.page, status: 'completed' as const, formats, width: page.width, height: page.height };
+  const timing = { dpi: page.dpi, durations: deadline.durations };
+  if (hybrid.ocrWords.length === 0) {
+    return { ...common, method: 'text', text: page.text, confidence: LAYER_CONFIDENCE, words: page.words, ...timing };
+  }
   return {
-    page: job.page,
-    status: 'completed',
-    method: 'text',
-    text: page.text,
-    confidence: LAYER_CONFIDENCE,
-    words: page.words,
-    formats,
-    width: page.width,
-    height: page.height,
-    dpi: page.dpi,
-    durations: deadline.durations,
+    ...common,
+    method: 'text+ocr',
+    ...(engine ? { engine } : {}),
+    text: hybrid.text,
+    confidence: meanConfidence(hybrid.words),
+    words: hybrid.words,
+    ...timing,
   };
 }

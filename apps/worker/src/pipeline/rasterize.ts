@@ -78,6 +78,36 @@ export function pdf2picRasterizer(): Rasterizer {
   };
 }
 
+/** A rectangle of a page in pixels at some DPI, from its top left as displayed. */
+export interface PixelRegion {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+/**
+ * A region of one page rendered at `dpi` by pdftoppm, whichever rasterizer reads whole pages:
+ * only poppler renders part of a page, and the page's layer was read by poppler already.
+ */
+export async function renderRegion(
+  pdf: string,
+  page: number,
+  dpi: number,
+  region: PixelRegion,
+  signal: AbortSignal,
+): Promise<RenderedPage> {
+  const n = String(page);
+  const crop = [region.x, region.y, region.width, region.height].map((value) => String(Math.round(value)));
+  const [x, y, width, height] = crop as [string, string, string, string];
+  const pgm = await runTool(
+    'pdftoppm',
+    ['-f', n, '-l', n, '-r', String(dpi), '-x', x, '-y', y, '-W', width, '-H', height, '-gray', '--', pdf],
+    { timeoutMs: CHILD_TIMEOUT_MS, maxBytes: outputLimit(region.width * region.height), signal },
+  );
+  return { ...parsePgm(pgm), dpi };
+}
+
 export function createRasterizer(kind: 'poppler' | 'pdf2pic'): Rasterizer {
   return kind === 'poppler' ? popplerRasterizer() : pdf2picRasterizer();
 }

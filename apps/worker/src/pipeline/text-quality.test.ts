@@ -1,34 +1,35 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { judgeTextLayer, layerStats } from './text-quality.js';
+import { judgeTextLayer, layerStats, NO_IMAGES, type PageImages } from './text-quality.js';
 import { imageCoverage, parseBboxLayout } from './text-layer.js';
 
 const words = (text: string) => text.split(/\s+/).filter(Boolean);
+const covering = (coverage: number, textual = false): PageImages => ({ coverage, textual });
 
 test('a born-digital page, numbers and formulas included, is read from its layer', () => {
   const prose = layerStats(words('The quick brown fox jumps over the lazy dog, twice.'));
-  assert.deepEqual(judgeTextLayer(prose, 0), { use: true, reason: 'born-digital' });
+  assert.deepEqual(judgeTextLayer(prose, NO_IMAGES), { use: true, reason: 'born-digital' });
   const table = layerStats(words('Total 1,234.56 € 12.00 $ 45.00 — 2024-01-03'));
-  assert.equal(judgeTextLayer(table, 0.1).use, true);
+  assert.equal(judgeTextLayer(table, covering(0.1)).use, true);
   const formula = layerStats(words('⇔ z 3 (z 2 − z 4 ) = z 1 (z 2 − z 4 )'));
-  assert.equal(judgeTextLayer(formula, 0).use, true);
+  assert.equal(judgeTextLayer(formula, NO_IMAGES).use, true);
 });
 
 test('garbage layers are OCRed: control characters, private use, (cid:N), replacement characters, punctuation soup', () => {
-  assert.equal(judgeTextLayer(layerStats(['\u0019\u0012']), 0).reason, 'undecodable');
-  assert.equal(judgeTextLayer(layerStats(words('\ue001\ue002\ue003 \ue004ab')), 0).reason, 'undecodable');
-  assert.equal(judgeTextLayer(layerStats(words('(cid:12)(cid:7)(cid:44) (cid:3)a')), 0).reason, 'undecodable');
-  assert.equal(judgeTextLayer(layerStats(words('\ufffd\ufffd\ufffd word')), 0).reason, 'undecodable');
-  assert.equal(judgeTextLayer(layerStats(words('"7+%-$ ,/*!& #@')), 0).reason, 'not-words');
-  assert.equal(judgeTextLayer(layerStats([]), 0).reason, 'no-text');
+  assert.equal(judgeTextLayer(layerStats(['\u0019\u0012']), NO_IMAGES).reason, 'undecodable');
+  assert.equal(judgeTextLayer(layerStats(words('\ue001\ue002\ue003 \ue004ab')), NO_IMAGES).reason, 'undecodable');
+  assert.equal(judgeTextLayer(layerStats(words('(cid:12)(cid:7)(cid:44) (cid:3)a')), NO_IMAGES).reason, 'undecodable');
+  assert.equal(judgeTextLayer(layerStats(words('\ufffd\ufffd\ufffd word')), NO_IMAGES).reason, 'undecodable');
+  assert.equal(judgeTextLayer(layerStats(words('"7+%-$ ,/*!& #@')), NO_IMAGES).reason, 'not-words');
+  assert.equal(judgeTextLayer(layerStats([]), NO_IMAGES).reason, 'no-text');
 });
 
-test('scans: an OCR layer is read, a stamp is not; a hybrid page is OCRed whole', () => {
+test('scans: an OCR layer is read, a stamp is not; a page with images that could hold text is a hybrid, read', () => {
   const ocrLayer = layerStats(words('Dear Sir, thank you for your letter of the fifth.'));
-  assert.deepEqual(judgeTextLayer(ocrLayer, 1), { use: true, reason: 'ocr-layer' });
-  assert.equal(judgeTextLayer(layerStats(['Page', '3']), 0.98).reason, 'too-little-for-a-scan');
-  assert.equal(judgeTextLayer(ocrLayer, 0.5).reason, 'hybrid');
-  assert.equal(judgeTextLayer(ocrLayer, 0.2).reason, 'born-digital');
+  assert.deepEqual(judgeTextLayer(ocrLayer, covering(1, true)), { use: true, reason: 'ocr-layer' });
+  assert.equal(judgeTextLayer(layerStats(['Page', '3']), covering(0.98, true)).reason, 'too-little-for-a-scan');
+  assert.deepEqual(judgeTextLayer(ocrLayer, covering(0.05, true)), { use: true, reason: 'hybrid' });
+  assert.equal(judgeTextLayer(ocrLayer, covering(0.5, false)).reason, 'born-digital', 'images too small for text');
 });
 
 test('word boxes come as the page is displayed; the size follows its /Rotate', () => {

@@ -21,8 +21,15 @@ export const MIN_ALPHANUMERIC_SHARE = 0.25;
 export const SCAN_COVERAGE = 0.9;
 
 /**
- * Images covering this much of the page, but less than a scan, make a hybrid page: typed text
- * beside an image that may itself hold text, which a text layer does not carry. OCRed whole.
+ * An image drawn smaller than this (points, either side) holds no line of text worth reading: a
+ * bullet, an icon, a rule. Larger ones are OCRed on a hybrid page. A line of 8-point type is about
+ * 10 points high with its leading.
+ */
+export const MIN_TEXT_IMAGE_SIDE = 10;
+
+/**
+ * Where the images' places cannot be read (see image-placement.ts), a page whose images cover this
+ * much of it is hybrid, with the whole page as the region OCRed beside its layer.
  */
 export const HYBRID_COVERAGE = 0.25;
 
@@ -30,8 +37,8 @@ export const HYBRID_COVERAGE = 0.25;
 export const MIN_SCAN_WORDS = 3;
 
 export type LayerVerdict =
-  | { use: true; reason: 'born-digital' | 'ocr-layer' }
-  | { use: false; reason: 'no-text' | 'undecodable' | 'not-words' | 'hybrid' | 'too-little-for-a-scan' };
+  | { use: true; reason: 'born-digital' | 'ocr-layer' | 'hybrid' }
+  | { use: false; reason: 'no-text' | 'undecodable' | 'not-words' | 'too-little-for-a-scan' };
 
 export interface LayerStats {
   /** Characters other than white space. */
@@ -62,16 +69,27 @@ export function layerStats(words: readonly string[]): LayerStats {
   return stats;
 }
 
-/** The verdict on a page's text layer, given its words and the share of the page its images cover. */
-export function judgeTextLayer(stats: LayerStats, coverage: number): LayerVerdict {
+/** What a page's images are: the share of it they cover, and whether any could hold text (see `imageRegions`). */
+export interface PageImages {
+  coverage: number;
+  textual: boolean;
+}
+
+export const NO_IMAGES: PageImages = { coverage: 0, textual: false };
+
+/**
+ * The verdict on a page's text layer, given its words and its images. A hybrid page is read from
+ * its layer, and what its images show is OCRed beside it.
+ */
+export function judgeTextLayer(stats: LayerStats, images: PageImages): LayerVerdict {
   if (stats.characters === 0) return { use: false, reason: 'no-text' };
   if (stats.undecodable / stats.characters > MAX_UNDECODABLE_SHARE) return { use: false, reason: 'undecodable' };
   if (stats.alphanumeric / stats.characters < MIN_ALPHANUMERIC_SHARE) return { use: false, reason: 'not-words' };
-  if (coverage >= SCAN_COVERAGE) {
+  if (images.coverage >= SCAN_COVERAGE) {
     return stats.words >= MIN_SCAN_WORDS
       ? { use: true, reason: 'ocr-layer' }
       : { use: false, reason: 'too-little-for-a-scan' };
   }
-  if (coverage >= HYBRID_COVERAGE) return { use: false, reason: 'hybrid' };
+  if (images.textual) return { use: true, reason: 'hybrid' };
   return { use: true, reason: 'born-digital' };
 }

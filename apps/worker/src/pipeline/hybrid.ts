@@ -1,0 +1,155 @@
+import type { BoundingBox, WordResult } from '@pagefleet/shared';
+import type { PlacedRect } from './image-placement.js';
+import { layoutText, type PageLayout } from './reading-order.js';
+import { MIN_TEXT_IMAGE_SIDE } from './text-quality.js';
+
+/**
+ * The regions of a page to OCR beside its layer, in points: its images that could hold a line of
+ * text, those that overlap or touch merged into one, so no part of the page is read twice.
+ */
+export function imageRegions(rects: readonly PlacedRect[]): PlacedRect[] {
+  let regions = rects
+    .filter((rect) => rect.x1 - rect.x0 >= MIN_TEXT_IMAGE_SIDE && rect.y1 - rect.y0 >= MIN_TEXT_IMAGE_SIDE)
+    .map((rect) => ({ ...rect }));
+  for (let merged = true; merged;) {
+    merged = false;
+    const out: PlacedRect[] = [];
+    for (const rect of regions) {
+      const into = out.find(
+        (other) => rect.x0 <= other.x1 && other.x0 <= rect.x1 && rect.y0 <= other.y1 && other.y0 <= rect.y1,
+      );
+      if (!into) {
+        out.push(rect);
+        continue;
+      }
+      merged = true;
+      into.x0 = Math.min(into.x0, rect.x0);
+      into.y0 = Math.min(into.y0, rect.y0);
+      into.x1 = Math.max(into.x1, rect.x1);
+      into.y1 = Math.max(into.y1, rect.y1);
+    }
+    regions = out;
+  }
+  return regions;
+}
+
+/** What OCR read in one region of the page: its blocks, boxes in the page's pixels. */
+export interface RegionReading {
+  region: BoundingBox;
+  blocks: PageLayout;
+}
+
+/** A word of a hybrid page: read from the layer, or OCRed in one of its images. */
+export type SourcedWord = WordResult & { origin: 'layer' | 'ocr' };
+
+const area = (box: BoundingBox) => Math.max(0, box.x1 - box.x0) * Math.max(0, box.y1 - box.y0);
+const intersection = (a: BoundingBox, b: BoundingBox) =>
+  area({ x0: Math.max(a.x0, b.x0), y0: Math.max(a.y0, b.y0), x1: Math.min(a.x1, b.x1), y1: Math.min(a.y1, b.y1) });
+
+/**
+ * An OCRed word is the layer's own when half of the smaller of the two boxes is shared: the
+ * region's render shows the layer's text drawn over or beside its image, which the layer already has.
+ */
+const covered = (word: WordResult, layer: readonly WordResult[]) =>
+  layer.some((other) => intersection(word.bbox, other.bbox) >= 0.5 * Math.min(area(word.bbox), area(other.bbox)));
+
+/**
+ * Where a region's text belongs among the layer's blocks (poppler's reading order): before the
+ * first block of its column that starts below the region's top, or last.
+ */
+function placeOf(region: BoundingBox, blocks: PageLayout): number {
+  const index = blocks.findIndex((block) => {
+    const words = block.flat();
+    if (words.length === 0) return false;
+    const [x0, y0, x1] = [
+      Math.min(...words.map((w) => w.bbox.x0)),
+      Math.min(...words.map((w) => w.bbox.y0)),
+      Math.max(...words.map((w) => w.bbox.x1)),
+    ];
+    return y0 >= region.y0 && x0 < region.x1 && region.x0 < x1;
+  });
+  return index < 0 ? blocks.length : index;
+}
+
+/**
+ * The layer's text with each region's text inserted as its own paragraph before the line where
+ * the layer block it precedes starts: the layer's text stays exactly as pdftotext wrote it. A block
+ * whose words cannot be found in the text (pdftotext joined or split them) takes its region's text
+ * to the next block found, or to the end.
+ */
+function spliceText(text: string, blocks: PageLayout, inserts: Map<number, string[]>): string {
+  const starts: Array<number | undefined> = [];
+  let cursor = 0;
+  for (const block of blocks) {
+    const words = block.flat();
+    const first = words[0] ? text.indexOf(words[0].text, cursor) : -1;
+    starts.push(first < 0 ? undefined : text.lastIndexOf('\n', first - 1) + 1);
+    if (first < 0) continue;
+    cursor = first;
+    for (const word of words) {
+      const at = text.indexOf(word.text, cursor);
+      if (at >= 0) cursor = at + word.text.length;
+    }
+  }
+  let out = '';
+  let from = 0;
+  for (const [index, texts] of [...inserts.entries()].sort(([a], [b]) => a - b)) {
+    const next = starts.slice(index).find((start) => start !== undefined);
+    const at = Math.max(from, next ?? text.length);
+    out += text.slice(from, at);
+    from = at;
+    if (at < text.length) {
+      out += `${texts.join('\n\n')}\n\n`;
+      continue;
+    }
+    const separator = out.length === 0 || out.endsWith('\n\n') ? '' : out.endsWith('\n') ? '\n' : '\n\n';
+    out += `${separator}${texts.join('\n\n')}\n`;
+  }
+  return out + text.slice(from);
+}
+
+export interface HybridPage {
+  text: string;
+  blocks: PageLayout;
+  words: SourcedWord[];
+  /** The OCRed words kept: none when the images hold no text the layer lacks. */
+  ocrWords: WordResult[];
+}
+
+/**
+ * A hybrid page: its layer's words and text as they are, and the words OCR found in its images
+ * that the layer does not have, each region's blocks placed in the layer's reading order.
+ */
+export function mergeReadings(
+  layer: { text: string; blocks: PageLayout },
+  readings: readonly RegionReading[],
+): HybridPage {
+  const layerWords = layer.blocks.flat(2);
+  const inserts = new Map<number, string[]>();
+  const before = new Map<number, PageLayout>();
+  const ocrWords: WordResult[] = [];
+  for (const reading of readings) {
+    const blocks = reading.blocks
+      .map((block) => block.map((line) => line.filter((word) => word.text.trim() && !covered(word, layerWords))))
+      .map((block) => block.filter((line) => line.length > 0))
+      .filter((block) => block.length > 0);
+    if (blocks.length === 0) continue;
+    ocrWords.push(...blocks.flat(2));
+    const place = placeOf(reading.region, layer.blocks);
+    inserts.set(place, [...(inserts.get(place) ?? []), layoutText(blocks).replace(/\s+$/, '')]);
+    before.set(place, [...(before.get(place) ?? []), ...blocks]);
+  }
+  const sourced = (blocks: PageLayout, origin: SourcedWord['origin']) =>
+    blocks.map((block) => block.map((line) => line.map((word): SourcedWord => ({ ...word, origin }))));
+  const blocks = layer.blocks.flatMap((block, index) => [
+    ...sourced(before.get(index) ?? [], 'ocr'),
+    ...sourced([block], 'layer'),
+  ]);
+  blocks.push(...sourced(before.get(layer.blocks.length) ?? [], 'ocr'));
+  return {
+    text: ocrWords.length === 0 ? layer.text : spliceText(layer.text, layer.blocks, inserts),
+    blocks,
+    words: blocks.flat(2),
+    ocrWords,
+  };
+}

@@ -1,0 +1,246 @@
+import { readFile, stat } from 'node:fs/promises';
+import {
+  decodePDFRawStream,
+  PDFArray,
+  PDFDict,
+  PDFDocument,
+  PDFName,
+  PDFNumber,
+  PDFRawStream,
+  PDFRef,
+  type PDFObject,
+} from 'pdf-lib';
+
+/** A rectangle in points, from the top left of the page as displayed. */
+export interface PlacedRect {
+  x0: number;
+  y0: number;
+  x1: number;
+  y1: number;
+}
+
+/** Where a page draws its images, or undefined where the page could not be walked (see `placeImages`). */
+export interface ImagePlacement {
+  /** Share of the page the images are drawn over; overlaps count twice; at most 1. */
+  coverage: number;
+  rects: PlacedRect[];
+}
+
+/** Past these a page is not walked: its file, its content streams and forms together, its operators. */
+const MAX_FILE_BYTES = 16 << 20;
+const MAX_CONTENT_BYTES = 8 << 20;
+const MAX_OPERATORS = 500_000;
+/** Forms drawn inside forms, deeper than this, are not followed (a form may draw itself). */
+const MAX_FORM_DEPTH = 12;
+
+type Matrix = [number, number, number, number, number, number];
+const IDENTITY: Matrix = [1, 0, 0, 1, 0, 0];
+
+/** `m` applied first, then `n`: PDF's `m × n`. */
+const multiply = (m: Matrix, n: Matrix): Matrix => [
+  m[0] * n[0] + m[1] * n[2],
+  m[0] * n[1] + m[1] * n[3],
+  m[2] * n[0] + m[3] * n[2],
+  m[2] * n[1] + m[3] * n[3],
+  m[4] * n[0] + m[5] * n[2] + n[4],
+  m[4] * n[1] + m[5] * n[3] + n[5],
+];
+
+class WalkLimit extends Error {}
+
+const WHITE = new Set([0x00, 0x09, 0x0a, 0x0c, 0x0d, 0x20]);
+const DELIMITER = new Set([...'()<>[]{}/%'].map((char) => char.charCodeAt(0)));
+
+/**
+ * The operators of a content stream that place images, and their operands: numbers, names and
+ * anything else (strings, arrays, dictionaries) skipped as one opaque operand.
+ */
+function* operators(bytes: Uint8Array): Generator<{ op: string; operands: Array<number | string | undefined> }> {
+  let operands: Array<number | string | undefined> = [];
+  let i = 0;
+  const word = () => {
+    const start = i;
+    while (i < bytes.length && !WHITE.has(bytes[i] as number) && !DELIMITER.has(bytes[i] as number)) i++;
+    return Buffer.from(bytes.subarray(start, i)).toString('latin1');
+  };
+  while (i < bytes.length) {
+    const byte = bytes[i] as number;
+    if (WHITE.has(byte)) {
+      i++;
+    } else if (byte === 0x25 /* % */) {
+      while (i < bytes.length && bytes[i] !== 0x0a && bytes[i] !== 0x0d) i++;
+    } else if (byte === 0x28 /* ( */) {
+      let depth = 0;
+      for (; i < bytes.length; i++) {
+        const c = bytes[i];
+        if (c === 0x5c /* \ */) i++;
+        else if (c === 0x28) depth++;
+        else if (c === 0x29 && --depth === 0) break;
+      }
+      i++;
+      operands.push(undefined);
+    } else if (byte === 0x3c /* < */ && bytes[i + 1] !== 0x3c) {
+      while (i < bytes.length && bytes[i] !== 0x3e) i++;
+      i++;
+      operands.push(undefined);
+    } else if (byte === 0x3c || byte === 0x3e || byte === 0x5b || byte === 0x5d || byte === 0x7b || byte === 0x7d) {
+      // << >> [ ] { }: the operands inside arrays and dictionaries are kept but never read.
+      i += byte === 0x3c || byte === 0x3e ? 2 : 1;
+    } else if (byte === 0x2f /* / */) {
+      i++;
+      operands.push(`/${word()}`);
+    } else {
+      const token = word() || String.fromCharCode(bytes[i++] as number);
+      const number = Number(token);
+      if (/^[+\-.\d]/.test(token) && Number.isFinite(number)) {
+        operands.push(number);
+        continue;
+      }
+      if (token === 'ID') {
+        // Inline image data: binary up to whitespace, EI, whitespace (or the stream's end).
+        i++;
+        while (
+          i < bytes.length &&
+          !(
+            WHITE.has(bytes[i - 1] as number) &&
+            bytes[i] === 0x45 &&
+            bytes[i + 1] === 0x49 &&
+            (i + 2 >= bytes.length || WHITE.has(bytes[i + 2] as number))
+          )
+        )
+          i++;
+        i += 2;
+      }
+      yield { op: token, operands };
+      operands = [];
+    }
+  }
+}
+
+interface Walk {
+  doc: PDFDocument;
+  rects: Array<[number, number, number, number]>;
+  contentBytes: number;
+  operators: number;
+}
+
+const lookup = (doc: PDFDocument, object: PDFObject | undefined): PDFObject | undefined =>
+  object instanceof PDFRef ? doc.context.lookup(object) : object;
+
+function decode(walk: Walk, stream: PDFRawStream): Uint8Array {
+  const bytes = decodePDFRawStream(stream).decode();
+  walk.contentBytes += bytes.length;
+  if (walk.contentBytes > MAX_CONTENT_BYTES) throw new WalkLimit('content streams too large');
+  return bytes;
+}
+
+/** The unit square under `ctm`, as its bounding box in user space. */
+function place(walk: Walk, ctm: Matrix): void {
+  const corners = [
+    [0, 0],
+    [1, 0],
+    [0, 1],
+    [1, 1],
+  ].map(([x, y]) => [
+    ctm[0] * (x as number) + ctm[2] * (y as number) + ctm[4],
+    ctm[1] * (x as number) + ctm[3] * (y as number) + ctm[5],
+  ]);
+  const xs = corners.map((corner) => corner[0] as number);
+  const ys = corners.map((corner) => corner[1] as number);
+  walk.rects.push([Math.min(...xs), Math.min(...ys), Math.max(...xs), Math.max(...ys)]);
+}
+
+const numbersOf = (array: PDFObject | undefined): number[] | undefined =>
+  array instanceof PDFArray
+    ? array.asArray().map((item) => (item instanceof PDFNumber ? item.asNumber() : Number.NaN))
+    : undefined;
+
+/** Follows one content stream: q/Q/cm for the transformation, Do and inline images for images. */
+function walkContent(walk: Walk, content: Uint8Array, resources: PDFDict | undefined, start: Matrix, depth: number) {
+  const xObjects = lookup(walk.doc, resources?.get(PDFName.of('XObject')));
+  const stack: Matrix[] = [];
+  let ctm = start;
+  for (const { op, operands } of operators(content)) {
+    if (++walk.operators > MAX_OPERATORS) throw new WalkLimit('too many operators');
+    if (op === 'q') stack.push(ctm);
+    else if (op === 'Q') ctm = stack.pop() ?? ctm;
+    else if (op === 'cm' && operands.length >= 6) {
+      const m = operands.slice(-6);
+      if (m.every((value) => typeof value === 'number')) ctm = multiply(m as Matrix, ctm);
+    } else if (op === 'ID') place(walk, ctm);
+    else if (op === 'Do' && typeof operands.at(-1) === 'string' && xObjects instanceof PDFDict) {
+      const object = lookup(walk.doc, xObjects.get(PDFName.of((operands.at(-1) as string).slice(1))));
+      if (!(object instanceof PDFRawStream)) continue;
+      const subtype = object.dict.get(PDFName.of('Subtype'));
+      if (subtype === PDFName.of('Image')) place(walk, ctm);
+      else if (subtype === PDFName.of('Form') && depth < MAX_FORM_DEPTH) {
+        const matrix = numbersOf(lookup(walk.doc, object.dict.get(PDFName.of('Matrix'))));
+        const own = lookup(walk.doc, object.dict.get(PDFName.of('Resources')));
+        walkContent(
+          walk,
+          decode(walk, object),
+          own instanceof PDFDict ? own : resources,
+          matrix?.length === 6 && matrix.every(Number.isFinite) ? multiply(matrix as Matrix, ctm) : ctm,
+          depth + 1,
+        );
+      }
+    }
+  }
+}
+
+/** From user space to points from the top left of the page as displayed (its crop box, turned by /Rotate). */
+function toDisplay(
+  [x0, y0, x1, y1]: [number, number, number, number],
+  box: { x: number; y: number; width: number; height: number },
+  rotation: number,
+): PlacedRect {
+  const corner = (x: number, y: number): [number, number] => {
+    const [u, v] = [x - box.x, y - box.y];
+    if (rotation === 90) return [v, u];
+    if (rotation === 180) return [box.width - u, v];
+    if (rotation === 270) return [box.height - v, box.width - u];
+    return [u, box.height - v];
+  };
+  const [a, b] = [corner(x0, y0), corner(x1, y1)];
+  return { x0: Math.min(a[0], b[0]), y0: Math.min(a[1], b[1]), x1: Math.max(a[0], b[0]), y1: Math.max(a[1], b[1]) };
+}
+
+/**
+ * Where page `page` (1-based) of `pdf` draws its images, read from its content streams and the
+ * forms they draw (an image's place is the unit square under the transformation it is drawn
+ * with). Clipping is ignored: a clipped image counts whole. Undefined where the file is too large
+ * to load here, encrypted, unreadable by pdf-lib, or its page past the limits above: the caller
+ * then knows only how much of the page images cover (`pdfimages -list`), not where.
+ */
+export async function placeImages(pdf: string, page: number): Promise<ImagePlacement | undefined> {
+  if ((await stat(pdf)).size > MAX_FILE_BYTES) return undefined;
+  try {
+    const doc = await PDFDocument.load(await readFile(pdf), { updateMetadata: false, throwOnInvalidObject: true });
+    if (doc.isEncrypted) return undefined;
+    const pdfPage = doc.getPage(page - 1);
+    const walk: Walk = { doc, rects: [], contentBytes: 0, operators: 0 };
+    const resources = lookup(doc, pdfPage.node.getInheritableAttribute(PDFName.of('Resources')));
+    const contents = lookup(doc, pdfPage.node.get(PDFName.of('Contents')));
+    const streams = contents instanceof PDFArray ? contents.asArray().map((item) => lookup(doc, item)) : [contents];
+    // A page's content streams are one stream split in parts: an operator may span two.
+    const parts = streams.filter((stream) => stream instanceof PDFRawStream).map((stream) => decode(walk, stream));
+    const joined = Buffer.concat(parts.flatMap((part) => [part, Buffer.from('\n')]));
+    walkContent(walk, joined, resources instanceof PDFDict ? resources : undefined, IDENTITY, 0);
+    const box = pdfPage.getCropBox();
+    const rotation = ((pdfPage.getRotation().angle % 360) + 360) % 360;
+    const [width, height] = rotation % 180 ? [box.height, box.width] : [box.width, box.height];
+    const rects = walk.rects
+      .map((rect) => toDisplay(rect, box, rotation))
+      .map((rect) => ({
+        x0: Math.max(0, rect.x0),
+        y0: Math.max(0, rect.y0),
+        x1: Math.min(width, rect.x1),
+        y1: Math.min(height, rect.y1),
+      }))
+      .filter((rect) => rect.x1 > rect.x0 && rect.y1 > rect.y0);
+    const area = rects.reduce((sum, rect) => sum + (rect.x1 - rect.x0) * (rect.y1 - rect.y0), 0);
+    return { coverage: width * height > 0 ? Math.min(1, area / (width * height)) : 0, rects };
+  } catch {
+    return undefined;
+  }
+}
