@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { createLogger, loadConfig, type PageJob } from '@pagefleet/shared';
 import { PageTimeoutError } from '../apps/worker/src/pipeline/deadline.js';
 import { OcrPool } from '../apps/worker/src/pipeline/ocr.js';
+import { LayerWindows } from '../apps/worker/src/pipeline/layer-windows.js';
 import { recognizePage } from '../apps/worker/src/pipeline/page.js';
 import { preprocess } from '../apps/worker/src/pipeline/preprocess.js';
 import { createRasterizer } from '../apps/worker/src/pipeline/rasterize.js';
@@ -120,6 +121,7 @@ describe('worker pipeline', () => {
     await writeFile(slow, slowPdf());
     const deps = {
       rasterizer: createRasterizer('poppler'),
+      layers: new LayerWindows(1, 1),
       engines: { tesseract: ocr },
       orientation: undefined,
       maxPixels: 40_000_000,

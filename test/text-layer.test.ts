@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { DocumentState, PageResult } from '@pagefleet/shared';
+import { LayerWindows } from '../apps/worker/src/pipeline/layer-windows.js';
 import { cer, scannedPage, textPage, wordLines } from '../scripts/lib/fixtures.js';
 import { figure, layeredPdf } from '../scripts/lib/text-pdfs.js';
 import { finished, startStack, type Stack } from './support/stack.js';
@@ -301,4 +302,49 @@ describe('text layers of the corpus (CORPUS_DIR)', () => {
       }
     });
   }
+});
+
+describe('text layers read a window of pages at a time', () => {
+  test('a window gives the same words, boxes, text and images as page-by-page reading, on every corpus PDF', async (t) => {
+    const corpus = process.env.CORPUS_DIR;
+    if (!corpus) {
+      t.skip('CORPUS_DIR is not set');
+      return;
+    }
+    const never = new AbortController().signal;
+    for (const name of (await readdir(path.join(corpus, 'pdfs'))).filter((file) => file.endsWith('.pdf'))) {
+      const file = path.join(corpus, 'pdfs', name);
+      const info = spawnSync('pdfinfo', [file], { encoding: 'utf8' });
+      const pages = Number(/^Pages:\s+(\d+)/m.exec(info.stdout)?.[1] ?? 0);
+      const windowed = new LayerWindows(16, 2);
+      const alone = new LayerWindows(1, 1);
+      for (let page = 1; page <= pages; page++) {
+        assert.deepEqual(
+          await windowed.read(name, file, page, never),
+          await alone.read(name, file, page, never),
+          `${name} page ${page}`,
+        );
+      }
+    }
+  });
+
+  test("a window's other pages come from memory: the file is read once per window", async () => {
+    const file = path.join(os.tmpdir(), `pagefleet-window-${process.pid}.pdf`);
+    await writeFile(
+      file,
+      await layeredPdf(Array.from({ length: 5 }, (_, p) => ({ kind: 'text' as const, lines: wordLines(p, 3) }))),
+    );
+    const never = new AbortController().signal;
+    const layers = new LayerWindows(4, 2);
+    try {
+      assert.match((await layers.read('doc', file, 1, never)).text, new RegExp(wordLines(0, 1)[0] ?? ''));
+    } finally {
+      await rm(file);
+    }
+    // Pages 2-4 were read with page 1; page 5 starts a window of its own, and the file is gone.
+    for (const page of [2, 3, 4]) {
+      assert.match((await layers.read('doc', file, page, never)).text, new RegExp(wordLines(page - 1, 1)[0] ?? ''));
+    }
+    await assert.rejects(layers.read('doc', file, 5, never));
+  });
 });

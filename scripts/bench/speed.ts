@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util';
 import { createLogger, findLanguageFile, loadConfig } from '@pagefleet/shared';
 import { createOcrEngine } from '../../apps/worker/src/pipeline/engine.js';
 import { OrientationDetector } from '../../apps/worker/src/pipeline/orientation.js';
+import { LayerWindows } from '../../apps/worker/src/pipeline/layer-windows.js';
 import { recognizePage } from '../../apps/worker/src/pipeline/page.js';
 import { createRasterizer } from '../../apps/worker/src/pipeline/rasterize.js';
 import { startRedisServer } from '../lib/redis-server.js';
@@ -59,6 +60,7 @@ async function runPipeline(): Promise<number> {
   const orientation = config.AUTO_ROTATE ? new OrientationDetector() : undefined;
   const deps = {
     rasterizer: createRasterizer('poppler'),
+    layers: new LayerWindows(1, 1),
     engines: { tesseract: ocr },
     orientation,
     maxPixels,

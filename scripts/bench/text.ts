@@ -1,6 +1,6 @@
 // `npm run bench` (second part), or `npm run bench:text` alone: PDFs that carry their text.
-// For a born-digital set and a mixed set (generated with known text; CORPUS_DIR's born-digital
-// PDFs too when set), the same documents three ways: pagefleet end to end with its defaults
+// For a born-digital set, an illustrated set and a mixed set (generated with known text;
+// CORPUS_DIR's born-digital PDFs too when set), the same documents three ways: pagefleet end to end with its defaults
 // (text layers read), pagefleet with forceOcr=true (every page OCRed), and pdftotext alone, one
 // process per CPU (the limit). Writes docs/text-layer.json and the figures of docs/text-layer.md.
 import { spawn, spawnSync } from 'node:child_process';
@@ -13,7 +13,8 @@ import { loadConfig, pdfInfo } from '@pagefleet/shared';
 import { cer } from '../lib/error-rates.js';
 import { scannedPage, wordLines } from '../lib/fixtures.js';
 import { startRedisServer } from '../lib/redis-server.js';
-import { layeredPdf, type LayeredPage } from '../lib/text-pdfs.js';
+import { figure, layeredPdf, type LayeredPage } from '../lib/text-pdfs.js';
+import { LayerWindows } from '../../apps/worker/src/pipeline/layer-windows.js';
 import { runFleet, type FleetRun } from './lib/fleet.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -38,9 +39,21 @@ interface BenchSet {
   /** Pages of each document, in the order of `documents`. */
   pagesPerDocument: number[];
   pageCount: number;
+  /** Per page of the set, in order: the words drawn inside its images, where known. */
+  drawn: Array<string[] | undefined>;
 }
 
-async function writeSet(name: string, describe: string, docs: LayeredPage[][]): Promise<BenchSet> {
+/** The words a generated figure draws, by page: what OCR of its images should find. */
+const FIGURE_WORDS = {
+  words: ['Quarterly harvest report', 'apples oranges pears plums'],
+  chart: ['Rainfall by season', 'Spring', 'Summer', 'Autumn', 'Winter'],
+} as const;
+
+async function writeSet(
+  name: string,
+  describe: string,
+  docs: Array<Array<LayeredPage & { drawn?: string[] }>>,
+): Promise<BenchSet> {
   const documents: string[] = [];
   for (const [i, pages] of docs.entries()) {
     const file = path.join(work, `${name}-${i}.pdf`);
@@ -48,7 +61,20 @@ async function writeSet(name: string, describe: string, docs: LayeredPage[][]): 
     documents.push(file);
   }
   const pagesPerDocument = docs.map((pages) => pages.length);
-  return { name, describe, documents, pagesPerDocument, pageCount: docs.flat().length };
+  const drawn = docs.flat().map((page) => page.drawn);
+  return { name, describe, documents, pagesPerDocument, pageCount: docs.flat().length, drawn };
+}
+
+/** A born-digital page of 30 lines, then a figure, then its caption; `drawn` the figure's words. */
+async function illustratedPage(seed: number, kind: 'words' | 'chart' | 'picture') {
+  const words = kind === 'picture' ? [] : FIGURE_WORDS[kind];
+  return {
+    kind: 'illustrated' as const,
+    lines: wordLines(seed, 24),
+    figure: await figure(kind, [...words]),
+    caption: `Figure ${seed}: ${kind}`,
+    drawn: words.flatMap((line) => line.split(' ')),
+  };
 }
 
 const count = Number(args.documents);
@@ -59,6 +85,21 @@ const sets: BenchSet[] = [
     `${count} generated documents of ${perDocument} born-digital letter pages (40 lines of Helvetica 14 pt)`,
     Array.from({ length: count }, (_, d) =>
       Array.from({ length: perDocument }, (_, p) => ({ kind: 'text' as const, lines: wordLines(d * 100 + p, 40) })),
+    ),
+  ),
+  await writeSet(
+    'illustrated',
+    `${count} generated documents of ${perDocument} born-digital letter pages, every fourth with a figure 6 × 3 in (in turn: a panel of text, a bar chart with labelled axes, a picture without text) under 24 lines and above its caption`,
+    await Promise.all(
+      Array.from({ length: count }, (_, d) =>
+        Promise.all(
+          Array.from({ length: perDocument }, (_, p) =>
+            p % 4 === 2
+              ? illustratedPage(d * 100 + p, (['words', 'chart', 'picture'] as const)[Math.floor(p / 4) % 3] ?? 'words')
+              : Promise.resolve({ kind: 'text' as const, lines: wordLines(d * 100 + p, 40) }),
+          ),
+        ),
+      ),
     ),
   ),
   await writeSet(
@@ -92,6 +133,7 @@ if (corpus) {
     documents: files,
     pagesPerDocument: pages,
     pageCount: pages.reduce((sum, n) => sum + n, 0),
+    drawn: [],
   });
 }
 
@@ -128,17 +170,35 @@ const fleet = (set: BenchSet, fields: Record<string, string>) =>
     fields,
   });
 
-/** Each text page's text against pdftotext's for the same page of the same file. */
+/** The words of one page as `pdftotext -bbox` writes them: the layer's words, one by one. */
+function pdftotextWords(file: string, page: number): string[] {
+  const n = String(page);
+  const xhtml = spawnSync('pdftotext', ['-f', n, '-l', n, '-bbox', file, '-'], { encoding: 'utf8' }).stdout;
+  return [...xhtml.matchAll(/<word [^>]*>([^<]*)<\/word>/g)].map(([, text = '']) =>
+    text.replace(/&(amp|lt|gt|quot|apos);/g, (_entity, name: string) => ENTITIES[name] ?? ''),
+  );
+}
+const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
+
+/**
+ * Each page read from its layer against pdftotext for the same page of the same file: a text
+ * page's text against pdftotext's text; a text+ocr page's layer words against pdftotext's words
+ * (its text holds the images' words too).
+ */
 function textErrors(set: BenchSet, run: FleetRun) {
   const rates: number[] = [];
   let index = 0;
   for (const [i, file] of set.documents.entries()) {
     for (let page = 1; page <= (set.pagesPerDocument[i] ?? 0); page++, index++) {
       const result = run.pages[index];
-      if (result?.method !== 'text') continue;
-      const n = String(page);
-      const expected = spawnSync('pdftotext', ['-f', n, '-l', n, file, '-'], { encoding: 'utf8' }).stdout;
-      rates.push(cer(expected, result.text));
+      if (result?.method === 'text') {
+        const n = String(page);
+        const expected = spawnSync('pdftotext', ['-f', n, '-l', n, file, '-'], { encoding: 'utf8' }).stdout;
+        rates.push(cer(expected, result.text));
+      } else if (result?.method === 'text+ocr') {
+        const layer = result.words.filter((word) => word.origin === 'layer').map((word) => word.text);
+        rates.push(cer(pdftotextWords(file, page).join(' '), layer.join(' ')));
+      }
     }
   }
   return {
@@ -148,7 +208,69 @@ function textErrors(set: BenchSet, run: FleetRun) {
   };
 }
 
+/** Share of the words drawn inside images found among a page's OCRed words (all of them with forceOcr). */
+function imageRecall(set: BenchSet, run: FleetRun): number | undefined {
+  let drawn = 0;
+  let found = 0;
+  for (const [index, words] of set.drawn.entries()) {
+    if (!words?.length) continue;
+    const read = (run.pages[index]?.words ?? []).filter((word) => word.origin !== 'layer').map((word) => word.text);
+    drawn += words.length;
+    for (const word of words) {
+      const at = read.indexOf(word);
+      if (at >= 0) {
+        found++;
+        read.splice(at, 1);
+      }
+    }
+  }
+  return drawn === 0 ? undefined : found / drawn;
+}
+
+/**
+ * Reading a document's text layers page by page against a window of pages per pass: every page
+ * in order through LayerWindows, as one worker's slots take a document's pages, seconds per page.
+ */
+async function measureWindows(file: string, pages: number) {
+  const rows: Array<{ window: number; secondsPerPage: number }> = [];
+  for (const window of WINDOWS) {
+    const layers = new LayerWindows(window, 8);
+    const started = performance.now();
+    for (let page = 1; page <= pages; page++) await layers.read(file, file, page, new AbortController().signal);
+    rows.push({ window, secondsPerPage: (performance.now() - started) / 1000 / pages });
+  }
+  return rows;
+}
+
+const WINDOWS = [1, 4, 16, 64];
+const windowDocuments: Array<{ name: string; file: string; pages: number }> = [];
+{
+  const file = path.join(work, 'long.pdf');
+  await writeFile(
+    file,
+    await layeredPdf(Array.from({ length: 500 }, (_, p) => ({ kind: 'text' as const, lines: wordLines(p, 40) }))),
+  );
+  windowDocuments.push({ name: 'generated, 500 born-digital pages', file, pages: 500 });
+  if (corpus) {
+    const geoTopo = path.join(corpus, 'pdfs', 'pypdf_GeoTopo-komprimiert.pdf');
+    windowDocuments.push({
+      name: 'pypdf_GeoTopo-komprimiert.pdf (1.8 MB, shared object streams)',
+      file: geoTopo,
+      pages: (await pdfInfo(geoTopo, 60_000)).pages,
+    });
+  }
+}
+const windowRows = [];
+for (const document of windowDocuments) {
+  const rows = await measureWindows(document.file, document.pages);
+  console.log(
+    `\ntext layers of ${document.name}: ${rows.map((row) => `window ${row.window}: ${(row.secondsPerPage * 1000).toFixed(1)} ms/page`).join(', ')}`,
+  );
+  windowRows.push({ document: document.name, pages: document.pages, rows });
+}
+
 const MB = (bytes: number) => Math.round(bytes / 1e6);
+const percent = (share: number) => `${(100 * share).toFixed(1)} %`;
 const report = [];
 for (const set of sets) {
   console.log(`\n${set.name}: ${set.describe}; ${set.pageCount} pages`);
@@ -170,6 +292,7 @@ for (const set of sets) {
     `  pagefleet forceOcr=true: ${ocr.seconds.toFixed(1)} s, ${ocr.pagesPerMinute.toFixed(1)} pages/min, worker peak ${MB(ocr.workerPeakBytes)} MB`,
   );
   const errors = textErrors(set, text);
+  const recall = { default: imageRecall(set, text), forceOcr: imageRecall(set, ocr) };
   // The limit: pdftotext's own time, plus what the queue costs each page on top of its stages.
   const limitSeconds = pdftotextSeconds + (queueSecondsPerPage * set.pageCount) / cpus;
   const entry = {
@@ -195,9 +318,10 @@ for (const set of sets) {
     speedup: ocr.seconds / text.seconds,
     overLimit: text.seconds / limitSeconds,
     textPages: errors,
+    imageTextRecall: recall,
   };
   console.log(
-    `  default ${entry.speedup.toFixed(1)}× faster than forceOcr; ${entry.overLimit.toFixed(2)}× the limit (pdftotext + queue = ${limitSeconds.toFixed(2)} s); text pages ${errors.pages}, CER vs pdftotext max ${errors.maxCer.toFixed(4)}`,
+    `  default ${entry.speedup.toFixed(1)}× faster than forceOcr; ${entry.overLimit.toFixed(2)}× the limit (pdftotext + queue = ${limitSeconds.toFixed(2)} s); text pages ${errors.pages}, CER vs pdftotext max ${errors.maxCer.toFixed(4)}${recall.default === undefined ? '' : `; words inside images found: default ${(100 * recall.default).toFixed(1)} %, forceOcr ${(100 * (recall.forceOcr ?? 0)).toFixed(1)} %`}`,
   );
   report.push(entry);
 }
@@ -208,6 +332,7 @@ const measured = {
   dpi: config.DEFAULT_DPI,
   engine: config.OCR_ENGINE,
   sets: report,
+  windows: windowRows,
 };
 await writeFile(path.join(root, 'docs', 'text-layer.json'), `${JSON.stringify(measured, null, 2)}\n`);
 const rows = report.map(
@@ -216,15 +341,21 @@ const rows = report.map(
       .map(([m, n]) => `${m} ${n}`)
       .join(
         ', ',
-      )} | ${r.pdftotextSeconds.toFixed(2)} | ${(r.queueSecondsPerPage * 1000).toFixed(0)} ms | ${r.default.seconds.toFixed(2)} (${r.default.pagesPerMinute.toFixed(0)}/min) | ${r.forceOcr.seconds.toFixed(1)} (${r.forceOcr.pagesPerMinute.toFixed(1)}/min) | ${r.speedup.toFixed(1)}× | ${r.overLimit.toFixed(2)}× | ${MB(r.default.workerPeakBytes)} / ${MB(r.forceOcr.workerPeakBytes)} MB | ${r.textPages.maxCer.toFixed(4)} |`,
+      )} | ${r.pdftotextSeconds.toFixed(2)} | ${(r.queueSecondsPerPage * 1000).toFixed(0)} ms | ${r.default.seconds.toFixed(2)} (${r.default.pagesPerMinute.toFixed(0)}/min) | ${r.forceOcr.seconds.toFixed(1)} (${r.forceOcr.pagesPerMinute.toFixed(1)}/min) | ${r.speedup.toFixed(1)}× | ${r.overLimit.toFixed(2)}× | ${MB(r.default.workerPeakBytes)} / ${MB(r.forceOcr.workerPeakBytes)} MB | ${r.textPages.maxCer.toFixed(4)} | ${r.imageTextRecall.default === undefined ? '–' : `${percent(r.imageTextRecall.default)} / ${percent(r.imageTextRecall.forceOcr ?? 0)}`} |`,
 );
 const table = `Measured ${measured.measuredAt} by \`npm run bench\` (\`bench:text\`) on ${cpus} CPUs, Node ${process.version}, ${config.DEFAULT_DPI} DPI, engine ${config.OCR_ENGINE}; one worker with one slot per CPU, every document submitted at once. Raw figures: [text-layer.json](text-layer.json).
 
-| set | pages | read as | pdftotext alone, s | queue per page | default, s | forceOcr=true, s | default vs forceOcr | default ÷ (pdftotext + queue) | worker peak RSS, default / forceOcr | text pages: CER vs pdftotext, max |
-|---|---|---|---|---|---|---|---|---|---|---|
+| set | pages | read as | pdftotext alone, s | queue per page | default, s | forceOcr=true, s | default vs forceOcr | default ÷ (pdftotext + queue) | worker peak RSS, default / forceOcr | layer words: CER vs pdftotext, max | words inside images found, default / forceOcr |
+|---|---|---|---|---|---|---|---|---|---|---|---|
 ${rows.join('\n')}
 
-${report.map((r) => `- ${r.set}: ${r.describe}.`).join('\n')}`;
+${report.map((r) => `- ${r.set}: ${r.describe}.`).join('\n')}
+
+Reading text layers (\`pdftotext -bbox-layout\`, \`pdftotext\`, \`pdfimages -list\`) one page per pass against a window of pages per pass, every page in order, one reader, milliseconds per page:
+
+| document | pages | ${WINDOWS.map((w) => `window ${w}`).join(' | ')} |
+|---|---|${WINDOWS.map(() => '---').join('|')}|
+${windowRows.map((d) => `| ${d.document} | ${d.pages} | ${d.rows.map((row) => (row.secondsPerPage * 1000).toFixed(1)).join(' | ')} |`).join('\n')}`;
 const page = path.join(root, 'docs', 'text-layer.md');
 const doc = await readFile(page, 'utf8');
 const begin = doc.indexOf('<!-- bench:begin -->');

@@ -33,6 +33,7 @@ import { watchLedger } from './ledger-watch.js';
 import { startProbeServer } from './http.js';
 import { createWorkerMetrics, type WorkerMetrics } from './metrics.js';
 import { PageQueues } from './page-queues.js';
+import { LayerWindows } from './pipeline/layer-windows.js';
 import { OrientationDetector } from './pipeline/orientation.js';
 import { createRasterizer } from './pipeline/rasterize.js';
 import { startWatchdog, type Watchdog } from './watchdog.js';
@@ -67,6 +68,12 @@ const PAUSED_STALLS = 5;
  * cheap commands, so that a document Redis lost is recovered within seconds.
  */
 const LEDGER_WATCH_MS = 5000;
+
+/**
+ * Windows of text layers a worker keeps (see LayerWindows): enough for the documents its slots
+ * read at once, each window at most a few megabytes of words.
+ */
+const LAYER_WINDOWS_KEPT = 8;
 
 /** How long /ready waits for Redis to answer. */
 const PING_TIMEOUT_MS = 1000;
@@ -203,6 +210,7 @@ export async function runWorker(config: Config, log: Logger, plan?: CapacityPlan
   const common = { ledger, scratchDir: scratchDir(config.DATA_DIR), log };
   const pipeline = {
     rasterizer: createRasterizer(config.RASTERIZER),
+    layers: new LayerWindows(config.TEXT_LAYER_WINDOW, LAYER_WINDOWS_KEPT),
     onVerdict: (verdict: { reason: string }) => metrics.textLayers.inc({ verdict: verdict.reason }),
     orientation,
     maxPixels: config.MAX_PAGE_PIXELS,

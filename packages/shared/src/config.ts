@@ -297,6 +297,9 @@ export const CONFIG_SCHEMA = z.object({
     .enum(['poppler', 'pdf2pic'])
     .default('poppler')
     .describe('`poppler` (`pdftoppm`) or `pdf2pic` (GraphicsMagick + Ghostscript).'),
+  TEXT_LAYER_WINDOW: int(1, 1000, 16).describe(
+    "PDF pages whose text layers a worker reads in one pass (three poppler children, each parsing the file once), kept in memory for the window's other pages; 1 reads page by page. Pages split into one-page PDFs (object storage) are read alone. See [text-layer.md](text-layer.md).",
+  ),
   // A page's whole attempt (rasterize, preprocess, OCR); past it the stage's child or thread is killed.
   PAGE_TIMEOUT_MS: int(1000, 3_600_000, 300_000).describe(
     'Time one attempt at a page may take, all stages together; past it the rasterizer or `tesseract` child is killed, or the tesseract.js thread terminated and replaced, and the attempt fails naming the stage.',

@@ -1,6 +1,6 @@
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
-import type { DocumentState } from '@pagefleet/shared';
+import type { DocumentState, PageResult } from '@pagefleet/shared';
 import { freePort } from '../../lib/redis-server.js';
 import { collect, readSse } from '../../lib/sse.js';
 import { startApp, waitReady, type AppProcess } from '../../lib/apps.js';
@@ -30,7 +30,7 @@ export interface FleetRun {
   /** Highest resident memory of any worker process (its children included) while the documents ran. */
   workerPeakBytes: number;
   /** Every page's result, in document order. */
-  pages: Array<{ page: number; method?: string; text: string; durations: Record<string, number> }>;
+  pages: Array<Pick<PageResult, 'page' | 'method' | 'text' | 'words'> & { durations: Record<string, number> }>;
   /** Bytes the workers copied from object storage to read their pages (pagefleet_page_input_fetched_bytes_total). */
   fetchedBytes: number;
 }

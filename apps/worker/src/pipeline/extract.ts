@@ -5,16 +5,8 @@ import { runTool, type PageFormat, type WordResult } from '@pagefleet/shared';
 import { imageRegions } from './hybrid.js';
 import { placeImages, type PlacedRect } from './image-placement.js';
 import { clampDpi, type PixelRegion } from './rasterize.js';
-import {
-  HYBRID_COVERAGE,
-  judgeTextLayer,
-  layerStats,
-  NO_IMAGES,
-  SCAN_COVERAGE,
-  type LayerVerdict,
-  type PageImages,
-} from './text-quality.js';
-import { readImageCoverage, readTextLayer, type LayerWord, type TextLayer } from './text-layer.js';
+import { judgeTextLayer, layerStats, MIN_TEXT_IMAGE_SIDE, type LayerVerdict, type PageImages } from './text-quality.js';
+import { displayedLayer, imageCoverage, type LayerWord, type PageRead, type TextLayer } from './text-layer.js';
 import { CHILD_TIMEOUT_MS } from './deadline.js';
 import { layoutHocr, layoutTsv } from './layout-formats.js';
 import type { PageLayout } from './reading-order.js';
@@ -60,28 +52,6 @@ function toPixels(layer: TextLayer, dpi: number): ExtractedPage {
   return { text: layer.text, words: blocks.flat(2), blocks, width, height, dpi };
 }
 
-/**
- * The page's images: where they are drawn, from its content (image-placement.ts), or where that
- * cannot be read, how much of the page they cover (`pdfimages -list`), the whole page then being
- * the region of a hybrid page.
- */
-async function pageImages(
-  pdf: string,
-  page: number,
-  layer: TextLayer,
-  signal: AbortSignal,
-): Promise<{ images: PageImages; regions: PlacedRect[] }> {
-  const placed = await placeImages(pdf, page);
-  if (placed) {
-    const regions = imageRegions(placed.rects);
-    return { images: { coverage: placed.coverage, textual: regions.length > 0 }, regions };
-  }
-  const coverage = await readImageCoverage(pdf, page, layer, signal);
-  const hybrid = coverage >= HYBRID_COVERAGE && coverage < SCAN_COVERAGE;
-  const whole = { x0: 0, y0: 0, x1: layer.width, y1: layer.height };
-  return { images: { coverage, textual: hybrid }, regions: hybrid ? [whole] : [] };
-}
-
 /** A region in points as pixels of the page at `dpi`, widened to whole pixels inside the page. */
 function regionPixels(rect: PlacedRect, page: ExtractedPage): PixelRegion {
   const scale = page.dpi / 72;
@@ -96,34 +66,47 @@ function regionPixels(rect: PlacedRect, page: ExtractedPage): PixelRegion {
 }
 
 /**
- * Reads a PDF page's text layer and decides whether it is the page's text (see text-quality.ts).
- * The images are placed only when the layer holds decodable text: most pages are decided by
- * one pdftotext child.
+ * The regions of a hybrid page to OCR: its images that could hold text, where its content draws
+ * them (image-placement.ts). Where that cannot be read, or finds none of the images pdfimages
+ * listed (drawn by a pattern, an annotation, a font), the whole page: its OCR then finds what the
+ * images show, and never costs a word of the layer.
+ */
+async function hybridRegions(pdf: string, page: number, layer: TextLayer): Promise<PlacedRect[]> {
+  const placed = await placeImages(pdf, page);
+  const regions = placed ? imageRegions(placed) : [];
+  return regions.length > 0 ? regions : [{ x0: 0, y0: 0, x1: layer.width, y1: layer.height }];
+}
+
+/**
+ * Decides whether a PDF page's text layer, as read by `readPages`, is the page's text (see
+ * text-quality.ts); for a hybrid page, also the regions of its images to OCR.
  */
 export async function extractPage(
   pdf: string,
   page: number,
+  read: PageRead,
   /** The page's /Rotate: poppler gives word boxes as the page is displayed. */
   rotation: number,
   size: { dpi: number; maxPixels: number },
-  signal: AbortSignal,
 ): Promise<Extraction> {
-  const layer = await readTextLayer(pdf, page, rotation, signal);
+  const layer: TextLayer = { ...displayedLayer(read.raw, rotation), text: read.text.replace(/\f$/, '') };
   const stats = layerStats(layer.blocks.flat(2).map((word) => word.text));
-  const first = judgeTextLayer(stats, NO_IMAGES);
-  if (!first.use) return { verdict: first };
-  const { images, regions } = await pageImages(pdf, page, layer, signal);
+  const images: PageImages = {
+    coverage: imageCoverage(read.images, layer.width, layer.height),
+    textual: read.images.some((image) => Math.min(image.width, image.height) >= MIN_TEXT_IMAGE_SIDE),
+  };
   const verdict = judgeTextLayer(stats, images);
   if (!verdict.use) return { verdict };
   const dpi = clampDpi(layer.width, layer.height, size.dpi, size.maxPixels);
   const pixels = toPixels(layer, dpi);
-  const hybrid = verdict.reason === 'hybrid';
+  if (verdict.reason !== 'hybrid') return { verdict, page: pixels, regions: [] };
+  const regions = await hybridRegions(pdf, page, layer);
   return {
     verdict,
     page: pixels,
-    regions: hybrid
-      ? regions.map((rect) => regionPixels(rect, pixels)).filter((region) => region.width > 0 && region.height > 0)
-      : [],
+    regions: regions
+      .map((rect) => regionPixels(rect, pixels))
+      .filter((region) => region.width > 0 && region.height > 0),
   };
 }
 

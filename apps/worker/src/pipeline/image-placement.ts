@@ -19,13 +19,6 @@ export interface PlacedRect {
   y1: number;
 }
 
-/** Where a page draws its images, or undefined where the page could not be walked (see `placeImages`). */
-export interface ImagePlacement {
-  /** Share of the page the images are drawn over; overlaps count twice; at most 1. */
-  coverage: number;
-  rects: PlacedRect[];
-}
-
 /** Past these a page is not walked: its file, its content streams and forms together, its operators. */
 const MAX_FILE_BYTES = 16 << 20;
 const MAX_CONTENT_BYTES = 8 << 20;
@@ -208,11 +201,11 @@ function toDisplay(
 /**
  * Where page `page` (1-based) of `pdf` draws its images, read from its content streams and the
  * forms they draw (an image's place is the unit square under the transformation it is drawn
- * with). Clipping is ignored: a clipped image counts whole. Undefined where the file is too large
- * to load here, encrypted, unreadable by pdf-lib, or its page past the limits above: the caller
- * then knows only how much of the page images cover (`pdfimages -list`), not where.
+ * with), clipped to the page. Clipping paths are ignored: a clipped image counts whole. Undefined
+ * where the file is too large to load here, encrypted, unreadable by pdf-lib, or its page past the
+ * limits above.
  */
-export async function placeImages(pdf: string, page: number): Promise<ImagePlacement | undefined> {
+export async function placeImages(pdf: string, page: number): Promise<PlacedRect[] | undefined> {
   if ((await stat(pdf)).size > MAX_FILE_BYTES) return undefined;
   try {
     const doc = await PDFDocument.load(await readFile(pdf), { updateMetadata: false, throwOnInvalidObject: true });
@@ -229,7 +222,7 @@ export async function placeImages(pdf: string, page: number): Promise<ImagePlace
     const box = pdfPage.getCropBox();
     const rotation = ((pdfPage.getRotation().angle % 360) + 360) % 360;
     const [width, height] = rotation % 180 ? [box.height, box.width] : [box.width, box.height];
-    const rects = walk.rects
+    return walk.rects
       .map((rect) => toDisplay(rect, box, rotation))
       .map((rect) => ({
         x0: Math.max(0, rect.x0),
@@ -238,8 +231,6 @@ export async function placeImages(pdf: string, page: number): Promise<ImagePlace
         y1: Math.min(height, rect.y1),
       }))
       .filter((rect) => rect.x1 > rect.x0 && rect.y1 > rect.y0);
-    const area = rects.reduce((sum, rect) => sum + (rect.x1 - rect.x0) * (rect.y1 - rect.y0), 0);
-    return { coverage: width * height > 0 ? Math.min(1, area / (width * height)) : 0, rects };
   } catch {
     return undefined;
   }

@@ -1,6 +1,7 @@
 import type { BoundingBox, Engine, PageJob, PageResult } from '@pagefleet/shared';
 import { PageDeadline } from './deadline.js';
 import { mergeReadings, type RegionReading } from './hybrid.js';
+import type { LayerWindows } from './layer-windows.js';
 import { meanConfidence, type OcrEngine, type OcrOutput } from './ocr.js';
 import { overlayPdf } from './page-pdf.js';
 import { rotatePage, type OrientationDetector } from './orientation.js';
@@ -38,6 +39,8 @@ export interface PipelineDeps {
   maxPixels: number;
   /** PAGE_TIMEOUT_MS: the whole attempt, all stages together. */
   timeoutMs: number;
+  /** Text layers read a window of pages at a time (TEXT_LAYER_WINDOW). */
+  layers: LayerWindows;
   /** Told how each PDF page's text layer was judged (a metric). */
   onVerdict?: (verdict: LayerVerdict) => void;
 }
@@ -215,7 +218,12 @@ async function readTextPage(
 ): Promise<(PageResult & Pick<OcrOutput, 'formats'>) | undefined> {
   const { index, rotation = 0 } = job.source;
   const size = { dpi: job.dpi, maxPixels: deps.maxPixels };
-  const extraction = await deadline.stage('extract', (signal) => extractPage(file, index, rotation, size, signal));
+  const extraction = await deadline.stage('extract', async (signal) => {
+    // A one-page PDF of the split is read alone: its path is a scratch copy, and it has no other pages.
+    const key = job.source.split ? undefined : `${job.documentId}/${job.source.file}`;
+    const read = await deps.layers.read(key, file, index, signal);
+    return extractPage(file, index, read, rotation, size);
+  });
   deps.onVerdict?.(extraction.verdict);
   if (!('page' in extraction)) return undefined;
   const { page } = extraction;

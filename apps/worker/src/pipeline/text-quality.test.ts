@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { judgeTextLayer, layerStats, NO_IMAGES, type PageImages } from './text-quality.js';
-import { imageCoverage, parseBboxLayout } from './text-layer.js';
+import { judgeTextLayer, layerStats, type PageImages } from './text-quality.js';
+import { displayedLayer, imageCoverage, imagesByPage, parseBboxPages } from './text-layer.js';
 
 const words = (text: string) => text.split(/\s+/).filter(Boolean);
 const covering = (coverage: number, textual = false): PageImages => ({ coverage, textual });
+const NO_IMAGES = covering(0);
 
 test('a born-digital page, numbers and formulas included, is read from its layer', () => {
   const prose = layerStats(words('The quick brown fox jumps over the lazy dog, twice.'));
@@ -36,25 +37,30 @@ test('word boxes come as the page is displayed; the size follows its /Rotate', (
   const xhtml = `<doc><page width="612.000000" height="792.000000"><flow><block xMin="1" yMin="2" xMax="3" yMax="4">
 <line xMin="72" yMin="60" xMax="200" yMax="74"><word xMin="72.5" yMin="60" xMax="100" yMax="74">A&amp;B</word><word xMin="105" yMin="60" xMax="200" yMax="74">&lt;c&gt;</word></line>
 </block></flow></page></doc>`;
-  const upright = parseBboxLayout(xhtml, 0);
+  const [page] = parseBboxPages(xhtml);
+  assert.ok(page);
+  const upright = displayedLayer(page, 0);
   assert.deepEqual([upright.width, upright.height], [612, 792]);
   assert.deepEqual(
     upright.blocks.flat(2).map((word) => word.text),
     ['A&B', '<c>'],
   );
   assert.deepEqual(upright.blocks[0]?.[0]?.[0], { text: 'A&B', x0: 72.5, y0: 60, x1: 100, y1: 74 });
-  const turned = parseBboxLayout(xhtml, 90);
+  const turned = displayedLayer(page, 90);
   assert.deepEqual([turned.width, turned.height], [792, 612]);
 });
 
-test('image coverage from pdfimages -list: drawn area over the page area', () => {
+test('images from pdfimages -list, by page: their size as drawn; coverage is their area over the page area', () => {
   const list = `page   num  type   width height color comp bpc  enc interp  object ID x-ppi y-ppi size ratio
 --------------------------------------------------------------------------------------------
    1     0 image    2550  3300  rgb     3   8  jpeg   no         7  0   300   300  836K 3.4%
    1     1 smask    2550  3300  gray    1   8  image  no         8  0   300   300  10K 0.1%
 `;
-  assert.equal(imageCoverage(list, 612, 792), 1);
-  const small = list.replace('2550  3300', '300   300');
-  assert.ok(Math.abs(imageCoverage(small, 612, 792) - 1 / (8.5 * 11)) < 1e-9);
-  assert.equal(imageCoverage(list.split('\n').slice(0, 2).join('\n'), 612, 792), 0);
+  assert.deepEqual(imagesByPage(list).get(1), [{ width: 612, height: 792 }]);
+  assert.equal(imageCoverage(imagesByPage(list).get(1) ?? [], 612, 792), 1);
+  const small = list.replace('2550  3300', '300   300').replace('   1     1 smask', '   3     1 smask');
+  assert.ok(Math.abs(imageCoverage(imagesByPage(small).get(1) ?? [], 612, 792) - 1 / (8.5 * 11)) < 1e-9);
+  assert.deepEqual([...imagesByPage(small).keys()], [1], 'a soft mask is not an image drawn');
+  assert.equal(imagesByPage(list.split('\n').slice(0, 2).join('\n')).size, 0);
+  assert.equal(imageCoverage([], 612, 792), 0);
 });

@@ -27,12 +27,6 @@ export const SCAN_COVERAGE = 0.9;
  */
 export const MIN_TEXT_IMAGE_SIDE = 10;
 
-/**
- * Where the images' places cannot be read (see image-placement.ts), a page whose images cover this
- * much of it is hybrid, with the whole page as the region OCRed beside its layer.
- */
-export const HYBRID_COVERAGE = 0.25;
-
 /** A scanned page whose layer holds fewer words than this carries a stamp (a page number), not its text. */
 export const MIN_SCAN_WORDS = 3;
 
@@ -69,13 +63,11 @@ export function layerStats(words: readonly string[]): LayerStats {
   return stats;
 }
 
-/** What a page's images are: the share of it they cover, and whether any could hold text (see `imageRegions`). */
+/** What a page's images are: the share of it they cover, and whether any is drawn large enough to hold text. */
 export interface PageImages {
   coverage: number;
   textual: boolean;
 }
-
-export const NO_IMAGES: PageImages = { coverage: 0, textual: false };
 
 /**
  * The verdict on a page's text layer, given its words and its images. A hybrid page is read from
