@@ -164,6 +164,25 @@ describe('text layers: read what is written, OCR what is drawn', () => {
     assert.match(hocr, /ocrx_word[^>]*>Rainfall</);
   });
 
+  test('a font that maps its codes to the wrong letters is OCRed, and reads as it is drawn', async () => {
+    const pdf = await layeredPdf([
+      { kind: 'text', lines: wordLines(11, 12) },
+      { kind: 'shifted', lines: wordLines(12, 12) },
+    ]);
+    const file = path.join(dir, 'shifted.pdf');
+    await writeFile(file, pdf);
+    assert.ok(cer(wordLines(12, 12).join('\n'), pdftotext(file, 2)) > 0.5, 'the layer reads other letters');
+    const response = await stack.submit([{ name: 'shifted.pdf', data: pdf }], { outputs: 'json' });
+    const { id } = (await response.json()) as { id: string };
+    assert.equal((await stack.waitFor(id, finished, 120_000)).status, 'completed');
+    const { pages } = (await (await fetch(`${stack.url}/v1/jobs/${id}/result`)).json()) as { pages: PageResult[] };
+    assert.deepEqual(
+      pages.map((page) => page.method),
+      ['text', 'ocr'],
+    );
+    assert.ok(cer(wordLines(12, 12).join('\n'), pages[1]?.text ?? '') <= 0.05, pages[1]?.text.slice(0, 80));
+  });
+
   test('word boxes of text pages are in the pixels of the page at the job DPI, turned pages included', async () => {
     const { pages } = await run({ dpi: '150' });
     for (const result of [pages[0], pages[3]] as PageResult[]) {

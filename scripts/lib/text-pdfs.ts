@@ -1,5 +1,6 @@
 import {
   degrees,
+  PDFDict,
   PDFDocument,
   PDFName,
   PDFNumber,
@@ -22,11 +23,15 @@ import { FIXTURE_DPI } from './fixtures.js';
  *   Unicode mapping (poppler reads control characters), as in OCRmyPDF's type3_font_nomapping.pdf;
  * - `illustrated`: born-digital lines above a figure (an image, see `figure`) drawn 6 inches wide,
  *   and a caption line below it;
+ * - `shifted`: born-digital lines whose font's ToUnicode map names, for every letter, the letter
+ *   three places later: the page shows the lines, its layer reads "Wkh vhuylfh" (a font that maps
+ *   its codes to the wrong letters);
  * - `rotate` turns a page as displayed (/Rotate).
  */
 export type LayeredPage =
   | { kind: 'text'; lines: string[]; rotate?: number }
   | { kind: 'illustrated'; lines: string[]; figure: Buffer; caption: string; rotate?: number }
+  | { kind: 'shifted'; lines: string[] }
   | { kind: 'scan'; image: Buffer }
   | { kind: 'ocred'; image: Buffer; lines: string[] }
   | { kind: 'garbage'; image: Buffer };
@@ -62,6 +67,27 @@ function unmappedFont(pdf: PDFDocument) {
   );
 }
 
+/** A ToUnicode CMap mapping each WinAnsi letter code to the letter `by` places later in the alphabet. */
+function shiftedCmap(by: number): string {
+  const rows: string[] = [];
+  for (const base of [0x41, 0x61]) {
+    for (let i = 0; i < 26; i++) {
+      const hex = (code: number) => code.toString(16).padStart(2, '0');
+      rows.push(`<${hex(base + i)}> <00${hex(base + ((i + by) % 26))}>`);
+    }
+  }
+  return [
+    '/CIDInit /ProcSet findresource begin 12 dict begin begincmap',
+    '/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def',
+    '/CMapName /Shifted def /CMapType 2 def',
+    '1 begincodespacerange <00> <FF> endcodespacerange',
+    `${rows.length} beginbfchar`,
+    ...rows,
+    'endbfchar',
+    'endcmap CMapName currentdict /CMap defineresource pop end end',
+  ].join('\n');
+}
+
 /** A PDF of the given pages, in order. */
 export async function layeredPdf(pages: LayeredPage[]): Promise<Buffer> {
   const pdf = await PDFDocument.create();
@@ -85,6 +111,16 @@ export async function layeredPdf(pages: LayeredPage[]): Promise<Buffer> {
       page.drawImage(image, { x: 90, y: top - height, width, height });
       page.drawText(spec.caption, { x: 72, y: top - height - 24, size: TEXT_SIZE, font });
       if (spec.rotate) page.setRotation(degrees(spec.rotate));
+    } else if (spec.kind === 'shifted') {
+      const page = pdf.addPage(LETTER);
+      const shifted = await pdf.embedFont(StandardFonts.Helvetica);
+      spec.lines.forEach((line, i) =>
+        page.drawText(line, { x: 72, y: 720 - i * TEXT_SIZE * 1.5, size: TEXT_SIZE, font: shifted }),
+      );
+      // The font's dictionary exists once embedded; its glyphs stay Helvetica's, its text does not.
+      await shifted.embed();
+      const dict = pdf.context.lookup(shifted.ref, PDFDict);
+      dict.set(PDFName.of('ToUnicode'), pdf.context.register(pdf.context.stream(shiftedCmap(3))));
     } else if (spec.kind === 'scan') {
       await drawScan(pdf, spec.image);
     } else if (spec.kind === 'ocred') {

@@ -116,7 +116,7 @@ export function createWorkerMetrics(busy: () => Map<string, number>): WorkerMetr
     }),
     textLayers: new Counter({
       name: 'pagefleet_text_layer_verdicts_total',
-      help: 'PDF pages whose text layer was judged, by verdict: born-digital, ocr-layer and hybrid are read from it (a hybrid page has its images OCRed too); no-text, undecodable, not-words and too-little-for-a-scan are OCRed.',
+      help: 'PDF pages whose text layer was judged, by verdict: born-digital, ocr-layer and hybrid are read from it (a hybrid page has its images OCRed too); no-text, undecodable, not-words, wrong-letters and too-little-for-a-scan are OCRed.',
       labelNames: ['verdict'],
       registers,
     }),

@@ -64,3 +64,25 @@ test('images from pdfimages -list, by page: their size as drawn; coverage is the
   assert.equal(imagesByPage(list.split('\n').slice(0, 2).join('\n')).size, 0);
   assert.equal(imageCoverage([], 612, 792), 0);
 });
+
+test('letters that are not words — a font mapping codes to the wrong letters — are OCRed; prose of other languages is not', () => {
+  const english =
+    'The service reads every page of the documents it is given. Where a page carries its own text, that text is read as it is written, and only the pictures are looked at again. A scanned page is read by the engine the submission names, and the result says which engine read it and how sure it was of every word it found on the page.';
+  const shift = (text: string, by: number) =>
+    text.replace(/[a-z]/gi, (char) => {
+      const base = char <= 'Z' ? 65 : 97;
+      return String.fromCharCode(((char.charCodeAt(0) - base + by) % 26) + base);
+    });
+  const judge = (text: string) => judgeTextLayer(layerStats(words(text)), NO_IMAGES).reason;
+  assert.equal(judge(english), 'born-digital');
+  for (const by of [1, 3, 13]) assert.equal(judge(shift(english, by)), 'wrong-letters', `shifted by ${by}`);
+  const german =
+    'Der Dienst liest jede Seite der Dokumente, die er bekommt. Wo eine Seite ihren eigenen Text trägt, wird dieser Text so gelesen, wie er geschrieben ist, und nur die Bilder werden noch einmal angesehen. Eine gescannte Seite liest die Maschine, die der Auftrag nennt, bzw. die voreingestellte; vgl. dazu das Handbuch und die Beispiele im Anhang, die jede Möglichkeit zeigen.';
+  const czech =
+    'Služba čte každou stránku dokumentů, které dostane. Kde stránka nese vlastní text, čte se tak, jak je napsán, a znovu se prohlížejí jen obrázky. Naskenovanou stránku čte stroj, který žádost jmenuje, a výsledek říká, který stroj ji četl a jak si byl jistý každým slovem, které na stránce našel, i když to byl jen prst nebo krk na obrázku vlka.';
+  const acronyms = `${english} HTTP PDF XML CPU JVM www.example.org https://x.y/z GLn SLn bzw. vgl. 2024 3rd`;
+  for (const [name, text] of Object.entries({ german, czech, acronyms }))
+    assert.equal(judge(text), 'born-digital', name);
+  // Too few words to judge by their letters: read.
+  assert.equal(judge(shift('The service reads every page of the documents it is given.', 3)), 'born-digital');
+});

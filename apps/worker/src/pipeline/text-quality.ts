@@ -17,6 +17,18 @@ export const MAX_UNDECODABLE_SHARE = 0.1;
  */
 export const MIN_ALPHANUMERIC_SHARE = 0.25;
 
+/**
+ * Past this share of its words without a vowel, a layer's Latin-script text is letters but not
+ * words: a font whose codes map to the wrong letters ("Wklv srlqw", a shifted or scrambled
+ * alphabet). Real text of the corpus reaches 0.033 (German mathematics: "bcx"); its English and
+ * Latin ground truths 0.005; English shifted by 1, 3, 7 or 13 letters reads 0.17–0.45 and five
+ * random alphabets 0.17–0.56 (docs/text-layer.md).
+ */
+export const MAX_VOWELLESS_SHARE = 0.1;
+
+/** The vowel rule judges only layers with at least this many Latin-script words (see `latinWord`). */
+export const MIN_LATIN_WORDS = 40;
+
 /** Images covering this much of the page make it a scan: its text layer, if any, is an OCR layer. */
 export const SCAN_COVERAGE = 0.9;
 
@@ -32,7 +44,7 @@ export const MIN_SCAN_WORDS = 3;
 
 export type LayerVerdict =
   | { use: true; reason: 'born-digital' | 'ocr-layer' | 'hybrid' }
-  | { use: false; reason: 'no-text' | 'undecodable' | 'not-words' | 'too-little-for-a-scan' };
+  | { use: false; reason: 'no-text' | 'undecodable' | 'not-words' | 'wrong-letters' | 'too-little-for-a-scan' };
 
 export interface LayerStats {
   /** Characters other than white space. */
@@ -40,13 +52,31 @@ export interface LayerStats {
   undecodable: number;
   alphanumeric: number;
   words: number;
+  /** Words the vowel rule counts (`latinWord`), and those of them without a vowel. */
+  latinWords: number;
+  vowelless: number;
 }
 
 const UNDECODABLE = /[\p{Cc}\p{Co}\p{Cs}\p{Cn}\uFFFD]/u;
+const LATIN_WORD = /^\p{Script=Latin}{3,}$/u;
+const INNER_CAPITAL = /.\p{Lu}/u;
+/** Vowels of Latin-script languages, accents taken off first (NFD): y counts, as in English and Finnish. */
+const VOWEL = /[aeiouyæœøıə]/iu;
+
+/**
+ * A word the vowel rule counts: three or more Latin letters and nothing else once quotes,
+ * brackets and trailing punctuation other than a full stop are taken off (an abbreviation, a URL, a
+ * number is not), lower case but for the first letter (acronyms, symbols such as GLn are not).
+ * Ligatures are split (NFKC: "ﬁrst" is "first").
+ */
+function latinWord(token: string): string | undefined {
+  const word = token.normalize('NFKC').replace(/^[("'„“‘«[]+|[)"'“”’»\],;:!?]+$/gu, '');
+  return LATIN_WORD.test(word) && !INNER_CAPITAL.test(word) ? word : undefined;
+}
 const ALPHANUMERIC = /[\p{L}\p{M}\p{N}]/u;
 
 export function layerStats(words: readonly string[]): LayerStats {
-  const stats: LayerStats = { characters: 0, undecodable: 0, alphanumeric: 0, words: 0 };
+  const stats: LayerStats = { characters: 0, undecodable: 0, alphanumeric: 0, words: 0, latinWords: 0, vowelless: 0 };
   for (const word of words) {
     // pdftotext writes a glyph it cannot map as (cid:N): all of it counts as undecodable.
     const cids = word.match(/\(cid:\d+\)/g) ?? [];
@@ -59,6 +89,11 @@ export function layerStats(words: readonly string[]): LayerStats {
       else if (ALPHANUMERIC.test(char)) stats.alphanumeric++;
     }
     if (rest.length + cidChars > 0) stats.words++;
+    const latin = latinWord(word);
+    if (latin !== undefined) {
+      stats.latinWords++;
+      if (!VOWEL.test(latin.normalize('NFD'))) stats.vowelless++;
+    }
   }
   return stats;
 }
@@ -77,6 +112,9 @@ export function judgeTextLayer(stats: LayerStats, images: PageImages): LayerVerd
   if (stats.characters === 0) return { use: false, reason: 'no-text' };
   if (stats.undecodable / stats.characters > MAX_UNDECODABLE_SHARE) return { use: false, reason: 'undecodable' };
   if (stats.alphanumeric / stats.characters < MIN_ALPHANUMERIC_SHARE) return { use: false, reason: 'not-words' };
+  if (stats.latinWords >= MIN_LATIN_WORDS && stats.vowelless / stats.latinWords > MAX_VOWELLESS_SHARE) {
+    return { use: false, reason: 'wrong-letters' };
+  }
   if (images.coverage >= SCAN_COVERAGE) {
     return stats.words >= MIN_SCAN_WORDS
       ? { use: true, reason: 'ocr-layer' }
