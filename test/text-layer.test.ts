@@ -103,16 +103,26 @@ describe('text layers: read what is written, OCR what is drawn', () => {
       {
         kind: 'illustrated',
         lines: wordLines(7, 8),
-        figure: await figure('words', panel),
-        caption: 'Figure 1: a panel',
+        figures: [{ image: await figure('words', panel), caption: 'Figure 1: a panel' }],
       },
       {
         kind: 'illustrated',
         lines: wordLines(8, 8),
-        figure: await figure('chart', chart),
-        caption: 'Figure 2: a chart',
+        figures: [{ image: await figure('chart', chart), caption: 'Figure 2: a chart' }],
       },
-      { kind: 'illustrated', lines: wordLines(9, 8), figure: await figure('picture'), caption: 'Figure 3: a picture' },
+      {
+        kind: 'illustrated',
+        lines: wordLines(9, 8),
+        figures: [{ image: await figure('picture'), caption: 'Figure 3: a picture' }],
+      },
+      {
+        kind: 'illustrated',
+        lines: wordLines(10, 4),
+        figures: [
+          { image: await figure('words', panel), caption: 'Figure 4: a panel' },
+          { image: await figure('chart', chart), caption: 'Figure 5: a chart' },
+        ],
+      },
     ]);
     const file = path.join(dir, 'illustrated.pdf');
     await writeFile(file, illustrated);
@@ -126,10 +136,11 @@ describe('text layers: read what is written, OCR what is drawn', () => {
     const { pages } = (await (await fetch(`${stack.url}/v1/jobs/${id}/result`)).json()) as { pages: PageResult[] };
     assert.deepEqual(
       pages.map((page) => page.method),
-      ['text+ocr', 'text+ocr', 'text'],
+      ['text+ocr', 'text+ocr', 'text', 'text+ocr'],
     );
     const tokens = (text: string) => text.split(/\s+/).filter(Boolean);
-    for (const [index, drawn] of [panel, chart, []].entries()) {
+    // Per page, the text drawn in each of its figures, in order.
+    for (const [index, figures] of [[panel], [chart], [], [panel, chart]].entries()) {
       const result = pages[index] as PageResult;
       const layer = tokens(pdftotext(file, index + 1));
       const ocr = result.words.filter((word) => word.origin === 'ocr').map((word) => word.text);
@@ -138,12 +149,20 @@ describe('text layers: read what is written, OCR what is drawn', () => {
         layer,
         'every word of the layer, exactly, once',
       );
-      assert.ok(cer(tokens(drawn.join(' ')).join(' '), ocr.join(' ')) <= 0.05, `page ${index + 1}: ${ocr.join(' ')}`);
-      // The text is the layer's exactly, with the image's words as one paragraph before the caption.
+      const drawn = figures.map((lines) => tokens(lines.join(' ')));
+      assert.ok(cer(drawn.flat().join(' '), ocr.join(' ')) <= 0.05, `page ${index + 1}: ${ocr.join(' ')}`);
+      // The text is the layer's exactly, with each image's words as a paragraph before its caption.
       const all = tokens(result.text);
-      const at = all.findIndex((_token, i) => ocr.length > 0 && ocr.every((text, j) => all[i + j] === text));
-      assert.deepEqual(ocr.length > 0 ? [...all.slice(0, at), ...all.slice(at + ocr.length)] : all, layer);
-      if (ocr.length > 0) assert.equal(all[at + ocr.length], 'Figure', result.text);
+      let from = 0;
+      for (const run of drawn) {
+        const words = ocr.splice(0, run.length);
+        const at = all.findIndex((_token, i) => i >= from && words.every((text, j) => all[i + j] === text));
+        assert.ok(at >= 0, result.text);
+        all.splice(at, words.length);
+        assert.equal(all[at], 'Figure', result.text);
+        from = at;
+      }
+      assert.deepEqual(all, layer);
       assert.ok(result.words.filter((word) => word.origin !== 'ocr').every((word) => word.confidence === 100));
     }
     assert.equal(pages[2]?.text, pdftotext(file, 3).replace(/\f$/, ''), 'a picture without text: the layer alone');
@@ -154,9 +173,9 @@ describe('text layers: read what is written, OCR what is drawn', () => {
     const images = spawnSync('pdfimages', ['-list', out], { encoding: 'utf8' }).stdout;
     assert.deepEqual(
       [...images.matchAll(/^\s+(\d+)\s+\d+\s+image/gm)].map((match) => Number(match[1])),
-      [1, 2, 3],
+      [1, 2, 3, 4, 4],
     );
-    for (const index of [0, 1]) {
+    for (const index of [0, 1, 3]) {
       const sorted = (list: string[]) => [...list].sort().join(' ');
       assert.equal(sorted(tokens(pdftotext(out, index + 1))), sorted(tokens(pages[index]?.text ?? '')));
     }

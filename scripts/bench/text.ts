@@ -65,14 +65,13 @@ async function writeSet(
   return { name, describe, documents, pagesPerDocument, pageCount: docs.flat().length, drawn };
 }
 
-/** A born-digital page of 30 lines, then a figure, then its caption; `drawn` the figure's words. */
+/** A born-digital page of 16 lines, then a figure, then its caption; `drawn` the figure's words. */
 async function illustratedPage(seed: number, kind: 'words' | 'chart' | 'picture') {
   const words = kind === 'picture' ? [] : FIGURE_WORDS[kind];
   return {
     kind: 'illustrated' as const,
-    lines: wordLines(seed, 24),
-    figure: await figure(kind, [...words]),
-    caption: `Figure ${seed}: ${kind}`,
+    lines: wordLines(seed, 16),
+    figures: [{ image: await figure(kind, [...words]), caption: `Figure ${seed}: ${kind}` }],
     drawn: words.flatMap((line) => line.split(' ')),
   };
 }
@@ -89,7 +88,7 @@ const sets: BenchSet[] = [
   ),
   await writeSet(
     'illustrated',
-    `${count} generated documents of ${perDocument} born-digital letter pages, every fourth with a figure 6 × 3 in (in turn: a panel of text, a bar chart with labelled axes, a picture without text) under 24 lines and above its caption`,
+    `${count} generated documents of ${perDocument} born-digital letter pages, every fourth with a figure 6 × 3 in (in turn: a panel of text, a bar chart with labelled axes, a picture without text) under 16 lines and above its caption`,
     await Promise.all(
       Array.from({ length: count }, (_, d) =>
         Promise.all(

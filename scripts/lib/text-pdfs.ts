@@ -21,8 +21,8 @@ import { FIXTURE_DPI } from './fixtures.js';
  * - `ocred`: a page image under an invisible text layer of `lines`, as OCR tools write them;
  * - `garbage`: a page image under an invisible layer drawn in a Type 3 font whose glyphs have no
  *   Unicode mapping (poppler reads control characters), as in OCRmyPDF's type3_font_nomapping.pdf;
- * - `illustrated`: born-digital lines above a figure (an image, see `figure`) drawn 6 inches wide,
- *   and a caption line below it;
+ * - `illustrated`: born-digital lines, then figures (images, see `figure`) drawn 6 inches wide one
+ *   below the other, each above its caption line;
  * - `shifted`: born-digital lines whose font's ToUnicode map names, for every letter, the letter
  *   three places later: the page shows the lines, its layer reads "Wkh vhuylfh" (a font that maps
  *   its codes to the wrong letters);
@@ -30,7 +30,7 @@ import { FIXTURE_DPI } from './fixtures.js';
  */
 export type LayeredPage =
   | { kind: 'text'; lines: string[]; rotate?: number }
-  | { kind: 'illustrated'; lines: string[]; figure: Buffer; caption: string; rotate?: number }
+  | { kind: 'illustrated'; lines: string[]; figures: Array<{ image: Buffer; caption: string }>; rotate?: number }
   | { kind: 'shifted'; lines: string[] }
   | { kind: 'scan'; image: Buffer }
   | { kind: 'ocred'; image: Buffer; lines: string[] }
@@ -104,12 +104,15 @@ export async function layeredPdf(pages: LayeredPage[]): Promise<Buffer> {
       spec.lines.forEach((line, i) =>
         page.drawText(line, { x: 72, y: 720 - i * TEXT_SIZE * 1.5, size: TEXT_SIZE, font }),
       );
-      const image = await pdf.embedPng(spec.figure);
-      const width = 432;
-      const height = (width * image.height) / image.width;
-      const top = 720 - spec.lines.length * TEXT_SIZE * 1.5 - 12;
-      page.drawImage(image, { x: 90, y: top - height, width, height });
-      page.drawText(spec.caption, { x: 72, y: top - height - 24, size: TEXT_SIZE, font });
+      let top = 720 - spec.lines.length * TEXT_SIZE * 1.5 - 12;
+      for (const { image: data, caption } of spec.figures) {
+        const image = await pdf.embedPng(data);
+        const width = 432;
+        const height = (width * image.height) / image.width;
+        page.drawImage(image, { x: 90, y: top - height, width, height });
+        page.drawText(caption, { x: 72, y: top - height - 24, size: TEXT_SIZE, font });
+        top -= height + 48;
+      }
       if (spec.rotate) page.setRotation(degrees(spec.rotate));
     } else if (spec.kind === 'shifted') {
       const page = pdf.addPage(LETTER);

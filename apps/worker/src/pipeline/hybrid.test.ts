@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { WordResult } from '@pagefleet/shared';
-import { imageRegions, mergeReadings } from './hybrid.js';
+import { imageRegions, keepRegions, mergeReadings, readingsByRegion, unionOf } from './hybrid.js';
+import { encodePgm } from './pgm.js';
 
 const word = (text: string, x0: number, y0: number, x1: number, y1: number, confidence = 100): WordResult => ({
   text,
@@ -86,4 +87,31 @@ test('a region beside a column goes before the first block of its own column bel
   };
   const right = { region: { x0: 300, y0: 100, x1: 500, y1: 300 }, blocks: [[[word('Chart', 320, 150, 380, 170, 95)]]] };
   assert.equal(mergeReadings(layer, [right]).text, 'Left top\n\nLeft bottom\n\nRight top\n\nChart\n\nRight bottom\n');
+});
+
+test('several regions are read in one pass: the render of their union, white between them, and each block given back to its region', () => {
+  const regions = [
+    { x: 10, y: 10, width: 2, height: 2 },
+    { x: 14, y: 11, width: 1, height: 3 },
+  ];
+  const union = unionOf(regions);
+  assert.deepEqual(union, { x: 10, y: 10, width: 5, height: 4 });
+  const render = encodePgm(Buffer.alloc(union.width * union.height, 0), union.width, union.height);
+  const kept = keepRegions(render, union, regions);
+  const rows = Array.from({ length: 4 }, (_, y) =>
+    [...kept.pgm.subarray(kept.pgm.length - 20 + y * 5, kept.pgm.length - 20 + y * 5 + 5)]
+      .map((v) => (v ? '.' : '#'))
+      .join(''),
+  );
+  assert.deepEqual(rows, ['##...', '##..#', '....#', '....#']);
+
+  const blocks = [[[word('left', 10, 10, 12, 12)]], [[word('right', 14, 11, 15, 14)]]];
+  const readings = readingsByRegion(blocks, regions);
+  assert.deepEqual(
+    readings.map((reading) => [reading.region.x0, reading.blocks.flat(2).map((w) => w.text)]),
+    [
+      [10, ['left']],
+      [14, ['right']],
+    ],
+  );
 });

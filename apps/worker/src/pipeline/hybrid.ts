@@ -1,5 +1,7 @@
 import type { BoundingBox, WordResult } from '@pagefleet/shared';
 import type { PlacedRect } from './image-placement.js';
+import { encodePgm, type GrayImage } from './pgm.js';
+import type { PixelRegion } from './rasterize.js';
 import { layoutText, type PageLayout } from './reading-order.js';
 import { MIN_TEXT_IMAGE_SIDE } from './text-quality.js';
 
@@ -33,6 +35,33 @@ export function imageRegions(rects: readonly PlacedRect[]): PlacedRect[] {
   return regions;
 }
 
+/** The smallest region holding all of `regions`. */
+export function unionOf(regions: readonly PixelRegion[]): PixelRegion {
+  const x = Math.min(...regions.map((region) => region.x));
+  const y = Math.min(...regions.map((region) => region.y));
+  const x1 = Math.max(...regions.map((region) => region.x + region.width));
+  const y1 = Math.max(...regions.map((region) => region.y + region.height));
+  return { x, y, width: x1 - x, height: y1 - y };
+}
+
+/**
+ * `image` (the render of `union`) white everywhere but inside `regions`: several images of a page
+ * are OCRed in one pass, and the layer's text between them is not read again.
+ */
+export function keepRegions(image: GrayImage, union: PixelRegion, regions: readonly PixelRegion[]): GrayImage {
+  const { width, height } = image;
+  const offset = image.pgm.length - width * height;
+  const pixels = Buffer.alloc(width * height, 255);
+  for (const region of regions) {
+    const x0 = Math.max(0, region.x - union.x);
+    const x1 = Math.min(width, region.x - union.x + region.width);
+    for (let y = Math.max(0, region.y - union.y); y < Math.min(height, region.y - union.y + region.height); y++) {
+      image.pgm.copy(pixels, y * width + x0, offset + y * width + x0, offset + y * width + x1);
+    }
+  }
+  return encodePgm(pixels, width, height);
+}
+
 /** What OCR read in one region of the page: its blocks, boxes in the page's pixels. */
 export interface RegionReading {
   region: BoundingBox;
@@ -41,6 +70,28 @@ export interface RegionReading {
 
 /** A word of a hybrid page: read from the layer, or OCRed in one of its images. */
 export type SourcedWord = WordResult & { origin: 'layer' | 'ocr' };
+
+const boxOf = (region: PixelRegion): BoundingBox => ({
+  x0: region.x,
+  y0: region.y,
+  x1: region.x + region.width,
+  y1: region.y + region.height,
+});
+
+/**
+ * The blocks OCR read over several regions at once, each given to the region holding most of it
+ * (its words' boxes), so each region's text is placed in reading order on its own.
+ */
+export function readingsByRegion(blocks: PageLayout, regions: readonly PixelRegion[]): RegionReading[] {
+  const readings = regions.map((region) => ({ region: boxOf(region), blocks: [] as PageLayout }));
+  for (const block of blocks) {
+    const shares = readings.map(({ region }) =>
+      block.flat().reduce((sum, word) => sum + intersection(word.bbox, region), 0),
+    );
+    readings[shares.indexOf(Math.max(...shares))]?.blocks.push(block);
+  }
+  return readings.filter((reading) => reading.blocks.length > 0);
+}
 
 const area = (box: BoundingBox) => Math.max(0, box.x1 - box.x0) * Math.max(0, box.y1 - box.y0);
 const intersection = (a: BoundingBox, b: BoundingBox) =>

@@ -1,6 +1,6 @@
 import type { BoundingBox, Engine, PageJob, PageResult } from '@pagefleet/shared';
 import { PageDeadline } from './deadline.js';
-import { mergeReadings, type RegionReading } from './hybrid.js';
+import { keepRegions, mergeReadings, readingsByRegion, unionOf, type RegionReading } from './hybrid.js';
 import type { LayerWindows } from './layer-windows.js';
 import { meanConfidence, type OcrEngine, type OcrOutput } from './ocr.js';
 import { overlayPdf } from './page-pdf.js';
@@ -165,9 +165,9 @@ const placeBox = (box: BoundingBox, at: PixelRegion, turned: boolean): BoundingB
     : { x0: at.x + box.x0, y0: at.y + box.y0, x1: at.x + box.x1, y1: at.y + box.y1 };
 
 /**
- * OCR of a hybrid page's image regions, each rendered alone at the page's DPI and read by the
- * engine the job names; words placed back on the page. Orientation is the page's, not checked
- * per region.
+ * OCR of a hybrid page's image regions in one pass: the rectangle holding them all rendered at the
+ * page's DPI, white but for the regions where there are several, read by the engine the job names;
+ * words placed back on the page. Orientation is the page's, not checked per region.
  */
 async function readRegions(
   file: string,
@@ -177,30 +177,24 @@ async function readRegions(
   deps: PipelineDeps,
   deadline: PageDeadline,
 ): Promise<{ readings: RegionReading[]; engine: Engine | undefined }> {
-  const readings: RegionReading[] = [];
-  let engine: Engine | undefined;
-  for (const region of regions) {
-    const rendered = await deadline.stage('rasterize', (signal) =>
-      renderRegion(file, job.source.index, page.dpi, region, signal),
-    );
-    const prepared = await deadline.stage('preprocess', () => preprocess({ rendered }, deps.maxPixels));
-    const read = await readWithEngine(
-      prepared,
-      { ...job, formats: [] },
-      { engines: deps.engines, orientation: undefined },
-      (name, work) => deadline.stage(name, work),
-    );
-    engine = read.engine;
-    const turned = read.page !== prepared;
-    const blocks = read.ocr.blocks.map((block) =>
-      block.map((line) => line.map((word) => ({ ...word, bbox: placeBox(word.bbox, region, turned) }))),
-    );
-    readings.push({
-      region: { x0: region.x, y0: region.y, x1: region.x + region.width, y1: region.y + region.height },
-      blocks,
-    });
-  }
-  return { readings, engine };
+  if (regions.length === 0) return { readings: [], engine: undefined };
+  const union = unionOf(regions);
+  const rendered = await deadline.stage('rasterize', (signal) =>
+    renderRegion(file, job.source.index, page.dpi, union, signal),
+  );
+  const kept = regions.length > 1 ? { ...keepRegions(rendered, union, regions), dpi: rendered.dpi } : rendered;
+  const prepared = await deadline.stage('preprocess', () => preprocess({ rendered: kept }, deps.maxPixels));
+  const read = await readWithEngine(
+    prepared,
+    { ...job, formats: [] },
+    { engines: deps.engines, orientation: undefined },
+    (name, work) => deadline.stage(name, work),
+  );
+  const turned = read.page !== prepared;
+  const blocks = read.ocr.blocks.map((block) =>
+    block.map((line) => line.map((word) => ({ ...word, bbox: placeBox(word.bbox, union, turned) }))),
+  );
+  return { readings: readingsByRegion(blocks, regions), engine: read.engine };
 }
 
 /**
