@@ -208,8 +208,8 @@ function toDisplay(
 export async function placeImages(pdf: string, page: number): Promise<PlacedRect[] | undefined> {
   if ((await stat(pdf)).size > MAX_FILE_BYTES) return undefined;
   try {
+    // An encrypted file throws: its content streams cannot be read without decrypting them.
     const doc = await PDFDocument.load(await readFile(pdf), { updateMetadata: false, throwOnInvalidObject: true });
-    if (doc.isEncrypted) return undefined;
     const pdfPage = doc.getPage(page - 1);
     const walk: Walk = { doc, rects: [], contentBytes: 0, operators: 0 };
     const resources = lookup(doc, pdfPage.node.getInheritableAttribute(PDFName.of('Resources')));

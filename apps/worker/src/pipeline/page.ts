@@ -153,7 +153,7 @@ export async function recognizePage(
   }
 }
 
-/** A turn of half a circle on a region of `width`×`height`, and its move to `at` on the page. */
+/** A box OCR found in the render of `at`, placed on the page: turned back first where the engine turned the render 180°. */
 const placeBox = (box: BoundingBox, at: PixelRegion, turned: boolean): BoundingBox =>
   turned
     ? {
@@ -223,9 +223,9 @@ async function readTextPage(
   const { page } = extraction;
   const { readings, engine } = await readRegions(file, job, page, extraction.regions, deps, deadline);
   const hybrid = mergeReadings(page, readings);
-  const read = hybrid.ocrWords.length > 0 ? { ...page, blocks: hybrid.blocks } : page;
+  const laidOut = hybrid.ocrWords.length > 0 ? { ...page, blocks: hybrid.blocks } : page;
   const formats = await deadline.stage('extract', (signal) =>
-    layerFormats(read, job.formats, async () => {
+    layerFormats(laidOut, job.formats, async () => {
       const copy = await copyPage(file, index, signal);
       return hybrid.ocrWords.length > 0 ? overlayPdf(copy, hybrid.ocrWords, page.dpi) : copy;
     }),
