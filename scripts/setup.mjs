@@ -49,6 +49,12 @@ if (mode !== 'start') {
     { pkg: 'podman', present: () => onPath('podman'), optional: true },
     { pkg: 'runc', present: () => onPath('runc'), optional: true },
     { pkg: 'mmdebstrap', present: () => onPath('mmdebstrap'), optional: true },
+    // `podman kube play` builds its pods' pause image around catatonit (a fresh machine lacks it).
+    {
+      pkg: 'catatonit',
+      present: () => onPath('catatonit') || existsSync('/usr/libexec/podman/catatonit'),
+      optional: true,
+    },
   );
 }
 
