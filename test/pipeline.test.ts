@@ -6,7 +6,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { randomUUID } from 'node:crypto';
-import { createLogger, loadConfig, type PageJob } from '@pagefleet/shared';
+import { createLogger, loadConfig, OPEN_TENANT, type PageJob } from '@pagefleet/shared';
 import { PageTimeoutError } from '../apps/worker/src/pipeline/deadline.js';
 import { OcrPool } from '../apps/worker/src/pipeline/ocr.js';
 import { LayerWindows } from '../apps/worker/src/pipeline/layer-windows.js';
@@ -138,6 +138,7 @@ describe('worker pipeline', () => {
       // Straight to the rasterizer, whose child is what this test shows killed.
       forceOcr: true,
       engine: 'tesseract',
+      tenant: OPEN_TENANT,
     };
     await assert.rejects(recognizePage(job, slow, deps), (err: unknown) => {
       assert.ok(err instanceof PageTimeoutError);

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { createLogger, findLanguageFile, loadConfig } from '@pagefleet/shared';
+import { createLogger, findLanguageFile, loadConfig, OPEN_TENANT } from '@pagefleet/shared';
 import { createOcrEngine } from '../../apps/worker/src/pipeline/engine.js';
 import { OrientationDetector } from '../../apps/worker/src/pipeline/orientation.js';
 import { LayerWindows } from '../../apps/worker/src/pipeline/layer-windows.js';
@@ -82,6 +82,7 @@ async function runPipeline(): Promise<number> {
             formats: [],
             forceOcr: false,
             engine: 'tesseract' as const,
+            tenant: OPEN_TENANT,
           };
           await recognizePage({ ...job, source: { file: 'page.pdf', kind: 'pdf', index: next.page } }, file, deps);
         }

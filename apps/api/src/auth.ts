@@ -1,10 +1,11 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import type { RequestHandler, Response } from 'express';
-import { ForbiddenError, UnauthorizedError } from '@pagefleet/shared';
+import { ForbiddenError, keyDigest, UnauthorizedError } from '@pagefleet/shared';
 
-const digest = (key: string) => createHash('sha256').update(key).digest();
-
-/** The digest of the caller's API key (set by requireApiKey); undefined where the API is open. */
+/**
+ * The caller's tenant (set by requireApiKey): it owns what it submits, whichever of its keys is
+ * used. Undefined where the API is open.
+ */
 export const clientOf = (res: Response): string | undefined =>
   typeof res.locals.client === 'string' ? res.locals.client : undefined;
 
@@ -19,42 +20,43 @@ function presentedKey(header: string, basic: boolean): string | undefined {
 }
 
 /**
- * Whether `given` (a digest) is one of `digests`: compared as SHA-256 digests (equal lengths)
- * with timingSafeEqual, every one whichever matches, so the time taken says nothing about any key.
+ * Which of `digests` `given` is: compared as SHA-256 digests (equal lengths) with
+ * timingSafeEqual, every one whichever matches, so the time taken says nothing about any key.
  */
-function matches(digests: readonly Buffer[], given: Buffer): boolean {
-  let valid = false;
-  for (const known of digests) valid = timingSafeEqual(known, given) || valid;
-  return valid;
+function match<T>(digests: ReadonlyArray<readonly [Buffer, T]>, given: Buffer): T | undefined {
+  let found: T | undefined;
+  for (const [known, value] of digests) if (timingSafeEqual(known, given)) found = value;
+  return found;
 }
 
 export interface KeyOptions {
   /** A browser may send the key as the password of HTTP Basic authentication (any user name). */
   basic?: boolean;
-  /** Keys that are valid but not enough here: 403 instead of 401. */
-  insufficient?: readonly string[];
+  /** Digests of keys that are valid but not enough here: 403 instead of 401. */
+  insufficient?: Iterable<string>;
 }
 
 /**
- * `Authorization: Bearer <key>` against `keys`. The caller's digest goes to `res.locals.client`,
- * to scope what is stored per client (documents, idempotency keys). With `basic`, the browser asks
- * its user for the key.
+ * `Authorization: Bearer <key>` against `owners` (key digests, see `keyDigest`, with the tenant
+ * each belongs to). The caller's tenant goes to `res.locals.client`, to scope what is stored per
+ * tenant (documents, idempotency keys). With `basic`, the browser asks its user for the key.
  */
 export function requireApiKey(
-  keys: readonly string[],
+  owners: ReadonlyMap<string, string>,
   { basic = false, insufficient = [] }: KeyOptions = {},
 ): RequestHandler {
-  const digests = keys.map(digest);
-  const others = insufficient.map(digest);
+  const digests = [...owners].map(([digest, owner]) => [Buffer.from(digest, 'hex'), owner] as const);
+  const others = [...insufficient].map((digest) => [Buffer.from(digest, 'hex'), true] as const);
   return (req, res, next) => {
     const token = presentedKey(req.get('authorization') ?? '', basic);
-    const given = digest(token ?? '');
-    if (token && matches(digests, given)) {
-      res.locals.client = given.toString('hex');
+    const given = Buffer.from(keyDigest(token ?? ''), 'hex');
+    const owner = token ? match(digests, given) : undefined;
+    if (owner !== undefined) {
+      res.locals.client = owner;
       next();
       return;
     }
-    if (token && matches(others, given)) {
+    if (token && match(others, given)) {
       throw new ForbiddenError('this route needs an administrator key (ADMIN_API_KEYS)');
     }
     res.set('WWW-Authenticate', basic ? 'Basic realm="pagefleet admin", charset="UTF-8"' : 'Bearer realm="pagefleet"');

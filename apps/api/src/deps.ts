@@ -5,6 +5,8 @@ import {
   DocumentLedger,
   HeartbeatStore,
   openBlobStore,
+  TenantDirectory,
+  UsageStore,
   uploadsDir,
   warnUnlessNoEviction,
   type Config,
@@ -27,7 +29,7 @@ export async function connectApi(config: Config, log: Logger): Promise<ApiDeps> 
   const redis = createRedis(config, { kind: 'producer', commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS }, log);
   redis.once('ready', () => void warnUnlessNoEviction(redis, log));
   const dispatch = new Dispatcher(config, redis, log);
-  if (config.ADMIN_DASHBOARD && !config.API_KEYS && !config.ADMIN_API_KEYS) {
+  if (config.ADMIN_DASHBOARD && !config.API_KEYS && !config.TENANTS && !config.ADMIN_API_KEYS) {
     log.warn(
       'ADMIN_DASHBOARD is on without ADMIN_API_KEYS: anyone who reaches the API can retry and remove jobs at /admin/queues',
     );
@@ -48,6 +50,8 @@ export async function connectApi(config: Config, log: Logger): Promise<ApiDeps> 
     heartbeats: new HeartbeatStore(redis, config.QUEUE_PREFIX, config.HEARTBEAT_INTERVAL_MS),
     metrics: createApiMetrics({ all: dispatch.all, pages: dispatch.pageQueues }, redis, log),
     dispatch,
+    tenants: new TenantDirectory(config),
+    usage: new UsageStore(redis, config.QUEUE_PREFIX),
     stopping: stopping.signal,
     endStreams: () => stopping.abort(),
     async close() {

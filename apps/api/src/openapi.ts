@@ -10,6 +10,8 @@ import {
   resultQuery,
   resultSchema,
   submissionFields,
+  tenantsUsageSchema,
+  tenantUsageSchema,
   workersSchema,
   type Config,
 } from '@pagefleet/shared';
@@ -64,7 +66,9 @@ function operations(config: Config): Operation[] {
         422: problem(
           'A file is empty, unreadable, encrypted, too large in pixels, or asks for a language not installed; or the Idempotency-Key was used with other files or options.',
         ),
-        429: problem('Too many pages are waiting (MAX_QUEUED_PAGES); retry after Retry-After.'),
+        429: problem(
+          "Too many pages are waiting (MAX_QUEUED_PAGES), too many of the client's uploads are in progress (UPLOADS_PER_CLIENT), or its tenant has submitted its documents for this minute (`tenant_limit`); retry after Retry-After.",
+        ),
         503: problem('Too many uploads at once, or the job store is unreachable; retry after Retry-After.'),
         507: problem('The server has no room to store the upload.'),
       },
@@ -163,9 +167,30 @@ function operations(config: Config): Operation[] {
       path: '/v1/workers',
       summary: 'Live workers',
       description:
-        'They serve every tenant: with `API_KEYS` or `ADMIN_API_KEYS` set, this takes a key from `ADMIN_API_KEYS`.',
+        'They serve every tenant: with keys in use (`API_KEYS`, `TENANTS`, `ADMIN_API_KEYS`), this takes a key from `ADMIN_API_KEYS`.',
       responses: {
         200: json('Every worker whose heartbeat is recent.', workersSchema),
+        403: problem('A valid key that is not one of ADMIN_API_KEYS.'),
+      },
+      authenticated: true,
+    },
+    {
+      method: 'get',
+      path: '/v1/usage',
+      summary: "The caller's usage",
+      description:
+        "Pages the caller's tenant had read, by method and engine, and the worker time they took, since Redis last lost its data.",
+      responses: { 200: json("The caller's tenant's usage.", tenantUsageSchema) },
+      authenticated: true,
+    },
+    {
+      method: 'get',
+      path: '/v1/usage/tenants',
+      summary: "Every tenant's usage",
+      description:
+        'It spans every tenant: with keys in use (`API_KEYS`, `TENANTS`, `ADMIN_API_KEYS`), this takes a key from `ADMIN_API_KEYS`.',
+      responses: {
+        200: json('Every tenant that has used the service.', tenantsUsageSchema),
         403: problem('A valid key that is not one of ADMIN_API_KEYS.'),
       },
       authenticated: true,
@@ -238,7 +263,9 @@ function operationObject(operation: Operation, keys: boolean) {
       ...(operation.authenticated
         ? {
             401: problem(
-              keys ? 'No API key, or not one of API_KEYS.' : 'Only when API_KEYS is set: no key, or not one of them.',
+              keys
+                ? 'No API key, or not one of API_KEYS or TENANTS.'
+                : 'Only when API_KEYS or TENANTS is set: no key, or not one of them.',
             ),
           }
         : {}),
@@ -284,7 +311,7 @@ function operationObject(operation: Operation, keys: boolean) {
         }
       : {}),
     responses,
-    // Under /v1 a Bearer key is required when API_KEYS is set, and accepted (ignored) otherwise; the
+    // Under /v1 a Bearer key is required when API_KEYS or TENANTS is set, and accepted (ignored) otherwise; the
     // probes and the metrics are open, which an empty list says.
     security: operation.authenticated ? (keys ? [{ bearer: [] }] : [{}, { bearer: [] }]) : [],
   };
@@ -292,7 +319,7 @@ function operationObject(operation: Operation, keys: boolean) {
 
 /** The OpenAPI 3.1 document of this API, as configured (limits, defaults, whether keys are asked for). */
 export function openApiDocument(config: Config, version: string) {
-  const keys = Boolean(config.API_KEYS);
+  const keys = Boolean(config.API_KEYS || config.TENANTS);
   const paths: Record<string, Record<string, object>> = {};
   for (const operation of operations(config)) {
     (paths[operation.path] ??= {})[operation.method] = operationObject(operation, keys);
@@ -320,7 +347,9 @@ export function openApiDocument(config: Config, version: string) {
         bearer: {
           type: 'http',
           scheme: 'bearer',
-          description: keys ? 'One of API_KEYS.' : 'Not required: this server has no API_KEYS.',
+          description: keys
+            ? 'A key of API_KEYS or of a tenant of TENANTS.'
+            : 'Not required: this server has no API_KEYS or TENANTS.',
         },
       },
     },

@@ -4,6 +4,9 @@ import express, { type RequestHandler } from 'express';
 import { pinoHttp } from 'pino-http';
 import type { RedisClient } from '@pagefleet/shared';
 import {
+  keyDigest,
+  type TenantDirectory,
+  type UsageStore,
   type BlobStore,
   type Config,
   type Dispatcher,
@@ -22,6 +25,7 @@ import { referencePage } from './reference-page.js';
 import { webPage } from './web-page.js';
 import { healthRouter } from './routes/health.js';
 import { jobsRouter } from './routes/jobs.js';
+import { usageRouter } from './routes/usage.js';
 import { workersRouter } from './routes/workers.js';
 
 export interface ServerDeps {
@@ -37,6 +41,9 @@ export interface ServerDeps {
   stopping: AbortSignal;
   /** The queue side: every job added or removed goes through it. */
   dispatch: Dispatcher;
+  /** Who each key belongs to, and each tenant's limits. */
+  tenants: TenantDirectory;
+  usage: UsageStore;
 }
 
 // The same file from src (tests) and dist (production).
@@ -66,18 +73,23 @@ export function createServer(deps: ServerDeps): express.Express {
   });
   app.get('/docs', referencePage(contract));
   app.use(webPage());
-  const { API_KEYS, ADMIN_API_KEYS } = deps.config;
-  if (API_KEYS) app.use('/v1', requireApiKey([...API_KEYS, ...(ADMIN_API_KEYS ?? [])]));
+  const { API_KEYS, ADMIN_API_KEYS, TENANTS } = deps.config;
+  const owners = new Map([...deps.tenants.digests].map(([digest, tenant]) => [digest, tenant.name]));
+  if (API_KEYS || TENANTS) app.use('/v1', requireApiKey(owners));
   // What spans every tenant takes an administrator's key wherever keys are in use.
+  const adminDigests = new Set((ADMIN_API_KEYS ?? []).map(keyDigest));
+  const admins = new Map([...owners].filter(([digest]) => adminDigests.has(digest)));
+  const others = [...owners.keys()].filter((digest) => !adminDigests.has(digest));
   const admin = (basic: boolean): RequestHandler =>
-    API_KEYS || ADMIN_API_KEYS
-      ? requireApiKey(ADMIN_API_KEYS ?? [], { basic, insufficient: API_KEYS ?? [] })
+    API_KEYS || ADMIN_API_KEYS || TENANTS
+      ? requireApiKey(admins, { basic, insufficient: others })
       : (_req, _res, next) => next();
   // One inspection (a pdfinfo child, an image header) per CPU: past that, concurrent uploads would
   // only add children and memory, not speed (bench:memory).
   const inspections = createLimiter(os.availableParallelism());
   app.use('/v1/jobs', routeBase, jobsRouter({ ...deps, redisReady, inspections }));
   app.use('/v1/workers', routeBase, admin(false), workersRouter(deps.heartbeats));
+  app.use('/v1/usage', routeBase, usageRouter(deps.usage, deps.tenants, admin(false)));
   if (deps.config.ADMIN_DASHBOARD) app.use(DASHBOARD_PATH, queueDashboard(deps.dispatch.all, admin(true)));
   app.use(notFound);
   app.use(errorHandler(deps.config, deps.log, redisReady, () => deps.metrics.redisRefusals.inc()));

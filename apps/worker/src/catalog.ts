@@ -86,6 +86,8 @@ export interface PageQueueDeps {
   log: Logger;
   /** Called as each page is taken: the watchdog's sign of life. */
   onTaken(): void;
+  /** Called as each attempt ends, after `seconds` in a slot; `summary` where the page completed (usage). */
+  onEnded(job: Job<PageJob>, seconds: number, summary: PageSummary | undefined): void;
   process(job: Job<PageJob>, stop: AbortSignal): Promise<PageSummary>;
 }
 
@@ -108,10 +110,14 @@ export function pageHandler(deps: PageQueueDeps): HandlerOf<PageQueueName> {
       const stop = new AbortController();
       active.set(key, { job, queue, token, stop });
       metrics.attempts.inc({ queue });
+      const started = performance.now();
+      let summary: PageSummary | undefined;
       try {
-        return await deps.process(job, stop.signal);
+        summary = await deps.process(job, stop.signal);
+        return summary;
       } finally {
         active.delete(key);
+        deps.onEnded(job, (performance.now() - started) / 1000, summary);
       }
     },
     observe(worker) {

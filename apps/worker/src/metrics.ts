@@ -18,6 +18,8 @@ export interface WorkerMetrics {
   stageDuration: Histogram<'stage'>;
   methods: Counter<'method'>;
   engines: Counter<'engine' | 'asked'>;
+  tenantPages: Counter<'tenant' | 'method' | 'engine'>;
+  tenantSeconds: Counter<'tenant'>;
   fetchedBytes: Counter;
   splits: Counter<'outcome'>;
   textLayers: Counter<'verdict'>;
@@ -101,6 +103,18 @@ export function createWorkerMetrics(busy: () => Map<string, number>): WorkerMetr
       name: 'pagefleet_pages_by_method_total',
       help: "Pages completed, by how they were read: text (from the PDF's own text layer), ocr, or text+ocr (the layer, and the text inside its images OCRed).",
       labelNames: ['method'],
+      registers,
+    }),
+    tenantPages: new Counter({
+      name: 'pagefleet_tenant_pages_total',
+      help: "Pages completed per tenant (its configured name, never a key; default where keys are not in use), by how they were read and the engine that OCRed them (none for text pages).",
+      labelNames: ['tenant', 'method', 'engine'],
+      registers,
+    }),
+    tenantSeconds: new Counter({
+      name: 'pagefleet_tenant_worker_seconds_total',
+      help: "Seconds worker slots spent on each tenant's pages, every attempt counted, failed ones too.",
+      labelNames: ['tenant'],
       registers,
     }),
     fetchedBytes: new Counter({

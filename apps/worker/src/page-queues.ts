@@ -1,7 +1,7 @@
 import type { Job, Worker } from 'bullmq';
 import { PAGE_QUEUE_NAMES, type Config, type Logger, type PageJob, type PageQueueName } from '@pagefleet/shared';
 import type { CapacityPlan } from './capacity/plan.js';
-import { pageHandler, type ActivePage, type Catalog } from './catalog.js';
+import { pageHandler, type ActivePage, type Catalog, type PageQueueDeps } from './catalog.js';
 import type { WorkerMetrics } from './metrics.js';
 import { createPageEngines } from './pipeline/engine.js';
 import type { OcrEngine } from './pipeline/ocr.js';
@@ -53,6 +53,7 @@ export class PageQueues {
   handlers(deps: {
     metrics: WorkerMetrics;
     log: Logger;
+    onEnded: PageQueueDeps['onEnded'];
     process(job: Job<PageJob>, engines: PageEngines, stop: AbortSignal): Promise<PageSummary>;
   }): Pick<Catalog, PageQueueName> {
     const handler = (queue: PageQueueName) =>
@@ -63,6 +64,7 @@ export class PageQueues {
         metrics: deps.metrics,
         log: deps.log,
         onTaken: () => this.lastTaken.set(queue, Date.now()),
+        onEnded: deps.onEnded,
         process: (job, stop) => deps.process(job, this.engines.get(queue) as PageEngines, stop),
       });
     return Object.fromEntries(PAGE_QUEUE_NAMES.map((queue) => [queue, handler(queue)])) as Pick<Catalog, PageQueueName>;

@@ -13,6 +13,7 @@ import {
   replyWithin,
   queueWebhook,
   scratchDir,
+  UsageStore,
   warnUnlessNoEviction,
   type Config,
   type Logger,
@@ -158,6 +159,7 @@ export async function runWorker(config: Config, log: Logger, plan?: CapacityPlan
   const blobs = await openBlobStore(config);
   const dispatch = new Dispatcher(config, redis, log);
   const heartbeats = new HeartbeatStore(redis, config.QUEUE_PREFIX, config.HEARTBEAT_INTERVAL_MS);
+  const usage = new UsageStore(redis, config.QUEUE_PREFIX);
   // Set once they have started: the gate pauses and resumes them, and beats before they resume.
   let workers: Worker[] = [];
   let heartbeat: Heartbeat | undefined;
@@ -223,6 +225,14 @@ export async function runWorker(config: Config, log: Logger, plan?: CapacityPlan
       metrics,
       log,
       process: (job, engines, stop) => processPage(job, { ...common, ...pipeline, engines }, stop),
+      onEnded: (job, seconds, summary) => {
+        const { tenant } = job.data;
+        metrics.tenantSeconds.inc({ tenant }, seconds);
+        if (summary) metrics.tenantPages.inc({ tenant, method: summary.method, engine: summary.engine ?? 'none' });
+        usage
+          .record(tenant, seconds, summary && { method: summary.method, engine: summary.engine })
+          .catch((err: unknown) => log.warn({ err, tenant }, 'usage not recorded'));
+      },
     }),
     ...documentQueueHandlers({ config, ledger, dispatch, metrics, log }),
   };

@@ -213,6 +213,24 @@ export type Result = z.infer<typeof resultSchema>;
 
 export const workersSchema = z.object({ workers: z.array(workerHeartbeatSchema) }).meta({ id: 'Workers' });
 
+/** What one tenant used, since Redis last lost its data: what a team bills. */
+export const tenantUsageSchema = z
+  .object({
+    /** The tenant's configured name (`default` where no keys are in use). */
+    tenant: z.string(),
+    /** Pages completed. */
+    pages: z.number().int(),
+    byMethod: z.partialRecord(z.enum(READ_METHODS), z.number().int()),
+    /** OCRed pages (`ocr`, `text+ocr`) by the engine that read them. */
+    byEngine: z.partialRecord(z.enum(ENGINES), z.number().int()),
+    /** Seconds worker slots spent on the tenant's pages, every attempt counted, failed ones too. */
+    workerSeconds: z.number(),
+  })
+  .meta({ id: 'TenantUsage', description: "Pages read and worker time, for one tenant." });
+export type TenantUsage = z.infer<typeof tenantUsageSchema>;
+
+export const tenantsUsageSchema = z.object({ tenants: z.array(tenantUsageSchema) }).meta({ id: 'TenantsUsage' });
+
 export const healthSchema = z.object({ status: z.literal('ok') }).meta({ id: 'Health' });
 export const readySchema = z
   .object({

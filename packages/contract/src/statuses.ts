@@ -70,6 +70,7 @@ export const PROBLEM_CODES = [
   ...UNPROCESSABLE_CODES,
   'backpressure',
   'too_many_uploads',
+  'tenant_limit',
   'internal',
   'unavailable',
   'busy',

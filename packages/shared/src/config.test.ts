@@ -122,3 +122,19 @@ test('Redis is reached one way: a URL, a Sentinel group or a cluster', () => {
   );
   assert.throws(() => loadConfig({ REDIS_URL: 'redis://r:6379', REDIS_TLS: 'true' }), /REDIS_TLS/);
 });
+
+test('TENANTS: named tenants with keys of their own; a name or a key given twice, or a bad entry, is refused', () => {
+  const acme = { name: 'acme', keys: ['acme-key-000000001', 'acme-key-000000002'], documentsPerMinute: 5 };
+  const config = loadConfig({ TENANTS: JSON.stringify([acme]), API_KEYS: 'a-bare-key-00000003' });
+  assert.deepEqual(config.TENANTS, [acme]);
+  const twice = (tenants: unknown[], env: Record<string, string> = {}) =>
+    assert.throws(() => loadConfig({ TENANTS: JSON.stringify(tenants), ...env }), /TENANTS/);
+  twice([acme, { ...acme, keys: ['another-key-0000004'] }]);
+  twice([acme, { name: 'globex', keys: ['acme-key-000000002'] }]);
+  twice([acme], { API_KEYS: 'acme-key-000000001' });
+  twice([{ name: 'Acme Corp', keys: ['a-valid-key-0000005'] }]);
+  twice([{ name: 'acme', keys: ['short'] }]);
+  twice([{ name: 'acme', keys: ['a-valid-key-0000005'], documentsPerMinute: 0 }]);
+  twice([{ name: 'acme', keys: ['a-valid-key-0000005'], weight: 2 }]);
+  assert.throws(() => loadConfig({ TENANTS: '{not json' }), /TENANTS/);
+});

@@ -45,6 +45,36 @@ const apiKeys = z.string().transform((text, ctx) => {
   return keys;
 });
 
+const apiKey = z
+  .string()
+  .min(16)
+  .regex(/^[\x21-\x7e]+$/, 'must be printable characters without spaces');
+
+/** One tenant of TENANTS: its name (metrics, usage, ownership), its keys, its limits. */
+const tenantEntry = z.strictObject({
+  name: z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/, 'lower-case letters, digits, `.`, `_`, `-`; 63 at most'),
+  keys: z.array(apiKey).min(1),
+  documentsPerMinute: z.number().int().min(1).max(1_000_000).optional(),
+});
+export type TenantEntry = z.infer<typeof tenantEntry>;
+
+const tenantList = z.string().transform((text, ctx) => {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'must be a JSON array of tenants' });
+    return z.NEVER;
+  }
+  const parsed = z.array(tenantEntry).min(1).safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    ctx.addIssue({ code: 'custom', message: `${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}` });
+    return z.NEVER;
+  }
+  return parsed.data;
+});
+
 /** One `host:port` (`[v6]:port` for an IPv6 address), or undefined. */
 function hostPort(entry: string): { host: string; port: number } | undefined {
   const groups = /^(?:\[(?<v6>[0-9A-Fa-f:.]+)\]|(?<name>[A-Za-z0-9.-]+)):(?<port>\d{1,5})$/.exec(entry)?.groups;
@@ -389,6 +419,15 @@ export const CONFIG_SCHEMA = z.object({
     .describe(
       'Comma-separated bearer keys (16+ characters each) required on `/v1`; each sees only the jobs it submitted. Unset, the API is open.',
     ),
+  // Named tenants: several keys each (rotation keeps what the tenant owns), limits of their own.
+  TENANTS: tenantList
+    .optional()
+    .describe(
+      'JSON array of tenants, `[{"name": "acme", "keys": ["…"], "documentsPerMinute": 60}]`: each key (16+ characters) is required on `/v1` like one of `API_KEYS`, and what it submits belongs to its tenant, seen by every key of it; `documentsPerMinute` overrides `TENANT_DOCUMENTS_PER_MINUTE`. A key of `API_KEYS` not listed here is a tenant of its own, named `key-` and the start of its SHA-256. See [tenants.md](tenants.md).',
+    ),
+  TENANT_DOCUMENTS_PER_MINUTE: int(1, 1_000_000, 1_000_000).describe(
+    'Documents one tenant may submit per minute (a fixed window of the clock\'s minute); past it `429` with `Retry-After`. Unset, one million. Without keys, everyone is one tenant.',
+  ),
   // What spans every tenant (workers, the queue dashboard) needs one of these.
   ADMIN_API_KEYS: apiKeys
     .optional()
@@ -472,6 +511,24 @@ const configSchema = CONFIG_SCHEMA.superRefine((config, ctx) => {
       path: ['HEARTBEAT_INTERVAL_MS'],
       message: `HEARTBEAT_INTERVAL_MS (${config.HEARTBEAT_INTERVAL_MS}) must be at most a third of LOCK_DURATION_MS (${config.LOCK_DURATION_MS}): a stalled page's worker counts as dead when its last beat is older than half the lock`,
     });
+  }
+  const names = new Set<string>();
+  const keys = new Set<string>(config.API_KEYS ?? []);
+  for (const tenant of config.TENANTS ?? []) {
+    if (names.has(tenant.name)) {
+      ctx.addIssue({ code: 'custom', path: ['TENANTS'], message: `two tenants are named ${tenant.name}` });
+    }
+    names.add(tenant.name);
+    for (const key of tenant.keys) {
+      if (keys.has(key)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['TENANTS'],
+          message: `a key of tenant ${tenant.name} is given twice (in TENANTS or API_KEYS)`,
+        });
+      }
+      keys.add(key);
+    }
   }
   if (config.DEFAULT_DPI > config.MAX_DPI) {
     ctx.addIssue({

@@ -102,6 +102,19 @@ export class TooManyUploadsError extends PagefleetError {
   override readonly retryAfterSeconds = 1;
 }
 
+/** A tenant has submitted as many documents as its limit allows for now (TENANTS, TENANT_DOCUMENTS_PER_MINUTE). */
+export class TenantLimitError extends PagefleetError {
+  readonly status = 429;
+  readonly code = 'tenant_limit';
+  readonly title = 'Tenant limit reached';
+  constructor(
+    message: string,
+    override readonly retryAfterSeconds: number,
+  ) {
+    super(message);
+  }
+}
+
 /** An upload that crawled below UPLOAD_MIN_BYTES_PER_SECOND, or ran past UPLOAD_TIMEOUT_MS. */
 export class RequestTimeoutError extends PagefleetError {
   readonly status = 408;

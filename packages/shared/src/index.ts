@@ -19,5 +19,7 @@ export * from './queue-definitions.js';
 export * from './queues.js';
 export * from './redis.js';
 export * from './storage/index.js';
+export * from './tenants.js';
 export * from './tools.js';
+export * from './usage.js';
 export * from './webhooks.js';

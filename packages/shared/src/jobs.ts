@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ENGINE_CHOICES, PAGE_FORMATS } from '@pagefleet/contract';
+import { OPEN_TENANT } from './tenants.js';
 
 /** Where one page of a document comes from: a page of an uploaded PDF, or a page of an image. */
 export const pageSourceSchema = z.object({
@@ -30,6 +31,8 @@ export const pageJobSchema = z.object({
   forceOcr: z.boolean().default(false),
   /** The engine that reads the page where it is OCRed (auto: chosen by the page, docs/engines.md). */
   engine: z.enum(ENGINE_CHOICES).default('tesseract'),
+  /** The tenant that submitted the document: its usage counts the page. */
+  tenant: z.string().default(OPEN_TENANT),
 });
 export type PageJob = z.infer<typeof pageJobSchema>;
 

@@ -5,6 +5,7 @@ import {
   PageRangeError,
   selectPages,
   isStorageFull,
+  OPEN_TENANT,
   unavailable,
   UnavailableError,
   UnprocessableError,
@@ -75,7 +76,13 @@ async function checkFile(file: UploadedFile, limits: InspectLimits, inspections:
 }
 
 /** The jobs of the selected pages, each numbered as the document's page it is. */
-function pageJobs(id: string, files: CheckedFile[], submission: Submission, selected: ReadonlySet<number>): PageJob[] {
+function pageJobs(
+  id: string,
+  files: CheckedFile[],
+  submission: Submission,
+  selected: ReadonlySet<number>,
+  tenant: string,
+): PageJob[] {
   const jobs: PageJob[] = [];
   const formats = submission.outputs.filter((output): output is PageFormat =>
     (PAGE_FORMATS as readonly string[]).includes(output),
@@ -98,6 +105,7 @@ function pageJobs(id: string, files: CheckedFile[], submission: Submission, sele
         formats,
         forceOcr: submission.forceOcr,
         engine: submission.engine,
+        tenant,
       });
     }
   }
@@ -122,7 +130,7 @@ function selection(spec: string | undefined, total: number): number[] {
  * recording its Idempotency-Key (`replay`) in the same step. Whatever fails leaves neither stored
  * objects nor Redis entries behind, and an API that dies in the middle leaves a lease that lapses
  * (the ledger's sweeper removes the document); the caller removes the uploads not taken.
- * `owner` (the digest of the submitter's API key) alone may see the document.
+ * `owner` (the submitter's tenant, where keys are in use) alone may see the document.
  */
 export async function submitDocument(
   deps: SubmitDeps,
@@ -153,7 +161,7 @@ export async function submitDocument(
 
   const id = randomUUID();
   const createdAt = new Date().toISOString();
-  const pages = pageJobs(id, files, submission, new Set(selected));
+  const pages = pageJobs(id, files, submission, new Set(selected), owner ?? OPEN_TENANT);
   const doc = { id, pageCount, createdAt, ...submission, pages: formatPages(selected), ...(owner ? { owner } : {}) };
   const inputs = files.map((file, index) => ({ name: `${index}.${EXTENSIONS[file.type]}`, file: file.path }));
   let pending: PendingDocument;

@@ -2,7 +2,7 @@ import { rm } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Router, type Request, type Response } from 'express';
-import { findPaddleModels, type RedisClient } from '@pagefleet/shared';
+import { findPaddleModels, type RedisClient, type TenantDirectory } from '@pagefleet/shared';
 import { z } from 'zod';
 import {
   expandPages,
@@ -30,6 +30,7 @@ import { fingerprint, idempotency, idempotentRequest } from '../ingest/idempoten
 import { checkLanguages } from '../ingest/languages.js';
 import { submitDocument, type SubmitDeps, type Submitted, type UploadedFile } from '../ingest/submit.js';
 import { uploadPace } from '../ingest/pace.js';
+import { tenantRate } from '../ingest/tenant-rate.js';
 import { uploadMiddleware } from '../ingest/upload.js';
 import { countRejections, type ApiMetrics } from '../metrics.js';
 import { cancelDocument } from './cancel.js';
@@ -37,6 +38,7 @@ import { streamEvents } from './events.js';
 
 export interface JobsDeps extends SubmitDeps {
   redis: RedisClient;
+  tenants: TenantDirectory;
   metrics: ApiMetrics;
   log: Logger;
   /** Aborts when the server shuts down, to end event streams. */
@@ -89,6 +91,7 @@ export function jobsRouter(deps: JobsDeps): Router {
   const { config } = deps;
   const router = Router();
   const admit = admission({ config, dispatch: deps.dispatch });
+  const rate = tenantRate({ redis: deps.redis, prefix: config.QUEUE_PREFIX, tenants: deps.tenants });
   const pace = uploadPace(config);
   const upload = uploadMiddleware(config, uploadsDir(config.DATA_DIR));
   const fields = submissionFields(config);
@@ -110,7 +113,7 @@ export function jobsRouter(deps: JobsDeps): Router {
     findDocument: (id, client) => deps.ledger.read(id, client),
   });
 
-  router.post('/', countRejections(deps.metrics), idempotent, admit, pace, upload, async (req, res) => {
+  router.post('/', countRejections(deps.metrics), idempotent, admit, rate, pace, upload, async (req, res) => {
     const files = (req.files ?? []) as UploadedFile[];
     deps.metrics.uploads.inc(files.length);
     deps.metrics.uploadedBytes.inc(files.reduce((sum, file) => sum + file.size, 0));
