@@ -138,3 +138,49 @@ describe('tenants: named, several keys each, limits of their own, usage per tena
     for (const key of [...KEYS.acme, KEYS.globex, KEYS.bare, KEYS.admin]) assert.ok(!metrics.includes(key));
   });
 });
+
+describe("tenants' queued pages", () => {
+  let stack: Stack;
+  const keys = { initech: 'initech-key-0000006', globex: 'globex-key-00000007' };
+  before(async () => {
+    stack = await startStack({
+      TENANTS: JSON.stringify([
+        { name: 'initech', keys: [keys.initech], maxQueuedPages: 3 },
+        { name: 'globex', keys: [keys.globex] },
+      ]),
+    });
+  });
+  after(() => stack.stop());
+
+  test('a submission that would pass its queued pages gets 429 with Retry-After, nothing kept; other tenants go on; read pages free the room', async () => {
+    const twoPages = await layeredPdf([
+      { kind: 'text', lines: wordLines(3, 5) },
+      { kind: 'text', lines: wordLines(4, 5) },
+    ]);
+    const submit = (key: string) =>
+      stack.submit([{ name: 'doc.pdf', data: twoPages }], {}, { authorization: `Bearer ${key}` });
+    // No worker yet: what is accepted stays queued.
+    const first = await submit(keys.initech);
+    assert.equal(first.status, 202);
+    const { id } = (await first.json()) as { id: string };
+    const refused = await submit(keys.initech);
+    assert.equal(refused.status, 429);
+    assert.ok(Number(refused.headers.get('retry-after')) > 0);
+    const problem = (await refused.json()) as { code: string; detail: string };
+    assert.equal(problem.code, 'tenant_limit');
+    assert.match(problem.detail, /initech has 2 pages queued and this document 2; its limit is 3/);
+    assert.equal(await stack.api.dispatch.queuedPages(), 2, 'nothing of the refused document was queued');
+    assert.equal((await submit(keys.globex)).status, 202, "another tenant's limit is its own");
+
+    await stack.startWorker();
+    for (const until = Date.now() + 60_000; ;) {
+      const doc = (await (
+        await fetch(`${stack.url}/v1/jobs/${id}`, { headers: { authorization: `Bearer ${keys.initech}` } })
+      ).json()) as DocumentState;
+      if (finished(doc)) break;
+      assert.ok(Date.now() < until, 'the first document did not finish');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.equal((await submit(keys.initech)).status, 202, 'its pages read, the tenant has room again');
+  });
+});

@@ -107,7 +107,7 @@ export function createWorkerMetrics(busy: () => Map<string, number>): WorkerMetr
     }),
     tenantPages: new Counter({
       name: 'pagefleet_tenant_pages_total',
-      help: "Pages completed per tenant (its configured name, never a key; default where keys are not in use), by how they were read and the engine that OCRed them (none for text pages).",
+      help: 'Pages completed per tenant (its configured name, never a key; default where keys are not in use), by how they were read and the engine that OCRed them (none for text pages).',
       labelNames: ['tenant', 'method', 'engine'],
       registers,
     }),

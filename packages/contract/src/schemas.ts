@@ -226,7 +226,7 @@ export const tenantUsageSchema = z
     /** Seconds worker slots spent on the tenant's pages, every attempt counted, failed ones too. */
     workerSeconds: z.number(),
   })
-  .meta({ id: 'TenantUsage', description: "Pages read and worker time, for one tenant." });
+  .meta({ id: 'TenantUsage', description: 'Pages read and worker time, for one tenant.' });
 export type TenantUsage = z.infer<typeof tenantUsageSchema>;
 
 export const tenantsUsageSchema = z.object({ tenants: z.array(tenantUsageSchema) }).meta({ id: 'TenantsUsage' });

@@ -55,6 +55,7 @@ const tenantEntry = z.strictObject({
   name: z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/, 'lower-case letters, digits, `.`, `_`, `-`; 63 at most'),
   keys: z.array(apiKey).min(1),
   documentsPerMinute: z.number().int().min(1).max(1_000_000).optional(),
+  maxQueuedPages: z.number().int().min(1).max(100_000_000).optional(),
 });
 export type TenantEntry = z.infer<typeof tenantEntry>;
 
@@ -423,10 +424,13 @@ export const CONFIG_SCHEMA = z.object({
   TENANTS: tenantList
     .optional()
     .describe(
-      'JSON array of tenants, `[{"name": "acme", "keys": ["…"], "documentsPerMinute": 60}]`: each key (16+ characters) is required on `/v1` like one of `API_KEYS`, and what it submits belongs to its tenant, seen by every key of it; `documentsPerMinute` overrides `TENANT_DOCUMENTS_PER_MINUTE`. A key of `API_KEYS` not listed here is a tenant of its own, named `key-` and the start of its SHA-256. See [tenants.md](tenants.md).',
+      'JSON array of tenants, `[{"name": "acme", "keys": ["…"], "documentsPerMinute": 60, "maxQueuedPages": 5000}]`: each key (16+ characters) is required on `/v1` like one of `API_KEYS`, and what it submits belongs to its tenant, seen by every key of it; `documentsPerMinute` and `maxQueuedPages` override `TENANT_DOCUMENTS_PER_MINUTE` and `TENANT_MAX_QUEUED_PAGES`. A key of `API_KEYS` not listed here is a tenant of its own, named `key-` and the start of its SHA-256. See [tenants.md](tenants.md).',
     ),
   TENANT_DOCUMENTS_PER_MINUTE: int(1, 1_000_000, 1_000_000).describe(
-    'Documents one tenant may submit per minute (a fixed window of the clock\'s minute); past it `429` with `Retry-After`. Unset, one million. Without keys, everyone is one tenant.',
+    "Documents one tenant may submit per minute (a fixed window of the clock's minute); past it `429` with `Retry-After`. Unset, one million. Without keys, everyone is one tenant.",
+  ),
+  TENANT_MAX_QUEUED_PAGES: int(1, 100_000_000, 100_000_000).describe(
+    "Pages of one tenant's running documents not yet read, at most: a submission that would pass it gets `429` `tenant_limit` with `Retry-After`, nothing of it kept. Unset, a hundred million (`MAX_QUEUED_PAGES` still bounds every tenant together).",
   ),
   // What spans every tenant (workers, the queue dashboard) needs one of these.
   ADMIN_API_KEYS: apiKeys

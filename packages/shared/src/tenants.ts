@@ -5,6 +5,8 @@ import type { Config } from './config.js';
 export interface Tenant {
   name: string;
   documentsPerMinute: number;
+  /** Pages of its running documents not yet read, at most (see `DocumentLedger.openPages`). */
+  maxQueuedPages: number;
 }
 
 /** Everyone's tenant where no key is required. */
@@ -23,18 +25,30 @@ export class TenantDirectory {
   private readonly byName = new Map<string, Tenant>();
   readonly open: Tenant;
 
-  constructor(config: Pick<Config, 'TENANTS' | 'API_KEYS' | 'ADMIN_API_KEYS' | 'TENANT_DOCUMENTS_PER_MINUTE'>) {
-    const limit = config.TENANT_DOCUMENTS_PER_MINUTE;
-    this.open = { name: OPEN_TENANT, documentsPerMinute: limit };
+  constructor(
+    config: Pick<
+      Config,
+      'TENANTS' | 'API_KEYS' | 'ADMIN_API_KEYS' | 'TENANT_DOCUMENTS_PER_MINUTE' | 'TENANT_MAX_QUEUED_PAGES'
+    >,
+  ) {
+    const limits = {
+      documentsPerMinute: config.TENANT_DOCUMENTS_PER_MINUTE,
+      maxQueuedPages: config.TENANT_MAX_QUEUED_PAGES,
+    };
+    this.open = { name: OPEN_TENANT, ...limits };
     for (const entry of config.TENANTS ?? []) {
-      const tenant = { name: entry.name, documentsPerMinute: entry.documentsPerMinute ?? limit };
+      const tenant = {
+        name: entry.name,
+        documentsPerMinute: entry.documentsPerMinute ?? limits.documentsPerMinute,
+        maxQueuedPages: entry.maxQueuedPages ?? limits.maxQueuedPages,
+      };
       this.byName.set(tenant.name, tenant);
       for (const key of entry.keys) this.byDigest.set(keyDigest(key), tenant);
     }
     for (const key of [...(config.API_KEYS ?? []), ...(config.ADMIN_API_KEYS ?? [])]) {
       const digest = keyDigest(key);
       if (this.byDigest.has(digest)) continue;
-      const tenant = { name: `key-${digest.slice(0, 12)}`, documentsPerMinute: limit };
+      const tenant = { name: `key-${digest.slice(0, 12)}`, ...limits };
       this.byName.set(tenant.name, tenant);
       this.byDigest.set(digest, tenant);
     }

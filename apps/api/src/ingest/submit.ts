@@ -5,7 +5,7 @@ import {
   PageRangeError,
   selectPages,
   isStorageFull,
-  OPEN_TENANT,
+  TenantLimitError,
   unavailable,
   UnavailableError,
   UnprocessableError,
@@ -21,6 +21,7 @@ import {
   type PageJob,
   type PageSource,
   type Replay,
+  type TenantDirectory,
 } from '@pagefleet/shared';
 import type { Limiter } from './limiter.js';
 import { inspectFile, type InspectLimits } from './pages.js';
@@ -40,7 +41,11 @@ export interface SubmitDeps {
   redisReady: () => boolean;
   /** Bounds the pdfinfo children and image headers read at once, whatever the uploads in progress. */
   inspections: Limiter;
+  tenants: TenantDirectory;
 }
+
+/** Seconds a tenant past its queued pages is asked to wait: a few pages' worth of work. */
+const QUEUED_RETRY_SECONDS = 30;
 
 export interface Submission {
   languages: string;
@@ -158,10 +163,20 @@ export async function submitDocument(
   }
   const selected = selection(submission.pages, total);
   const pageCount = selected.length;
+  const tenant = deps.tenants.named(owner);
+  const open = await deps.ledger.openPages(tenant.name).catch((err: unknown) => {
+    throw unavailable('the job queue is unreachable', err);
+  });
+  if (open + pageCount > tenant.maxQueuedPages) {
+    throw new TenantLimitError(
+      `tenant ${tenant.name} has ${open} pages queued and this document ${pageCount}; its limit is ${tenant.maxQueuedPages}: retry when some are read`,
+      QUEUED_RETRY_SECONDS,
+    );
+  }
 
   const id = randomUUID();
   const createdAt = new Date().toISOString();
-  const pages = pageJobs(id, files, submission, new Set(selected), owner ?? OPEN_TENANT);
+  const pages = pageJobs(id, files, submission, new Set(selected), tenant.name);
   const doc = { id, pageCount, createdAt, ...submission, pages: formatPages(selected), ...(owner ? { owner } : {}) };
   const inputs = files.map((file, index) => ({ name: `${index}.${EXTENSIONS[file.type]}`, file: file.path }));
   let pending: PendingDocument;

@@ -26,7 +26,11 @@ export function tenantRate({ redis, prefix, tenants }: TenantRateDeps): RequestH
     const key = `${prefix}:tenant-minute:${tenant.name}:${window}`;
     let count: number;
     try {
-      const replies = await redis.multi().incr(key).pexpire(key, 2 * MINUTE_MS).exec();
+      const replies = await redis
+        .multi()
+        .incr(key)
+        .pexpire(key, 2 * MINUTE_MS)
+        .exec();
       count = Number(replies?.[0]?.[1]);
     } catch (err) {
       throw unavailable('the job queue is unreachable', err);

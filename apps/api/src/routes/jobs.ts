@@ -2,7 +2,7 @@ import { rm } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Router, type Request, type Response } from 'express';
-import { findPaddleModels, type RedisClient, type TenantDirectory } from '@pagefleet/shared';
+import { findPaddleModels, type RedisClient } from '@pagefleet/shared';
 import { z } from 'zod';
 import {
   expandPages,
@@ -38,7 +38,6 @@ import { streamEvents } from './events.js';
 
 export interface JobsDeps extends SubmitDeps {
   redis: RedisClient;
-  tenants: TenantDirectory;
   metrics: ApiMetrics;
   log: Logger;
   /** Aborts when the server shuts down, to end event streams. */

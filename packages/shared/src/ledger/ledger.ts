@@ -391,9 +391,14 @@ export class DocumentLedger {
     await this.save({ ...doc, status: 'canceled', finishedAt, records: {} });
   }
 
+  /** Pages of `tenant`'s running documents not yet read: what it has queued (its `maxQueuedPages`). */
+  openPages(tenant: string): Promise<number> {
+    return this.state.openPages(tenant);
+  }
+
   /**
-   * The document (see `owned`). With `client` (the digest of the caller's API key), a document
-   * another client submitted is undefined, as if it did not exist.
+   * The document (see `owned`). With `client` (the caller's tenant), a document another tenant
+   * submitted is undefined, as if it did not exist.
    */
   async read(id: string, client?: string): Promise<DocumentState | undefined> {
     if (!isJobId(id)) return undefined;

@@ -1,5 +1,6 @@
 import type { RedisClient } from '../redis.js';
 import type { DocumentState, DocumentStatus, Output } from '@pagefleet/contract';
+import { OPEN_TENANT } from '../tenants.js';
 import { decodeRecord, encodeRecord, type PageRecord } from './records.js';
 
 // Every script first checks that the document is still running: nothing a late attempt does
@@ -245,20 +246,58 @@ export class RedisState {
     return `${this.prefix}:ingesting`;
   }
 
+  /** A tenant's documents that may still have pages to read (see `openPages`). */
+  private openOf(tenant: string): string {
+    return `${this.prefix}:tenant-open:${tenant}`;
+  }
+
   /**
    * Records a new document, still being ingested until `accept`: if nobody accepts it before
-   * `leaseUntil` (its API died), the sweeper removes it.
+   * `leaseUntil` (its API died), the sweeper removes it. The document joins its tenant's open
+   * documents at once, so that a tenant's concurrent submissions count each other.
    */
   async create(doc: NewDocument, leaseUntil: number): Promise<void> {
     const [key] = this.keys(doc.id);
+    const open = this.openOf(doc.owner ?? OPEN_TENANT);
     await this.write(() =>
       this.redis
         .multi()
         .zadd(this.ingesting, leaseUntil, doc.id)
         .hset(key, documentFields(doc, 'queued'))
         .expire(key, this.ttlSeconds)
+        .zadd(open, String(doc.pageCount), doc.id)
+        .expire(open, this.ttlSeconds)
         .exec(),
     );
+  }
+
+  /**
+   * Pages of a tenant's running documents not yet read (completed or failed), from each one's
+   * page count and records; documents that have ended, or that Redis no longer knows, leave the
+   * tenant's set as they are met.
+   */
+  async openPages(tenant: string): Promise<number> {
+    const open = this.openOf(tenant);
+    const ids = await this.redis.zrange(open, '0', '-1');
+    if (ids.length === 0) return 0;
+    const pipeline = this.redis.pipeline();
+    for (const id of ids) {
+      const [key, pages] = this.keys(id);
+      pipeline.hmget(key, 'status', 'pageCount').hlen(pages);
+    }
+    const replies = repliesOf(await pipeline.exec());
+    let total = 0;
+    const ended: string[] = [];
+    for (const [i, id] of ids.entries()) {
+      const [status, pageCount] = replies[2 * i] as Array<string | null>;
+      if (status === 'queued' || status === 'processing') {
+        total += Math.max(0, Number(pageCount) - Number(replies[2 * i + 1]));
+      } else {
+        ended.push(id);
+      }
+    }
+    if (ended.length > 0) await this.write(() => this.redis.zrem(open, ...ended));
+    return total;
   }
 
   /** Extends an ingest's lease; false when the sweeper has taken the document away. */
