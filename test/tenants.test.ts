@@ -72,6 +72,12 @@ describe('tenants: named, several keys each, limits of their own, usage per tena
     for (let run = 0; ; run++) {
       assert.ok(run < 3, 'three runs crossed a minute');
       const window = Math.floor(Date.now() / MINUTE_MS);
+      // Requests that end in no document give their slot back: were they counted, the next
+      // submission would already be past the limit.
+      for (const dpi of ['many', 'few']) {
+        const bad = await stack.submit([{ name: 'doc.pdf', data: pdf }], { dpi }, bearer(KEYS.acme[1]));
+        assert.equal(bad.status, 400);
+      }
       const statuses: number[] = [];
       let refused: Response | undefined;
       for (let i = 0; i <= LIMIT && !refused; i++) {
@@ -82,6 +88,7 @@ describe('tenants: named, several keys each, limits of their own, usage per tena
       const others = [await submit('globex', KEYS.globex), await submit('bare', KEYS.bare)];
       if (Math.floor(Date.now() / MINUTE_MS) !== window) continue;
       assert.ok(refused, `no 429 in ${LIMIT + 1} submissions: ${statuses.join(', ')}`);
+      assert.equal(statuses[0], 202, 'the refused requests were not counted');
       assert.match(refused.headers.get('content-type') ?? '', /^application\/problem\+json/);
       const problem = (await refused.json()) as { code: string; detail: string };
       assert.equal(problem.code, 'tenant_limit');
