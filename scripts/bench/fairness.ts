@@ -1,0 +1,222 @@
+// `npm run bench:fairness`: how long one tenant's single page waits behind another tenant's
+// backlog. Tenant A floods the fleet (1,000 one-page documents; or one 2,000-page document; or ten
+// tenants 100 documents each), then tenant B submits one one-page document; B's wait (from its
+// 202 to its page starting) is reported in seconds and in page-times, with A's throughput alone
+// and with B. Pages are born-digital (read from their text layer): the order pages are served in
+// is what is measured, not OCR. Writes docs/fairness.json and the table of docs/fairness.md.
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { DocumentState, PageResult } from '@pagefleet/shared';
+import { startApp, waitReady, type AppProcess } from '../lib/apps.js';
+import { wordLines } from '../lib/fixtures.js';
+import { freePort, startRedisServer } from '../lib/redis-server.js';
+import { layeredPdf } from '../lib/text-pdfs.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const SLOTS = 2;
+const FLOOD_DOCUMENTS = 1000;
+const LONG_PAGES = 2000;
+const TENANTS = 10;
+/** Uploads one tenant sends at once: UPLOADS_PER_CLIENT's default; ten tenants send half as many each (MAX_CONCURRENT_UPLOADS). */
+const UPLOADS_AT_ONCE = 8;
+
+const work = await mkdtemp(path.join(os.tmpdir(), 'pagefleet-fairness-'));
+const logFile = path.join(work, 'apps.log');
+await mkdir(path.join(work, 'redis'));
+const redis = await startRedisServer(path.join(work, 'redis'), false);
+process.once('exit', () => redis.child.kill('SIGKILL'));
+
+const keyOf = (tenant: string) => `bench-key-of-${tenant}-0000`;
+const tenantNames = ['b', ...Array.from({ length: TENANTS }, (_, i) => `a${i}`)];
+const onePage = await layeredPdf([{ kind: 'text', lines: wordLines(1, 30) }]);
+const longDocument = await layeredPdf(
+  Array.from({ length: LONG_PAGES }, (_, p) => ({ kind: 'text' as const, lines: wordLines(p, 30) })),
+);
+
+interface Fleet {
+  url: string;
+  workerPort: number;
+  stop(): Promise<void>;
+}
+
+/** The API and one worker of SLOTS slots, on a prefix of their own, every tenant configured. */
+async function startFleet(): Promise<Fleet> {
+  const [apiPort, workerPort] = [await freePort(), await freePort()];
+  const env = {
+    REDIS_URL: redis.url,
+    QUEUE_PREFIX: `fairness-${Date.now()}`,
+    DATA_DIR: path.join(work, `data-${Date.now()}`),
+    PORT: String(apiPort),
+    LOG_LEVEL: 'warn',
+    MAX_PAGES: String(LONG_PAGES),
+    TENANTS: JSON.stringify(tenantNames.map((name) => ({ name, keys: [keyOf(name)] }))),
+  };
+  const apps: AppProcess[] = [
+    startApp('api', env, { logFile }),
+    startApp(
+      'worker',
+      { ...env, WORKER_CONCURRENCY: String(SLOTS), WORKER_QUEUES: 'pages', WORKER_PORT: String(workerPort) },
+      { logFile },
+    ),
+  ];
+  const url = `http://127.0.0.1:${apiPort}`;
+  await waitReady(url);
+  await waitReady(`http://127.0.0.1:${workerPort}`, 60_000);
+  return {
+    url,
+    workerPort,
+    async stop() {
+      await Promise.all(apps.map((app) => app.stop()));
+      await rm(env.DATA_DIR, { recursive: true, force: true });
+    },
+  };
+}
+
+async function submit(fleet: Fleet, tenant: string, pdf: Buffer): Promise<string> {
+  const form = new FormData();
+  form.append('file', new Blob([pdf]), 'doc.pdf');
+  const response = await fetch(`${fleet.url}/v1/jobs`, {
+    method: 'POST',
+    body: form,
+    headers: { authorization: `Bearer ${keyOf(tenant)}` },
+  });
+  if (response.status !== 202) throw new Error(`${tenant}: ${response.status} ${await response.text()}`);
+  return ((await response.json()) as { id: string }).id;
+}
+
+/** `count` one-page documents of `tenant`, `atOnce` uploads at a time. */
+async function flood(fleet: Fleet, tenant: string, count: number, atOnce = UPLOADS_AT_ONCE): Promise<void> {
+  let left = count;
+  await Promise.all(
+    Array.from({ length: atOnce }, async () => {
+      while (left-- > 0) await submit(fleet, tenant, onePage);
+    }),
+  );
+}
+
+/** Pages completed per tenant, from the worker's metrics. */
+async function completed(fleet: Fleet): Promise<Map<string, number>> {
+  const text = await (await fetch(`http://127.0.0.1:${fleet.workerPort}/metrics`)).text();
+  const counts = new Map<string, number>();
+  for (const [, tenant = '', value] of text.matchAll(
+    /^pagefleet_tenant_pages_total\{tenant="([^"]+)"[^}]*\} (\d+)/gm,
+  )) {
+    counts.set(tenant, (counts.get(tenant) ?? 0) + Number(value));
+  }
+  return counts;
+}
+
+async function untilCompleted(fleet: Fleet, pages: number): Promise<void> {
+  for (;;) {
+    const done = [...(await completed(fleet)).values()].reduce((sum, n) => sum + n, 0);
+    if (done >= pages) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+interface Scenario {
+  name: string;
+  /** What the flooding tenants submit; resolves once all of it is accepted. */
+  flood(fleet: Fleet): Promise<void>;
+  pages: number;
+}
+
+/** B's one page submitted once the flood is accepted: its wait, its end to end, the flood's time. */
+async function run(scenario: Scenario, withB: boolean) {
+  const fleet = await startFleet();
+  try {
+    const started = performance.now();
+    await scenario.flood(fleet);
+    let b: { waitSeconds: number; endToEndSeconds: number; pageSeconds: number } | undefined;
+    if (withB) {
+      const accepted = performance.now();
+      const id = await submit(fleet, 'b', onePage);
+      const headers = { authorization: `Bearer ${keyOf('b')}` };
+      for (;;) {
+        const doc = (await (await fetch(`${fleet.url}/v1/jobs/${id}`, { headers })).json()) as DocumentState;
+        if (doc.status === 'completed') break;
+        if (doc.status !== 'queued' && doc.status !== 'processing') throw new Error(`B ended ${doc.status}`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      const endToEndSeconds = (performance.now() - accepted) / 1000;
+      const page = (await (await fetch(`${fleet.url}/v1/jobs/${id}/pages/1`, { headers })).json()) as PageResult;
+      const pageSeconds = Object.values(page.durations ?? {}).reduce((sum, ms) => sum + ms, 0) / 1000;
+      b = { waitSeconds: Math.max(0, endToEndSeconds - pageSeconds), endToEndSeconds, pageSeconds };
+    }
+    await untilCompleted(fleet, scenario.pages + (withB ? 1 : 0));
+    const seconds = (performance.now() - started) / 1000;
+    return { seconds, pagesPerMinute: (scenario.pages * 60) / seconds, b };
+  } finally {
+    await fleet.stop();
+  }
+}
+
+const scenarios: Scenario[] = [
+  {
+    name: `A: ${FLOOD_DOCUMENTS} one-page documents`,
+    flood: (fleet) => flood(fleet, 'a0', FLOOD_DOCUMENTS),
+    pages: FLOOD_DOCUMENTS,
+  },
+  {
+    name: `A: one ${LONG_PAGES}-page document`,
+    flood: async (fleet) => void (await submit(fleet, 'a0', longDocument)),
+    pages: LONG_PAGES,
+  },
+  {
+    name: `${TENANTS} tenants: ${FLOOD_DOCUMENTS / TENANTS} one-page documents each`,
+    flood: (fleet) =>
+      Promise.all(
+        Array.from({ length: TENANTS }, (_, i) =>
+          flood(fleet, `a${i}`, FLOOD_DOCUMENTS / TENANTS, UPLOADS_AT_ONCE / 2),
+        ),
+      ).then(() => undefined),
+    pages: FLOOD_DOCUMENTS,
+  },
+];
+
+const rows = [];
+for (const scenario of scenarios) {
+  const alone = await run(scenario, false);
+  const shared = await run(scenario, true);
+  const b = shared.b as NonNullable<typeof shared.b>;
+  // A page-time per free slot: the flood's pages per second over the slots, inverted.
+  const pageTime = alone.seconds / scenario.pages;
+  const row = {
+    scenario: scenario.name,
+    floodPagesPerMinuteAlone: alone.pagesPerMinute,
+    floodPagesPerMinuteWithB: shared.pagesPerMinute,
+    bWaitSeconds: b.waitSeconds,
+    bEndToEndSeconds: b.endToEndSeconds,
+    bWaitPageTimes: b.waitSeconds / pageTime,
+    pageTimeSeconds: pageTime,
+  };
+  console.log(
+    `${scenario.name}: alone ${alone.pagesPerMinute.toFixed(0)} pages/min, with B ${shared.pagesPerMinute.toFixed(0)}; B waited ${b.waitSeconds.toFixed(2)} s (${row.bWaitPageTimes.toFixed(0)} page-times), end to end ${b.endToEndSeconds.toFixed(2)} s`,
+  );
+  rows.push(row);
+}
+
+const measured = {
+  measuredAt: new Date().toISOString().slice(0, 10),
+  machine: { cpus: os.availableParallelism(), memoryBytes: os.totalmem(), node: process.version },
+  slots: SLOTS,
+  rows,
+};
+await writeFile(path.join(root, 'docs', 'fairness.json'), `${JSON.stringify(measured, null, 2)}\n`);
+const table = `Measured ${measured.measuredAt} by \`npm run bench:fairness\` on ${measured.machine.cpus} CPUs, Node ${process.version}: the API and one worker of ${SLOTS} slots, born-digital one-page text pages. A page-time is the flood's own time per page, alone. Raw figures: [fairness.json](fairness.json).
+
+| flood | flood alone, pages/min | flood with B, pages/min | B's wait, s | B's wait, page-times | B end to end, s |
+|---|---|---|---|---|---|
+${rows.map((r) => `| ${r.scenario} | ${r.floodPagesPerMinuteAlone.toFixed(0)} | ${r.floodPagesPerMinuteWithB.toFixed(0)} | ${r.bWaitSeconds.toFixed(2)} | ${r.bWaitPageTimes.toFixed(0)} | ${r.bEndToEndSeconds.toFixed(2)} |`).join('\n')}`;
+const page = path.join(root, 'docs', 'fairness.md');
+const doc = await readFile(page, 'utf8');
+const begin = doc.indexOf('<!-- bench:begin -->');
+const end = doc.indexOf('<!-- bench:end -->');
+if (begin < 0 || end < begin)
+  throw new Error('docs/fairness.md has no <!-- bench:begin --> … <!-- bench:end --> section');
+await writeFile(page, `${doc.slice(0, begin + '<!-- bench:begin -->'.length)}\n${table}\n${doc.slice(end)}`);
+console.log('\nwrote docs/fairness.json and docs/fairness.md');
+await rm(work, { recursive: true, force: true });
+await redis.stop();
