@@ -35,11 +35,16 @@ describe('DELETE while the document job assembles the text and PDF', () => {
       const response = await stack.submit([{ name: 'doc.pdf', data: pdf }], { outputs: 'text,json,pdf' });
       const { id } = (await response.json()) as { id: string };
       // The worker is frozen the moment its document job is running (SIGSTOP), canceled, then let go.
+      // Assembling eight pages takes a fraction of a second: the state is watched closely.
       const state = await until(
         'the document job runs or ends',
         async () => {
-          const now = await documents.getJobState(id);
-          return ['active', 'completed', 'failed'].includes(now) ? now : undefined;
+          for (const stop = Date.now() + 1000; Date.now() < stop;) {
+            const now = await documents.getJobState(id);
+            if (['active', 'completed', 'failed'].includes(now)) return now;
+            await new Promise((resolve) => setTimeout(resolve, 5));
+          }
+          return undefined;
         },
         60_000,
       );

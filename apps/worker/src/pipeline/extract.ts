@@ -89,7 +89,7 @@ export async function extractPage(
   rotation: number,
   size: { dpi: number; maxPixels: number },
 ): Promise<Extraction> {
-  const layer: TextLayer = { ...displayedLayer(read.raw, rotation), text: read.text.replace(/\f$/, '') };
+  const layer: TextLayer = { ...displayedLayer(read.raw, rotation), text: read.text };
   const stats = layerStats(layer.blocks.flat(2).map((word) => word.text));
   const images: PageImages = {
     coverage: imageCoverage(read.images, layer.width, layer.height),
