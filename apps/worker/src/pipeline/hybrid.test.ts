@@ -115,3 +115,13 @@ test('several regions are read in one pass: the render of their union, white bet
     ],
   );
 });
+
+test('a page drawing more images than can be merged one by one is read as one region holding them all', () => {
+  const tiles = Array.from({ length: 300_000 }, (_, i) => ({
+    x0: (i % 500) * 12,
+    y0: Math.floor(i / 500) * 12,
+    x1: (i % 500) * 12 + 11,
+    y1: Math.floor(i / 500) * 12 + 11,
+  }));
+  assert.deepEqual(imageRegions(tiles), [{ x0: 0, y0: 0, x1: 499 * 12 + 11, y1: 599 * 12 + 11 }]);
+});

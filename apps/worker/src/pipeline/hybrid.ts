@@ -6,6 +6,12 @@ import { layoutText, type PageLayout } from './reading-order.js';
 import { MIN_TEXT_IMAGE_SIDE } from './text-quality.js';
 
 /**
+ * Past this many images, a page's regions are one: the rectangle holding them all (merging is
+ * quadratic, and a hostile page may draw hundreds of thousands).
+ */
+const MAX_REGIONS = 256;
+
+/**
  * The regions of a page to OCR beside its layer, in points: its images that could hold a line of
  * text, those that overlap or touch merged into one, so no part of the page is read twice.
  */
@@ -13,6 +19,17 @@ export function imageRegions(rects: readonly PlacedRect[]): PlacedRect[] {
   let regions = rects
     .filter((rect) => rect.x1 - rect.x0 >= MIN_TEXT_IMAGE_SIDE && rect.y1 - rect.y0 >= MIN_TEXT_IMAGE_SIDE)
     .map((rect) => ({ ...rect }));
+  if (regions.length > MAX_REGIONS) {
+    // Folded one by one: spreading hundreds of thousands of arguments would overflow the stack.
+    return [
+      regions.reduce((all, rect) => ({
+        x0: Math.min(all.x0, rect.x0),
+        y0: Math.min(all.y0, rect.y0),
+        x1: Math.max(all.x1, rect.x1),
+        y1: Math.max(all.y1, rect.y1),
+      })),
+    ];
+  }
   for (let merged = true; merged;) {
     merged = false;
     const out: PlacedRect[] = [];
