@@ -385,4 +385,25 @@ describe('text layers read a window of pages at a time', () => {
     }
     await assert.rejects(layers.read('doc', file, 5, never));
   });
+
+  test('a window whose children write more than its bytes is not kept: its pages are read alone, the same', async () => {
+    const file = path.join(os.tmpdir(), `pagefleet-window-bytes-${process.pid}.pdf`);
+    await writeFile(
+      file,
+      await layeredPdf(Array.from({ length: 3 }, (_, p) => ({ kind: 'text' as const, lines: wordLines(p, 20) }))),
+    );
+    const never = new AbortController().signal;
+    try {
+      const small = new LayerWindows(4, 2, 1000);
+      const alone = new LayerWindows(1, 1);
+      for (const page of [1, 2, 3]) {
+        assert.deepEqual(await small.read('doc', file, page, never), await alone.read('doc', file, page, never));
+      }
+      await rm(file);
+      // Nothing was kept: with the file gone, its pages cannot be read any more.
+      await assert.rejects(small.read('doc', file, 2, never));
+    } finally {
+      await rm(file, { force: true });
+    }
+  });
 });

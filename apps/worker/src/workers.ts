@@ -74,7 +74,7 @@ const LEDGER_WATCH_MS = 5000;
  * Windows of text layers a worker keeps (see LayerWindows): enough for the documents its slots
  * read at once, each window at most a few megabytes of words.
  */
-const LAYER_WINDOWS_KEPT = 8;
+const LAYER_WINDOWS_KEPT = 4;
 
 /** How long /ready waits for Redis to answer. */
 const PING_TIMEOUT_MS = 1000;

@@ -20,11 +20,8 @@ export interface TextLayer {
   text: string;
 }
 
-/**
- * A page's text of a few hundred kilobytes is a dense page; past this a child's output is refused
- * (a window of pages is then read page by page, and a page past it is OCRed).
- */
-const MAX_LAYER_BYTES = 32 << 20;
+/** A page's text of a few hundred kilobytes is a dense page; past this a child's output is refused (the page is OCRed). */
+export const MAX_LAYER_BYTES = 32 << 20;
 
 const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
 const decode = (text: string) =>
@@ -137,8 +134,10 @@ export async function readPages(
   first: number,
   last: number,
   signal: AbortSignal,
+  /** Bytes each child may write: past them it is killed and the call rejects. */
+  maxBytes = MAX_LAYER_BYTES,
 ): Promise<Map<number, PageRead>> {
-  const options = { timeoutMs: CHILD_TIMEOUT_MS, maxBytes: MAX_LAYER_BYTES, signal };
+  const options = { timeoutMs: CHILD_TIMEOUT_MS, maxBytes, signal };
   const range = ['-f', String(first), '-l', String(last)];
   const [boxes, text, list] = await Promise.all([
     runTool('pdftotext', [...range, '-enc', 'UTF-8', '-bbox-layout', '--', pdf, '-'], options),
