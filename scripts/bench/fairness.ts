@@ -4,11 +4,12 @@
 // 202 to its page starting) is reported in seconds and in page-times, with A's throughput alone
 // and with B. Pages are born-digital (read from their text layer): the order pages are served in
 // is what is measured, not OCR. Writes docs/fairness.json and the table of docs/fairness.md.
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DocumentState, PageResult } from '@pagefleet/shared';
+import { writeBenchSection } from './lib/doc-section.js';
 import { startApp, waitReady, type AppProcess } from '../lib/apps.js';
 import { wordLines } from '../lib/fixtures.js';
 import { freePort, startRedisServer } from '../lib/redis-server.js';
@@ -210,13 +211,7 @@ const table = `Measured ${measured.measuredAt} by \`npm run bench:fairness\` on 
 | flood | flood alone, pages/min | flood with B, pages/min | B's wait, s | B's wait, page-times | B end to end, s |
 |---|---|---|---|---|---|
 ${rows.map((r) => `| ${r.scenario} | ${r.floodPagesPerMinuteAlone.toFixed(0)} | ${r.floodPagesPerMinuteWithB.toFixed(0)} | ${r.bWaitSeconds.toFixed(2)} | ${r.bWaitPageTimes.toFixed(0)} | ${r.bEndToEndSeconds.toFixed(2)} |`).join('\n')}`;
-const page = path.join(root, 'docs', 'fairness.md');
-const doc = await readFile(page, 'utf8');
-const begin = doc.indexOf('<!-- bench:begin -->');
-const end = doc.indexOf('<!-- bench:end -->');
-if (begin < 0 || end < begin)
-  throw new Error('docs/fairness.md has no <!-- bench:begin --> … <!-- bench:end --> section');
-await writeFile(page, `${doc.slice(0, begin + '<!-- bench:begin -->'.length)}\n${table}\n${doc.slice(end)}`);
+await writeBenchSection(path.join(root, 'docs', 'fairness.md'), table);
 console.log('\nwrote docs/fairness.json and docs/fairness.md');
 await rm(work, { recursive: true, force: true });
 await redis.stop();

@@ -4,7 +4,7 @@
 // (text layers read), pagefleet with forceOcr=true (every page OCRed), and pdftotext alone, one
 // process per CPU (the limit). Writes docs/text-layer.json and the figures of docs/text-layer.md.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +15,7 @@ import { scannedPage, wordLines } from '../lib/fixtures.js';
 import { startRedisServer } from '../lib/redis-server.js';
 import { figure, layeredPdf, type LayeredPage } from '../lib/text-pdfs.js';
 import { LayerWindows } from '../../apps/worker/src/pipeline/layer-windows.js';
+import { writeBenchSection } from './lib/doc-section.js';
 import { runFleet, type FleetRun } from './lib/fleet.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -355,13 +356,7 @@ Reading text layers (\`pdftotext -bbox-layout\`, \`pdftotext\`, \`pdfimages -lis
 | document | pages | ${WINDOWS.map((w) => `window ${w}`).join(' | ')} |
 |---|---|${WINDOWS.map(() => '---').join('|')}|
 ${windowRows.map((d) => `| ${d.document} | ${d.pages} | ${d.rows.map((row) => (row.secondsPerPage * 1000).toFixed(1)).join(' | ')} |`).join('\n')}`;
-const page = path.join(root, 'docs', 'text-layer.md');
-const doc = await readFile(page, 'utf8');
-const begin = doc.indexOf('<!-- bench:begin -->');
-const end = doc.indexOf('<!-- bench:end -->');
-if (begin < 0 || end < begin)
-  throw new Error('docs/text-layer.md has no <!-- bench:begin --> … <!-- bench:end --> section');
-await writeFile(page, `${doc.slice(0, begin + '<!-- bench:begin -->'.length)}\n${table}\n${doc.slice(end)}`);
+await writeBenchSection(path.join(root, 'docs', 'text-layer.md'), table);
 console.log('\nwrote docs/text-layer.json and docs/text-layer.md');
 await rm(work, { recursive: true, force: true });
 await redis.stop();

@@ -36,19 +36,20 @@ const pageQueues = z.string().transform((text, ctx) => {
   return names as PageQueueName[];
 });
 
+/** A bearer key: 16 or more printable characters, no spaces. */
+const apiKey = z
+  .string()
+  .min(16)
+  .regex(/^[\x21-\x7e]+$/, 'must be printable characters without spaces');
+
 const apiKeys = z.string().transform((text, ctx) => {
   const keys = commaList(text);
-  if (keys.length === 0 || keys.some((key) => key.length < 16 || !/^[\x21-\x7e]+$/.test(key))) {
+  if (keys.length === 0 || keys.some((key) => !apiKey.safeParse(key).success)) {
     ctx.addIssue({ code: 'custom', message: 'must list keys of at least 16 printable characters, comma-separated' });
     return z.NEVER;
   }
   return keys;
 });
-
-const apiKey = z
-  .string()
-  .min(16)
-  .regex(/^[\x21-\x7e]+$/, 'must be printable characters without spaces');
 
 /** One tenant of TENANTS: its name (metrics, usage, ownership), its keys, its limits. */
 const tenantEntry = z.strictObject({

@@ -12,14 +12,14 @@ test("keys name their tenant: TENANTS' keys share one, any other key is a tenant
       TENANT_DOCUMENTS_PER_MINUTE: '7',
     }),
   );
-  assert.equal(tenants.ofDigest(keyDigest('acme-key-000000001'))?.name, 'acme');
-  assert.equal(tenants.ofDigest(keyDigest('acme-key-000000002'))?.name, 'acme');
+  assert.equal(tenants.digests.get(keyDigest('acme-key-000000001'))?.name, 'acme');
+  assert.equal(tenants.digests.get(keyDigest('acme-key-000000002'))?.name, 'acme');
   assert.equal(
-    tenants.ofDigest(keyDigest('a-bare-key-00000003'))?.name,
+    tenants.digests.get(keyDigest('a-bare-key-00000003'))?.name,
     `key-${keyDigest('a-bare-key-00000003').slice(0, 12)}`,
   );
-  assert.match(tenants.ofDigest(keyDigest('an-admin-key-000004'))?.name ?? '', /^key-[0-9a-f]{12}$/);
-  assert.equal(tenants.ofDigest(keyDigest('unknown-key-0000005')), undefined);
+  assert.match(tenants.digests.get(keyDigest('an-admin-key-000004'))?.name ?? '', /^key-[0-9a-f]{12}$/);
+  assert.equal(tenants.digests.get(keyDigest('unknown-key-0000005')), undefined);
   assert.equal(tenants.digests.size, 4);
   assert.equal(tenants.named('acme').documentsPerMinute, 7);
   assert.equal(tenants.named(undefined).name, OPEN_TENANT);

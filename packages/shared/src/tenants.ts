@@ -54,17 +54,12 @@ export class TenantDirectory {
     }
   }
 
-  /** The tenant of a key's digest (see `keyDigest`). */
-  ofDigest(digest: string): Tenant | undefined {
-    return this.byDigest.get(digest);
-  }
-
   /** A tenant by its name: the open tenant where no key is in use. */
   named(name: string | undefined): Tenant {
     return (name === undefined ? undefined : this.byName.get(name)) ?? this.open;
   }
 
-  /** Every key's digest that opens `/v1`, with its tenant. */
+  /** Every key's digest (see `keyDigest`) that opens `/v1`, with its tenant. */
   get digests(): ReadonlyMap<string, Tenant> {
     return this.byDigest;
   }
