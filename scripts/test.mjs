@@ -26,6 +26,16 @@ const corpus = path.resolve(root, '..', 'shared', 'corpus');
 const env = { ...process.env };
 if (!env.CORPUS_DIR && existsSync(corpus)) env.CORPUS_DIR = corpus;
 
+// The container images first, outside the runner's timeout (scripts/build-images.ts). A failed
+// build is the containers test's to report.
+if (files.some((file) => file.endsWith('containers.test.ts'))) {
+  spawnSync(process.execPath, ['--import', 'tsx', path.join('scripts', 'build-images.ts')], {
+    cwd: root,
+    env,
+    stdio: 'inherit',
+  });
+}
+
 // A test that hangs fails after five minutes (the slowest passes in under two) instead of holding CI.
 const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-timeout=300000', ...files], {
   cwd: root,

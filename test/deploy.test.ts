@@ -204,7 +204,8 @@ describe('k8s/: kustomize base and overlays', () => {
           );
           assert.match(
             spec.triggers[0]?.metadata.query ?? '',
-            /pagefleet_queue_jobs\{queue="pages(-large|-paddle)?",state=~"waiting\|prioritized"\}/,
+            // Held pages (the fair share) are delayed jobs: work to scale for.
+            /pagefleet_queue_jobs\{queue="pages(-large|-paddle)?",state=~"waiting\|prioritized\|delayed"\}/,
           );
         }
         const monitor = of('ServiceMonitor')[0];

@@ -59,7 +59,9 @@ describe('metrics, probes and the worker list after a real job', () => {
       'no job id in any label',
     );
 
-    assert.equal(valueOf(waiting, 'pagefleet_queue_jobs', { queue: 'pages', state: 'prioritized' }), 2);
+    // No slot in the fleet: one page is released (takeable), the other held for its tenant's turn.
+    assert.equal(valueOf(waiting, 'pagefleet_queue_jobs', { queue: 'pages', state: 'prioritized' }), 1);
+    assert.equal(valueOf(waiting, 'pagefleet_queue_jobs', { queue: 'pages', state: 'delayed' }), 1);
     assert.equal(valueOf(waiting, 'pagefleet_queue_jobs', { queue: 'documents', state: 'waiting-children' }), 1);
     assert.equal(valueOf(waiting, 'pagefleet_queue_jobs', { queue: 'pages-large', state: 'prioritized' }), 0);
     const age = valueOf(waiting, 'pagefleet_queue_oldest_waiting_seconds', { queue: 'pages' });

@@ -139,6 +139,7 @@ describe('worker pipeline', () => {
       forceOcr: true,
       engine: 'tesseract',
       tenant: OPEN_TENANT,
+      priority: 'batch',
     };
     await assert.rejects(recognizePage(job, slow, deps), (err: unknown) => {
       assert.ok(err instanceof PageTimeoutError);

@@ -152,10 +152,18 @@ describe('the web page at /, in a real browser', { skip }, () => {
   test('the page works by keyboard: the file picker is reachable with Tab and labelled', async () => {
     await page.goto(stack.url);
     const focused: string[] = [];
-    for (let i = 0; i < 7; i++) {
+    for (let i = 0; i < 8; i++) {
       await page.keyboard.press('Tab');
       focused.push(await page.evaluate<string>('document.activeElement?.id ?? ""'));
     }
-    assert.deepEqual(focused.slice(0, 6), ['api-key', 'languages', 'pages', 'engine', 'force-ocr', 'files']);
+    assert.deepEqual(focused.slice(0, 7), [
+      'api-key',
+      'languages',
+      'pages',
+      'engine',
+      'force-ocr',
+      'interactive',
+      'files',
+    ]);
   });
 });

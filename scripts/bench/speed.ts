@@ -83,6 +83,7 @@ async function runPipeline(): Promise<number> {
             forceOcr: false,
             engine: 'tesseract' as const,
             tenant: OPEN_TENANT,
+            priority: 'batch' as const,
           };
           await recognizePage({ ...job, source: { file: 'page.pdf', kind: 'pdf', index: next.page } }, file, deps);
         }

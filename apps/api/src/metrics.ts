@@ -59,7 +59,7 @@ export function createApiMetrics(queues: QueueSources, redis: RedisClient, log: 
   });
   new Gauge({
     name: 'pagefleet_queue_oldest_waiting_seconds',
-    help: 'Age of the oldest page waiting for a worker, by page queue (0 when none waits); absent while Redis is unreachable.',
+    help: "Age of the oldest page waiting for a worker (takeable, or held for its tenant's turn), by page queue (0 when none waits); absent while Redis is unreachable.",
     labelNames: ['queue'],
     registers,
     async collect() {

@@ -7,7 +7,9 @@ import type { RedisClient } from '@pagefleet/shared';
  * wait in a sorted set scored `priority × 2^32 + insertion counter` (BullMQ's getPriorityScore),
  * so within a priority the first member is the oldest; the script visits the first member of each
  * priority band, jumping from band to band, instead of reading the whole set. Bands past
- * MAX_BANDS (pages beyond the thousandth of a document) are not visited.
+ * MAX_BANDS (pages beyond the thousandth of a document) are not visited. Pages held for their
+ * tenant's turn (FairShare) are delayed jobs, all by the same delay, and retried pages wait out
+ * a backoff there: the delayed set's first member is the oldest held page or a retried one.
  */
 const OLDEST_WAITING = `
 local candidates = {}
@@ -21,6 +23,8 @@ for _ = 1, tonumber(ARGV[2]) do
   table.insert(candidates, first[1])
   from = (math.floor(tonumber(first[2]) / band) + 1) * band
 end
+local due = redis.call('ZRANGE', KEYS[3], 0, 0)
+if #due > 0 then table.insert(candidates, due[1]) end
 local oldest = false
 for _, id in ipairs(candidates) do
   local stamp = tonumber(redis.call('HGET', ARGV[1] .. id, 'timestamp'))
@@ -34,9 +38,10 @@ export async function oldestWaitingTimestamp(redis: RedisClient, queue: Queue): 
   const keys = queue.keys as Record<string, string>;
   const reply = await redis.eval(
     OLDEST_WAITING,
-    2,
+    3,
     keys.wait as string,
     keys.prioritized as string,
+    keys.delayed as string,
     queue.toKey(''),
     MAX_BANDS,
   );

@@ -13,6 +13,7 @@ const languagesInput = byId<HTMLInputElement>('languages');
 const pagesInput = byId<HTMLInputElement>('pages');
 const forceOcrInput = byId<HTMLInputElement>('force-ocr');
 const engineInput = byId<HTMLSelectElement>('engine');
+const interactiveInput = byId<HTMLInputElement>('interactive');
 const filesInput = byId<HTMLInputElement>('files');
 const dropZone = byId<HTMLLabelElement>('drop-zone');
 const notice = byId<HTMLParagraphElement>('notice');
@@ -161,6 +162,7 @@ async function follow(files: File[]): Promise<void> {
       pages: pagesInput.value.replace(/\s/g, '') || undefined,
       forceOcr: forceOcrInput.checked,
       engine: engineInput.value as EngineChoice,
+      priority: interactiveInput.checked ? 'interactive' : 'batch',
       outputs: ['text', 'json', 'pdf', 'image'],
     },
   );

@@ -1,4 +1,5 @@
 import type { DocumentLedger, Logger } from '@pagefleet/shared';
+import { repeatEvery, type Repeating } from './repeat.js';
 
 export interface LedgerWatchOptions {
   ledger: DocumentLedger;
@@ -6,11 +7,6 @@ export interface LedgerWatchOptions {
   /** Called when Redis has lost its data, before the stored documents are reconciled. */
   onForgotten(): Promise<void>;
   log: Logger;
-}
-
-export interface LedgerWatch {
-  /** Schedules nothing more; a look under way ends with the connection it uses. */
-  stop(): void;
 }
 
 /**
@@ -21,10 +17,8 @@ export interface LedgerWatch {
  * saved state does not say has expired. The hourly cleanup reconciles too, for losses this misses
  * (a key evicted alone).
  */
-export function watchLedger(options: LedgerWatchOptions): LedgerWatch {
+export function watchLedger(options: LedgerWatchOptions): Repeating {
   const { ledger, log } = options;
-  let timer: NodeJS.Timeout | undefined;
-  let stopped = false;
   const look = async () => {
     try {
       const swept = await ledger.sweepIngests();
@@ -38,16 +32,5 @@ export function watchLedger(options: LedgerWatchOptions): LedgerWatch {
       log.warn({ err }, 'ledger watch failed; trying again');
     }
   };
-  const next = () => {
-    if (stopped) return;
-    timer = setTimeout(() => void look().then(next), options.intervalMs);
-    timer.unref();
-  };
-  void look().then(next);
-  return {
-    stop() {
-      stopped = true;
-      clearTimeout(timer);
-    },
-  };
+  return repeatEvery(options.intervalMs, look);
 }

@@ -54,6 +54,8 @@ export class PageQueues {
     metrics: WorkerMetrics;
     log: Logger;
     onEnded: PageQueueDeps['onEnded'];
+    /** A page was taken from `queue`: room for the next one to be released. */
+    onTaken(queue: PageQueueName): void;
     process(job: Job<PageJob>, engines: PageEngines, stop: AbortSignal): Promise<PageSummary>;
   }): Pick<Catalog, PageQueueName> {
     const handler = (queue: PageQueueName) =>
@@ -63,7 +65,10 @@ export class PageQueues {
         active: this.active,
         metrics: deps.metrics,
         log: deps.log,
-        onTaken: () => this.lastTaken.set(queue, Date.now()),
+        onTaken: () => {
+          this.lastTaken.set(queue, Date.now());
+          deps.onTaken(queue);
+        },
         onEnded: deps.onEnded,
         process: (job, stop) => deps.process(job, this.engines.get(queue) as PageEngines, stop),
       });

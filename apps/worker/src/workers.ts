@@ -34,6 +34,7 @@ import { watchLedger } from './ledger-watch.js';
 import { startProbeServer } from './http.js';
 import { createWorkerMetrics, type WorkerMetrics } from './metrics.js';
 import { PageQueues } from './page-queues.js';
+import { repeatEvery } from './repeat.js';
 import { LayerWindows } from './pipeline/layer-windows.js';
 import { OrientationDetector } from './pipeline/orientation.js';
 import { createRasterizer } from './pipeline/rasterize.js';
@@ -75,6 +76,12 @@ const LEDGER_WATCH_MS = 5000;
  * read at once, each window at most a few megabytes of words.
  */
 const LAYER_WINDOWS_KEPT = 4;
+
+/**
+ * How often each worker releases pages of every queue whatever happened (see Dispatcher.tick):
+ * releases are made when pages are queued and taken; this catches those a death left undone.
+ */
+const RELEASE_TICK_MS = 2000;
 
 /** How long /ready waits for Redis to answer. */
 const PING_TIMEOUT_MS = 1000;
@@ -225,6 +232,8 @@ export async function runWorker(config: Config, log: Logger, plan?: CapacityPlan
       metrics,
       log,
       process: (job, engines, stop) => processPage(job, { ...common, ...pipeline, engines }, stop),
+      onTaken: (queue) =>
+        void dispatch.release(queue).catch((err: unknown) => log.warn({ err, queue }, 'pages not released')),
       onEnded: (job, seconds, summary) => {
         const { tenant } = job.data;
         metrics.tenantSeconds.inc({ tenant }, seconds);
@@ -247,6 +256,9 @@ export async function runWorker(config: Config, log: Logger, plan?: CapacityPlan
     },
     gate,
     log,
+  );
+  const releases = repeatEvery(RELEASE_TICK_MS, () =>
+    dispatch.tick().catch((err: unknown) => log.warn({ err }, 'page release failed; trying again')),
   );
   const watch = watchLedger({
     ledger,
@@ -290,6 +302,7 @@ export async function runWorker(config: Config, log: Logger, plan?: CapacityPlan
     port: probes.port,
     async close(graceMs) {
       watchdog?.stop();
+      releases.stop();
       watch.stop();
       gate.stop();
       await heartbeat?.stop();

@@ -12,6 +12,7 @@ import {
   type EngineChoice,
   type Job,
   type Output,
+  type Priority,
 } from '@pagefleet/client';
 import { progressBar } from './progress.js';
 import { EXIT, USAGE, UsageError } from './usage.js';
@@ -33,6 +34,7 @@ const OPTIONS = {
   pages: { type: 'string' },
   'force-ocr': { type: 'boolean' },
   engine: { type: 'string' },
+  priority: { type: 'string' },
   output: { type: 'string' },
   out: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -134,6 +136,7 @@ async function submit({ client, args, values, io }: Command): Promise<number> {
     pages: values.pages,
     forceOcr: values['force-ocr'],
     engine: values.engine as EngineChoice | undefined,
+    priority: values.priority as Priority | undefined,
     outputs,
   });
   if (!values.wait) {

@@ -2,7 +2,8 @@ export const USAGE = `pagefleet — OCR of PDFs and scans through a pagefleet se
 
 usage:
   pagefleet submit FILE… [--languages eng+deu] [--dpi 300] [--pages 1-3,7,10-] [--force-ocr]
-                         [--engine tesseract|paddle|auto] [--wait] [--output text|json|pdf] [--out PATH]
+                         [--engine tesseract|paddle|auto] [--priority interactive|batch] [--wait]
+                         [--output text|json|pdf] [--out PATH]
   pagefleet status ID
   pagefleet result ID [--output text|json|pdf] [--out PATH]
   pagefleet cancel ID
@@ -14,6 +15,7 @@ options:
   --pages P     (submit) only these pages, 1-based over the files' pages in order: 1-3,7,10-
   --force-ocr   (submit) OCR every page, even where the PDF carries a text layer (read from it by default)
   --engine E    (submit) tesseract (default), paddle (PP-OCRv4: receipts, photos) or auto, chosen per page
+  --priority P  (submit) batch (default) or interactive: a person waits; goes before the tenant's batch pages
   --output F    text (default), json or pdf; submit asks the server for a PDF when F is pdf
   --out PATH    write the result there instead of stdout
   -h, --help    this text

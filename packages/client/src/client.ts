@@ -5,6 +5,7 @@ import type {
   Job,
   Output,
   PageResult,
+  Priority,
   Problem,
   ProgressEvent,
   ResultWindow,
@@ -45,6 +46,8 @@ export interface SubmitOptions {
   forceOcr?: boolean | undefined;
   /** The OCR engine: tesseract (the server's default), paddle, or auto (chosen per page). */
   engine?: EngineChoice | undefined;
+  /** interactive: a person waits for it (before the tenant's batch pages, limited per tenant); batch, the default. */
+  priority?: Priority | undefined;
   idempotencyKey?: string | undefined;
 }
 
@@ -102,6 +105,7 @@ export class PagefleetClient {
     if (options.pages) form.append('pages', options.pages);
     if (options.forceOcr !== undefined) form.append('forceOcr', String(options.forceOcr));
     if (options.engine) form.append('engine', options.engine);
+    if (options.priority) form.append('priority', options.priority);
     for (const file of files) form.append('file', file.data, file.name);
     const headers: Record<string, string> = options.idempotencyKey ? { 'idempotency-key': options.idempotencyKey } : {};
     return this.json<Accepted>('/v1/jobs', { method: 'POST', body: form, headers });

@@ -8,6 +8,7 @@ export type {
   EngineChoice,
   Output,
   PageResult,
+  Priority,
   Problem,
   WordResult as Word,
 } from '@pagefleet/contract';

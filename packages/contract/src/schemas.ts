@@ -6,6 +6,7 @@ import {
   MIN_DPI,
   OUTPUTS,
   PAGE_FAILURE_REASONS,
+  PRIORITIES,
   PROBLEM_CODES,
   READ_METHODS,
 } from './statuses.js';
@@ -156,6 +157,10 @@ export const submissionFields = (config: SubmissionLimits) =>
     engine: z.enum(ENGINE_CHOICES).default('tesseract').meta({
       description:
         'The OCR engine: tesseract, paddle (PP-OCRv4, Chinese and English: receipts, photos) or auto, chosen per page (docs/engines.md). 422 engine_unavailable where the models are not installed.',
+    }),
+    priority: z.enum(PRIORITIES).default('batch').meta({
+      description:
+        "interactive: a person waits for it; its pages go before the tenant's batch pages, and the tenant's interactive pages queued at once are limited (422 past the limit alone, 429 past it with others queued). batch: served in turn with everyone's.",
     }),
     forceOcr: z
       .enum(['true', 'false'])

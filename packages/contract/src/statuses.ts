@@ -26,6 +26,12 @@ export const FINISHED_STATUSES: ReadonlySet<DocumentStatus> = new Set(['complete
  */
 export const ENGINE_CHOICES = ['tesseract', 'paddle', 'auto'] as const;
 export type EngineChoice = (typeof ENGINE_CHOICES)[number];
+/**
+ * How a submission's pages are served within its tenant's share of the workers: `interactive`
+ * pages (a person waits for them) before the tenant's `batch` pages (docs/tenants.md).
+ */
+export const PRIORITIES = ['interactive', 'batch'] as const;
+export type Priority = (typeof PRIORITIES)[number];
 /** The engines that read pages; a page result names the one that read it. */
 export const ENGINES = ['tesseract', 'paddle'] as const;
 export type Engine = (typeof ENGINES)[number];
@@ -52,6 +58,7 @@ export const UNPROCESSABLE_CODES = [
   'bad_callback',
   'page_out_of_range',
   'engine_unavailable',
+  'too_many_interactive_pages',
 ] as const;
 export type UnprocessableCode = (typeof UNPROCESSABLE_CODES)[number];
 

@@ -135,6 +135,8 @@ test('TENANTS: named tenants with keys of their own; a name or a key given twice
   twice([{ name: 'Acme Corp', keys: ['a-valid-key-0000005'] }]);
   twice([{ name: 'acme', keys: ['short'] }]);
   twice([{ name: 'acme', keys: ['a-valid-key-0000005'], documentsPerMinute: 0 }]);
-  twice([{ name: 'acme', keys: ['a-valid-key-0000005'], weight: 2 }]);
+  twice([{ name: 'acme', keys: ['a-valid-key-0000005'], weight: 0 }]);
+  twice([{ name: 'acme', keys: ['a-valid-key-0000005'], maxInteractivePages: 0 }]);
+  twice([{ name: 'acme', keys: ['a-valid-key-0000005'], priority: 'high' }]);
   assert.throws(() => loadConfig({ TENANTS: '{not json' }), /TENANTS/);
 });

@@ -57,6 +57,8 @@ const tenantEntry = z.strictObject({
   keys: z.array(apiKey).min(1),
   documentsPerMinute: z.number().int().min(1).max(1_000_000).optional(),
   maxQueuedPages: z.number().int().min(1).max(100_000_000).optional(),
+  maxInteractivePages: z.number().int().min(1).max(1_000_000).optional(),
+  weight: z.number().min(0.01).max(100).optional(),
 });
 export type TenantEntry = z.infer<typeof tenantEntry>;
 
@@ -425,13 +427,16 @@ export const CONFIG_SCHEMA = z.object({
   TENANTS: tenantList
     .optional()
     .describe(
-      'JSON array of tenants, `[{"name": "acme", "keys": ["…"], "documentsPerMinute": 60, "maxQueuedPages": 5000}]`: each key (16+ characters) is required on `/v1` like one of `API_KEYS`, and what it submits belongs to its tenant, seen by every key of it; `documentsPerMinute` and `maxQueuedPages` override `TENANT_DOCUMENTS_PER_MINUTE` and `TENANT_MAX_QUEUED_PAGES`. A key of `API_KEYS` not listed here is a tenant of its own, named `key-` and the start of its SHA-256. See [tenants.md](tenants.md).',
+      'JSON array of tenants, `[{"name": "acme", "keys": ["…"], "documentsPerMinute": 60, "maxQueuedPages": 5000, "maxInteractivePages": 20, "weight": 2}]`: each key (16+ characters) is required on `/v1` like one of `API_KEYS`, and what it submits belongs to its tenant, seen by every key of it; `documentsPerMinute`, `maxQueuedPages` and `maxInteractivePages` override `TENANT_DOCUMENTS_PER_MINUTE`, `TENANT_MAX_QUEUED_PAGES` and `TENANT_MAX_INTERACTIVE_PAGES`; `weight` (0.01–100, default 1) is its share of the workers while others wait too (2: twice the pages of a tenant of weight 1). A key of `API_KEYS` not listed here is a tenant of its own, named `key-` and the start of its SHA-256. See [tenants.md](tenants.md).',
     ),
   TENANT_DOCUMENTS_PER_MINUTE: int(1, 1_000_000, 1_000_000).describe(
     "Documents one tenant may submit per minute (a fixed window of the clock's minute); past it `429` with `Retry-After`. Unset, one million. Without keys, everyone is one tenant.",
   ),
   TENANT_MAX_QUEUED_PAGES: int(1, 100_000_000, 100_000_000).describe(
     "Pages of one tenant's running documents not yet read, at most: a submission that would pass it gets `429` `tenant_limit` with `Retry-After`, nothing of it kept. Unset, a hundred million (`MAX_QUEUED_PAGES` still bounds every tenant together).",
+  ),
+  TENANT_MAX_INTERACTIVE_PAGES: int(1, 1_000_000, 20).describe(
+    "Pages of one tenant's running `priority=interactive` documents not yet read, at most: a larger interactive document gets `422` `too_many_interactive_pages`, one that would pass it with those already queued `429` `tenant_limit` with `Retry-After`. The lane is for documents a person waits for; batch has no such limit.",
   ),
   // What spans every tenant (workers, the queue dashboard) needs one of these.
   ADMIN_API_KEYS: apiKeys

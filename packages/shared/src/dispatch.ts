@@ -1,10 +1,13 @@
 import { FlowProducer, Queue, type FlowJobNode, type JobsOptions, type JobType } from 'bullmq';
 import type { Config } from './config.js';
+import { FairShare, HOLD_DELAY_MS } from './fair-share.js';
+import { HeartbeatStore } from './heartbeats.js';
 import type { DocumentJob, PageJob, SplitJob } from './jobs.js';
 import type { Logger } from './logger.js';
 import { QUEUE_DEFINITIONS, type QueuePayloads } from './queue-definitions.js';
 import { PAGE_QUEUE_NAMES, pageJobId, pageQueueFor, QUEUES, type PageQueueName, type QueueName } from './queues.js';
 import type { RedisClient } from './redis.js';
+import { TenantDirectory } from './tenants.js';
 import type { WebhookJob } from './webhooks.js';
 
 /** Finished BullMQ jobs removed per queue and state in one cleanup; the next takes the rest. */
@@ -17,12 +20,14 @@ const CLEANUP_SCHEDULER = 'cleanup';
 
 /**
  * The one owner of the queue side of a document's life: it alone opens BullMQ's queues and flow
- * producer, and knows how each kind of job is queued (its queue, its options, its parent). The
- * API and the workers ask it; nothing else adds or removes a job.
+ * producer, and knows how each kind of job is queued (its queue, its options, its parent, its
+ * turn among the tenants' pages: FairShare). The API and the workers ask it; nothing else adds or
+ * removes a job.
  */
 export class Dispatcher {
   private readonly queues: ReadonlyMap<QueueName, Queue>;
   private readonly flows: FlowProducer;
+  private readonly fair: FairShare;
 
   constructor(
     private readonly config: Config,
@@ -32,6 +37,13 @@ export class Dispatcher {
     const options = { connection, prefix: config.QUEUE_PREFIX };
     this.queues = new Map(Object.values(QUEUES).map((name) => [name, new Queue(name, options)]));
     this.flows = new FlowProducer(options);
+    const tenants = new TenantDirectory(config);
+    this.fair = new FairShare(
+      connection,
+      config.QUEUE_PREFIX,
+      new HeartbeatStore(connection, config.QUEUE_PREFIX, config.HEARTBEAT_INTERVAL_MS),
+      (tenant) => tenants.named(tenant).weight,
+    );
     const onError = (err: Error) => log.warn({ err }, 'queue error');
     for (const queue of this.queues.values()) queue.on('error', onError);
     this.flows.on('error', onError);
@@ -53,7 +65,8 @@ export class Dispatcher {
   /**
    * A document's flow, in one step: its document job, whose children are its pages, each in its
    * page queue by its predicted pixels, except those of the PDFs in `split`, which one split job
-   * per file queues once it has made one-page PDFs of them.
+   * per file queues once it has made one-page PDFs of them. The pages are held, then released in
+   * their tenant's turn.
    */
   async enqueueDocument(job: DocumentJob, pages: readonly PageJob[], split: ReadonlySet<string>): Promise<void> {
     const direct: FlowJobNode[] = [];
@@ -65,12 +78,7 @@ export class Dispatcher {
         bySplit.set(page.source.file, filePages);
         continue;
       }
-      direct.push({
-        name: 'page',
-        queueName: this.pageQueueOf(page),
-        data: page,
-        opts: this.options(QUEUES.pages, page),
-      });
+      direct.push({ name: 'page', queueName: this.pageQueueOf(page), data: page, opts: this.heldOptions(page) });
     }
     const splits = [...bySplit].map(([file, filePages]) => {
       const data: SplitJob = { documentId: job.documentId, file, pages: filePages };
@@ -83,30 +91,47 @@ export class Dispatcher {
       opts: this.options(QUEUES.documents, job),
       children: [...direct, ...splits],
     });
+    await this.holdAndRelease(direct.map((node) => node.data as PageJob));
   }
 
   /**
    * The pages of a split PDF, as children of their document's job. A retry (the split's worker
    * died) skips the pages an earlier run queued: BullMQ would make a page that already failed a
-   * dependency of its document again, which would then wait for it forever.
+   * dependency of its document again, which would then wait for it forever. A page the earlier
+   * run queued may not have been held (it died between the two): those still delayed are held
+   * again (a page held twice is promoted once).
    */
   async enqueueSplitPages(documentId: string, pages: readonly PageJob[]): Promise<void> {
     const parent = { id: documentId, queue: this.queue(QUEUES.documents).qualifiedName };
     const states = await Promise.all(
       pages.map((page) => this.queue(this.pageQueueOf(page)).getJobState(pageJobId(documentId, page.page))),
     );
-    const byQueue = new Map<PageQueueName, PageJob[]>();
-    for (const [index, page] of pages.entries()) {
-      if (states[index] !== 'unknown') continue;
-      const name = this.pageQueueOf(page);
-      const jobs = byQueue.get(name) ?? [];
-      jobs.push(page);
-      byQueue.set(name, jobs);
-    }
-    for (const [name, jobs] of byQueue) {
+    const fresh = pages.filter((_, index) => states[index] === 'unknown');
+    for (const [name, jobs] of this.byQueue(fresh)) {
       await this.queue(name).addBulk(
-        jobs.map((page) => ({ name: 'page', data: page, opts: { ...this.options(QUEUES.pages, page), parent } })),
+        jobs.map((page) => ({ name: 'page', data: page, opts: { ...this.heldOptions(page), parent } })),
       );
+    }
+    await this.holdAndRelease(pages.filter((_, index) => states[index] === 'unknown' || states[index] === 'delayed'));
+  }
+
+  /**
+   * Releases the pages of a queue's tenants in turn, up to the slots the fleet has for it: when a
+   * worker takes a page, and on every worker's tick.
+   */
+  release(name: PageQueueName): Promise<number> {
+    return this.fair.release(this.queue(name), name);
+  }
+
+  /**
+   * Every page queue's release, after promoting the pages whose releaser died before it could:
+   * each worker's safety net for releases missed (a releaser that died between its two steps, an
+   * API that died between holding pages and releasing them).
+   */
+  async tick(): Promise<void> {
+    for (const name of PAGE_QUEUE_NAMES) {
+      await this.fair.promoteStale(this.queue(name), name);
+      await this.release(name);
     }
   }
 
@@ -129,7 +154,9 @@ export class Dispatcher {
     if (existing) {
       const state = await existing.getState();
       if (state !== 'failed' && state !== 'completed') return;
-      await existing.remove();
+      // Its pages stay: a reconcile that read the document running just before it completed
+      // replaces a job that needed no replacing, and must not take the pages' records with it.
+      await existing.remove({ removeChildren: false });
     }
     await documents.add('document', job, this.options(QUEUES.documents, job));
   }
@@ -176,6 +203,29 @@ export class Dispatcher {
 
   async close(): Promise<void> {
     await Promise.all([...this.all.map((queue) => queue.close()), this.flows.close()]);
+  }
+
+  private async holdAndRelease(pages: readonly PageJob[]): Promise<void> {
+    for (const [name, jobs] of this.byQueue(pages)) {
+      await this.fair.hold(name, jobs);
+      await this.release(name);
+    }
+  }
+
+  private byQueue(pages: readonly PageJob[]): Map<PageQueueName, PageJob[]> {
+    const byQueue = new Map<PageQueueName, PageJob[]>();
+    for (const page of pages) {
+      const name = this.pageQueueOf(page);
+      const jobs = byQueue.get(name) ?? [];
+      jobs.push(page);
+      byQueue.set(name, jobs);
+    }
+    return byQueue;
+  }
+
+  /** A page's options, held: delayed until released (see FairShare). */
+  private heldOptions(page: PageJob): JobsOptions {
+    return { ...this.options(QUEUES.pages, page), delay: HOLD_DELAY_MS };
   }
 
   private pageQueueOf(page: PageJob): PageQueueName {

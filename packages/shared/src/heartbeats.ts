@@ -58,6 +58,15 @@ export class HeartbeatStore {
     await this.redis.multi().del(beatKey(this.prefix, id)).zrem(indexKey(this.prefix), id).exec();
   }
 
+  /** Page slots of the live workers, by queue. */
+  async slotsByQueue(): Promise<Map<string, number>> {
+    const slots = new Map<string, number>();
+    for (const worker of await this.list()) {
+      for (const { queue, slots: count } of worker.queues) slots.set(queue, (slots.get(queue) ?? 0) + count);
+    }
+    return slots;
+  }
+
   /** Live workers, most recently seen first; the index forgets the dead as it goes. */
   async list(now = Date.now()): Promise<WorkerHeartbeat[]> {
     const oldest = now - this.intervalMs * MISSED_BEATS;

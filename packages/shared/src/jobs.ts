@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ENGINE_CHOICES, PAGE_FORMATS } from '@pagefleet/contract';
+import { ENGINE_CHOICES, PAGE_FORMATS, PRIORITIES } from '@pagefleet/contract';
 import { OPEN_TENANT } from './tenants.js';
 
 /** Where one page of a document comes from: a page of an uploaded PDF, or a page of an image. */
@@ -33,6 +33,8 @@ export const pageJobSchema = z.object({
   engine: z.enum(ENGINE_CHOICES).default('tesseract'),
   /** The tenant that submitted the document: its usage counts the page. */
   tenant: z.string().default(OPEN_TENANT),
+  /** Its place within the tenant's share: interactive pages go before batch pages. */
+  priority: z.enum(PRIORITIES).default('batch'),
 });
 export type PageJob = z.infer<typeof pageJobSchema>;
 

@@ -7,6 +7,10 @@ export interface Tenant {
   documentsPerMinute: number;
   /** Pages of its running documents not yet read, at most (see `DocumentLedger.openPages`). */
   maxQueuedPages: number;
+  /** Pages of its running interactive documents not yet read, at most. */
+  maxInteractivePages: number;
+  /** Its share of the workers while other tenants have pages waiting too (docs/tenants.md). */
+  weight: number;
 }
 
 /** Everyone's tenant where no key is required. */
@@ -28,12 +32,19 @@ export class TenantDirectory {
   constructor(
     config: Pick<
       Config,
-      'TENANTS' | 'API_KEYS' | 'ADMIN_API_KEYS' | 'TENANT_DOCUMENTS_PER_MINUTE' | 'TENANT_MAX_QUEUED_PAGES'
+      | 'TENANTS'
+      | 'API_KEYS'
+      | 'ADMIN_API_KEYS'
+      | 'TENANT_DOCUMENTS_PER_MINUTE'
+      | 'TENANT_MAX_QUEUED_PAGES'
+      | 'TENANT_MAX_INTERACTIVE_PAGES'
     >,
   ) {
     const limits = {
       documentsPerMinute: config.TENANT_DOCUMENTS_PER_MINUTE,
       maxQueuedPages: config.TENANT_MAX_QUEUED_PAGES,
+      maxInteractivePages: config.TENANT_MAX_INTERACTIVE_PAGES,
+      weight: 1,
     };
     this.open = { name: OPEN_TENANT, ...limits };
     for (const entry of config.TENANTS ?? []) {
@@ -41,6 +52,8 @@ export class TenantDirectory {
         name: entry.name,
         documentsPerMinute: entry.documentsPerMinute ?? limits.documentsPerMinute,
         maxQueuedPages: entry.maxQueuedPages ?? limits.maxQueuedPages,
+        maxInteractivePages: entry.maxInteractivePages ?? limits.maxInteractivePages,
+        weight: entry.weight ?? limits.weight,
       };
       this.byName.set(tenant.name, tenant);
       for (const key of entry.keys) this.byDigest.set(keyDigest(key), tenant);

@@ -20,7 +20,9 @@ import {
   type PageFormat,
   type PageJob,
   type PageSource,
+  type Priority,
   type Replay,
+  type Tenant,
   type TenantDirectory,
 } from '@pagefleet/shared';
 import type { Limiter } from './limiter.js';
@@ -47,6 +49,9 @@ export interface SubmitDeps {
 /** Seconds a tenant past its queued pages is asked to wait: a few pages' worth of work. */
 const QUEUED_RETRY_SECONDS = 30;
 
+/** Seconds a tenant past its interactive pages is asked to wait: interactive documents are small. */
+const INTERACTIVE_RETRY_SECONDS = 5;
+
 export interface Submission {
   languages: string;
   dpi: number;
@@ -56,6 +61,7 @@ export interface Submission {
   pages?: string | undefined;
   forceOcr: boolean;
   engine: EngineChoice;
+  priority: Priority;
 }
 
 export interface Submitted {
@@ -111,6 +117,7 @@ function pageJobs(
         forceOcr: submission.forceOcr,
         engine: submission.engine,
         tenant,
+        priority: submission.priority,
       });
     }
   }
@@ -126,6 +133,44 @@ function selection(spec: string | undefined, total: number): number[] {
     throw err.reason === 'syntax'
       ? new InvalidRequestError(err.message)
       : new UnprocessableError('page_out_of_range', err.message);
+  }
+}
+
+/**
+ * Refuses a document that would take its tenant past its queued pages, or (interactive) past its
+ * interactive pages: 429 while pages already queued are in the way, 422 for an interactive
+ * document larger than the lane allows at all.
+ */
+async function checkOpenPages(
+  ledger: DocumentLedger,
+  tenant: Tenant,
+  pageCount: number,
+  priority: Priority,
+): Promise<void> {
+  const openOf = (lane: 'all' | 'interactive') =>
+    ledger.openPages(tenant.name, lane).catch((err: unknown) => {
+      throw unavailable('the job queue is unreachable', err);
+    });
+  const open = await openOf('all');
+  if (open + pageCount > tenant.maxQueuedPages) {
+    throw new TenantLimitError(
+      `tenant ${tenant.name} has ${open} pages queued and this document ${pageCount}; its limit is ${tenant.maxQueuedPages}: retry when some are read`,
+      QUEUED_RETRY_SECONDS,
+    );
+  }
+  if (priority !== 'interactive') return;
+  if (pageCount > tenant.maxInteractivePages) {
+    throw new UnprocessableError(
+      'too_many_interactive_pages',
+      `the document has ${pageCount} pages; an interactive document of tenant ${tenant.name} may have ${tenant.maxInteractivePages}: submit it with priority=batch`,
+    );
+  }
+  const interactive = await openOf('interactive');
+  if (interactive + pageCount > tenant.maxInteractivePages) {
+    throw new TenantLimitError(
+      `tenant ${tenant.name} has ${interactive} interactive pages queued and this document ${pageCount}; its limit is ${tenant.maxInteractivePages}: retry when some are read, or submit with priority=batch`,
+      INTERACTIVE_RETRY_SECONDS,
+    );
   }
 }
 
@@ -164,20 +209,20 @@ export async function submitDocument(
   const selected = selection(submission.pages, total);
   const pageCount = selected.length;
   const tenant = deps.tenants.named(owner);
-  const open = await deps.ledger.openPages(tenant.name).catch((err: unknown) => {
-    throw unavailable('the job queue is unreachable', err);
-  });
-  if (open + pageCount > tenant.maxQueuedPages) {
-    throw new TenantLimitError(
-      `tenant ${tenant.name} has ${open} pages queued and this document ${pageCount}; its limit is ${tenant.maxQueuedPages}: retry when some are read`,
-      QUEUED_RETRY_SECONDS,
-    );
-  }
+  await checkOpenPages(deps.ledger, tenant, pageCount, submission.priority);
 
   const id = randomUUID();
   const createdAt = new Date().toISOString();
   const pages = pageJobs(id, files, submission, new Set(selected), tenant.name);
-  const doc = { id, pageCount, createdAt, ...submission, pages: formatPages(selected), ...(owner ? { owner } : {}) };
+  const doc = {
+    id,
+    pageCount,
+    createdAt,
+    ...submission,
+    pages: formatPages(selected),
+    interactive: submission.priority === 'interactive',
+    ...(owner ? { owner } : {}),
+  };
   const inputs = files.map((file, index) => ({ name: `${index}.${EXTENSIONS[file.type]}`, file: file.path }));
   let pending: PendingDocument;
   try {
@@ -199,8 +244,9 @@ export async function submitDocument(
       throw new Error(`its ingest outlived its lease (INGEST_LEASE_MS, ${deps.config.INGEST_LEASE_MS} ms)`);
     }
   } catch (err) {
-    // Pages already queued find their document gone and end at once.
+    // Pages already queued and released find their document gone and end at once; held ones go.
     await pending.discard().catch(() => undefined);
+    await deps.dispatch.cancel(id, selected).catch(() => undefined);
     throw unavailable('the job could not be queued', err);
   }
   return { id, pageCount, createdAt };

@@ -21,6 +21,7 @@ import {
   type DocumentEvent,
   type LiveStatus,
   type NewDocument,
+  type OpenLane,
   type OwnedDocument,
   type PageClaim,
   type Replay,
@@ -391,9 +392,12 @@ export class DocumentLedger {
     await this.save({ ...doc, status: 'canceled', finishedAt, records: {} });
   }
 
-  /** Pages of `tenant`'s running documents not yet read: what it has queued (its `maxQueuedPages`). */
-  openPages(tenant: string): Promise<number> {
-    return this.state.openPages(tenant);
+  /**
+   * Pages of `tenant`'s running documents not yet read: what it has queued (its `maxQueuedPages`),
+   * or of its interactive ones (its `maxInteractivePages`).
+   */
+  openPages(tenant: string, lane: OpenLane = 'all'): Promise<number> {
+    return this.state.openPages(tenant, lane);
   }
 
   /**

@@ -139,6 +139,9 @@ function toEvent(id: string, fields: string[]): DocumentEvent {
   };
 }
 
+/** Which of a tenant's open documents are counted: all of them, or its interactive ones. */
+export type OpenLane = 'all' | 'interactive';
+
 export interface NewDocument {
   id: string;
   pageCount: number;
@@ -152,6 +155,8 @@ export interface NewDocument {
   callbackUrl?: string;
   /** Who submitted it (a digest of their API key): nobody else may see it. */
   owner?: string;
+  /** Submitted `priority=interactive`: its pages count against its tenant's interactive pages. */
+  interactive?: boolean;
 }
 
 /**
@@ -246,9 +251,9 @@ export class RedisState {
     return `${this.prefix}:ingesting`;
   }
 
-  /** A tenant's documents that may still have pages to read (see `openPages`). */
-  private openOf(tenant: string): string {
-    return `${this.prefix}:tenant-open:${tenant}`;
+  /** A tenant's documents (its interactive ones) that may still have pages to read (see `openPages`). */
+  private openOf(tenant: string, lane: OpenLane): string {
+    return `${this.prefix}:${lane === 'interactive' ? 'tenant-interactive' : 'tenant-open'}:${tenant}`;
   }
 
   /**
@@ -258,17 +263,21 @@ export class RedisState {
    */
   async create(doc: NewDocument, leaseUntil: number): Promise<void> {
     const [key] = this.keys(doc.id);
-    const open = this.openOf(doc.owner ?? OPEN_TENANT);
-    await this.write(() =>
-      this.redis
+    const tenant = doc.owner ?? OPEN_TENANT;
+    const lanes: OpenLane[] = doc.interactive ? ['all', 'interactive'] : ['all'];
+    await this.write(() => {
+      const multi = this.redis
         .multi()
         .zadd(this.ingesting, leaseUntil, doc.id)
         .hset(key, documentFields(doc, 'queued'))
-        .expire(key, this.ttlSeconds)
-        .zadd(open, String(doc.pageCount), doc.id)
-        .expire(open, this.ttlSeconds)
-        .exec(),
-    );
+        .expire(key, this.ttlSeconds);
+      for (const lane of lanes) {
+        multi
+          .zadd(this.openOf(tenant, lane), String(doc.pageCount), doc.id)
+          .expire(this.openOf(tenant, lane), this.ttlSeconds);
+      }
+      return multi.exec();
+    });
   }
 
   /**
@@ -276,8 +285,8 @@ export class RedisState {
    * page count and records; documents that have ended, or that Redis no longer knows, leave the
    * tenant's set as they are met.
    */
-  async openPages(tenant: string): Promise<number> {
-    const open = this.openOf(tenant);
+  async openPages(tenant: string, lane: OpenLane): Promise<number> {
+    const open = this.openOf(tenant, lane);
     const ids = await this.redis.zrange(open, '0', '-1');
     if (ids.length === 0) return 0;
     const pipeline = this.redis.pipeline();

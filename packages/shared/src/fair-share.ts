@@ -1,0 +1,212 @@
+import { Job, type Queue } from 'bullmq';
+import type { HeartbeatStore } from './heartbeats.js';
+import type { PageJob } from './jobs.js';
+import { pageJobId, type PageQueueName } from './queues.js';
+import type { RedisClient } from './redis.js';
+
+/**
+ * A held page is queued in BullMQ as delayed by this much, so that no worker takes it before it is
+ * released (promoted); were its release ever lost, it would still run then, never be lost. A
+ * year keeps BullMQ's delayed score (due time × 4096) within a double's exact integers.
+ */
+export const HOLD_DELAY_MS = 365 * 24 * 3600 * 1000;
+
+/** A page being released that is still not promoted after this long lost its releaser: promoted again. */
+const STALE_RELEASE_MS = 30_000;
+
+/** How long the fleet's slots, read from the heartbeats, are taken as they were. */
+const SLOTS_TTL_MS = 2000;
+
+/** Pages held in one script: ZADD's arguments stay far below Lua's stack limit. */
+const HOLD_BATCH = 1000;
+
+/** Batch pages come after every interactive page of their tenant; within each, by page index. */
+const BATCH_BAND = 2 ** 32;
+
+/** Digits of the hold sequence that prefixes a held member: equal scores keep their arrival order. */
+const SEQUENCE_DIGITS = 16;
+
+/**
+ * Holds one tenant's pages of one queue. A tenant that had none held joins the turn at the
+ * queue's virtual time, or where its last page left its clock if that is later: it gains nothing
+ * for having been idle, nor for having emptied its list a moment ago (start-time fair queuing).
+ * KEYS: tenants (zset tenant → clock), held (zset of the tenant's pages), weights (hash), virtual
+ * time, sequence, finish (hash tenant → clock after its last page). ARGV: tenant, weight, count,
+ * then score and job id per page.
+ */
+const HOLD = `
+local count = tonumber(ARGV[3])
+local last = redis.call('INCRBY', KEYS[5], count)
+if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then
+  local now = tonumber(redis.call('GET', KEYS[4]) or '0')
+  local finish = tonumber(redis.call('HGET', KEYS[6], ARGV[1]) or '0')
+  redis.call('ZADD', KEYS[1], math.max(now, finish), ARGV[1])
+end
+redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
+for i = 1, count do
+  local member = string.format('%0${SEQUENCE_DIGITS}d', last - count + i) .. '|' .. ARGV[3 + 2 * i]
+  redis.call('ZADD', KEYS[2], ARGV[2 + 2 * i], member)
+end
+return count`;
+
+/**
+ * Releases as many pages as keep ARGV[1] pages takeable in the queue (waiting, prioritized, or
+ * being promoted), each from the tenant of the lowest clock, whose clock then moves on by
+ * 1 / weight: start-time fair queuing, one page at a time. The released ids are noted with the
+ * time, until promoted. KEYS: wait, prioritized, releasing, tenants, virtual time, weights,
+ * finish. ARGV: target, now, the prefix of a tenant's held key.
+ */
+const RELEASE = `
+local room = tonumber(ARGV[1]) - redis.call('LLEN', KEYS[1]) - redis.call('ZCARD', KEYS[2]) - redis.call('ZCARD', KEYS[3])
+local released = {}
+while room > 0 do
+  local head = redis.call('ZRANGE', KEYS[4], 0, 0, 'WITHSCORES')
+  if #head == 0 then break end
+  local tenant, clock = head[1], head[2]
+  local held = ARGV[3] .. tenant
+  local first = redis.call('ZRANGE', held, 0, 0)
+  if #first > 0 then
+    redis.call('ZREM', held, first[1])
+    local id = string.sub(first[1], ${SEQUENCE_DIGITS + 2})
+    redis.call('ZADD', KEYS[3], ARGV[2], id)
+    table.insert(released, id)
+    room = room - 1
+    redis.call('SET', KEYS[5], clock)
+  end
+  local after = tonumber(clock) + 1 / tonumber(redis.call('HGET', KEYS[6], tenant) or '1')
+  if redis.call('EXISTS', held) == 0 then
+    redis.call('ZREM', KEYS[4], tenant)
+    redis.call('HDEL', KEYS[6], tenant)
+    redis.call('HSET', KEYS[7], tenant, after)
+  else
+    redis.call('ZADD', KEYS[4], after, tenant)
+  end
+end
+return released`;
+
+/** Where a released page's promotion went. */
+type Promoted = 'promoted' | 'gone';
+
+/**
+ * Fair share of the workers between tenants, over BullMQ's page queues. Pages are queued held
+ * (delayed, see HOLD_DELAY_MS) and listed per tenant in Redis; only about as many pages as the
+ * fleet has slots for a queue are takeable at once, released in turn from the tenants that have
+ * pages held, each by its weight. A tenant's page thus waits for about one page of each other
+ * tenant, never for everything queued before it, and a tenant alone has every slot. Releases run
+ * when pages are queued, when a worker takes a page, and on every worker's tick (which also
+ * promotes pages whose releaser died between the two steps). The Dispatcher owns it.
+ */
+export class FairShare {
+  private slots: { at: number; byQueue: Promise<Map<string, number>> } | undefined;
+
+  constructor(
+    private readonly redis: RedisClient,
+    private readonly prefix: string,
+    private readonly heartbeats: HeartbeatStore,
+    private readonly weightOf: (tenant: string) => number,
+  ) {}
+
+  /**
+   * Lists queued pages as held, each under its tenant. Only once queued: a page released before
+   * its job exists would be dropped as canceled. A page queued and never listed (its API died
+   * between the two) belongs to a document whose ingest lapses, which removes it.
+   */
+  async hold(queue: PageQueueName, pages: readonly PageJob[]): Promise<void> {
+    const byTenant = new Map<string, PageJob[]>();
+    for (const page of pages) {
+      const held = byTenant.get(page.tenant) ?? [];
+      held.push(page);
+      byTenant.set(page.tenant, held);
+    }
+    for (const [tenant, tenantPages] of byTenant) {
+      for (let start = 0; start < tenantPages.length; start += HOLD_BATCH) {
+        const batch = tenantPages.slice(start, start + HOLD_BATCH);
+        await this.redis.eval(
+          HOLD,
+          6,
+          this.key(queue, 'tenants'),
+          this.heldKey(queue, tenant),
+          this.key(queue, 'weights'),
+          this.key(queue, 'clock'),
+          this.key(queue, 'sequence'),
+          this.key(queue, 'finish'),
+          tenant,
+          this.weightOf(tenant),
+          batch.length,
+          ...batch.flatMap((page) => [heldScore(page), pageJobId(page.documentId, page.page)]),
+        );
+      }
+    }
+  }
+
+  /**
+   * Releases the pages that keep the queue's takeable pages at the slots the fleet has for it (at
+   * least one), and promotes them. Released pages that no longer exist (their document was
+   * canceled) leave room: the release goes on until it promotes what it released.
+   */
+  async release(queue: Queue, name: PageQueueName): Promise<number> {
+    const target = Math.max(1, await this.fleetSlots(name));
+    const keys = queue.keys as Record<string, string>;
+    let promoted = 0;
+    for (;;) {
+      const ids = (await this.redis.eval(
+        RELEASE,
+        7,
+        keys.wait as string,
+        keys.prioritized as string,
+        this.key(name, 'releasing'),
+        this.key(name, 'tenants'),
+        this.key(name, 'clock'),
+        this.key(name, 'weights'),
+        this.key(name, 'finish'),
+        target,
+        Date.now(),
+        this.heldKey(name, ''),
+      )) as string[];
+      const outcomes = await Promise.all(ids.map((id) => this.promote(queue, name, id)));
+      promoted += outcomes.filter((outcome) => outcome === 'promoted').length;
+      if (!outcomes.includes('gone')) return promoted;
+    }
+  }
+
+  /** Promotes again the pages whose releaser died before promoting them. */
+  async promoteStale(queue: Queue, name: PageQueueName): Promise<number> {
+    const ids = await this.redis.zrangebyscore(this.key(name, 'releasing'), '-inf', Date.now() - STALE_RELEASE_MS);
+    const outcomes = await Promise.all(ids.map((id) => this.promote(queue, name, id)));
+    return outcomes.filter((outcome) => outcome === 'promoted').length;
+  }
+
+  /**
+   * A job that is no longer delayed was promoted already (a stale sweep beside a slow releaser),
+   * or listed twice (a split retried): either way it is takeable, and nothing is lost.
+   */
+  private async promote(queue: Queue, name: PageQueueName, id: string): Promise<Promoted> {
+    const job = await Job.fromId(queue, id);
+    if (job) await job.promote().catch(() => undefined);
+    await this.redis.zrem(this.key(name, 'releasing'), id);
+    return job ? 'promoted' : 'gone';
+  }
+
+  /** Slots the live workers have for a queue, from their heartbeats, read again every SLOTS_TTL_MS. */
+  private async fleetSlots(name: PageQueueName): Promise<number> {
+    const now = Date.now();
+    if (!this.slots || now - this.slots.at > SLOTS_TTL_MS) {
+      this.slots = { at: now, byQueue: this.heartbeats.slotsByQueue() };
+      this.slots.byQueue.catch(() => (this.slots = undefined));
+    }
+    return (await this.slots.byQueue).get(name) ?? 0;
+  }
+
+  private key(queue: PageQueueName, part: string): string {
+    return `${this.prefix}:fair:${queue}:${part}`;
+  }
+
+  private heldKey(queue: PageQueueName, tenant: string): string {
+    return `${this.key(queue, 'held')}:${tenant}`;
+  }
+}
+
+/** A held page's order within its tenant: interactive first, then by its index, as BullMQ's priority. */
+function heldScore(page: PageJob): number {
+  return (page.priority === 'interactive' ? 0 : BATCH_BAND) + Math.min(page.page, BATCH_BAND - 1);
+}
