@@ -210,3 +210,63 @@ describe('fair share through a worker SIGKILL and a Redis restart', () => {
     }
   });
 });
+
+describe('releases that went wrong', () => {
+  const members = async (stack: Stack, key: string) =>
+    stack.api.redis.zrange(`${stack.config.QUEUE_PREFIX}:fair:pages:${key}`, 0, -1);
+
+  test("a canceled document's held pages are passed over when their turn comes", async () => {
+    const stack = await startStack({ TENANTS });
+    try {
+      const three = [1, 2, 3].map((i) => ({ name: `${i}.pdf`, data: textPdf([`Page ${i}.`]) }));
+      const response = await stack.submit(three, {}, bearer('a'));
+      const canceled = ((await response.json()) as { id: string }).id;
+      const queue = stack.api.dispatch.queue(QUEUES.pages);
+      assert.equal(
+        await queue.getJobState(pageJobId(canceled, 1)),
+        'prioritized',
+        'no slot anywhere: one page released',
+      );
+      assert.equal((await members(stack, 'held:a')).length, 2);
+      assert.equal(
+        (await fetch(`${stack.url}/v1/jobs/${canceled}`, { method: 'DELETE', headers: bearer('a') })).status,
+        204,
+      );
+      const [other] = await submitMany(stack, 'b', 1);
+      const otherPage = pageJobId(other as string, 1);
+      assert.equal(await queue.getJobState(otherPage), 'prioritized', "b's turn came before a's next");
+      // Its page taken, there is room again: a's turn, whose pages are gone.
+      await queue.remove(otherPage);
+      assert.equal(await stack.api.dispatch.release(QUEUES.pages), 0, 'nothing left to promote');
+      assert.deepEqual(await members(stack, 'held:a'), [], "the canceled pages left a's list");
+      assert.deepEqual(await members(stack, 'tenants'), [], 'no tenant has pages held');
+      assert.deepEqual(await members(stack, 'releasing'), []);
+    } finally {
+      await stack.stop();
+    }
+  });
+
+  test('a page whose releaser died before promoting it is promoted by the next tick', async () => {
+    const stack = await startStack({ TENANTS });
+    try {
+      const [first, second] = await submitMany(stack, 'a', 2);
+      const queue = stack.api.dispatch.queue(QUEUES.pages);
+      const stranded = pageJobId(second as string, 1);
+      assert.equal(await queue.getJobState(stranded), 'delayed');
+      // What a releaser leaves when it dies between its script and the promotion: the page taken
+      // from its tenant's list and noted as being released, its job still delayed.
+      const prefix = `${stack.config.QUEUE_PREFIX}:fair:pages`;
+      const [member] = await members(stack, 'held:a');
+      assert.ok(member?.endsWith(stranded));
+      await stack.api.redis.zrem(`${prefix}:held:a`, member);
+      await stack.api.redis.zadd(`${prefix}:releasing`, Date.now() - 60_000, stranded);
+      await queue.remove(pageJobId(first as string, 1));
+
+      await stack.api.dispatch.tick();
+      assert.equal(await queue.getJobState(stranded), 'prioritized');
+      assert.deepEqual(await members(stack, 'releasing'), []);
+    } finally {
+      await stack.stop();
+    }
+  });
+});
