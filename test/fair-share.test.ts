@@ -213,7 +213,7 @@ describe('fair share through a worker SIGKILL and a Redis restart', () => {
 
 describe('releases that went wrong', () => {
   const members = async (stack: Stack, key: string) =>
-    stack.api.redis.zrange(`${stack.config.QUEUE_PREFIX}:fair:pages:${key}`, 0, -1);
+    stack.api.redis.zrange(`${stack.config.QUEUE_PREFIX}:fair:pages:${key}`, '0', '-1');
 
   test("a canceled document's held pages are passed over when their turn comes", async () => {
     const stack = await startStack({ TENANTS });
@@ -256,8 +256,8 @@ describe('releases that went wrong', () => {
       // What a releaser leaves when it dies between its script and the promotion: the page taken
       // from its tenant's list and noted as being released, its job still delayed.
       const prefix = `${stack.config.QUEUE_PREFIX}:fair:pages`;
-      const [member] = await members(stack, 'held:a');
-      assert.ok(member?.endsWith(stranded));
+      const [member = ''] = await members(stack, 'held:a');
+      assert.ok(member.endsWith(stranded));
       await stack.api.redis.zrem(`${prefix}:held:a`, member);
       await stack.api.redis.zadd(`${prefix}:releasing`, Date.now() - 60_000, stranded);
       await queue.remove(pageJobId(first as string, 1));

@@ -141,16 +141,27 @@ interface Scenario {
 }
 
 /** B's one page submitted once the flood is accepted: its wait, its end to end, the flood's time. */
+/** Commands Redis has processed since it started, from every client. */
+async function redisCommands(): Promise<number> {
+  const connection = new Redis(redis.url);
+  try {
+    return Number(/total_commands_processed:(\d+)/.exec(await connection.info('stats'))?.[1]);
+  } finally {
+    connection.disconnect();
+  }
+}
+
 async function run(scenario: Scenario, withB: boolean) {
   const fleet = await startFleet();
   try {
+    const commandsBefore = await redisCommands();
     const started = performance.now();
     await scenario.flood(fleet);
     let b: { waitSeconds: number; endToEndSeconds: number; pagesAhead: number } | undefined;
     if (withB) {
-      const accepted = performance.now();
-      const acceptedAt = Date.now();
+      const sent = performance.now();
       const id = await submit(fleet, 'b', onePage);
+      const acceptedAt = Date.now();
       const headers = { authorization: `Bearer ${keyOf('b')}` };
       for (;;) {
         const doc = (await (await fetch(`${fleet.url}/v1/jobs/${id}`, { headers })).json()) as DocumentState;
@@ -158,7 +169,7 @@ async function run(scenario: Scenario, withB: boolean) {
         if (doc.status !== 'queued' && doc.status !== 'processing') throw new Error(`B ended ${doc.status}`);
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
-      const endToEndSeconds = (performance.now() - accepted) / 1000;
+      const endToEndSeconds = (performance.now() - sent) / 1000;
       await untilCompleted(fleet, scenario.pages + 1);
       const starts = await fleet.starts();
       const bStart = starts.get(pageJobId(id, 1)) ?? 0;
@@ -167,7 +178,8 @@ async function run(scenario: Scenario, withB: boolean) {
     }
     await untilCompleted(fleet, scenario.pages + (withB ? 1 : 0));
     const seconds = (performance.now() - started) / 1000;
-    return { seconds, pagesPerMinute: (scenario.pages * 60) / seconds, b };
+    const commandsPerPage = ((await redisCommands()) - commandsBefore) / scenario.pages;
+    return { seconds, pagesPerMinute: (scenario.pages * 60) / seconds, b, commandsPerPage };
   } finally {
     await fleet.stop();
   }
@@ -213,9 +225,10 @@ for (const scenario of scenarios) {
     bWaitPageTimes: b.waitSeconds / pageTime,
     bPagesAhead: b.pagesAhead,
     pageTimeSeconds: pageTime,
+    redisCommandsPerPageAlone: alone.commandsPerPage,
   };
   console.log(
-    `${scenario.name}: alone ${alone.pagesPerMinute.toFixed(0)} pages/min, with B ${shared.pagesPerMinute.toFixed(0)}; B waited ${b.waitSeconds.toFixed(2)} s (${row.bWaitPageTimes.toFixed(1)} page-times, ${b.pagesAhead} pages started before it), end to end ${b.endToEndSeconds.toFixed(2)} s`,
+    `${scenario.name}: alone ${alone.pagesPerMinute.toFixed(0)} pages/min, with B ${shared.pagesPerMinute.toFixed(0)}; B waited ${b.waitSeconds.toFixed(2)} s (${row.bWaitPageTimes.toFixed(1)} page-times, ${b.pagesAhead} pages started before it), end to end ${b.endToEndSeconds.toFixed(2)} s; ${alone.commandsPerPage.toFixed(1)} Redis commands a page`,
   );
   rows.push(row);
 }
@@ -227,11 +240,11 @@ const measured = {
   rows,
 };
 await writeFile(path.join(root, 'docs', 'fairness.json'), `${JSON.stringify(measured, null, 2)}\n`);
-const table = `Measured ${measured.measuredAt} by \`npm run bench:fairness\` on ${measured.machine.cpus} CPUs, Node ${process.version}: the API and one worker of ${SLOTS} slots, born-digital one-page text pages. B's wait runs from its 202 to its page's start (BullMQ's processedOn); a page-time is the time a slot takes per page of the flood, alone; pages ahead are the flood's pages started in between. Raw figures: [fairness.json](fairness.json).
+const table = `Measured ${measured.measuredAt} by \`npm run bench:fairness\` on ${measured.machine.cpus} CPUs, Node ${process.version}: the API and one worker of ${SLOTS} slots, born-digital one-page text pages. B's wait runs from its 202 to its page's start (BullMQ's processedOn), its end to end from sending its upload to seeing it completed; a page-time is the time a slot takes per page of the flood, alone; pages ahead are the flood's pages started in between; Redis commands are every command the fleet sent (INFO's total_commands_processed) over the flood's pages, idle polling and heartbeats included. Raw figures: [fairness.json](fairness.json).
 
-| flood | flood alone, pages/min | flood with B, pages/min | B's wait, s | B's wait, page-times | pages started before B's | B end to end, s |
-|---|---|---|---|---|---|---|
-${rows.map((r) => `| ${r.scenario} | ${r.floodPagesPerMinuteAlone.toFixed(0)} | ${r.floodPagesPerMinuteWithB.toFixed(0)} | ${r.bWaitSeconds.toFixed(2)} | ${r.bWaitPageTimes.toFixed(1)} | ${r.bPagesAhead} | ${r.bEndToEndSeconds.toFixed(2)} |`).join('\n')}`;
+| flood | flood alone, pages/min | flood with B, pages/min | B's wait, s | B's wait, page-times | pages started before B's | B end to end, s | Redis commands a page |
+|---|---|---|---|---|---|---|---|
+${rows.map((r) => `| ${r.scenario} | ${r.floodPagesPerMinuteAlone.toFixed(0)} | ${r.floodPagesPerMinuteWithB.toFixed(0)} | ${r.bWaitSeconds.toFixed(2)} | ${r.bWaitPageTimes.toFixed(1)} | ${r.bPagesAhead} | ${r.bEndToEndSeconds.toFixed(2)} | ${r.redisCommandsPerPageAlone.toFixed(1)} |`).join('\n')}`;
 await writeBenchSection(path.join(root, 'docs', 'fairness.md'), table);
 console.log('\nwrote docs/fairness.json and docs/fairness.md');
 await rm(work, { recursive: true, force: true });

@@ -432,9 +432,15 @@ export const CONFIG_SCHEMA = z.object({
   TENANT_DOCUMENTS_PER_MINUTE: int(1, 1_000_000, 1_000_000).describe(
     "Documents one tenant may submit per minute (a fixed window of the clock's minute); past it `429` with `Retry-After`. Unset, one million. Without keys, everyone is one tenant.",
   ),
-  TENANT_MAX_QUEUED_PAGES: int(1, 100_000_000, 100_000_000).describe(
-    "Pages of one tenant's running documents not yet read, at most: a submission that would pass it gets `429` `tenant_limit` with `Retry-After`, nothing of it kept. Unset, a hundred million (`MAX_QUEUED_PAGES` still bounds every tenant together).",
-  ),
+  TENANT_MAX_QUEUED_PAGES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(100_000_000)
+    .optional()
+    .describe(
+      "Pages of one tenant's running documents not yet read, at most: a submission that would pass it gets `429` `tenant_limit` with `Retry-After`, nothing of it kept. Unset, no limit per tenant (`MAX_QUEUED_PAGES` still bounds every tenant together), and nothing is counted: counting reads each of the tenant's running documents, a cost that grows with them.",
+    ),
   TENANT_MAX_INTERACTIVE_PAGES: int(1, 1_000_000, 20).describe(
     "Pages of one tenant's running `priority=interactive` documents not yet read, at most: a larger interactive document gets `422` `too_many_interactive_pages`, one that would pass it with those already queued `429` `tenant_limit` with `Retry-After`. The lane is for documents a person waits for; batch has no such limit.",
   ),

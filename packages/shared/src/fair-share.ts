@@ -170,10 +170,9 @@ export class FairShare {
   }
 
   /** Promotes again the pages whose releaser died before promoting them. */
-  async promoteStale(queue: Queue, name: PageQueueName): Promise<number> {
+  async promoteStale(queue: Queue, name: PageQueueName): Promise<void> {
     const ids = await this.redis.zrangebyscore(this.key(name, 'releasing'), '-inf', Date.now() - STALE_RELEASE_MS);
-    const outcomes = await Promise.all(ids.map((id) => this.promote(queue, name, id)));
-    return outcomes.filter((outcome) => outcome === 'promoted').length;
+    await Promise.all(ids.map((id) => this.promote(queue, name, id)));
   }
 
   /**

@@ -5,8 +5,8 @@ import type { Config } from './config.js';
 export interface Tenant {
   name: string;
   documentsPerMinute: number;
-  /** Pages of its running documents not yet read, at most (see `DocumentLedger.openPages`). */
-  maxQueuedPages: number;
+  /** Pages of its running documents not yet read, at most (see `DocumentLedger.openPages`); unset, no limit. */
+  maxQueuedPages: number | undefined;
   /** Pages of its running interactive documents not yet read, at most. */
   maxInteractivePages: number;
   /** Its share of the workers while other tenants have pages waiting too (docs/tenants.md). */

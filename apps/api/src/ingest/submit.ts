@@ -151,12 +151,15 @@ async function checkOpenPages(
     ledger.openPages(tenant.name, lane).catch((err: unknown) => {
       throw unavailable('the job queue is unreachable', err);
     });
-  const open = await openOf('all');
-  if (open + pageCount > tenant.maxQueuedPages) {
-    throw new TenantLimitError(
-      `tenant ${tenant.name} has ${open} pages queued and this document ${pageCount}; its limit is ${tenant.maxQueuedPages}: retry when some are read`,
-      QUEUED_RETRY_SECONDS,
-    );
+  const limit = tenant.maxQueuedPages;
+  if (limit !== undefined) {
+    const open = await openOf('all');
+    if (open + pageCount > limit) {
+      throw new TenantLimitError(
+        `tenant ${tenant.name} has ${open} pages queued and this document ${pageCount}; its limit is ${limit}: retry when some are read`,
+        QUEUED_RETRY_SECONDS,
+      );
+    }
   }
   if (priority !== 'interactive') return;
   if (pageCount > tenant.maxInteractivePages) {
@@ -220,7 +223,10 @@ export async function submitDocument(
     createdAt,
     ...submission,
     pages: formatPages(selected),
-    interactive: submission.priority === 'interactive',
+    counted: [
+      ...(tenant.maxQueuedPages === undefined ? [] : ['all' as const]),
+      ...(submission.priority === 'interactive' ? ['interactive' as const] : []),
+    ],
     ...(owner ? { owner } : {}),
   };
   const inputs = files.map((file, index) => ({ name: `${index}.${EXTENSIONS[file.type]}`, file: file.path }));

@@ -155,8 +155,12 @@ export interface NewDocument {
   callbackUrl?: string;
   /** Who submitted it (a digest of their API key): nobody else may see it. */
   owner?: string;
-  /** Submitted `priority=interactive`: its pages count against its tenant's interactive pages. */
-  interactive?: boolean;
+  /**
+   * Its tenant's counts of open pages it joins: those whose limits apply to it (`all` where the
+   * tenant's queued pages are limited, `interactive` for an interactive document). A count with
+   * no limit would only grow.
+   */
+  counted?: readonly OpenLane[];
 }
 
 /**
@@ -258,20 +262,19 @@ export class RedisState {
 
   /**
    * Records a new document, still being ingested until `accept`: if nobody accepts it before
-   * `leaseUntil` (its API died), the sweeper removes it. The document joins its tenant's open
-   * documents at once, so that a tenant's concurrent submissions count each other.
+   * `leaseUntil` (its API died), the sweeper removes it. The document joins the tenant's counts
+   * of open documents it is `counted` in at once, so that concurrent submissions count each other.
    */
   async create(doc: NewDocument, leaseUntil: number): Promise<void> {
     const [key] = this.keys(doc.id);
     const tenant = doc.owner ?? OPEN_TENANT;
-    const lanes: OpenLane[] = doc.interactive ? ['all', 'interactive'] : ['all'];
     await this.write(() => {
       const multi = this.redis
         .multi()
         .zadd(this.ingesting, leaseUntil, doc.id)
         .hset(key, documentFields(doc, 'queued'))
         .expire(key, this.ttlSeconds);
-      for (const lane of lanes) {
+      for (const lane of doc.counted ?? []) {
         multi
           .zadd(this.openOf(tenant, lane), String(doc.pageCount), doc.id)
           .expire(this.openOf(tenant, lane), this.ttlSeconds);
