@@ -19,6 +19,7 @@ import {
   type Output,
   type PageFormat,
   type PageJob,
+  type OpenLane,
   type PageSource,
   type Priority,
   type Replay,
@@ -147,7 +148,7 @@ async function checkOpenPages(
   pageCount: number,
   priority: Priority,
 ): Promise<void> {
-  const openOf = (lane: 'all' | 'interactive') =>
+  const openOf = (lane: OpenLane) =>
     ledger.openPages(tenant.name, lane).catch((err: unknown) => {
       throw unavailable('the job queue is unreachable', err);
     });
