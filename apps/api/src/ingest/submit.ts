@@ -140,20 +140,23 @@ function selection(spec: string | undefined, total: number): number[] {
 /**
  * Refuses a document that would take its tenant past its queued pages, or (interactive) past its
  * interactive pages: 429 while pages already queued are in the way, 422 for an interactive
- * document larger than the lane allows at all.
+ * document larger than the lane allows at all. Returns the counts the document joins: those
+ * whose limits apply to it.
  */
 async function checkOpenPages(
   ledger: DocumentLedger,
   tenant: Tenant,
   pageCount: number,
   priority: Priority,
-): Promise<void> {
+): Promise<OpenLane[]> {
   const openOf = (lane: OpenLane) =>
     ledger.openPages(tenant.name, lane).catch((err: unknown) => {
       throw unavailable('the job queue is unreachable', err);
     });
+  const counted: OpenLane[] = [];
   const limit = tenant.maxQueuedPages;
   if (limit !== undefined) {
+    counted.push('all');
     const open = await openOf('all');
     if (open + pageCount > limit) {
       throw new TenantLimitError(
@@ -162,7 +165,7 @@ async function checkOpenPages(
       );
     }
   }
-  if (priority !== 'interactive') return;
+  if (priority !== 'interactive') return counted;
   if (pageCount > tenant.maxInteractivePages) {
     throw new UnprocessableError(
       'too_many_interactive_pages',
@@ -176,6 +179,7 @@ async function checkOpenPages(
       INTERACTIVE_RETRY_SECONDS,
     );
   }
+  return [...counted, 'interactive'];
 }
 
 /**
@@ -213,7 +217,7 @@ export async function submitDocument(
   const selected = selection(submission.pages, total);
   const pageCount = selected.length;
   const tenant = deps.tenants.named(owner);
-  await checkOpenPages(deps.ledger, tenant, pageCount, submission.priority);
+  const counted = await checkOpenPages(deps.ledger, tenant, pageCount, submission.priority);
 
   const id = randomUUID();
   const createdAt = new Date().toISOString();
@@ -224,10 +228,7 @@ export async function submitDocument(
     createdAt,
     ...submission,
     pages: formatPages(selected),
-    counted: [
-      ...(tenant.maxQueuedPages === undefined ? [] : ['all' as const]),
-      ...(submission.priority === 'interactive' ? ['interactive' as const] : []),
-    ],
+    counted,
     ...(owner ? { owner } : {}),
   };
   const inputs = files.map((file, index) => ({ name: `${index}.${EXTENSIONS[file.type]}`, file: file.path }));
