@@ -82,7 +82,11 @@ describe('metrics, probes and the worker list after a real job', () => {
     assert.deepEqual(ready.checks, { redis: true, ocr: true, disk: true, fetching: true });
 
     assert.equal((await stack.waitFor(id, finished)).status, 'completed');
-    const samples = await scrape(workerUrl);
+    // The document is counted once BullMQ has finished its job, just after the ledger ended it.
+    const samples = await until('document counted', async () => {
+      const scraped = await scrape(workerUrl);
+      return valueOf(scraped, 'pagefleet_documents_finished_total', { status: 'completed' }) > 0 ? scraped : undefined;
+    });
     assert.equal(valueOf(samples, 'pagefleet_pages_processed_total', { queue: 'pages', outcome: 'completed' }), 2);
     assert.equal(valueOf(samples, 'pagefleet_page_attempts_total', { queue: 'pages' }), 2);
     assert.equal(valueOf(samples, 'pagefleet_page_duration_seconds_count', { queue: 'pages' }), 2);

@@ -5,6 +5,7 @@
 // with A's throughput alone and with B. Pages are born-digital (read from their text layer): the
 // order pages are served in is what is measured, not OCR. Writes docs/fairness.json and the table
 // of docs/fairness.md.
+import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -20,12 +21,24 @@ import { freePort, startRedisServer } from '../lib/redis-server.js';
 import { layeredPdf } from '../lib/text-pdfs.js';
 
 // --alone-runs N: the flood alone N times, its median run reported (the same code moves by up to a
-// quarter from run to run on two CPUs). --only TEXT: the scenarios whose name holds TEXT, printed,
-// nothing written.
+// quarter from run to run on two CPUs). --against DIR: another checkout, built (e.g. a git worktree
+// of the code before a change), whose flood alone runs N times too, each run beside one of this
+// code's, so that both see the machine as it is at the time. --only TEXT: the scenarios whose
+// name holds TEXT, printed, nothing written.
 const { values: args } = parseArgs({
-  options: { 'alone-runs': { type: 'string', default: '1' }, only: { type: 'string' } },
+  options: {
+    'alone-runs': { type: 'string', default: '1' },
+    against: { type: 'string' },
+    only: { type: 'string' },
+  },
 });
 const ALONE_RUNS = Number(args['alone-runs']);
+const against = args.against
+  ? {
+      root: path.resolve(args.against),
+      commit: execFileSync('git', ['-C', args.against, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim(),
+    }
+  : undefined;
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const SLOTS = 2;
@@ -56,8 +69,11 @@ interface Fleet {
   stop(): Promise<void>;
 }
 
-/** The API and one worker of SLOTS slots, on a prefix of their own, every tenant configured. */
-async function startFleet(): Promise<Fleet> {
+/**
+ * The API and one worker of SLOTS slots, on a prefix of their own, every tenant configured: this
+ * checkout's build, or `appsRoot`'s.
+ */
+async function startFleet(appsRoot?: string): Promise<Fleet> {
   const [apiPort, workerPort] = [await freePort(), await freePort()];
   const env = {
     REDIS_URL: redis.url,
@@ -69,11 +85,11 @@ async function startFleet(): Promise<Fleet> {
     TENANTS: JSON.stringify(tenantNames.map((name) => ({ name, keys: [keyOf(name)] }))),
   };
   const apps: AppProcess[] = [
-    startApp('api', env, { logFile }),
+    startApp('api', env, { logFile, root: appsRoot }),
     startApp(
       'worker',
       { ...env, WORKER_CONCURRENCY: String(SLOTS), WORKER_QUEUES: 'pages', WORKER_PORT: String(workerPort) },
-      { logFile },
+      { logFile, root: appsRoot },
     ),
   ];
   const url = `http://127.0.0.1:${apiPort}`;
@@ -160,8 +176,8 @@ async function redisCommands(): Promise<number> {
   }
 }
 
-async function run(scenario: Scenario, withB: boolean) {
-  const fleet = await startFleet();
+async function run(scenario: Scenario, withB: boolean, appsRoot?: string) {
+  const fleet = await startFleet(appsRoot);
   try {
     const commandsBefore = await redisCommands();
     const started = performance.now();
@@ -217,15 +233,27 @@ const scenarios: Scenario[] = [
   },
 ];
 
+/** The median run by pages per minute (the upper one of an even count). */
+function median<T extends { pagesPerMinute: number }>(runs: T[]): T {
+  return [...runs].sort((x, y) => x.pagesPerMinute - y.pagesPerMinute)[Math.floor(runs.length / 2)] as T;
+}
+
 const rows = [];
 for (const scenario of scenarios.filter((candidate) => !args.only || candidate.name.includes(args.only))) {
   const runs = [];
-  for (let i = 0; i < ALONE_RUNS; i++) runs.push(await run(scenario, false));
+  const againstRuns = [];
+  for (let i = 0; i < ALONE_RUNS; i++) {
+    if (against) againstRuns.push(await run(scenario, false, against.root));
+    runs.push(await run(scenario, false));
+  }
   const aloneRates = runs.map((one) => one.pagesPerMinute);
-  // The median run (the upper one of an even count).
-  const alone = [...runs].sort((x, y) => x.pagesPerMinute - y.pagesPerMinute)[
-    Math.floor(runs.length / 2)
-  ] as (typeof runs)[number];
+  const alone = median(runs);
+  const before = against && {
+    commit: against.commit,
+    pagesPerMinuteAlone: median(againstRuns).pagesPerMinute,
+    pagesPerMinuteAloneRuns: againstRuns.map((one) => one.pagesPerMinute),
+    redisCommandsPerPageAlone: median(againstRuns).commandsPerPage,
+  };
   const shared = await run(scenario, true);
   const b = shared.b as NonNullable<typeof shared.b>;
   // A page-time: how long a slot takes per page of the flood, alone (its pages per second over
@@ -242,7 +270,13 @@ for (const scenario of scenarios.filter((candidate) => !args.only || candidate.n
     bPagesAhead: b.pagesAhead,
     pageTimeSeconds: pageTime,
     redisCommandsPerPageAlone: alone.commandsPerPage,
+    against: before,
   };
+  if (before) {
+    console.log(
+      `${scenario.name}, ${before.commit} alone: ${before.pagesPerMinuteAlone.toFixed(0)} pages/min (runs ${before.pagesPerMinuteAloneRuns.map((rate) => rate.toFixed(0)).join(', ')}), ${before.redisCommandsPerPageAlone.toFixed(1)} Redis commands a page`,
+    );
+  }
   console.log(
     `${scenario.name}: alone ${alone.pagesPerMinute.toFixed(0)} pages/min (runs ${aloneRates.map((rate) => rate.toFixed(0)).join(', ')}), with B ${shared.pagesPerMinute.toFixed(0)}; B waited ${b.waitSeconds.toFixed(2)} s (${row.bWaitPageTimes.toFixed(1)} page-times, ${b.pagesAhead} pages started before it), end to end ${b.endToEndSeconds.toFixed(2)} s; ${alone.commandsPerPage.toFixed(1)} Redis commands a page`,
   );
@@ -262,11 +296,39 @@ const measured = {
   rows,
 };
 await writeFile(path.join(root, 'docs', 'fairness.json'), `${JSON.stringify(measured, null, 2)}\n`);
+interface FloodAlone {
+  scenario: string;
+  floodPagesPerMinuteAlone: number;
+  floodPagesPerMinuteAloneRuns: number[];
+  redisCommandsPerPageAlone: number;
+  against:
+    { pagesPerMinuteAlone: number; pagesPerMinuteAloneRuns: number[]; redisCommandsPerPageAlone: number } | undefined;
+}
+
+/** The flood alone on both versions, their runs interleaved: medians, the change, and every run. */
+function againstTable(commit: string, rows: readonly FloodAlone[]): string {
+  const lines = rows.flatMap((r) => {
+    if (!r.against) return [];
+    const change = (r.floodPagesPerMinuteAlone / r.against.pagesPerMinuteAlone - 1) * 100;
+    const runs = (rates: number[]) => rates.map((rate) => rate.toFixed(0)).join(', ');
+    return [
+      `| ${r.scenario} | ${r.against.pagesPerMinuteAlone.toFixed(0)} (${runs(r.against.pagesPerMinuteAloneRuns)}) | ${r.floodPagesPerMinuteAlone.toFixed(0)} (${runs(r.floodPagesPerMinuteAloneRuns)}) | ${change >= 0 ? '+' : '−'}${Math.abs(change).toFixed(1)} % | ${r.against.redisCommandsPerPageAlone.toFixed(1)} → ${r.redisCommandsPerPageAlone.toFixed(1)} |`,
+    ];
+  });
+  return `
+
+The flood alone against commit ${commit} (\`--against\`), ${ALONE_RUNS} runs of each, each of this code's runs right after one of the other's; medians, then every run in order:
+
+| flood | ${commit} alone, pages/min | this code alone, pages/min | change | Redis commands a page |
+|---|---|---|---|---|
+${lines.join('\n')}`;
+}
+
 const table = `Measured ${measured.measuredAt} by \`npm run bench:fairness\` on ${measured.machine.cpus} CPUs, Node ${process.version}: the API and one worker of ${SLOTS} slots, born-digital one-page text pages. B's wait runs from its 202 to its page's start (BullMQ's processedOn), its end to end from sending its upload to seeing it completed; a page-time is the time a slot takes per page of the flood, alone; pages ahead are the flood's pages started in between; Redis commands are every command the fleet sent (INFO's total_commands_processed) over the flood's pages, idle polling and heartbeats included. Raw figures: [fairness.json](fairness.json).
 
 | flood | flood alone, pages/min | flood with B, pages/min | B's wait, s | B's wait, page-times | pages started before B's | B end to end, s | Redis commands a page |
 |---|---|---|---|---|---|---|---|
-${rows.map((r) => `| ${r.scenario} | ${r.floodPagesPerMinuteAlone.toFixed(0)} | ${r.floodPagesPerMinuteWithB.toFixed(0)} | ${r.bWaitSeconds.toFixed(2)} | ${r.bWaitPageTimes.toFixed(1)} | ${r.bPagesAhead} | ${r.bEndToEndSeconds.toFixed(2)} | ${r.redisCommandsPerPageAlone.toFixed(1)} |`).join('\n')}`;
+${rows.map((r) => `| ${r.scenario} | ${r.floodPagesPerMinuteAlone.toFixed(0)} | ${r.floodPagesPerMinuteWithB.toFixed(0)} | ${r.bWaitSeconds.toFixed(2)} | ${r.bWaitPageTimes.toFixed(1)} | ${r.bPagesAhead} | ${r.bEndToEndSeconds.toFixed(2)} | ${r.redisCommandsPerPageAlone.toFixed(1)} |`).join('\n')}${against ? againstTable(against.commit, rows) : ''}`;
 await writeBenchSection(path.join(root, 'docs', 'fairness.md'), table);
 console.log('\nwrote docs/fairness.json and docs/fairness.md');
 await rm(work, { recursive: true, force: true });

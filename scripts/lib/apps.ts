@@ -17,6 +17,8 @@ export interface AppOptions {
    * sources through tsx (`src`: tests, so that a test runs the code it tests, built or not).
    */
   source?: 'dist' | 'src';
+  /** Another checkout whose build runs instead of this one's (a benchmark comparing two versions). */
+  root?: string;
 }
 
 export interface AppProcess {
@@ -46,7 +48,7 @@ export function startApp(app: 'api' | 'worker', env: Record<string, string>, opt
   const main =
     options.source === 'src'
       ? ['--import', 'tsx', path.join(root, 'apps', app, 'src', 'main.ts')]
-      : [path.join(root, 'apps', app, 'dist', 'main.js')];
+      : [path.join(options.root ?? root, 'apps', app, 'dist', 'main.js')];
   const [command, ...args] = [...(options.wrapper ?? []), process.execPath, ...main];
   const child = spawn(command ?? process.execPath, args, {
     env: { ...process.env, ...(app === 'worker' ? WORKER_PROCESS_ENV : {}), ...env },

@@ -53,27 +53,35 @@ return count`;
  * Releases as many pages as keep ARGV[1] pages takeable in the queue (waiting, prioritized, or
  * being promoted), each from the tenant of the lowest clock, whose clock then moves on by
  * 1 / weight: start-time fair queuing, one page at a time. The released ids are noted with the
- * time, until promoted. KEYS: wait, prioritized, releasing, tenants, virtual time, weights,
- * finish. ARGV: target, now, the prefix of a tenant's held key.
+ * time, until promoted; those promoted since the last call are forgotten first. A listed page
+ * whose job is no longer delayed (its document was canceled, or it was listed twice by a split
+ * retried and promoted already) is passed over at no cost to its tenant. KEYS: wait,
+ * prioritized, releasing, tenants, virtual time, weights, finish, delayed. ARGV: target, now,
+ * the prefix of a tenant's held key.
  */
 const RELEASE = `
+for _, id in ipairs(redis.call('ZRANGE', KEYS[3], 0, -1)) do
+  if not redis.call('ZSCORE', KEYS[8], id) then redis.call('ZREM', KEYS[3], id) end
+end
 local room = tonumber(ARGV[1]) - redis.call('LLEN', KEYS[1]) - redis.call('ZCARD', KEYS[2]) - redis.call('ZCARD', KEYS[3])
 local released = {}
 while room > 0 do
   local head = redis.call('ZRANGE', KEYS[4], 0, 0, 'WITHSCORES')
   if #head == 0 then break end
-  local tenant, clock = head[1], head[2]
+  local tenant, after = head[1], tonumber(head[2])
   local held = ARGV[3] .. tenant
   local first = redis.call('ZRANGE', held, 0, 0)
   if #first > 0 then
     redis.call('ZREM', held, first[1])
     local id = string.sub(first[1], ${SEQUENCE_DIGITS + 2})
-    redis.call('ZADD', KEYS[3], ARGV[2], id)
-    table.insert(released, id)
-    room = room - 1
-    redis.call('SET', KEYS[5], clock)
+    if redis.call('ZSCORE', KEYS[8], id) then
+      redis.call('ZADD', KEYS[3], ARGV[2], id)
+      table.insert(released, id)
+      room = room - 1
+      redis.call('SET', KEYS[5], head[2])
+      after = after + 1 / tonumber(redis.call('HGET', KEYS[6], tenant) or '1')
+    end
   end
-  local after = tonumber(clock) + 1 / tonumber(redis.call('HGET', KEYS[6], tenant) or '1')
   if redis.call('EXISTS', held) == 0 then
     redis.call('ZREM', KEYS[4], tenant)
     redis.call('HDEL', KEYS[6], tenant)
@@ -83,9 +91,6 @@ while room > 0 do
   end
 end
 return released`;
-
-/** Where a released page's promotion went. */
-type Promoted = 'promoted' | 'gone';
 
 /**
  * Fair share of the workers between tenants, over BullMQ's page queues. Pages are queued held
@@ -98,6 +103,7 @@ type Promoted = 'promoted' | 'gone';
  */
 export class FairShare {
   private slots: { at: number; byQueue: Promise<Map<string, number>> } | undefined;
+  private readonly rounds = new Map<PageQueueName, Round>();
 
   constructor(
     private readonly redis: RedisClient,
@@ -141,17 +147,37 @@ export class FairShare {
 
   /**
    * Releases the pages that keep the queue's takeable pages at the slots the fleet has for it (at
-   * least one), and promotes them. Released pages that no longer exist (their document was
-   * canceled) leave room: the release goes on until it promotes what it released.
+   * least one), and promotes them. One release of a queue runs at a time in a process: a call
+   * while one runs makes it go round once more, and shares its count, so a burst of pages taken
+   * costs a round or two, not one each.
    */
-  async release(queue: Queue, name: PageQueueName): Promise<number> {
-    const target = Math.max(1, await this.fleetSlots(name));
+  release(queue: Queue, name: PageQueueName): Promise<number> {
+    const running = this.rounds.get(name);
+    if (running) {
+      running.again = true;
+      return running.promoted;
+    }
+    const round: Round = { again: true, promoted: Promise.resolve(0) };
+    this.rounds.set(name, round);
+    round.promoted = this.releaseRounds(queue, name, round).finally(() => this.rounds.delete(name));
+    return round.promoted;
+  }
+
+  /** Promotes again the pages whose releaser died before promoting them. */
+  async promoteStale(queue: Queue, name: PageQueueName): Promise<void> {
+    const ids = await this.redis.zrangebyscore(this.key(name, 'releasing'), '-inf', Date.now() - STALE_RELEASE_MS);
+    await Promise.all(ids.map((id) => promote(queue, id)));
+  }
+
+  private async releaseRounds(queue: Queue, name: PageQueueName, round: Round): Promise<number> {
     const keys = queue.keys as Record<string, string>;
     let promoted = 0;
-    for (;;) {
+    while (round.again) {
+      round.again = false;
+      const target = Math.max(1, await this.fleetSlots(name));
       const ids = (await this.redis.eval(
         RELEASE,
-        7,
+        8,
         keys.wait as string,
         keys.prioritized as string,
         this.key(name, 'releasing'),
@@ -159,31 +185,15 @@ export class FairShare {
         this.key(name, 'clock'),
         this.key(name, 'weights'),
         this.key(name, 'finish'),
+        keys.delayed as string,
         target,
         Date.now(),
         this.heldKey(name, ''),
       )) as string[];
-      const outcomes = await Promise.all(ids.map((id) => this.promote(queue, name, id)));
-      promoted += outcomes.filter((outcome) => outcome === 'promoted').length;
-      if (!outcomes.includes('gone')) return promoted;
+      const outcomes = await Promise.all(ids.map((id) => promote(queue, id)));
+      promoted += outcomes.filter(Boolean).length;
     }
-  }
-
-  /** Promotes again the pages whose releaser died before promoting them. */
-  async promoteStale(queue: Queue, name: PageQueueName): Promise<void> {
-    const ids = await this.redis.zrangebyscore(this.key(name, 'releasing'), '-inf', Date.now() - STALE_RELEASE_MS);
-    await Promise.all(ids.map((id) => this.promote(queue, name, id)));
-  }
-
-  /**
-   * A job that is no longer delayed was promoted already (a stale sweep beside a slow releaser),
-   * or listed twice (a split retried): either way it is takeable, and nothing is lost.
-   */
-  private async promote(queue: Queue, name: PageQueueName, id: string): Promise<Promoted> {
-    const job = await Job.fromId(queue, id);
-    if (job) await job.promote().catch(() => undefined);
-    await this.redis.zrem(this.key(name, 'releasing'), id);
-    return job ? 'promoted' : 'gone';
+    return promoted;
   }
 
   /** Slots the live workers have for a queue, from their heartbeats, read again every SLOTS_TTL_MS. */
@@ -203,6 +213,25 @@ export class FairShare {
   private heldKey(queue: PageQueueName, tenant: string): string {
     return `${this.key(queue, 'held')}:${tenant}`;
   }
+}
+
+/** A queue's release in progress: whether to go round again, and what it promoted. */
+interface Round {
+  again: boolean;
+  promoted: Promise<number>;
+}
+
+/**
+ * Promotes a released page. A page no longer delayed was promoted already (a stale sweep beside a
+ * slow releaser) or removed since: either way there is nothing to do. A promotion that failed
+ * otherwise leaves the page noted as being released, for the stale sweep.
+ */
+async function promote(queue: Queue, id: string): Promise<boolean> {
+  // Promoting needs the job's id only: a handle spares reading the job.
+  return new Job(queue, 'page', undefined, {}, id).promote().then(
+    () => true,
+    () => false,
+  );
 }
 
 /** A held page's order within its tenant: interactive first, then by its index, as BullMQ's priority. */
