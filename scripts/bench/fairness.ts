@@ -8,7 +8,7 @@
 // page weighs little against a page-time. Writes docs/fairness.json and the table of
 // docs/fairness.md.
 import { execFileSync } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -68,6 +68,8 @@ const longDocument = await layeredPdf(
 interface Fleet {
   url: string;
   workerPort: number;
+  /** The API's and the worker's. */
+  pids: number[];
   /** When each page started, by job id, once all have ended. */
   starts(): Promise<Map<string, number>>;
   stop(): Promise<void>;
@@ -102,6 +104,7 @@ async function startFleet(appsRoot?: string): Promise<Fleet> {
   return {
     url,
     workerPort,
+    pids: apps.map((app) => app.pid),
     async starts() {
       const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
       const queue = new Queue(QUEUES.pages, { connection, prefix: env.QUEUE_PREFIX });
@@ -186,10 +189,31 @@ async function redisCommands(): Promise<number> {
   }
 }
 
+const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }));
+
+/** CPU seconds a process and its children ended so far have used, from /proc. */
+async function cpuSeconds(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  // The fields after the command name (which may hold spaces), from the state (field 3): utime,
+  // stime, cutime and cstime are fields 14 to 17.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return fields.slice(11, 15).reduce((sum, ticks) => sum + Number(ticks), 0) / CLOCK_TICKS;
+}
+
+/**
+ * CPU seconds of the API, the worker (its tools included) and Redis: what a page costs the
+ * machine, which run-to-run noise in wall time hides on two CPUs.
+ */
+async function fleetCpu(fleet: Fleet): Promise<number> {
+  const pids = [...fleet.pids, redis.child.pid ?? 0];
+  return (await Promise.all(pids.map(cpuSeconds))).reduce((sum, seconds) => sum + seconds, 0);
+}
+
 async function run(scenario: Scenario, withB: boolean, appsRoot?: string) {
   const fleet = await startFleet(appsRoot);
   try {
     const commandsBefore = await redisCommands();
+    const cpuBefore = await fleetCpu(fleet);
     const started = performance.now();
     await scenario.flood(fleet);
     let b: { waitSeconds: number; endToEndSeconds: number; pagesAhead: number } | undefined;
@@ -213,8 +237,9 @@ async function run(scenario: Scenario, withB: boolean, appsRoot?: string) {
     }
     await untilCompleted(fleet, scenario.pages + (withB ? 1 : 0));
     const seconds = (performance.now() - started) / 1000;
+    const cpuMsPerPage = (((await fleetCpu(fleet)) - cpuBefore) * 1000) / scenario.pages;
     const commandsPerPage = ((await redisCommands()) - commandsBefore) / scenario.pages;
-    return { seconds, pagesPerMinute: (scenario.pages * 60) / seconds, b, commandsPerPage };
+    return { seconds, pagesPerMinute: (scenario.pages * 60) / seconds, b, commandsPerPage, cpuMsPerPage };
   } finally {
     await fleet.stop();
   }
@@ -253,6 +278,11 @@ function median<T extends { pagesPerMinute: number }>(runs: T[]): T {
   return [...runs].sort((x, y) => x.pagesPerMinute - y.pagesPerMinute)[Math.floor(runs.length / 2)] as T;
 }
 
+/** The median of the runs' CPU a page, taken on its own (the upper one of an even count). */
+function medianCpu(runs: Array<{ cpuMsPerPage: number }>): number {
+  return [...runs].map((one) => one.cpuMsPerPage).sort((x, y) => x - y)[Math.floor(runs.length / 2)] as number;
+}
+
 const rows = [];
 for (const scenario of scenarios.filter((candidate) => !args.only || candidate.name.includes(args.only))) {
   const runs = [];
@@ -268,6 +298,8 @@ for (const scenario of scenarios.filter((candidate) => !args.only || candidate.n
     pagesPerMinuteAlone: median(againstRuns).pagesPerMinute,
     pagesPerMinuteAloneRuns: againstRuns.map((one) => one.pagesPerMinute),
     redisCommandsPerPageAlone: median(againstRuns).commandsPerPage,
+    cpuMsPerPageAlone: medianCpu(againstRuns),
+    cpuMsPerPageAloneRuns: againstRuns.map((one) => one.cpuMsPerPage),
   };
   const shared = await run(scenario, true);
   const b = shared.b as NonNullable<typeof shared.b>;
@@ -285,15 +317,17 @@ for (const scenario of scenarios.filter((candidate) => !args.only || candidate.n
     bPagesAhead: b.pagesAhead,
     pageTimeSeconds: pageTime,
     redisCommandsPerPageAlone: alone.commandsPerPage,
+    cpuMsPerPageAlone: medianCpu(runs),
+    cpuMsPerPageAloneRuns: runs.map((one) => one.cpuMsPerPage),
     against: before,
   };
   if (before) {
     console.log(
-      `${scenario.name}, ${before.commit} alone: ${before.pagesPerMinuteAlone.toFixed(0)} pages/min (runs ${before.pagesPerMinuteAloneRuns.map((rate) => rate.toFixed(0)).join(', ')}), ${before.redisCommandsPerPageAlone.toFixed(1)} Redis commands a page`,
+      `${scenario.name}, ${before.commit} alone: ${before.pagesPerMinuteAlone.toFixed(0)} pages/min (runs ${before.pagesPerMinuteAloneRuns.map((rate) => rate.toFixed(0)).join(', ')}), ${before.redisCommandsPerPageAlone.toFixed(1)} Redis commands and ${before.cpuMsPerPageAlone.toFixed(1)} ms of CPU a page (runs ${before.cpuMsPerPageAloneRuns.map((ms) => ms.toFixed(1)).join(', ')})`,
     );
   }
   console.log(
-    `${scenario.name}: alone ${alone.pagesPerMinute.toFixed(0)} pages/min (runs ${aloneRates.map((rate) => rate.toFixed(0)).join(', ')}), with B ${shared.pagesPerMinute.toFixed(0)}; B waited ${b.waitSeconds.toFixed(2)} s (${row.bWaitPageTimes.toFixed(1)} page-times, ${b.pagesAhead} pages started before it), end to end ${b.endToEndSeconds.toFixed(2)} s; ${alone.commandsPerPage.toFixed(1)} Redis commands a page`,
+    `${scenario.name}: alone ${alone.pagesPerMinute.toFixed(0)} pages/min (runs ${aloneRates.map((rate) => rate.toFixed(0)).join(', ')}), with B ${shared.pagesPerMinute.toFixed(0)}; B waited ${b.waitSeconds.toFixed(2)} s (${row.bWaitPageTimes.toFixed(1)} page-times, ${b.pagesAhead} pages started before it), end to end ${b.endToEndSeconds.toFixed(2)} s; ${alone.commandsPerPage.toFixed(1)} Redis commands and ${row.cpuMsPerPageAlone.toFixed(1)} ms of CPU a page (runs ${row.cpuMsPerPageAloneRuns.map((ms) => ms.toFixed(1)).join(', ')})`,
   );
   rows.push(row);
 }
@@ -316,34 +350,46 @@ interface FloodAlone {
   floodPagesPerMinuteAlone: number;
   floodPagesPerMinuteAloneRuns: number[];
   redisCommandsPerPageAlone: number;
+  cpuMsPerPageAlone: number;
+  cpuMsPerPageAloneRuns: number[];
   against:
-    { pagesPerMinuteAlone: number; pagesPerMinuteAloneRuns: number[]; redisCommandsPerPageAlone: number } | undefined;
+    | {
+        pagesPerMinuteAlone: number;
+        pagesPerMinuteAloneRuns: number[];
+        redisCommandsPerPageAlone: number;
+        cpuMsPerPageAlone: number;
+        cpuMsPerPageAloneRuns: number[];
+      }
+    | undefined;
 }
 
 /** The flood alone on both versions, their runs interleaved: medians, the change, and every run. */
 function againstTable(commit: string, rows: readonly FloodAlone[]): string {
   const lines = rows.flatMap((r) => {
     if (!r.against) return [];
-    const change = (r.floodPagesPerMinuteAlone / r.against.pagesPerMinuteAlone - 1) * 100;
-    const runs = (rates: number[]) => rates.map((rate) => rate.toFixed(0)).join(', ');
+    const percent = (now: number, then: number) => {
+      const change = (now / then - 1) * 100;
+      return `${change >= 0 ? '+' : '−'}${Math.abs(change).toFixed(1)} %`;
+    };
+    const runs = (values: number[], digits: number) => values.map((value) => value.toFixed(digits)).join(', ');
     return [
-      `| ${r.scenario} | ${r.against.pagesPerMinuteAlone.toFixed(0)} (${runs(r.against.pagesPerMinuteAloneRuns)}) | ${r.floodPagesPerMinuteAlone.toFixed(0)} (${runs(r.floodPagesPerMinuteAloneRuns)}) | ${change >= 0 ? '+' : '−'}${Math.abs(change).toFixed(1)} % | ${r.against.redisCommandsPerPageAlone.toFixed(1)} → ${r.redisCommandsPerPageAlone.toFixed(1)} |`,
+      `| ${r.scenario} | ${r.against.pagesPerMinuteAlone.toFixed(0)} (${runs(r.against.pagesPerMinuteAloneRuns, 0)}) | ${r.floodPagesPerMinuteAlone.toFixed(0)} (${runs(r.floodPagesPerMinuteAloneRuns, 0)}) | ${percent(r.floodPagesPerMinuteAlone, r.against.pagesPerMinuteAlone)} | ${r.against.cpuMsPerPageAlone.toFixed(1)} (${runs(r.against.cpuMsPerPageAloneRuns, 1)}) | ${r.cpuMsPerPageAlone.toFixed(1)} (${runs(r.cpuMsPerPageAloneRuns, 1)}) | ${percent(r.cpuMsPerPageAlone, r.against.cpuMsPerPageAlone)} | ${r.against.redisCommandsPerPageAlone.toFixed(1)} → ${r.redisCommandsPerPageAlone.toFixed(1)} |`,
     ];
   });
   return `
 
 The flood alone against commit ${commit} (\`--against\`), ${ALONE_RUNS} runs of each, each of this code's runs right after one of the other's; medians, then every run in order:
 
-| flood | ${commit} alone, pages/min | this code alone, pages/min | change | Redis commands a page |
-|---|---|---|---|---|
+| flood | ${commit} alone, pages/min | this code alone, pages/min | change | ${commit}, CPU ms a page | this code, CPU ms a page | change | Redis commands a page |
+|---|---|---|---|---|---|---|---|
 ${lines.join('\n')}`;
 }
 
-const table = `Measured ${measured.measuredAt} by \`npm run bench:fairness\` on ${measured.machine.cpus} CPUs, Node ${process.version}: the API and one worker of ${SLOTS} slots, born-digital one-page text pages. B's wait runs from its 202 to its page's start (BullMQ's processedOn), its end to end from sending its upload to seeing it completed; a page-time is the time a slot takes per page of the flood, alone; pages ahead are the flood's pages started in between; Redis commands are every command the fleet sent (INFO's total_commands_processed) over the flood's pages, idle polling and heartbeats included. Raw figures: [fairness.json](fairness.json).
+const table = `Measured ${measured.measuredAt} by \`npm run bench:fairness\` on ${measured.machine.cpus} CPUs, Node ${process.version}: the API and one worker of ${SLOTS} slots, born-digital one-page text pages. B's wait runs from its 202 to its page's start (BullMQ's processedOn), its end to end from sending its upload to seeing it completed; a page-time is the time a slot takes per page of the flood, alone; pages ahead are the flood's pages started in between; Redis commands are every command the fleet sent (INFO's total_commands_processed) over the flood's pages, idle polling and heartbeats included; CPU is the API's, the worker's (its tools included) and Redis' over the flood, alone. Raw figures: [fairness.json](fairness.json).
 
-| flood | flood alone, pages/min | flood with B, pages/min | B's wait, s | B's wait, page-times | pages started before B's | B end to end, s | Redis commands a page |
-|---|---|---|---|---|---|---|---|
-${rows.map((r) => `| ${r.scenario} | ${r.floodPagesPerMinuteAlone.toFixed(0)} | ${r.floodPagesPerMinuteWithB.toFixed(0)} | ${r.bWaitSeconds.toFixed(2)} | ${r.bWaitPageTimes.toFixed(1)} | ${r.bPagesAhead} | ${r.bEndToEndSeconds.toFixed(2)} | ${r.redisCommandsPerPageAlone.toFixed(1)} |`).join('\n')}${against ? againstTable(against.commit, rows) : ''}`;
+| flood | flood alone, pages/min | flood with B, pages/min | B's wait, s | B's wait, page-times | pages started before B's | B end to end, s | Redis commands a page | CPU ms a page |
+|---|---|---|---|---|---|---|---|---|
+${rows.map((r) => `| ${r.scenario} | ${r.floodPagesPerMinuteAlone.toFixed(0)} | ${r.floodPagesPerMinuteWithB.toFixed(0)} | ${r.bWaitSeconds.toFixed(2)} | ${r.bWaitPageTimes.toFixed(1)} | ${r.bPagesAhead} | ${r.bEndToEndSeconds.toFixed(2)} | ${r.redisCommandsPerPageAlone.toFixed(1)} | ${r.cpuMsPerPageAlone.toFixed(1)} |`).join('\n')}${against ? againstTable(against.commit, rows) : ''}`;
 await writeBenchSection(path.join(root, 'docs', 'fairness.md'), table);
 console.log('\nwrote docs/fairness.json and docs/fairness.md');
 await rm(work, { recursive: true, force: true });
