@@ -215,6 +215,26 @@ describe('releases that went wrong', () => {
   const members = async (stack: Stack, key: string) =>
     stack.api.redis.zrange(`${stack.config.QUEUE_PREFIX}:fair:pages:${key}`, '0', '-1');
 
+  test('a tenant whose turn is due has its first page released as it arrives; one flooding alone gets no more than the slots', async () => {
+    const stack = await startStack({ TENANTS });
+    try {
+      const queue = stack.api.dispatch.queue(QUEUES.pages);
+      const states = async (ids: string[]) => Promise.all(ids.map((id) => queue.getJobState(pageJobId(id, 1))));
+      // No slot anywhere: one page takeable. A's documents arrive one by one, each emptying its
+      // list before the next: only the first is released.
+      const flood = await submitMany(stack, 'a', 3);
+      assert.deepEqual(await states(flood), ['prioritized', 'delayed', 'delayed']);
+      // B had nothing queued: its page is next in any case, and takeable at once, past the slots.
+      const [newcomer] = await submitMany(stack, 'b', 2);
+      assert.deepEqual(await states([newcomer as string]), ['prioritized']);
+      assert.equal(await queue.getJobCounts('prioritized', 'delayed').then((counts) => counts.prioritized), 2);
+      // A's next document joins its list: held for its turn.
+      assert.deepEqual(await states(await submitMany(stack, 'a', 1)), ['delayed']);
+    } finally {
+      await stack.stop();
+    }
+  });
+
   test("a canceled document's held pages are passed over when their turn comes", async () => {
     const stack = await startStack({ TENANTS });
     try {

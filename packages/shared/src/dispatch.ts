@@ -207,7 +207,7 @@ export class Dispatcher {
 
   private async holdAndRelease(pages: readonly PageJob[]): Promise<void> {
     for (const [name, jobs] of this.byQueue(pages)) {
-      await this.fair.hold(name, jobs);
+      await this.fair.hold(this.queue(name), name, jobs);
       await this.release(name);
     }
   }

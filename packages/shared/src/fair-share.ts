@@ -30,24 +30,50 @@ const SEQUENCE_DIGITS = 16;
  * Holds one tenant's pages of one queue. A tenant that had none held joins the turn at the
  * queue's virtual time, or where its last page left its clock if that is later: it gains nothing
  * for having been idle, nor for having emptied its list a moment ago (start-time fair queuing).
+ * One whose turn is due at once (it joins at the virtual time: it was served no later than that)
+ * has its first page released here, past the slots' count: it is next in any case, and this spares
+ * it waiting for a page to be taken before its own is released (a tenant flooding alone re-joins
+ * past the virtual time, so this releases at most one page of each tenant per turn).
  * KEYS: tenants (zset tenant → clock), held (zset of the tenant's pages), weights (hash), virtual
- * time, sequence, finish (hash tenant → clock after its last page). ARGV: tenant, weight, count,
- * then score and job id per page.
+ * time, sequence, finish (hash tenant → clock after its last page), releasing, delayed. ARGV:
+ * tenant, weight, count, now, then score and job id per page. Returns the id released, if any.
  */
 const HOLD = `
 local count = tonumber(ARGV[3])
 local last = redis.call('INCRBY', KEYS[5], count)
-if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then
-  local now = tonumber(redis.call('GET', KEYS[4]) or '0')
-  local finish = tonumber(redis.call('HGET', KEYS[6], ARGV[1]) or '0')
-  redis.call('ZADD', KEYS[1], math.max(now, finish), ARGV[1])
+local now = tonumber(redis.call('GET', KEYS[4]) or '0')
+local joining = not redis.call('ZSCORE', KEYS[1], ARGV[1])
+local start = now
+if joining then
+  start = math.max(now, tonumber(redis.call('HGET', KEYS[6], ARGV[1]) or '0'))
+  redis.call('ZADD', KEYS[1], start, ARGV[1])
 end
 redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
 for i = 1, count do
-  local member = string.format('%0${SEQUENCE_DIGITS}d', last - count + i) .. '|' .. ARGV[3 + 2 * i]
-  redis.call('ZADD', KEYS[2], ARGV[2 + 2 * i], member)
+  local member = string.format('%0${SEQUENCE_DIGITS}d', last - count + i) .. '|' .. ARGV[4 + 2 * i]
+  redis.call('ZADD', KEYS[2], ARGV[3 + 2 * i], member)
 end
-return count`;
+if not joining or start > now then return false end
+local released = false
+while not released do
+  local first = redis.call('ZRANGE', KEYS[2], 0, 0)
+  if #first == 0 then break end
+  redis.call('ZREM', KEYS[2], first[1])
+  local id = string.sub(first[1], ${SEQUENCE_DIGITS + 2})
+  if redis.call('ZSCORE', KEYS[8], id) then
+    redis.call('ZADD', KEYS[7], ARGV[4], id)
+    released = id
+  end
+end
+local after = start + (released and 1 / tonumber(ARGV[2]) or 0)
+if redis.call('EXISTS', KEYS[2]) == 0 then
+  redis.call('ZREM', KEYS[1], ARGV[1])
+  redis.call('HDEL', KEYS[3], ARGV[1])
+  redis.call('HSET', KEYS[6], ARGV[1], after)
+else
+  redis.call('ZADD', KEYS[1], after, ARGV[1])
+end
+return released`;
 
 /**
  * Releases as many pages as keep ARGV[1] pages takeable in the queue (waiting, prioritized, or
@@ -113,11 +139,13 @@ export class FairShare {
   ) {}
 
   /**
-   * Lists queued pages as held, each under its tenant. Only once queued: a page released before
-   * its job exists would be dropped as canceled. A page queued and never listed (its API died
-   * between the two) belongs to a document whose ingest lapses, which removes it.
+   * Lists queued pages as held, each under its tenant, and promotes the first page of a tenant
+   * whose turn is due at once (see HOLD). Only once queued: a page released before its job exists
+   * would be dropped as canceled. A page queued and never listed (its API died between the two)
+   * belongs to a document whose ingest lapses, which removes it.
    */
-  async hold(queue: PageQueueName, pages: readonly PageJob[]): Promise<void> {
+  async hold(queue: Queue, name: PageQueueName, pages: readonly PageJob[]): Promise<void> {
+    const keys = queue.keys as Record<string, string>;
     const byTenant = new Map<string, PageJob[]>();
     for (const page of pages) {
       const held = byTenant.get(page.tenant) ?? [];
@@ -127,20 +155,24 @@ export class FairShare {
     for (const [tenant, tenantPages] of byTenant) {
       for (let start = 0; start < tenantPages.length; start += HOLD_BATCH) {
         const batch = tenantPages.slice(start, start + HOLD_BATCH);
-        await this.redis.eval(
+        const released = (await this.redis.eval(
           HOLD,
-          6,
-          this.key(queue, 'tenants'),
-          this.heldKey(queue, tenant),
-          this.key(queue, 'weights'),
-          this.key(queue, 'clock'),
-          this.key(queue, 'sequence'),
-          this.key(queue, 'finish'),
+          8,
+          this.key(name, 'tenants'),
+          this.heldKey(name, tenant),
+          this.key(name, 'weights'),
+          this.key(name, 'clock'),
+          this.key(name, 'sequence'),
+          this.key(name, 'finish'),
+          this.key(name, 'releasing'),
+          keys.delayed as string,
           tenant,
           this.weightOf(tenant),
           batch.length,
+          Date.now(),
           ...batch.flatMap((page) => [heldScore(page), pageJobId(page.documentId, page.page)]),
-        );
+        )) as string | null;
+        if (released) await promote(queue, released);
       }
     }
   }
