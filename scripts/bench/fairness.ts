@@ -178,7 +178,6 @@ interface Scenario {
   pages: number;
 }
 
-/** B's one page submitted once the flood is accepted: its wait, its end to end, the flood's time. */
 /** Commands Redis has processed since it started, from every client. */
 async function redisCommands(): Promise<number> {
   const connection = new Redis(redis.url);
@@ -209,6 +208,11 @@ async function fleetCpu(fleet: Fleet): Promise<number> {
   return (await Promise.all(pids.map(cpuSeconds))).reduce((sum, seconds) => sum + seconds, 0);
 }
 
+/**
+ * The flood on a fresh fleet (`appsRoot`'s build, or this checkout's); with B, B's one page
+ * submitted once the flood is accepted: its wait, its end to end. The flood's time, Redis commands
+ * and CPU a page.
+ */
 async function run(scenario: Scenario, withB: boolean, appsRoot?: string) {
   const fleet = await startFleet(appsRoot);
   try {
@@ -273,15 +277,20 @@ const scenarios: Scenario[] = [
   },
 ];
 
-/** The median run by pages per minute (the upper one of an even count). */
-function median<T extends { pagesPerMinute: number }>(runs: T[]): T {
-  return [...runs].sort((x, y) => x.pagesPerMinute - y.pagesPerMinute)[Math.floor(runs.length / 2)] as T;
+/** The median run by `value` (the upper one of an even count). */
+function medianBy<T>(runs: readonly T[], value: (run: T) => number): T {
+  return [...runs].sort((x, y) => value(x) - value(y))[Math.floor(runs.length / 2)] as T;
 }
 
-/** The median of the runs' CPU a page, taken on its own (the upper one of an even count). */
-function medianCpu(runs: Array<{ cpuMsPerPage: number }>): number {
-  return [...runs].map((one) => one.cpuMsPerPage).sort((x, y) => x - y)[Math.floor(runs.length / 2)] as number;
-}
+const byRate = (run: { pagesPerMinute: number }) => run.pagesPerMinute;
+const medianCpu = (runs: ReadonlyArray<{ cpuMsPerPage: number }>) =>
+  medianBy(runs, (run) => run.cpuMsPerPage).cpuMsPerPage;
+const percent = (now: number, then: number) => {
+  const change = (now / then - 1) * 100;
+  return `${change >= 0 ? '+' : '−'}${Math.abs(change).toFixed(1)} %`;
+};
+/** Every run's figure, in order. */
+const listed = (values: number[], digits: number) => values.map((value) => value.toFixed(digits)).join(', ');
 
 const rows = [];
 for (const scenario of scenarios.filter((candidate) => !args.only || candidate.name.includes(args.only))) {
@@ -292,12 +301,13 @@ for (const scenario of scenarios.filter((candidate) => !args.only || candidate.n
     runs.push(await run(scenario, false));
   }
   const aloneRates = runs.map((one) => one.pagesPerMinute);
-  const alone = median(runs);
+  const alone = medianBy(runs, byRate);
+  const againstAlone = medianBy(againstRuns, byRate);
   const before = against && {
     commit: against.commit,
-    pagesPerMinuteAlone: median(againstRuns).pagesPerMinute,
+    pagesPerMinuteAlone: againstAlone.pagesPerMinute,
     pagesPerMinuteAloneRuns: againstRuns.map((one) => one.pagesPerMinute),
-    redisCommandsPerPageAlone: median(againstRuns).commandsPerPage,
+    redisCommandsPerPageAlone: againstAlone.commandsPerPage,
     cpuMsPerPageAlone: medianCpu(againstRuns),
     cpuMsPerPageAloneRuns: againstRuns.map((one) => one.cpuMsPerPage),
   };
@@ -323,11 +333,11 @@ for (const scenario of scenarios.filter((candidate) => !args.only || candidate.n
   };
   if (before) {
     console.log(
-      `${scenario.name}, ${before.commit} alone: ${before.pagesPerMinuteAlone.toFixed(0)} pages/min (runs ${before.pagesPerMinuteAloneRuns.map((rate) => rate.toFixed(0)).join(', ')}), ${before.redisCommandsPerPageAlone.toFixed(1)} Redis commands and ${before.cpuMsPerPageAlone.toFixed(1)} ms of CPU a page (runs ${before.cpuMsPerPageAloneRuns.map((ms) => ms.toFixed(1)).join(', ')})`,
+      `${scenario.name}, ${before.commit} alone: ${before.pagesPerMinuteAlone.toFixed(0)} pages/min (runs ${listed(before.pagesPerMinuteAloneRuns, 0)}), ${before.redisCommandsPerPageAlone.toFixed(1)} Redis commands and ${before.cpuMsPerPageAlone.toFixed(1)} ms of CPU a page (runs ${listed(before.cpuMsPerPageAloneRuns, 1)})`,
     );
   }
   console.log(
-    `${scenario.name}: alone ${alone.pagesPerMinute.toFixed(0)} pages/min (runs ${aloneRates.map((rate) => rate.toFixed(0)).join(', ')}), with B ${shared.pagesPerMinute.toFixed(0)}; B waited ${b.waitSeconds.toFixed(2)} s (${row.bWaitPageTimes.toFixed(1)} page-times, ${b.pagesAhead} pages started before it), end to end ${b.endToEndSeconds.toFixed(2)} s; ${alone.commandsPerPage.toFixed(1)} Redis commands and ${row.cpuMsPerPageAlone.toFixed(1)} ms of CPU a page (runs ${row.cpuMsPerPageAloneRuns.map((ms) => ms.toFixed(1)).join(', ')})`,
+    `${scenario.name}: alone ${alone.pagesPerMinute.toFixed(0)} pages/min (runs ${listed(aloneRates, 0)}), with B ${shared.pagesPerMinute.toFixed(0)}; B waited ${b.waitSeconds.toFixed(2)} s (${row.bWaitPageTimes.toFixed(1)} page-times, ${b.pagesAhead} pages started before it), end to end ${b.endToEndSeconds.toFixed(2)} s; ${alone.commandsPerPage.toFixed(1)} Redis commands and ${row.cpuMsPerPageAlone.toFixed(1)} ms of CPU a page (runs ${listed(row.cpuMsPerPageAloneRuns, 1)})`,
   );
   rows.push(row);
 }
@@ -367,13 +377,8 @@ interface FloodAlone {
 function againstTable(commit: string, rows: readonly FloodAlone[]): string {
   const lines = rows.flatMap((r) => {
     if (!r.against) return [];
-    const percent = (now: number, then: number) => {
-      const change = (now / then - 1) * 100;
-      return `${change >= 0 ? '+' : '−'}${Math.abs(change).toFixed(1)} %`;
-    };
-    const runs = (values: number[], digits: number) => values.map((value) => value.toFixed(digits)).join(', ');
     return [
-      `| ${r.scenario} | ${r.against.pagesPerMinuteAlone.toFixed(0)} (${runs(r.against.pagesPerMinuteAloneRuns, 0)}) | ${r.floodPagesPerMinuteAlone.toFixed(0)} (${runs(r.floodPagesPerMinuteAloneRuns, 0)}) | ${percent(r.floodPagesPerMinuteAlone, r.against.pagesPerMinuteAlone)} | ${r.against.cpuMsPerPageAlone.toFixed(1)} (${runs(r.against.cpuMsPerPageAloneRuns, 1)}) | ${r.cpuMsPerPageAlone.toFixed(1)} (${runs(r.cpuMsPerPageAloneRuns, 1)}) | ${percent(r.cpuMsPerPageAlone, r.against.cpuMsPerPageAlone)} | ${r.against.redisCommandsPerPageAlone.toFixed(1)} → ${r.redisCommandsPerPageAlone.toFixed(1)} |`,
+      `| ${r.scenario} | ${r.against.pagesPerMinuteAlone.toFixed(0)} (${listed(r.against.pagesPerMinuteAloneRuns, 0)}) | ${r.floodPagesPerMinuteAlone.toFixed(0)} (${listed(r.floodPagesPerMinuteAloneRuns, 0)}) | ${percent(r.floodPagesPerMinuteAlone, r.against.pagesPerMinuteAlone)} | ${r.against.cpuMsPerPageAlone.toFixed(1)} (${listed(r.against.cpuMsPerPageAloneRuns, 1)}) | ${r.cpuMsPerPageAlone.toFixed(1)} (${listed(r.cpuMsPerPageAloneRuns, 1)}) | ${percent(r.cpuMsPerPageAlone, r.against.cpuMsPerPageAlone)} | ${r.against.redisCommandsPerPageAlone.toFixed(1)} → ${r.redisCommandsPerPageAlone.toFixed(1)} |`,
     ];
   });
   return `

@@ -27,6 +27,40 @@ const BATCH_BAND = 2 ** 32;
 const SEQUENCE_DIGITS = 16;
 
 /**
+ * Lua, the start of both scripts, whose first six KEYS it reads: tenants (zset tenant → clock),
+ * weights (hash), virtual time, finish (hash tenant → clock after its last page), releasing (zset
+ * id → when), BullMQ's delayed set. `takeNext` takes the first page of `tenant`'s list (`held`)
+ * whose job is still delayed, passing over those that are not (their document was canceled, or a
+ * split retried listed them twice and they were promoted already) at no cost to the tenant, and
+ * notes it as being released at `now`. The tenant's clock moves on from `start` by 1 / weight
+ * where a page was taken; a tenant whose list is empty leaves the turn, its clock kept in finish.
+ * Returns the id taken, or false.
+ */
+const TAKE_NEXT = `
+local function takeNext(tenant, held, start, now)
+  local taken = false
+  while not taken do
+    local first = redis.call('ZRANGE', held, 0, 0)
+    if #first == 0 then break end
+    redis.call('ZREM', held, first[1])
+    local id = string.sub(first[1], ${SEQUENCE_DIGITS + 2})
+    if redis.call('ZSCORE', KEYS[6], id) then
+      redis.call('ZADD', KEYS[5], now, id)
+      taken = id
+    end
+  end
+  local after = start + (taken and 1 / tonumber(redis.call('HGET', KEYS[2], tenant) or '1') or 0)
+  if redis.call('EXISTS', held) == 0 then
+    redis.call('ZREM', KEYS[1], tenant)
+    redis.call('HDEL', KEYS[2], tenant)
+    redis.call('HSET', KEYS[4], tenant, after)
+  else
+    redis.call('ZADD', KEYS[1], after, tenant)
+  end
+  return taken
+end`;
+
+/**
  * Holds one tenant's pages of one queue. A tenant that had none held joins the turn at the
  * queue's virtual time, or where its last page left its clock if that is later: it gains nothing
  * for having been idle, nor for having emptied its list a moment ago (start-time fair queuing).
@@ -34,86 +68,48 @@ const SEQUENCE_DIGITS = 16;
  * has its first page released here, past the slots' count: it is next in any case, and this spares
  * it waiting for a page to be taken before its own is released (a tenant flooding alone re-joins
  * past the virtual time, so this releases at most one page of each tenant per turn).
- * KEYS: tenants (zset tenant → clock), held (zset of the tenant's pages), weights (hash), virtual
- * time, sequence, finish (hash tenant → clock after its last page), releasing, delayed. ARGV:
- * tenant, weight, count, now, then score and job id per page. Returns the id released, if any.
+ * KEYS: the shared six, then held (zset of the tenant's pages), sequence. ARGV: tenant, weight,
+ * count, now, then score and job id per page. Returns the id released, if any.
  */
-const HOLD = `
+const HOLD = `${TAKE_NEXT}
 local count = tonumber(ARGV[3])
-local last = redis.call('INCRBY', KEYS[5], count)
-local now = tonumber(redis.call('GET', KEYS[4]) or '0')
+local last = redis.call('INCRBY', KEYS[8], count)
+local now = tonumber(redis.call('GET', KEYS[3]) or '0')
 local joining = not redis.call('ZSCORE', KEYS[1], ARGV[1])
 local start = now
 if joining then
-  start = math.max(now, tonumber(redis.call('HGET', KEYS[6], ARGV[1]) or '0'))
+  start = math.max(now, tonumber(redis.call('HGET', KEYS[4], ARGV[1]) or '0'))
   redis.call('ZADD', KEYS[1], start, ARGV[1])
 end
-redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
 for i = 1, count do
   local member = string.format('%0${SEQUENCE_DIGITS}d', last - count + i) .. '|' .. ARGV[4 + 2 * i]
-  redis.call('ZADD', KEYS[2], ARGV[3 + 2 * i], member)
+  redis.call('ZADD', KEYS[7], ARGV[3 + 2 * i], member)
 end
 if not joining or start > now then return false end
-local released = false
-while not released do
-  local first = redis.call('ZRANGE', KEYS[2], 0, 0)
-  if #first == 0 then break end
-  redis.call('ZREM', KEYS[2], first[1])
-  local id = string.sub(first[1], ${SEQUENCE_DIGITS + 2})
-  if redis.call('ZSCORE', KEYS[8], id) then
-    redis.call('ZADD', KEYS[7], ARGV[4], id)
-    released = id
-  end
-end
-local after = start + (released and 1 / tonumber(ARGV[2]) or 0)
-if redis.call('EXISTS', KEYS[2]) == 0 then
-  redis.call('ZREM', KEYS[1], ARGV[1])
-  redis.call('HDEL', KEYS[3], ARGV[1])
-  redis.call('HSET', KEYS[6], ARGV[1], after)
-else
-  redis.call('ZADD', KEYS[1], after, ARGV[1])
-end
-return released`;
+return takeNext(ARGV[1], KEYS[7], start, ARGV[4])`;
 
 /**
  * Releases as many pages as keep ARGV[1] pages takeable in the queue (waiting, prioritized, or
  * being promoted), each from the tenant of the lowest clock, whose clock then moves on by
  * 1 / weight: start-time fair queuing, one page at a time. The released ids are noted with the
- * time, until promoted; those promoted since the last call are forgotten first. A listed page
- * whose job is no longer delayed (its document was canceled, or it was listed twice by a split
- * retried and promoted already) is passed over at no cost to its tenant. KEYS: wait,
- * prioritized, releasing, tenants, virtual time, weights, finish, delayed. ARGV: target, now,
- * the prefix of a tenant's held key.
+ * time, until promoted; those promoted since the last call are forgotten first. KEYS: the shared
+ * six, then BullMQ's wait and prioritized. ARGV: target, now, the prefix of a tenant's held key.
  */
-const RELEASE = `
-for _, id in ipairs(redis.call('ZRANGE', KEYS[3], 0, -1)) do
-  if not redis.call('ZSCORE', KEYS[8], id) then redis.call('ZREM', KEYS[3], id) end
+const RELEASE = `${TAKE_NEXT}
+for _, id in ipairs(redis.call('ZRANGE', KEYS[5], 0, -1)) do
+  if not redis.call('ZSCORE', KEYS[6], id) then redis.call('ZREM', KEYS[5], id) end
 end
-local room = tonumber(ARGV[1]) - redis.call('LLEN', KEYS[1]) - redis.call('ZCARD', KEYS[2]) - redis.call('ZCARD', KEYS[3])
+local room = tonumber(ARGV[1]) - redis.call('LLEN', KEYS[7]) - redis.call('ZCARD', KEYS[8]) - redis.call('ZCARD', KEYS[5])
 local released = {}
 while room > 0 do
-  local head = redis.call('ZRANGE', KEYS[4], 0, 0, 'WITHSCORES')
+  local head = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
   if #head == 0 then break end
-  local tenant, after = head[1], tonumber(head[2])
-  local held = ARGV[3] .. tenant
-  local first = redis.call('ZRANGE', held, 0, 0)
-  if #first > 0 then
-    redis.call('ZREM', held, first[1])
-    local id = string.sub(first[1], ${SEQUENCE_DIGITS + 2})
-    if redis.call('ZSCORE', KEYS[8], id) then
-      redis.call('ZADD', KEYS[3], ARGV[2], id)
-      table.insert(released, id)
-      room = room - 1
-      redis.call('SET', KEYS[5], head[2])
-      after = after + 1 / tonumber(redis.call('HGET', KEYS[6], tenant) or '1')
-    end
-  end
-  if redis.call('EXISTS', held) == 0 then
-    redis.call('ZREM', KEYS[4], tenant)
-    redis.call('HDEL', KEYS[6], tenant)
-    redis.call('HSET', KEYS[7], tenant, after)
-  else
-    redis.call('ZADD', KEYS[4], after, tenant)
+  local id = takeNext(head[1], ARGV[3] .. head[1], tonumber(head[2]), ARGV[2])
+  if id then
+    table.insert(released, id)
+    room = room - 1
+    redis.call('SET', KEYS[3], head[2])
   end
 end
 return released`;
@@ -145,7 +141,6 @@ export class FairShare {
    * belongs to a document whose ingest lapses, which removes it.
    */
   async hold(queue: Queue, name: PageQueueName, pages: readonly PageJob[]): Promise<void> {
-    const keys = queue.keys as Record<string, string>;
     const byTenant = new Map<string, PageJob[]>();
     for (const page of pages) {
       const held = byTenant.get(page.tenant) ?? [];
@@ -158,14 +153,9 @@ export class FairShare {
         const released = (await this.redis.eval(
           HOLD,
           8,
-          this.key(name, 'tenants'),
+          ...this.sharedKeys(queue, name),
           this.heldKey(name, tenant),
-          this.key(name, 'weights'),
-          this.key(name, 'clock'),
           this.key(name, 'sequence'),
-          this.key(name, 'finish'),
-          this.key(name, 'releasing'),
-          keys.delayed as string,
           tenant,
           this.weightOf(tenant),
           batch.length,
@@ -210,14 +200,9 @@ export class FairShare {
       const ids = (await this.redis.eval(
         RELEASE,
         8,
+        ...this.sharedKeys(queue, name),
         keys.wait as string,
         keys.prioritized as string,
-        this.key(name, 'releasing'),
-        this.key(name, 'tenants'),
-        this.key(name, 'clock'),
-        this.key(name, 'weights'),
-        this.key(name, 'finish'),
-        keys.delayed as string,
         target,
         Date.now(),
         this.heldKey(name, ''),
@@ -236,6 +221,18 @@ export class FairShare {
       this.slots.byQueue.catch(() => (this.slots = undefined));
     }
     return (await this.slots.byQueue).get(name) ?? 0;
+  }
+
+  /** The first KEYS of both scripts, in their order (see TAKE_NEXT). */
+  private sharedKeys(queue: Queue, name: PageQueueName): string[] {
+    return [
+      this.key(name, 'tenants'),
+      this.key(name, 'weights'),
+      this.key(name, 'clock'),
+      this.key(name, 'finish'),
+      this.key(name, 'releasing'),
+      (queue.keys as Record<string, string>).delayed as string,
+    ];
   }
 
   private key(queue: PageQueueName, part: string): string {
