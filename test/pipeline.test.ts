@@ -13,7 +13,8 @@ import { LayerWindows } from '../apps/worker/src/pipeline/layer-windows.js';
 import { recognizePage } from '../apps/worker/src/pipeline/page.js';
 import { preprocess } from '../apps/worker/src/pipeline/preprocess.js';
 import { createRasterizer } from '../apps/worker/src/pipeline/rasterize.js';
-import { cer, pdfOf, slowPdf, textPage } from '../scripts/lib/fixtures.js';
+import { PDFDocument, PDFName, StandardFonts } from 'pdf-lib';
+import { cer, pdfOf, slowPdf, textPage, wordLines } from '../scripts/lib/fixtures.js';
 
 const LINES = ['Rasterized one page at a time.', 'Nothing downloaded, nothing cached.'];
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
@@ -173,6 +174,58 @@ describe('worker pipeline', () => {
     } finally {
       await pool.close();
     }
+  });
+
+  test('a hybrid page whose image cannot be decoded here has it rendered instead, its layer read as it is', async () => {
+    const doc = await PDFDocument.create();
+    const page = doc.addPage([612, 792]);
+    const font = await doc.embedFont(StandardFonts.Helvetica);
+    const lines = wordLines(3, 12);
+    lines.forEach((line, i) => page.drawText(line, { x: 72, y: 720 - i * 18, size: 11, font }));
+    // Flate data that inflates to a tenth of the 200 × 100 gray samples the image says it has.
+    const damaged = doc.context.register(
+      doc.context.flateStream(Buffer.alloc(2000, 128), {
+        Type: 'XObject',
+        Subtype: 'Image',
+        Width: 200,
+        Height: 100,
+        BitsPerComponent: 8,
+        ColorSpace: 'DeviceGray',
+      }),
+    );
+    page.node.setXObject(PDFName.of('Im'), damaged);
+    page.node.addContentStream(doc.context.register(doc.context.stream('q 288 0 0 144 72 200 cm /Im Do Q')));
+    const file = path.join(dir, 'damaged-image.pdf');
+    await writeFile(file, await doc.save());
+    const deps = {
+      rasterizer: createRasterizer('poppler'),
+      layers: new LayerWindows(1, 1),
+      engines: { tesseract: ocr },
+      orientation: undefined,
+      maxPixels: 40_000_000,
+      timeoutMs: 60_000,
+    };
+    const job: PageJob = {
+      documentId: randomUUID(),
+      page: 1,
+      source: { file: 'damaged-image.pdf', kind: 'pdf', index: 1 },
+      languages: 'eng',
+      dpi: 150,
+      pixels: 1,
+      formats: [],
+      forceOcr: false,
+      engine: 'tesseract',
+      tenant: OPEN_TENANT,
+      priority: 'batch',
+    };
+    const result = await recognizePage(job, file, deps);
+    assert.equal(result.status, 'completed');
+    assert.deepEqual(
+      Object.keys(result.durations ?? {}).sort(),
+      ['decode', 'extract', 'preprocess', 'rasterize', 'ocr'].sort(),
+    );
+    assert.equal(result.method, 'text', 'a gray rectangle holds no words');
+    assert.deepEqual(result.text.split(/\s+/).filter(Boolean), lines.join(' ').split(' '));
   });
 
   test('OCR works with the network unreachable', (t) => {

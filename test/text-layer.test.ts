@@ -4,6 +4,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import sharp from 'sharp';
 import type { DocumentState, PageResult } from '@pagefleet/shared';
 import { LayerWindows } from '../apps/worker/src/pipeline/layer-windows.js';
 import { cer, scannedPage, textPage, wordLines } from '../scripts/lib/fixtures.js';
@@ -21,12 +22,13 @@ function pdftotext(file: string, page: number): string {
 
 describe('text layers: read what is written, OCR what is drawn', () => {
   let stack: Stack;
+  let workerPort: number;
   let dir: string;
   let mixed: Buffer;
   const mixedFile = () => path.join(dir, 'mixed.pdf');
   before(async () => {
     stack = await startStack();
-    await stack.startWorker();
+    workerPort = (await stack.startWorker()).port;
     dir = await mkdtemp(path.join(os.tmpdir(), 'pagefleet-layers-'));
     // Born-digital, scanned, a garbage layer over a scan, born-digital turned 90°, a scan already OCRed.
     mixed = await layeredPdf([
@@ -97,6 +99,8 @@ describe('text layers: read what is written, OCR what is drawn', () => {
   });
 
   test('pages with pictures: the layer read exactly, the words inside images OCRed once, in reading order', async () => {
+    // Images are decoded in the worker, but for page 5's: with an alpha channel (a soft mask in
+    // the PDF), only a render shows it as drawn.
     const panel = ['Quarterly harvest report', 'apples oranges pears'];
     const chart = ['Rainfall by season', 'Spring', 'Summer', 'Autumn', 'Winter'];
     const illustrated = await layeredPdf([
@@ -123,9 +127,29 @@ describe('text layers: read what is written, OCR what is drawn', () => {
           { image: await figure('chart', chart), caption: 'Figure 5: a chart' },
         ],
       },
+      {
+        kind: 'illustrated',
+        lines: wordLines(11, 8),
+        figures: [
+          {
+            image: await sharp(await figure('words', panel))
+              .ensureAlpha(0.9)
+              .png()
+              .toBuffer(),
+            caption: 'Figure 6: a panel, translucent',
+          },
+        ],
+      },
     ]);
     const file = path.join(dir, 'illustrated.pdf');
     await writeFile(file, illustrated);
+    const regionsRead = async () => {
+      const metrics = await (await fetch(`http://127.0.0.1:${workerPort}/metrics`)).text();
+      const count = (by: string) =>
+        Number(new RegExp(`^pagefleet_image_regions_read_total\\{by="${by}"\\} (\\d+)`, 'm').exec(metrics)?.[1] ?? 0);
+      return { thread: count('thread'), command: count('command') };
+    };
+    const readBefore = await regionsRead();
     const response = await stack.submit([{ name: 'illustrated.pdf', data: illustrated }], {
       outputs: 'text,json,pdf,hocr',
     });
@@ -136,11 +160,27 @@ describe('text layers: read what is written, OCR what is drawn', () => {
     const { pages } = (await (await fetch(`${stack.url}/v1/jobs/${id}/result`)).json()) as { pages: PageResult[] };
     assert.deepEqual(
       pages.map((page) => page.method),
-      ['text+ocr', 'text+ocr', 'text', 'text+ocr'],
+      ['text+ocr', 'text+ocr', 'text', 'text+ocr', 'text+ocr'],
+    );
+    assert.deepEqual(
+      pages.map((page) =>
+        Object.keys(page.durations ?? {}).filter((stage) => stage === 'decode' || stage === 'rasterize'),
+      ),
+      [['decode'], ['decode'], ['decode'], ['decode'], ['rasterize']],
+      'decoded here, but the translucent one',
+    );
+    // This machine's plan keeps a thread per slot for them: no page waits, none goes to the command.
+    const read = await regionsRead();
+    assert.deepEqual(
+      { thread: read.thread - readBefore.thread, command: read.command - readBefore.command },
+      {
+        thread: 5,
+        command: 0,
+      },
     );
     const tokens = (text: string) => text.split(/\s+/).filter(Boolean);
     // Per page, the text drawn in each of its figures, in order.
-    for (const [index, figures] of [[panel], [chart], [], [panel, chart]].entries()) {
+    for (const [index, figures] of [[panel], [chart], [], [panel, chart], [panel]].entries()) {
       const result = pages[index] as PageResult;
       const layer = tokens(pdftotext(file, index + 1));
       const ocr = result.words.filter((word) => word.origin === 'ocr').map((word) => word.text);
@@ -173,9 +213,9 @@ describe('text layers: read what is written, OCR what is drawn', () => {
     const images = spawnSync('pdfimages', ['-list', out], { encoding: 'utf8' }).stdout;
     assert.deepEqual(
       [...images.matchAll(/^\s+(\d+)\s+\d+\s+image/gm)].map((match) => Number(match[1])),
-      [1, 2, 3, 4, 4],
+      [1, 2, 3, 4, 4, 5],
     );
-    for (const index of [0, 1, 3]) {
+    for (const index of [0, 1, 3, 4]) {
       const sorted = (list: string[]) => [...list].sort().join(' ');
       assert.equal(sorted(tokens(pdftotext(out, index + 1))), sorted(tokens(pages[index]?.text ?? '')));
     }

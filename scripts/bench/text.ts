@@ -24,8 +24,11 @@ const { values: args } = parseArgs({
   options: {
     documents: { type: 'string', default: '4' },
     'doc-pages': { type: 'string', default: '12' },
+    // Only these sets (comma-separated names), and nothing written: for comparing one change.
+    sets: { type: 'string' },
   },
 });
+const only = args.sets?.split(',');
 const config = loadConfig({ ...process.env, LOG_LEVEL: 'silent' });
 const work = await mkdtemp(path.join(os.tmpdir(), 'pagefleet-text-'));
 const logFile = path.join(work, 'apps.log');
@@ -261,7 +264,7 @@ const windowDocuments: Array<{ name: string; file: string; pages: number }> = []
   }
 }
 const windowRows = [];
-for (const document of windowDocuments) {
+for (const document of only ? [] : windowDocuments) {
   const rows = await measureWindows(document.file, document.pages);
   console.log(
     `\ntext layers of ${document.name}: ${rows.map((row) => `window ${row.window}: ${(row.secondsPerPage * 1000).toFixed(1)} ms/page`).join(', ')}`,
@@ -272,7 +275,7 @@ for (const document of windowDocuments) {
 const MB = (bytes: number) => Math.round(bytes / 1e6);
 const percent = (share: number) => `${(100 * share).toFixed(1)} %`;
 const report = [];
-for (const set of sets) {
+for (const set of sets.filter((candidate) => !only || only.includes(candidate.name))) {
   console.log(`\n${set.name}: ${set.describe}; ${set.pageCount} pages`);
   const pdftotextSeconds = await runPdftotext(set.documents);
   console.log(`  pdftotext alone ×${cpus}: ${pdftotextSeconds.toFixed(2)} s`);
@@ -326,6 +329,11 @@ for (const set of sets) {
   report.push(entry);
 }
 
+if (only) {
+  await rm(work, { recursive: true, force: true });
+  await redis.stop();
+  process.exit(0);
+}
 const measured = {
   measuredAt: new Date().toISOString().slice(0, 10),
   machine: { cpus, memoryBytes: os.totalmem(), node: process.version },

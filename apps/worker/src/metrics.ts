@@ -29,6 +29,7 @@ export interface WorkerMetrics {
   oom: Counter;
   stalled: Counter<'queue'>;
   recycles: Counter<'reason'>;
+  imageRegions: Counter<'by'>;
   watchdog: Counter<'queue' | 'action'>;
   slots: Gauge<'queue'>;
   busySlots: Gauge<'queue'>;
@@ -155,6 +156,12 @@ export function createWorkerMetrics(busy: () => Map<string, number>): WorkerMetr
       name: 'pagefleet_tesseract_recycles_total',
       help: 'Tesseract threads replaced, by reason: pages (OCR_MAX_PAGES), heap (OCR_MAX_HEAP) or failure (a page failed or timed out in it).',
       labelNames: ['reason'],
+      registers,
+    }),
+    imageRegions: new Counter({
+      name: 'pagefleet_image_regions_read_total',
+      help: "Hybrid pages' images OCRed where pages are read by Tesseract's command, by what read them: thread (a warm tesseract.js thread, planned by memory) or command (every thread busy, the image past their pixels, or none planned).",
+      labelNames: ['by'],
       registers,
     }),
     slots: new Gauge({

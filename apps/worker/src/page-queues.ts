@@ -3,13 +3,11 @@ import { PAGE_QUEUE_NAMES, type Config, type Logger, type PageJob, type PageQueu
 import type { CapacityPlan } from './capacity/plan.js';
 import { pageHandler, type ActivePage, type Catalog, type PageQueueDeps } from './catalog.js';
 import type { WorkerMetrics } from './metrics.js';
-import { createPageEngines } from './pipeline/engine.js';
+import { createPageEngines, createRegionEngine } from './pipeline/engine.js';
 import type { OcrEngine } from './pipeline/ocr.js';
 import type { PageEngines } from './pipeline/page.js';
 import type { PageSummary } from './processors/page.js';
 import type { QueueLook, WatchedQueue } from './watchdog.js';
-
-const everyEngine = ({ tesseract, paddle }: PageEngines): OcrEngine[] => (paddle ? [tesseract, paddle] : [tesseract]);
 
 /**
  * The page queues of one worker process, as its capacity plan sized them: each planned queue's
@@ -20,6 +18,8 @@ export class PageQueues {
   /** The pages in progress, by BullMQ job id, with the lock token that lets this process hand them back. */
   readonly active = new Map<string, ActivePage>();
   private readonly engines: Map<PageQueueName, PageEngines>;
+  /** Every engine once: the queues share the reader of hybrid pages' images. */
+  private readonly everyEngine: OcrEngine[];
   private readonly lastTaken = new Map<PageQueueName, number>();
   private readonly startedAt = Date.now();
 
@@ -27,14 +27,31 @@ export class PageQueues {
     private readonly plan: CapacityPlan,
     config: Config,
     log: Logger,
-    onRecycle: (reason: 'pages' | 'heap' | 'failure') => void,
+    hooks: {
+      onRecycle: (reason: 'pages' | 'heap' | 'failure') => void;
+      /** A hybrid page's images were read by a thread kept for them, or by Tesseract's command. */
+      onRegionRead: (by: 'thread' | 'command') => void;
+    },
   ) {
+    const { onRecycle, onRegionRead } = hooks;
+    const regions =
+      plan.regionThreads &&
+      createRegionEngine(config, plan.regionThreads, log.child({ engine: 'regions' }), {
+        onRecycle,
+        onRead: onRegionRead,
+      });
     this.engines = new Map(
       plan.queues.map(({ queue, slots }) => [
         queue,
-        createPageEngines(config, queue, slots, log.child({ queue }), onRecycle),
+        { ...createPageEngines(config, queue, slots, log.child({ queue }), onRecycle), regions },
       ]),
     );
+    this.everyEngine = [
+      ...new Set(
+        [...this.engines.values()].flatMap(({ tesseract, paddle }) => [tesseract, ...(paddle ? [paddle] : [])]),
+      ),
+      ...(regions ? [regions] : []),
+    ];
   }
 
   /** Busy slots per planned queue. */
@@ -46,7 +63,7 @@ export class PageQueues {
 
   /** Starts every engine ahead of the first page: proves the engines and `languages` work. */
   async warmUp(languages: string): Promise<void> {
-    await Promise.all([...this.engines.values()].flatMap(everyEngine).map((ocr) => ocr.warmUp(languages)));
+    await Promise.all(this.everyEngine.map((ocr) => ocr.warmUp(languages)));
   }
 
   /** A handler per page queue, reading each page with its queue's engines. */
@@ -95,6 +112,6 @@ export class PageQueues {
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.engines.values()].flatMap(everyEngine).map((ocr) => ocr.close()));
+    await Promise.all(this.everyEngine.map((ocr) => ocr.close()));
   }
 }

@@ -145,6 +145,7 @@ function logPlan(capacity: CapacityPlan, log: Logger): void {
       queues: Object.fromEntries(
         capacity.queues.map(({ queue, slots, slotBytes }) => [queue, { slots, slotMiB: mebibytes(slotBytes) }]),
       ),
+      regionThreads: capacity.regionThreads?.count ?? 0,
     },
     'capacity planned',
   );
@@ -155,7 +156,10 @@ export async function runWorker(config: Config, log: Logger, plan?: CapacityPlan
   const capacity = plan ?? (await detectCapacity(config));
   logPlan(capacity, log);
 
-  const pages: PageQueues = new PageQueues(capacity, config, log, (reason) => metrics.recycles.inc({ reason }));
+  const pages: PageQueues = new PageQueues(capacity, config, log, {
+    onRecycle: (reason) => metrics.recycles.inc({ reason }),
+    onRegionRead: (by) => metrics.imageRegions.inc({ by }),
+  });
   const metrics = createWorkerMetrics(() => pages.busy());
   metrics.memoryBudget.set(capacity.budgetBytes);
 

@@ -322,11 +322,13 @@ export const CONFIG_SCHEMA = z.object({
     ),
   // A tesseract thread is replaced after this many pages, or once its heap passes OCR_MAX_HEAP.
   OCR_MAX_PAGES: int(1, 1_000_000, 200).describe(
-    '`OCR_ENGINE=tesseract.js`: pages a tesseract thread does before it is replaced.',
+    "Pages a tesseract.js thread does before it is replaced: `OCR_ENGINE=tesseract.js`'s, and with `native` the threads that read hybrid pages' images.",
   ),
   OCR_MAX_HEAP: byteSize
     .prefault('160Mi')
-    .describe('`OCR_ENGINE=tesseract.js`: heap past which a tesseract thread is replaced after its page.'),
+    .describe(
+      "Heap past which a tesseract.js thread is replaced after its page: `OCR_ENGINE=tesseract.js`'s, and with `native` the threads that read hybrid pages' images.",
+    ),
   RASTERIZER: z
     .enum(['poppler', 'pdf2pic'])
     .default('poppler')
@@ -384,7 +386,7 @@ export const CONFIG_SCHEMA = z.object({
     .enum(['native', 'tesseract.js'])
     .default('native')
     .describe(
-      "`native`: Tesseract's own command (Debian's `tesseract-ocr`), a child process per page, killed at the page's deadline; `tesseract.js`: Tesseract compiled to WebAssembly in a worker thread per slot (the card's engine). `native` reads 1.25–1.5 times as many pages per minute on the same CPUs ([benchmarks](benchmarks.md)); where the command is missing the worker reads with tesseract.js and logs it. `DESKEW`, `OCR_MAX_PAGES` and `OCR_MAX_HEAP` apply to tesseract.js only.",
+      "`native`: Tesseract's own command (Debian's `tesseract-ocr`), a child process per page, killed at the page's deadline; `tesseract.js`: Tesseract compiled to WebAssembly in a worker thread per slot (the card's engine). `native` reads 1.25–1.5 times as many pages per minute on the same CPUs ([benchmarks](benchmarks.md)); where the command is missing the worker reads with tesseract.js and logs it. `DESKEW` applies to tesseract.js only; `OCR_MAX_PAGES` and `OCR_MAX_HEAP` to tesseract.js threads, which with `native` read hybrid pages' images where the memory plan has room ([text layers](text-layer.md#hybrid-pages-read-the-layer-ocr-the-images)).",
     ),
   // Unset, on where the engine can do it: tesseract.js reads 0.063 CER with it against 0.072
   // without on bench:defaults' pages; Tesseract's command has no such step, so there it is off and

@@ -110,3 +110,24 @@ test('a pages-paddle slot is planned only where the models are installed and the
     /not installed/,
   );
 });
+
+test('threads for hybrid pages’ images: one per slot at most, as many as their measured price left after the slots', () => {
+  const regionThread = { bytes: 150 * MiB, maxPixels: 4_000_000, measured: { at: 'test', on: 'test', pages: 'test' } };
+  const withThreads = { ...base, profile: { ...profile, regionThread }, queues: ['pages' as const] };
+  const cpus = (count: number) => ({ memoryBytes: 64 * GiB, cpus: count });
+  assert.equal(planCapacity({ ...base, tier: 8 * GiB }).regionThreads, undefined, 'no measured price, no thread');
+  // 1 GiB − 200 base, 2 CPUs: 2 slots of 100 leave 624 MiB, room for 4 threads: one per slot.
+  assert.deepEqual(planCapacity({ ...withThreads, tier: 1 * GiB, machine: cpus(2) }).regionThreads, {
+    count: 2,
+    maxPixels: 4_000_000,
+  });
+  // 4 CPUs: 4 slots leave 424 MiB, 2 threads.
+  assert.equal(planCapacity({ ...withThreads, tier: 1 * GiB, machine: cpus(4) }).regionThreads?.count, 2);
+  // 16 CPUs: 8 slots take the 824 MiB but 24; the slots come first.
+  const full = planCapacity({ ...withThreads, tier: 1 * GiB });
+  assert.equal(full.queues[0]?.slots, 8);
+  assert.equal(full.regionThreads, undefined);
+  // 550 MiB − 200 base, 2 CPUs: 2 slots leave 150 MiB, one thread's price exactly; 549 leaves 1 MiB short.
+  assert.equal(planCapacity({ ...withThreads, tier: 550 * MiB, machine: cpus(2) }).regionThreads?.count, 1);
+  assert.equal(planCapacity({ ...withThreads, tier: 549 * MiB, machine: cpus(2) }).regionThreads, undefined);
+});

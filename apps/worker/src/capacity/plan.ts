@@ -29,6 +29,12 @@ export interface CapacityPlan {
   cpus: number;
   concurrencySource: 'WORKER_CONCURRENCY' | 'budget';
   queues: QueueSlots[];
+  /**
+   * Threads that read hybrid pages' images (RegionOcr), and the most pixels each takes: one per slot
+   * at most, as many as the budget has their measured price (the memory profile's `regionThread`)
+   * left after the slots. Without one, those images are read by Tesseract's command.
+   */
+  regionThreads: { count: number; maxPixels: number } | undefined;
 }
 
 /**
@@ -50,6 +56,17 @@ function defaultQueues(
   }
   if (paddleBytes !== undefined && left >= paddleBytes) queues.push(QUEUES.pagesPaddle);
   return queues;
+}
+
+function regionThreadsFor(
+  profile: MemoryProfile,
+  available: number,
+  plan: readonly QueueSlots[],
+): CapacityPlan['regionThreads'] {
+  if (!profile.regionThread) return undefined;
+  const slots = plan.reduce((sum, entry) => sum + entry.slots, 0);
+  const count = Math.min(slots, Math.floor(available / profile.regionThread.bytes));
+  return count > 0 ? { count, maxPixels: profile.regionThread.maxPixels } : undefined;
 }
 
 export class CapacityError extends Error {
@@ -107,6 +124,7 @@ export function planCapacity(input: CapacityInput): CapacityPlan {
   if (queues.includes(QUEUES.pages)) {
     const slots = input.concurrency ?? Math.min(cpus, Math.floor(available / normalBytes));
     plan.unshift({ queue: QUEUES.pages, slots, slotBytes: normalBytes });
+    available -= slots * normalBytes;
   }
 
   const starved = plan.find((entry) => entry.slots < 1);
@@ -127,5 +145,6 @@ export function planCapacity(input: CapacityInput): CapacityPlan {
     cpus,
     concurrencySource: input.concurrency === undefined ? 'budget' : 'WORKER_CONCURRENCY',
     queues: plan,
+    regionThreads: regionThreadsFor(profile, available, plan),
   };
 }

@@ -23,6 +23,17 @@ export const memoryProfileSchema = z.object({
       measured: z.object({ at: z.string(), on: z.string(), pages: z.string() }),
     })
     .optional(),
+  /**
+   * A tesseract.js thread kept beside Tesseract's command for hybrid pages' images
+   * (bench:region-memory): what it adds to a process reading regions of up to `maxPixels`.
+   */
+  regionThread: z
+    .object({
+      bytes: z.number().positive(),
+      maxPixels: z.number().positive(),
+      measured: z.object({ at: z.string(), on: z.string(), pages: z.string() }),
+    })
+    .optional(),
 });
 export type MemoryProfile = z.infer<typeof memoryProfileSchema>;
 

@@ -3,6 +3,7 @@ import { NativeOcr } from './native-ocr.js';
 import { OcrPool, type OcrEngine, type OcrPoolOptions } from './ocr.js';
 import { PaddleOcr } from './paddle/engine.js';
 import type { PageEngines } from './page.js';
+import { RegionOcr } from './region-ocr.js';
 
 type EngineConfig = Pick<
   Config,
@@ -45,6 +46,33 @@ export function createPageEngines(
 ): PageEngines {
   const tesseract = createOcrEngine(config, slots, log, onRecycle);
   return { tesseract, paddle: queue === QUEUES.pagesPaddle ? createPaddleEngine(config) : undefined };
+}
+
+/**
+ * The reader of hybrid pages' images where pages are read by Tesseract's command and the capacity
+ * plan has room for threads (RegionOcr): undefined otherwise, and they are read as pages are.
+ */
+export function createRegionEngine(
+  config: EngineConfig,
+  planned: { count: number; maxPixels: number },
+  log: Logger,
+  hooks: { onRecycle?: OcrPoolOptions['onRecycle']; onRead?: ConstructorParameters<typeof RegionOcr>[4] } = {},
+): RegionOcr | undefined {
+  if (config.OCR_ENGINE !== 'native' || !onPath('tesseract')) return undefined;
+  const threads = new OcrPool({
+    slots: planned.count,
+    tessdataDir: config.TESSDATA_DIR,
+    model: config.OCR_MODEL,
+    // Read as the command reads them: it has no deskew step.
+    deskew: false,
+    compileAhead: true,
+    maxPages: config.OCR_MAX_PAGES,
+    maxHeapBytes: config.OCR_MAX_HEAP,
+    log,
+    ...(hooks.onRecycle ? { onRecycle: hooks.onRecycle } : {}),
+  });
+  const command = new NativeOcr({ tessdataDir: config.TESSDATA_DIR, model: config.OCR_MODEL });
+  return new RegionOcr(threads, planned.count, command, planned.maxPixels, hooks.onRead);
 }
 
 /**

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { runTool, type PageFormat, type WordResult } from '@pagefleet/shared';
 import { imageRegions } from './hybrid.js';
-import { placeImages, type PlacedRect } from './image-placement.js';
+import { placeImages, type ImageSource, type PlacedImage, type PlacedRect } from './image-placement.js';
 import { clampDpi, type PixelRegion } from './rasterize.js';
 import { judgeTextLayer, layerStats, MIN_TEXT_IMAGE_SIDE, type LayerVerdict, type PageImages } from './text-quality.js';
 import { displayedLayer, imageCoverage, type LayerWord, type PageRead, type TextLayer } from './text-layer.js';
@@ -31,8 +31,11 @@ export type Extraction =
       verdict: LayerVerdict & { use: true };
       page: ExtractedPage;
       /** The regions of a hybrid page to OCR, in its pixels; none on other pages. */
-      regions: PixelRegion[];
+      regions: ImageRegion[];
     };
+
+/** A region of a hybrid page to OCR, in its pixels: one image whose pixels are decoded here, or rendered. */
+export type ImageRegion = PixelRegion & { source?: ImageSource | undefined };
 
 /** The layer in the page's pixels at `dpi`: what pdftoppm would render, boxes clamped to the page. */
 function toPixels(layer: TextLayer, dpi: number): ExtractedPage {
@@ -71,7 +74,7 @@ function regionPixels(rect: PlacedRect, page: ExtractedPage): PixelRegion {
  * listed (drawn by a pattern, an annotation, a font), the whole page: its OCR then finds what the
  * images show, and never costs a word of the layer.
  */
-async function hybridRegions(pdf: string, page: number, layer: TextLayer): Promise<PlacedRect[]> {
+async function hybridRegions(pdf: string, page: number, layer: TextLayer): Promise<PlacedImage[]> {
   const placed = await placeImages(pdf, page);
   const regions = placed ? imageRegions(placed) : [];
   return regions.length > 0 ? regions : [{ x0: 0, y0: 0, x1: layer.width, y1: layer.height }];
@@ -105,7 +108,7 @@ export async function extractPage(
     verdict,
     page: pixels,
     regions: regions
-      .map((rect) => regionPixels(rect, pixels))
+      .map((rect) => ({ ...regionPixels(rect, pixels), source: rect.source }))
       .filter((region) => region.width > 0 && region.height > 0),
   };
 }

@@ -24,6 +24,23 @@ test('image regions: images too small for a line of text are left out, overlappi
       { x0: 50, y0: 600, x1: 200, y1: 700 },
     ],
   );
+  // A region of one image keeps where its pixels come from; merged, it is rendered.
+  const source = {
+    image: { filter: 'raw', width: 1, height: 1, channels: 1, bitsPerComponent: 8, data: Buffer.alloc(1) },
+    flip: false,
+    flop: false,
+  } as const;
+  assert.deepEqual(
+    imageRegions([
+      { x0: 100, y0: 100, x1: 300, y1: 200, source },
+      { x0: 250, y0: 150, x1: 400, y1: 260, source },
+      { x0: 50, y0: 600, x1: 200, y1: 700, source },
+    ]),
+    [
+      { x0: 100, y0: 100, x1: 400, y1: 260 },
+      { x0: 50, y0: 600, x1: 200, y1: 700, source },
+    ],
+  );
   // A chain of overlaps merges into one region, whatever the order.
   assert.equal(
     imageRegions([

@@ -1,5 +1,5 @@
 import type { BoundingBox, WordResult } from '@pagefleet/shared';
-import type { PlacedRect } from './image-placement.js';
+import type { PlacedImage } from './image-placement.js';
 import { encodePgm, type GrayImage } from './pgm.js';
 import type { PixelRegion } from './rasterize.js';
 import { layoutText, type PageLayout } from './reading-order.js';
@@ -13,9 +13,10 @@ const MAX_REGIONS = 256;
 
 /**
  * The regions of a page to OCR beside its layer, in points: its images that could hold a line of
- * text, those that overlap or touch merged into one, so no part of the page is read twice.
+ * text, those that overlap or touch merged into one, so no part of the page is read twice. A
+ * region of one image keeps its pixels' source; merged ones are rendered.
  */
-export function imageRegions(rects: readonly PlacedRect[]): PlacedRect[] {
+export function imageRegions(rects: readonly PlacedImage[]): PlacedImage[] {
   let regions = rects
     .filter((rect) => rect.x1 - rect.x0 >= MIN_TEXT_IMAGE_SIDE && rect.y1 - rect.y0 >= MIN_TEXT_IMAGE_SIDE)
     .map((rect) => ({ ...rect }));
@@ -32,7 +33,7 @@ export function imageRegions(rects: readonly PlacedRect[]): PlacedRect[] {
   }
   for (let merged = true; merged;) {
     merged = false;
-    const out: PlacedRect[] = [];
+    const out: PlacedImage[] = [];
     for (const rect of regions) {
       const into = out.find(
         (other) => rect.x0 <= other.x1 && other.x0 <= rect.x1 && rect.y0 <= other.y1 && other.y0 <= rect.y1,
@@ -42,6 +43,7 @@ export function imageRegions(rects: readonly PlacedRect[]): PlacedRect[] {
         continue;
       }
       merged = true;
+      delete into.source;
       into.x0 = Math.min(into.x0, rect.x0);
       into.y0 = Math.min(into.y0, rect.y0);
       into.x1 = Math.max(into.x1, rect.x1);
@@ -77,6 +79,27 @@ export function keepRegions(image: GrayImage, union: PixelRegion, regions: reado
     }
   }
   return encodePgm(pixels, width, height);
+}
+
+/**
+ * Images laid on a white image the size of `union` (which holds them all), each at its region:
+ * the decoded images of a hybrid page, read in one pass as a render of their union would be.
+ */
+export function pasteRegions(
+  union: PixelRegion,
+  parts: ReadonlyArray<{ region: PixelRegion; image: GrayImage }>,
+): GrayImage {
+  const pixels = Buffer.alloc(union.width * union.height, 255);
+  for (const { region, image } of parts) {
+    const offset = image.pgm.length - image.width * image.height;
+    const x0 = Math.max(0, region.x - union.x);
+    const width = Math.min(image.width, union.width - x0);
+    for (let y = 0; y < image.height && region.y - union.y + y < union.height; y++) {
+      const start = offset + y * image.width;
+      image.pgm.copy(pixels, (region.y - union.y + y) * union.width + x0, start, start + width);
+    }
+  }
+  return encodePgm(pixels, union.width, union.height);
 }
 
 /** What OCR read in one region of the page: its blocks, boxes in the page's pixels. */

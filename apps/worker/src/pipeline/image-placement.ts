@@ -10,6 +10,7 @@ import {
   PDFRef,
   type PDFObject,
 } from 'pdf-lib';
+import { embeddedImage, type EmbeddedImage } from './embedded-image.js';
 
 /** A rectangle in points, from the top left of the page as displayed. */
 export interface PlacedRect {
@@ -17,6 +18,20 @@ export interface PlacedRect {
   y0: number;
   x1: number;
   y1: number;
+}
+
+/** An image's pixels as drawn, where the worker can decode them itself (see `placeImages`). */
+export interface ImageSource {
+  image: EmbeddedImage;
+  /** Drawn upside down. */
+  flip: boolean;
+  /** Drawn mirrored. */
+  flop: boolean;
+}
+
+/** Where an image is drawn, and its pixels where they can be decoded here. */
+export interface PlacedImage extends PlacedRect {
+  source?: ImageSource | undefined;
 }
 
 /** Past these a page is not walked: its file, its content streams and forms together, its operators. */
@@ -112,7 +127,7 @@ function* operators(bytes: Uint8Array): Generator<{ op: string; operands: Array<
 
 interface Walk {
   doc: PDFDocument;
-  rects: Array<[number, number, number, number]>;
+  rects: Array<{ box: [number, number, number, number]; ctm: Matrix; stream?: PDFRawStream }>;
   contentBytes: number;
   operators: number;
 }
@@ -127,8 +142,8 @@ function decode(walk: Walk, stream: PDFRawStream): Uint8Array {
   return bytes;
 }
 
-/** The unit square under `ctm`, as its bounding box in user space. */
-function place(walk: Walk, ctm: Matrix): void {
+/** The unit square under `ctm`, as its bounding box in user space; `stream` the image XObject drawn there. */
+function place(walk: Walk, ctm: Matrix, stream?: PDFRawStream): void {
   const corners = [
     [0, 0],
     [1, 0],
@@ -140,7 +155,7 @@ function place(walk: Walk, ctm: Matrix): void {
   ]);
   const xs = corners.map((corner) => corner[0] as number);
   const ys = corners.map((corner) => corner[1] as number);
-  walk.rects.push([Math.min(...xs), Math.min(...ys), Math.max(...xs), Math.max(...ys)]);
+  walk.rects.push({ box: [Math.min(...xs), Math.min(...ys), Math.max(...xs), Math.max(...ys)], ctm, stream });
 }
 
 const numbersOf = (array: PDFObject | undefined): number[] | undefined =>
@@ -165,7 +180,7 @@ function walkContent(walk: Walk, content: Uint8Array, resources: PDFDict | undef
       const object = lookup(walk.doc, xObjects.get(PDFName.of((operands.at(-1) as string).slice(1))));
       if (!(object instanceof PDFRawStream)) continue;
       const subtype = object.dict.get(PDFName.of('Subtype'));
-      if (subtype === PDFName.of('Image')) place(walk, ctm);
+      if (subtype === PDFName.of('Image')) place(walk, ctm, object);
       else if (subtype === PDFName.of('Form') && depth < MAX_FORM_DEPTH) {
         const matrix = numbersOf(lookup(walk.doc, object.dict.get(PDFName.of('Matrix'))));
         const own = lookup(walk.doc, object.dict.get(PDFName.of('Resources')));
@@ -199,13 +214,25 @@ function toDisplay(
 }
 
 /**
- * Where page `page` (1-based) of `pdf` draws its images, read from its content streams and the
- * forms they draw (an image's place is the unit square under the transformation it is drawn
- * with), clipped to the page. Clipping paths are ignored: a clipped image counts whole. Undefined
- * where the file is too large to load here, encrypted, unreadable by pdf-lib, or its page past the
- * limits above.
+ * The pixels of an image drawn at `ctm`, where the worker can decode them as a renderer would show
+ * them: an image XObject it decodes (embedded-image.ts), drawn upright, upside down or mirrored
+ * (not turned or skewed), whole on a page that is not turned (/Rotate 0). Elsewhere it is rendered.
  */
-export async function placeImages(pdf: string, page: number): Promise<PlacedRect[] | undefined> {
+function sourceOf(doc: PDFDocument, placed: Walk['rects'][number], whole: boolean, rotation: number) {
+  const [a, b, c, d] = placed.ctm;
+  if (!placed.stream || !whole || rotation !== 0 || b !== 0 || c !== 0 || a === 0 || d === 0) return undefined;
+  const image = embeddedImage(doc, placed.stream);
+  return image && { image, flip: d < 0, flop: a < 0 };
+}
+
+/**
+ * Where page `page` (1-based) of `pdf` draws its images (an image's place is the unit square under
+ * the transformation it is drawn with, read from its content streams and the forms they draw),
+ * clipped to the page, with the pixels of those the worker can decode (`sourceOf`). Clipping
+ * paths are ignored: a clipped image counts whole. Undefined where the file is too large to load
+ * here, encrypted, unreadable by pdf-lib, or its page past the limits above.
+ */
+export async function placeImages(pdf: string, page: number): Promise<PlacedImage[] | undefined> {
   if ((await stat(pdf)).size > MAX_FILE_BYTES) return undefined;
   try {
     // An encrypted file throws: its content streams cannot be read without decrypting them.
@@ -223,13 +250,18 @@ export async function placeImages(pdf: string, page: number): Promise<PlacedRect
     const rotation = ((pdfPage.getRotation().angle % 360) + 360) % 360;
     const [width, height] = rotation % 180 ? [box.height, box.width] : [box.width, box.height];
     return walk.rects
-      .map((rect) => toDisplay(rect, box, rotation))
-      .map((rect) => ({
-        x0: Math.max(0, rect.x0),
-        y0: Math.max(0, rect.y0),
-        x1: Math.min(width, rect.x1),
-        y1: Math.min(height, rect.y1),
-      }))
+      .map((placed) => {
+        const rect = toDisplay(placed.box, box, rotation);
+        const clipped = {
+          x0: Math.max(0, rect.x0),
+          y0: Math.max(0, rect.y0),
+          x1: Math.min(width, rect.x1),
+          y1: Math.min(height, rect.y1),
+        };
+        const whole =
+          clipped.x0 === rect.x0 && clipped.y0 === rect.y0 && clipped.x1 === rect.x1 && clipped.y1 === rect.y1;
+        return { ...clipped, source: sourceOf(doc, placed, whole, rotation) };
+      })
       .filter((rect) => rect.x1 > rect.x0 && rect.y1 > rect.y0);
   } catch {
     return undefined;

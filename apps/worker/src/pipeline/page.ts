@@ -1,15 +1,23 @@
 import type { BoundingBox, Engine, PageJob, PageResult } from '@pagefleet/shared';
 import { PageDeadline } from './deadline.js';
-import { keepRegions, mergeReadings, readingsByRegion, unionOf, type RegionReading } from './hybrid.js';
+import { keepRegions, mergeReadings, pasteRegions, readingsByRegion, unionOf, type RegionReading } from './hybrid.js';
+import { decodeImage } from './embedded-image.js';
 import type { LayerWindows } from './layer-windows.js';
 import { meanConfidence, type OcrEngine, type OcrOutput } from './ocr.js';
 import { overlayPdf } from './page-pdf.js';
 import { rotatePage, type OrientationDetector } from './orientation.js';
 import { preprocess, type PageInput, type PreparedPage } from './preprocess.js';
-import { copyPage, extractPage, LAYER_CONFIDENCE, layerFormats, type ExtractedPage } from './extract.js';
+import {
+  copyPage,
+  extractPage,
+  LAYER_CONFIDENCE,
+  layerFormats,
+  type ExtractedPage,
+  type ImageRegion,
+} from './extract.js';
 import { PREVIEW_WIDTH, previewJpeg } from './preview.js';
 import type { LayerVerdict } from './text-quality.js';
-import { renderRegion, type PixelRegion, type Rasterizer } from './rasterize.js';
+import { renderRegion, type PixelRegion, type Rasterizer, type RenderedPage } from './rasterize.js';
 
 /**
  * Mean word confidence below which a page may be sideways or upside down: such pages read at 40–55
@@ -29,6 +37,8 @@ export const AUTO_PADDLE_BELOW = 80;
 export interface PageEngines {
   tesseract: OcrEngine;
   paddle?: OcrEngine | undefined;
+  /** Reads hybrid pages' images in Tesseract's stead, where the worker planned it (RegionOcr). */
+  regions?: OcrEngine | undefined;
 }
 
 export interface PipelineDeps {
@@ -165,29 +175,66 @@ const placeBox = (box: BoundingBox, at: PixelRegion, turned: boolean): BoundingB
     : { x0: at.x + box.x0, y0: at.y + box.y0, x1: at.x + box.x1, y1: at.y + box.y1 };
 
 /**
- * OCR of a hybrid page's image regions in one pass: the rectangle holding them all rendered at the
- * page's DPI, white but for the regions where there are several, read by the engine the job names;
- * words placed back on the page. Orientation is the page's, not checked per region.
+ * The image regions of a hybrid page as one image, the rectangle holding them all at the page's
+ * DPI, white but for the regions: decoded from the file where every region is one image the worker
+ * decodes (no renderer started) with no more pixels than the page has (what a slot is priced for),
+ * else rendered by pdftoppm, as it is too where decoding fails (a damaged stream).
+ */
+async function regionsImage(
+  file: string,
+  job: PageJob,
+  page: ExtractedPage,
+  regions: readonly ImageRegion[],
+  union: PixelRegion,
+  deadline: PageDeadline,
+): Promise<RenderedPage> {
+  const sources = regions.map((region) => region.source);
+  const decodable = sources.every(
+    (source) => source && source.image.width * source.image.height <= page.width * page.height,
+  );
+  const decoded =
+    decodable &&
+    (await deadline.stage('decode', async () => {
+      try {
+        const parts = await Promise.all(
+          regions.map(async (region, i) => {
+            const { image, ...drawn } = sources[i] as NonNullable<ImageRegion['source']>;
+            return { region, image: await decodeImage(image, region, drawn) };
+          }),
+        );
+        return { ...pasteRegions(union, parts), dpi: page.dpi };
+      } catch {
+        return undefined;
+      }
+    }));
+  if (decoded) return decoded;
+  const rendered = await deadline.stage('rasterize', (signal) =>
+    renderRegion(file, job.source.index, page.dpi, union, signal),
+  );
+  return regions.length > 1 ? { ...keepRegions(rendered, union, regions), dpi: rendered.dpi } : rendered;
+}
+
+/**
+ * OCR of a hybrid page's image regions in one pass (regionsImage), read by the engine the job
+ * names; words placed back on the page. Orientation is the page's, not checked per region.
  */
 async function readRegions(
   file: string,
   job: PageJob,
   page: ExtractedPage,
-  regions: readonly PixelRegion[],
+  regions: readonly ImageRegion[],
   deps: PipelineDeps,
   deadline: PageDeadline,
 ): Promise<{ readings: RegionReading[]; engine: Engine | undefined }> {
   if (regions.length === 0) return { readings: [], engine: undefined };
   const union = unionOf(regions);
-  const rendered = await deadline.stage('rasterize', (signal) =>
-    renderRegion(file, job.source.index, page.dpi, union, signal),
-  );
-  const kept = regions.length > 1 ? { ...keepRegions(rendered, union, regions), dpi: rendered.dpi } : rendered;
+  const kept = await regionsImage(file, job, page, regions, union, deadline);
   const prepared = await deadline.stage('preprocess', () => preprocess({ rendered: kept }, deps.maxPixels));
+  const { tesseract, paddle, regions: reader = tesseract } = deps.engines;
   const read = await readWithEngine(
     prepared,
     { ...job, formats: [] },
-    { engines: deps.engines, orientation: undefined },
+    { engines: { tesseract: reader, paddle }, orientation: undefined },
     (name, work) => deadline.stage(name, work),
   );
   const turned = read.page !== prepared;
