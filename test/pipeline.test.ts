@@ -176,39 +176,35 @@ describe('worker pipeline', () => {
     }
   });
 
-  test('a hybrid page whose image cannot be decoded here has it rendered instead, its layer read as it is', async () => {
+  /** A born-digital page of 12 lines with `count` gray images of 200 × 100 samples (`samples` each) drawn below them. */
+  async function hybridPage(name: string, count: number, samples: Buffer) {
     const doc = await PDFDocument.create();
     const page = doc.addPage([612, 792]);
     const font = await doc.embedFont(StandardFonts.Helvetica);
     const lines = wordLines(3, 12);
     lines.forEach((line, i) => page.drawText(line, { x: 72, y: 720 - i * 18, size: 11, font }));
-    // Flate data that inflates to a tenth of the 200 × 100 gray samples the image says it has.
-    const damaged = doc.context.register(
-      doc.context.flateStream(Buffer.alloc(2000, 128), {
-        Type: 'XObject',
-        Subtype: 'Image',
-        Width: 200,
-        Height: 100,
-        BitsPerComponent: 8,
-        ColorSpace: 'DeviceGray',
-      }),
-    );
-    page.node.setXObject(PDFName.of('Im'), damaged);
-    page.node.addContentStream(doc.context.register(doc.context.stream('q 288 0 0 144 72 200 cm /Im Do Q')));
-    const file = path.join(dir, 'damaged-image.pdf');
+    const draws = Array.from({ length: count }, (_, i) => {
+      const image = doc.context.register(
+        doc.context.flateStream(samples, {
+          Type: 'XObject',
+          Subtype: 'Image',
+          Width: 200,
+          Height: 100,
+          BitsPerComponent: 8,
+          ColorSpace: 'DeviceGray',
+        }),
+      );
+      page.node.setXObject(PDFName.of(`Im${i}`), image);
+      // Five to a row, 20 pt apart: separate regions.
+      return `q 80 0 0 40 ${72 + (i % 5) * 100} ${400 - Math.floor(i / 5) * 60} cm /Im${i} Do Q`;
+    });
+    page.node.addContentStream(doc.context.register(doc.context.stream(draws.join(' '))));
+    const file = path.join(dir, `${name}.pdf`);
     await writeFile(file, await doc.save());
-    const deps = {
-      rasterizer: createRasterizer('poppler'),
-      layers: new LayerWindows(1, 1),
-      engines: { tesseract: ocr },
-      orientation: undefined,
-      maxPixels: 40_000_000,
-      timeoutMs: 60_000,
-    };
     const job: PageJob = {
       documentId: randomUUID(),
       page: 1,
-      source: { file: 'damaged-image.pdf', kind: 'pdf', index: 1 },
+      source: { file: `${name}.pdf`, kind: 'pdf', index: 1 },
       languages: 'eng',
       dpi: 150,
       pixels: 1,
@@ -218,14 +214,41 @@ describe('worker pipeline', () => {
       tenant: OPEN_TENANT,
       priority: 'batch',
     };
-    const result = await recognizePage(job, file, deps);
+    const deps = {
+      rasterizer: createRasterizer('poppler'),
+      layers: new LayerWindows(1, 1),
+      engines: { tesseract: ocr },
+      orientation: undefined,
+      maxPixels: 40_000_000,
+      timeoutMs: 60_000,
+    };
+    return { result: await recognizePage(job, file, deps), lines };
+  }
+
+  test('a hybrid page whose image cannot be decoded here has it rendered instead, its layer read as it is', async () => {
+    // Flate data that inflates to a tenth of the 200 × 100 samples the image says it has.
+    const { result, lines } = await hybridPage('damaged-image', 1, Buffer.alloc(2000, 128));
     assert.equal(result.status, 'completed');
-    assert.deepEqual(
-      Object.keys(result.durations ?? {}).sort(),
-      ['decode', 'extract', 'preprocess', 'rasterize', 'ocr'].sort(),
-    );
+    assert.deepEqual(Object.keys(result.durations ?? {}).sort(), [
+      'decode',
+      'extract',
+      'ocr',
+      'preprocess',
+      'rasterize',
+    ]);
     assert.equal(result.method, 'text', 'a gray rectangle holds no words');
     assert.deepEqual(result.text.split(/\s+/).filter(Boolean), lines.join(' ').split(' '));
+  });
+
+  test('a hybrid page of many images has them rendered in one pass; of a few, decoded', async () => {
+    const gray = Buffer.alloc(200 * 100, 128);
+    const many = await hybridPage('many-images', 17, gray);
+    assert.deepEqual(Object.keys(many.result.durations ?? {}).sort(), ['extract', 'ocr', 'preprocess', 'rasterize']);
+    const few = await hybridPage('few-images', 16, gray);
+    assert.deepEqual(Object.keys(few.result.durations ?? {}).sort(), ['decode', 'extract', 'ocr', 'preprocess']);
+    for (const { result, lines } of [many, few]) {
+      assert.deepEqual(result.text.split(/\s+/).filter(Boolean), lines.join(' ').split(' '));
+    }
   });
 
   test('OCR works with the network unreachable', (t) => {

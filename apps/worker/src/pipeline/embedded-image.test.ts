@@ -7,7 +7,8 @@ import { deflateSync } from 'node:zlib';
 import { degrees, PDFDocument, PDFName, type PDFPage, type PDFRef } from 'pdf-lib';
 import sharp from 'sharp';
 import { decodeImage } from './embedded-image.js';
-import { placeImages } from './image-placement.js';
+import { composeImages, imageRegions } from './hybrid.js';
+import { placeImages, type PlacedRect } from './image-placement.js';
 import { pixelsOf } from './gray.js';
 import { renderRegion } from './rasterize.js';
 
@@ -85,7 +86,7 @@ async function differenceFromRender({ file, placed }: Awaited<ReturnType<typeof 
     height: Math.round((placed.y1 - placed.y0) * scale),
   };
   const { image, ...drawn } = placed.source;
-  const decoded = pixelsOf(await decodeImage(image, region, drawn));
+  const decoded = pixelsOf(composeImages(region, [{ at: region, image: await decodeImage(image, region, drawn) }]));
   const rendered = pixelsOf(await renderRegion(file, 1, DPI, region, new AbortController().signal));
   assert.equal(decoded.length, rendered.length);
   let sum = 0;
@@ -146,6 +147,17 @@ test('images decoded here show what pdftoppm renders: Flate plain and under PNG 
       },
     ],
     [
+      'Flate, RGB, under a soft mask fading it out to the right',
+      (doc) => {
+        const alpha = Buffer.alloc(WIDTH * HEIGHT);
+        for (let i = 0; i < alpha.length; i++) alpha[i] = 255 - Math.round(((i % WIDTH) / WIDTH) * 255);
+        return flate(doc, pattern(3), {
+          ColorSpace: 'DeviceRGB',
+          SMask: flate(doc, alpha, { ColorSpace: 'DeviceGray' }),
+        });
+      },
+    ],
+    [
       'a PNG through pdf-lib',
       async (doc) =>
         (
@@ -181,10 +193,59 @@ test('an image drawn upside down or mirrored is decoded as drawn; decoded the ot
   assert.ok((await differenceFromRender(wrong)) > 20, 'the check tells an upside-down image from an upright one');
 });
 
+test('overlapping images are laid over each other in the order drawn, through their soft masks, as rendered', async () => {
+  const doc = await PDFDocument.create();
+  const page = doc.addPage([400, 500]);
+  const under = flate(doc, pattern(3), { ColorSpace: 'DeviceRGB' });
+  // Over it, shifted by a third: opaque on the left, clear on the right.
+  const alpha = Buffer.alloc(WIDTH * HEIGHT);
+  for (let i = 0; i < alpha.length; i++) alpha[i] = i % WIDTH < WIDTH / 2 ? 255 : 0;
+  const dark = Buffer.alloc(WIDTH * HEIGHT, 40);
+  const over = flate(doc, dark, { ColorSpace: 'DeviceGray', SMask: flate(doc, alpha, { ColorSpace: 'DeviceGray' }) });
+  page.node.setXObject(PDFName.of('A'), under);
+  page.node.setXObject(PDFName.of('B'), over);
+  const draw = `q ${WIDTH} 0 0 ${HEIGHT} 100 300 cm /A Do Q q ${WIDTH} 0 0 ${HEIGHT} 140 320 cm /B Do Q`;
+  page.node.addContentStream(doc.context.register(doc.context.stream(draw)));
+  const file = path.join(dir, 'overlap.pdf');
+  await writeFile(file, await doc.save());
+  const [region] = imageRegions((await placeImages(file, 1)) ?? []);
+  assert.equal(region?.images?.length, 2);
+  const scale = DPI / 72;
+  const pixels = (rect: PlacedRect) => ({
+    x: Math.round(rect.x0 * scale),
+    y: Math.round(rect.y0 * scale),
+    width: Math.round((rect.x1 - rect.x0) * scale),
+    height: Math.round((rect.y1 - rect.y0) * scale),
+  });
+  const union = pixels(region);
+  const layers = async (images: NonNullable<NonNullable<typeof region>['images']>) =>
+    pixelsOf(
+      composeImages(
+        union,
+        await Promise.all(
+          images.map(async (image) => {
+            const { image: embedded, ...drawn } = image.source as NonNullable<typeof image.source>;
+            return { at: pixels(image), image: await decodeImage(embedded, pixels(image), drawn) };
+          }),
+        ),
+      ),
+    );
+  const rendered = pixelsOf(await renderRegion(file, 1, DPI, union, new AbortController().signal));
+  const difference = (a: Buffer) =>
+    a.reduce((sum, value, i) => sum + Math.abs(value - (rendered[i] as number)), 0) / a.length;
+  assert.ok(difference(await layers(region?.images ?? [])) < 6);
+  assert.ok(difference(await layers([...(region?.images ?? [])].reverse())) > 10, 'the other order would not match');
+});
+
 test('images only a renderer shows as drawn are left to it', async () => {
   const gray = { ColorSpace: 'DeviceGray' };
   const cases: Array<[string, Awaited<ReturnType<typeof placedOn>>]> = [
-    ['a soft mask', await placedOn((doc) => flate(doc, pattern(1), { ...gray, SMask: flate(doc, pattern(1), gray) }))],
+    [
+      'a pre-multiplied soft mask',
+      await placedOn((doc) =>
+        flate(doc, pattern(1), { ...gray, SMask: flate(doc, pattern(1), { ...gray, Matte: [0] }) }),
+      ),
+    ],
     [
       'a stencil mask',
       await placedOn((doc) => flate(doc, Buffer.alloc(WIDTH * HEIGHT), { ImageMask: true, BitsPerComponent: 1 })),

@@ -2,8 +2,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { runTool, type PageFormat, type WordResult } from '@pagefleet/shared';
-import { imageRegions } from './hybrid.js';
-import { placeImages, type ImageSource, type PlacedImage, type PlacedRect } from './image-placement.js';
+import { imageRegions, type ImageGroup } from './hybrid.js';
+import { placeImages, type ImageSource, type PlacedRect } from './image-placement.js';
 import { clampDpi, type PixelRegion } from './rasterize.js';
 import { judgeTextLayer, layerStats, MIN_TEXT_IMAGE_SIDE, type LayerVerdict, type PageImages } from './text-quality.js';
 import { displayedLayer, imageCoverage, type LayerWord, type PageRead, type TextLayer } from './text-layer.js';
@@ -34,8 +34,11 @@ export type Extraction =
       regions: ImageRegion[];
     };
 
-/** A region of a hybrid page to OCR, in its pixels: one image whose pixels are decoded here, or rendered. */
-export type ImageRegion = PixelRegion & { source?: ImageSource | undefined };
+/**
+ * A region of a hybrid page to OCR, in its pixels, with its images in the order they are drawn
+ * where the worker decodes every one of them (else it is rendered).
+ */
+export type ImageRegion = PixelRegion & { images?: Array<{ at: PixelRegion; source: ImageSource }> };
 
 /** The layer in the page's pixels at `dpi`: what pdftoppm would render, boxes clamped to the page. */
 function toPixels(layer: TextLayer, dpi: number): ExtractedPage {
@@ -74,7 +77,7 @@ function regionPixels(rect: PlacedRect, page: ExtractedPage): PixelRegion {
  * listed (drawn by a pattern, an annotation, a font), the whole page: its OCR then finds what the
  * images show, and never costs a word of the layer.
  */
-async function hybridRegions(pdf: string, page: number, layer: TextLayer): Promise<PlacedImage[]> {
+async function hybridRegions(pdf: string, page: number, layer: TextLayer): Promise<ImageGroup[]> {
   const placed = await placeImages(pdf, page);
   const regions = placed ? imageRegions(placed) : [];
   return regions.length > 0 ? regions : [{ x0: 0, y0: 0, x1: layer.width, y1: layer.height }];
@@ -108,7 +111,16 @@ export async function extractPage(
     verdict,
     page: pixels,
     regions: regions
-      .map((rect) => ({ ...regionPixels(rect, pixels), source: rect.source }))
+      .map((group): ImageRegion => {
+        const region = regionPixels(group, pixels);
+        const images = group.images ?? [];
+        const decodable = group.images !== undefined && images.every((image) => image.source !== undefined);
+        if (!decodable) return region;
+        return {
+          ...region,
+          images: images.map((image) => ({ at: regionPixels(image, pixels), source: image.source as ImageSource })),
+        };
+      })
       .filter((region) => region.width > 0 && region.height > 0),
   };
 }

@@ -10,46 +10,23 @@ const word = (text: string, x0: number, y0: number, x1: number, y1: number, conf
   bbox: { x0, y0, x1, y1 },
 });
 
-test('image regions: images too small for a line of text are left out, overlapping ones merged', () => {
-  assert.deepEqual(
-    imageRegions([
-      { x0: 10, y0: 10, x1: 18, y1: 18 },
-      { x0: 100, y0: 100, x1: 300, y1: 200 },
-      { x0: 250, y0: 150, x1: 400, y1: 260 },
-      { x0: 500, y0: 10, x1: 900, y1: 14 },
-      { x0: 50, y0: 600, x1: 200, y1: 700 },
-    ]),
-    [
-      { x0: 100, y0: 100, x1: 400, y1: 260 },
-      { x0: 50, y0: 600, x1: 200, y1: 700 },
-    ],
-  );
-  // A region of one image keeps where its pixels come from; merged, it is rendered.
-  const source = {
-    image: { filter: 'raw', width: 1, height: 1, channels: 1, bitsPerComponent: 8, data: Buffer.alloc(1) },
-    flip: false,
-    flop: false,
-  } as const;
-  assert.deepEqual(
-    imageRegions([
-      { x0: 100, y0: 100, x1: 300, y1: 200, source },
-      { x0: 250, y0: 150, x1: 400, y1: 260, source },
-      { x0: 50, y0: 600, x1: 200, y1: 700, source },
-    ]),
-    [
-      { x0: 100, y0: 100, x1: 400, y1: 260 },
-      { x0: 50, y0: 600, x1: 200, y1: 700, source },
-    ],
-  );
-  // A chain of overlaps merges into one region, whatever the order.
-  assert.equal(
-    imageRegions([
-      { x0: 0, y0: 0, x1: 20, y1: 20 },
-      { x0: 100, y0: 0, x1: 120, y1: 20 },
-      { x0: 15, y0: 0, x1: 105, y1: 20 },
-    ]).length,
-    1,
-  );
+test('image regions: images too small for a line of text are left out, overlapping ones merged with their images in drawing order', () => {
+  const [a, b, c] = [
+    { x0: 100, y0: 100, x1: 300, y1: 200 },
+    { x0: 250, y0: 150, x1: 400, y1: 260 },
+    { x0: 50, y0: 600, x1: 200, y1: 700 },
+  ];
+  assert.deepEqual(imageRegions([{ x0: 10, y0: 10, x1: 18, y1: 18 }, a, { x0: 500, y0: 10, x1: 900, y1: 14 }, c, b]), [
+    { x0: 100, y0: 100, x1: 400, y1: 260, images: [a, b] },
+    { x0: 50, y0: 600, x1: 200, y1: 700, images: [c] },
+  ]);
+  // A chain of overlaps merges into one region, whatever the order; its images stay in drawing order.
+  const chain = [
+    { x0: 0, y0: 0, x1: 20, y1: 20 },
+    { x0: 100, y0: 0, x1: 120, y1: 20 },
+    { x0: 15, y0: 0, x1: 105, y1: 20 },
+  ];
+  assert.deepEqual(imageRegions(chain), [{ x0: 0, y0: 0, x1: 120, y1: 20, images: chain }]);
 });
 
 test("a hybrid page: OCR's words the layer has are dropped, the rest go before the layer block below them", () => {

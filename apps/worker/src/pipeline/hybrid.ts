@@ -1,5 +1,7 @@
 import type { BoundingBox, WordResult } from '@pagefleet/shared';
-import type { PlacedImage } from './image-placement.js';
+import type { PlacedImage, PlacedRect } from './image-placement.js';
+import type { DecodedImage } from './embedded-image.js';
+import { pixelsOf } from './gray.js';
 import { encodePgm, type GrayImage } from './pgm.js';
 import type { PixelRegion } from './rasterize.js';
 import { layoutText, type PageLayout } from './reading-order.js';
@@ -11,29 +13,38 @@ import { MIN_TEXT_IMAGE_SIDE } from './text-quality.js';
  */
 const MAX_REGIONS = 256;
 
+/** A region of a page to OCR: the images it holds, in the order they are drawn. */
+export interface ImageGroup extends PlacedRect {
+  /** Undefined past MAX_REGIONS images, when the region is the rectangle holding them all. */
+  images?: PlacedImage[];
+}
+
 /**
  * The regions of a page to OCR beside its layer, in points: its images that could hold a line of
- * text, those that overlap or touch merged into one, so no part of the page is read twice. A
- * region of one image keeps its pixels' source; merged ones are rendered.
+ * text, those that overlap or touch merged into one, so no part of the page is read twice.
  */
-export function imageRegions(rects: readonly PlacedImage[]): PlacedImage[] {
-  let regions = rects
-    .filter((rect) => rect.x1 - rect.x0 >= MIN_TEXT_IMAGE_SIDE && rect.y1 - rect.y0 >= MIN_TEXT_IMAGE_SIDE)
-    .map((rect) => ({ ...rect }));
-  if (regions.length > MAX_REGIONS) {
+export function imageRegions(rects: readonly PlacedImage[]): ImageGroup[] {
+  const large = rects.filter(
+    (rect) => rect.x1 - rect.x0 >= MIN_TEXT_IMAGE_SIDE && rect.y1 - rect.y0 >= MIN_TEXT_IMAGE_SIDE,
+  );
+  if (large.length > MAX_REGIONS) {
     // Folded one by one: spreading hundreds of thousands of arguments would overflow the stack.
     return [
-      regions.reduce((all, rect) => ({
-        x0: Math.min(all.x0, rect.x0),
-        y0: Math.min(all.y0, rect.y0),
-        x1: Math.max(all.x1, rect.x1),
-        y1: Math.max(all.y1, rect.y1),
-      })),
+      large.reduce<PlacedRect>(
+        (all, rect) => ({
+          x0: Math.min(all.x0, rect.x0),
+          y0: Math.min(all.y0, rect.y0),
+          x1: Math.max(all.x1, rect.x1),
+          y1: Math.max(all.y1, rect.y1),
+        }),
+        { x0: Infinity, y0: Infinity, x1: -Infinity, y1: -Infinity },
+      ),
     ];
   }
+  let regions = large.map((rect, order) => ({ x0: rect.x0, y0: rect.y0, x1: rect.x1, y1: rect.y1, members: [order] }));
   for (let merged = true; merged;) {
     merged = false;
-    const out: PlacedImage[] = [];
+    const out: typeof regions = [];
     for (const rect of regions) {
       const into = out.find(
         (other) => rect.x0 <= other.x1 && other.x0 <= rect.x1 && rect.y0 <= other.y1 && other.y0 <= rect.y1,
@@ -43,15 +54,18 @@ export function imageRegions(rects: readonly PlacedImage[]): PlacedImage[] {
         continue;
       }
       merged = true;
-      delete into.source;
       into.x0 = Math.min(into.x0, rect.x0);
       into.y0 = Math.min(into.y0, rect.y0);
       into.x1 = Math.max(into.x1, rect.x1);
       into.y1 = Math.max(into.y1, rect.y1);
+      into.members.push(...rect.members);
     }
     regions = out;
   }
-  return regions;
+  return regions.map(({ members, ...rect }) => ({
+    ...rect,
+    images: members.sort((a, b) => a - b).map((order) => large[order] as PlacedImage),
+  }));
 }
 
 /** The smallest region holding all of `regions`. */
@@ -82,21 +96,28 @@ export function keepRegions(image: GrayImage, union: PixelRegion, regions: reado
 }
 
 /**
- * Images laid on a white image the size of `union` (which holds them all), each at its region:
- * the decoded images of a hybrid page, read in one pass as a render of their union would be.
+ * Images laid on a white image the size of `union` (which holds them all), each at its place, in
+ * the order given (the order they are drawn), each over what is under it where it has alpha: the
+ * decoded images of a hybrid page as a render of their union shows them, read in one pass.
  */
-export function pasteRegions(
+export function composeImages(
   union: PixelRegion,
-  parts: ReadonlyArray<{ region: PixelRegion; image: GrayImage }>,
+  parts: ReadonlyArray<{ at: PixelRegion; image: DecodedImage }>,
 ): GrayImage {
   const pixels = Buffer.alloc(union.width * union.height, 255);
-  for (const { region, image } of parts) {
-    const offset = image.pgm.length - image.width * image.height;
-    const x0 = Math.max(0, region.x - union.x);
-    const width = Math.min(image.width, union.width - x0);
-    for (let y = 0; y < image.height && region.y - union.y + y < union.height; y++) {
-      const start = offset + y * image.width;
-      image.pgm.copy(pixels, (region.y - union.y + y) * union.width + x0, start, start + width);
+  for (const { at, image } of parts) {
+    const { gray, alpha } = image;
+    const source = pixelsOf(gray);
+    const x0 = at.x - union.x;
+    for (let y = 0; y < gray.height; y++) {
+      const row = at.y - union.y + y;
+      if (row < 0 || row >= union.height) continue;
+      for (let x = Math.max(0, -x0); x < gray.width && x0 + x < union.width; x++) {
+        const from = y * gray.width + x;
+        const to = row * union.width + x0 + x;
+        const a = alpha ? (alpha[from] as number) : 255;
+        pixels[to] = Math.round(((source[from] as number) * a + (pixels[to] as number) * (255 - a)) / 255);
+      }
     }
   }
   return encodePgm(pixels, union.width, union.height);
