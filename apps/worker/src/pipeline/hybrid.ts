@@ -109,14 +109,22 @@ export function composeImages(
     const { gray, alpha } = image;
     const source = pixelsOf(gray);
     const x0 = at.x - union.x;
+    const from = Math.max(0, -x0);
+    const to = Math.min(gray.width, union.width - x0);
     for (let y = 0; y < gray.height; y++) {
       const row = at.y - union.y + y;
-      if (row < 0 || row >= union.height) continue;
-      for (let x = Math.max(0, -x0); x < gray.width && x0 + x < union.width; x++) {
-        const from = y * gray.width + x;
-        const to = row * union.width + x0 + x;
-        const a = alpha ? (alpha[from] as number) : 255;
-        pixels[to] = Math.round(((source[from] as number) * a + (pixels[to] as number) * (255 - a)) / 255);
+      if (row < 0 || row >= union.height || to <= from) continue;
+      const start = y * gray.width;
+      const out = row * union.width + x0;
+      if (!alpha) {
+        // Opaque: the row as it is (most images; a figure's 600 rows in well under a millisecond).
+        source.copy(pixels, out + from, start + from, start + to);
+        continue;
+      }
+      for (let x = from; x < to; x++) {
+        const a = alpha[start + x] as number;
+        const under = pixels[out + x] as number;
+        pixels[out + x] = Math.round(((source[start + x] as number) * a + under * (255 - a)) / 255);
       }
     }
   }
