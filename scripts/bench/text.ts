@@ -26,6 +26,9 @@ const { values: args } = parseArgs({
     'doc-pages': { type: 'string', default: '12' },
     // Only these sets (comma-separated names), and nothing written: for comparing one change.
     sets: { type: 'string' },
+    // Runs of each set, default and forceOcr=true in turn; the medians are reported (run to run,
+    // this machine's times move by a quarter).
+    runs: { type: 'string', default: '1' },
   },
 });
 const only = args.sets?.split(',');
@@ -173,6 +176,10 @@ const fleet = (set: BenchSet, fields: Record<string, string>) =>
     fields,
   });
 
+/** The run of median seconds (the lower middle one of an even count). */
+const medianRun = (list: FleetRun[]) =>
+  [...list].sort((a, b) => a.seconds - b.seconds)[Math.floor((list.length - 1) / 2)] as FleetRun;
+
 /** The words of one page as `pdftotext -bbox` writes them: the layer's words, one by one. */
 function pdftotextWords(file: string, page: number): string[] {
   const n = String(page);
@@ -279,7 +286,15 @@ for (const set of sets.filter((candidate) => !only || only.includes(candidate.na
   console.log(`\n${set.name}: ${set.describe}; ${set.pageCount} pages`);
   const pdftotextSeconds = await runPdftotext(set.documents);
   console.log(`  pdftotext alone ×${cpus}: ${pdftotextSeconds.toFixed(2)} s`);
-  const text = await fleet(set, {});
+  const runs: Array<{ text: FleetRun; ocr: FleetRun }> = [];
+  for (let run = 1; run <= Number(args.runs); run++) {
+    const text = await fleet(set, {});
+    const ocr = await fleet(set, { forceOcr: 'true' });
+    console.log(`  run ${run}: default ${text.seconds.toFixed(2)} s, forceOcr=true ${ocr.seconds.toFixed(1)} s`);
+    runs.push({ text, ocr });
+  }
+  const text = medianRun(runs.map((run) => run.text));
+  const ocr = medianRun(runs.map((run) => run.ocr));
   const methods = text.pages.reduce<Record<string, number>>(
     (counts, page) => ({ ...counts, [page.method ?? 'failed']: (counts[page.method ?? 'failed'] ?? 0) + 1 }),
     {},
@@ -290,7 +305,6 @@ for (const set of sets.filter((candidate) => !only || only.includes(candidate.na
   console.log(
     `  pagefleet default: ${text.seconds.toFixed(2)} s, ${text.pagesPerMinute.toFixed(0)} pages/min, methods ${JSON.stringify(methods)}, worker peak ${MB(text.workerPeakBytes)} MB, queue ${(queueSecondsPerPage * 1000).toFixed(0)} ms/page`,
   );
-  const ocr = await fleet(set, { forceOcr: 'true' });
   console.log(
     `  pagefleet forceOcr=true: ${ocr.seconds.toFixed(1)} s, ${ocr.pagesPerMinute.toFixed(1)} pages/min, worker peak ${MB(ocr.workerPeakBytes)} MB`,
   );
@@ -318,6 +332,7 @@ for (const set of sets.filter((candidate) => !only || only.includes(candidate.na
       workerPeakBytes: ocr.workerPeakBytes,
       stageSecondsPerPage: ocr.stageSecondsPerPage,
     },
+    runs: { default: runs.map((run) => run.text.seconds), forceOcr: runs.map((run) => run.ocr.seconds) },
     speedup: ocr.seconds / text.seconds,
     overLimit: text.seconds / limitSeconds,
     textPages: errors,
@@ -339,6 +354,7 @@ const measured = {
   machine: { cpus, memoryBytes: os.totalmem(), node: process.version },
   dpi: config.DEFAULT_DPI,
   engine: config.OCR_ENGINE,
+  runs: Number(args.runs),
   sets: report,
   windows: windowRows,
 };
@@ -351,7 +367,7 @@ const rows = report.map(
         ', ',
       )} | ${r.pdftotextSeconds.toFixed(2)} | ${(r.queueSecondsPerPage * 1000).toFixed(0)} ms | ${r.default.seconds.toFixed(2)} (${r.default.pagesPerMinute.toFixed(0)}/min) | ${r.forceOcr.seconds.toFixed(1)} (${r.forceOcr.pagesPerMinute.toFixed(1)}/min) | ${r.speedup.toFixed(1)}× | ${r.overLimit.toFixed(2)}× | ${MB(r.default.workerPeakBytes)} / ${MB(r.forceOcr.workerPeakBytes)} MB | ${r.textPages.maxCer.toFixed(4)} | ${r.imageTextRecall.default === undefined ? '–' : `${percent(r.imageTextRecall.default)} / ${percent(r.imageTextRecall.forceOcr ?? 0)}`} |`,
 );
-const table = `Measured ${measured.measuredAt} by \`npm run bench\` (\`bench:text\`) on ${cpus} CPUs, Node ${process.version}, ${config.DEFAULT_DPI} DPI, engine ${config.OCR_ENGINE}; one worker with one slot per CPU, every document submitted at once. Raw figures: [text-layer.json](text-layer.json).
+const table = `Measured ${measured.measuredAt} by \`npm run bench\` (\`bench:text\`) on ${cpus} CPUs, Node ${process.version}, ${config.DEFAULT_DPI} DPI, engine ${config.OCR_ENGINE}; one worker with one slot per CPU, every document submitted at once; ${args.runs} run(s) of each set, default and forceOcr=true in turn, medians shown. Raw figures, every run: [text-layer.json](text-layer.json).
 
 | set | pages | read as | pdftotext alone, s | queue per page | default, s | forceOcr=true, s | default vs forceOcr | default ÷ (pdftotext + queue) | worker peak RSS, default / forceOcr | layer words: CER vs pdftotext, max | words inside images found, default / forceOcr |
 |---|---|---|---|---|---|---|---|---|---|---|---|
