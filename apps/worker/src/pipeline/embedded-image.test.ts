@@ -7,7 +7,7 @@ import { deflateSync } from 'node:zlib';
 import { degrees, PDFDocument, PDFName, type PDFPage, type PDFRef } from 'pdf-lib';
 import sharp from 'sharp';
 import { decodeImage } from './embedded-image.js';
-import { composeImages, imageRegions } from './hybrid.js';
+import { imageRegions, layImage, whiteImage } from './hybrid.js';
 import { placeImages, type PlacedRect } from './image-placement.js';
 import { pixelsOf } from './gray.js';
 import { renderRegion } from './rasterize.js';
@@ -86,7 +86,9 @@ async function differenceFromRender({ file, placed }: Awaited<ReturnType<typeof 
     height: Math.round((placed.y1 - placed.y0) * scale),
   };
   const { image, ...drawn } = placed.source;
-  const decoded = pixelsOf(composeImages(region, [{ at: region, image: await decodeImage(image, region, drawn) }]));
+  const canvas = whiteImage(region);
+  layImage(canvas, region, region, await decodeImage(image, region, drawn));
+  const decoded = pixelsOf(canvas);
   const rendered = pixelsOf(await renderRegion(file, 1, DPI, region, new AbortController().signal));
   assert.equal(decoded.length, rendered.length);
   let sum = 0;
@@ -218,18 +220,14 @@ test('overlapping images are laid over each other in the order drawn, through th
     height: Math.round((rect.y1 - rect.y0) * scale),
   });
   const union = pixels(region);
-  const layers = async (images: NonNullable<NonNullable<typeof region>['images']>) =>
-    pixelsOf(
-      composeImages(
-        union,
-        await Promise.all(
-          images.map(async (image) => {
-            const { image: embedded, ...drawn } = image.source as NonNullable<typeof image.source>;
-            return { at: pixels(image), image: await decodeImage(embedded, pixels(image), drawn) };
-          }),
-        ),
-      ),
-    );
+  const layers = async (images: NonNullable<NonNullable<typeof region>['images']>) => {
+    const canvas = whiteImage(union);
+    for (const image of images) {
+      const { image: embedded, ...drawn } = image.source as NonNullable<typeof image.source>;
+      layImage(canvas, union, pixels(image), await decodeImage(embedded, pixels(image), drawn));
+    }
+    return pixelsOf(canvas);
+  };
   const rendered = pixelsOf(await renderRegion(file, 1, DPI, union, new AbortController().signal));
   const difference = (a: Buffer) =>
     a.reduce((sum, value, i) => sum + Math.abs(value - (rendered[i] as number)), 0) / a.length;

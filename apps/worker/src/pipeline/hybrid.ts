@@ -95,40 +95,38 @@ export function keepRegions(image: GrayImage, union: PixelRegion, regions: reado
   return encodePgm(pixels, width, height);
 }
 
+/** A white image the size of `union`, on which a hybrid page's decoded images are laid (`layImage`). */
+export const whiteImage = (union: PixelRegion): GrayImage =>
+  encodePgm(Buffer.alloc(union.width * union.height, 255), union.width, union.height);
+
 /**
- * Images laid on a white image the size of `union` (which holds them all), each at its place, in
- * the order given (the order they are drawn), each over what is under it where it has alpha: the
- * decoded images of a hybrid page as a render of their union shows them, read in one pass.
+ * `image` laid on `canvas` (the rectangle `union` of the page) at its place `at`, over what is
+ * under it where it has alpha. Laid in the order they are drawn, a hybrid page's decoded images
+ * show as a render of their union shows them, and are read in one pass.
  */
-export function composeImages(
-  union: PixelRegion,
-  parts: ReadonlyArray<{ at: PixelRegion; image: DecodedImage }>,
-): GrayImage {
-  const pixels = Buffer.alloc(union.width * union.height, 255);
-  for (const { at, image } of parts) {
-    const { gray, alpha } = image;
-    const source = pixelsOf(gray);
-    const x0 = at.x - union.x;
-    const from = Math.max(0, -x0);
-    const to = Math.min(gray.width, union.width - x0);
-    for (let y = 0; y < gray.height; y++) {
-      const row = at.y - union.y + y;
-      if (row < 0 || row >= union.height || to <= from) continue;
-      const start = y * gray.width;
-      const out = row * union.width + x0;
-      if (!alpha) {
-        // Opaque: the row as it is (most images; a figure's 600 rows in well under a millisecond).
-        source.copy(pixels, out + from, start + from, start + to);
-        continue;
-      }
-      for (let x = from; x < to; x++) {
-        const a = alpha[start + x] as number;
-        const under = pixels[out + x] as number;
-        pixels[out + x] = Math.round(((source[start + x] as number) * a + under * (255 - a)) / 255);
-      }
+export function layImage(canvas: GrayImage, union: PixelRegion, at: PixelRegion, image: DecodedImage): void {
+  const pixels = pixelsOf(canvas);
+  const { gray, alpha } = image;
+  const source = pixelsOf(gray);
+  const x0 = at.x - union.x;
+  const from = Math.max(0, -x0);
+  const to = Math.min(gray.width, union.width - x0);
+  for (let y = 0; y < gray.height; y++) {
+    const row = at.y - union.y + y;
+    if (row < 0 || row >= union.height || to <= from) continue;
+    const start = y * gray.width;
+    const out = row * union.width + x0;
+    if (!alpha) {
+      // Opaque: the row as it is (most images; a figure's 600 rows in well under a millisecond).
+      source.copy(pixels, out + from, start + from, start + to);
+      continue;
+    }
+    for (let x = from; x < to; x++) {
+      const a = alpha[start + x] as number;
+      const under = pixels[out + x] as number;
+      pixels[out + x] = Math.round(((source[start + x] as number) * a + under * (255 - a)) / 255);
     }
   }
-  return encodePgm(pixels, union.width, union.height);
 }
 
 /** What OCR read in one region of the page: its blocks, boxes in the page's pixels. */

@@ -1,6 +1,14 @@
 import type { BoundingBox, Engine, PageJob, PageResult } from '@pagefleet/shared';
 import { PageDeadline } from './deadline.js';
-import { composeImages, keepRegions, mergeReadings, readingsByRegion, unionOf, type RegionReading } from './hybrid.js';
+import {
+  keepRegions,
+  layImage,
+  mergeReadings,
+  readingsByRegion,
+  unionOf,
+  whiteImage,
+  type RegionReading,
+} from './hybrid.js';
 import { decodeImage } from './embedded-image.js';
 import type { LayerWindows } from './layer-windows.js';
 import { meanConfidence, type OcrEngine, type OcrOutput } from './ocr.js';
@@ -206,13 +214,13 @@ async function regionsImage(
     decodable &&
     (await deadline.stage('decode', async () => {
       try {
-        const parts = [];
-        // One at a time: a page of many images holds one decoded at once beside the result.
+        const canvas = whiteImage(union);
+        // One at a time, each laid as it is decoded: the page holds one decoded image beside the canvas.
         for (const { at, source } of images) {
           const { image, ...drawn } = source;
-          parts.push({ at, image: await decodeImage(image, at, drawn) });
+          layImage(canvas, union, at, await decodeImage(image, at, drawn));
         }
-        return { ...composeImages(union, parts), dpi: page.dpi };
+        return { ...canvas, dpi: page.dpi };
       } catch {
         return undefined;
       }
