@@ -98,6 +98,7 @@ export class OcrPool implements OcrEngine {
   private readonly idle: Slot[] = [];
   private readonly waiters: Array<(slot: Slot | undefined) => void> = [];
   private created = 0;
+  private closed = false;
   private readonly tessdata: LanguageFolder;
 
   constructor(private readonly options: OcrPoolOptions) {
@@ -163,6 +164,7 @@ export class OcrPool implements OcrEngine {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     const slots = this.idle.splice(0);
     await Promise.all(slots.map((slot) => slot.tesseract.terminate()));
     await this.tessdata.remove();
@@ -191,6 +193,11 @@ export class OcrPool implements OcrEngine {
 
   /** A thread whose recognize threw may be in any state: it is replaced, like one past its limits. */
   private release(slot: Slot, healthy: boolean): void {
+    if (this.closed) {
+      this.created--;
+      void slot.tesseract.terminate().catch(() => undefined);
+      return;
+    }
     const reason = healthy ? recycleReason(slot, this.options) : undefined;
     if (!healthy || reason) {
       if (reason)
@@ -223,6 +230,11 @@ export class OcrPool implements OcrEngine {
       // crashes the process; the job's own promise rejects either way.
       errorHandler: () => undefined,
     });
+    if (this.closed) {
+      // Closed while it started (a worker stopped during its warm-up): a live thread keeps the process up.
+      await tesseract.terminate();
+      throw new Error('the OCR pool closed while a thread started');
+    }
     const slot: Slot = { tesseract, languages, pages: 0, heapBytes: 0 };
     // tesseract.js keeps its thread on an untyped `worker` field.
     const thread = (tesseract as unknown as { worker: Thread }).worker;
