@@ -66,6 +66,7 @@ export function createRegionEngine(
     // Read as the command reads them: it has no deskew step.
     deskew: false,
     compileAhead: true,
+    unref: true,
     maxPages: config.OCR_MAX_PAGES,
     maxHeapBytes: config.OCR_MAX_HEAP,
     log,

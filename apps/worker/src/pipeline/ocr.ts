@@ -76,6 +76,11 @@ export interface OcrPoolOptions extends RecycleLimits {
    * process's: for a pool whose threads are its process's only WebAssembly.
    */
   compileAhead?: boolean;
+  /**
+   * The threads do not keep the process up: helpers beside the process's own work (hybrid pages'
+   * images), which a worker stopped without closing its engines must not outlive.
+   */
+  unref?: boolean;
   log: Logger;
   /** Told of every thread replaced: past its limits, or after a page failed in it. */
   onRecycle?: (reason: 'pages' | 'heap' | 'failure') => void;
@@ -238,6 +243,7 @@ export class OcrPool implements OcrEngine {
     const slot: Slot = { tesseract, languages, pages: 0, heapBytes: 0 };
     // tesseract.js keeps its thread on an untyped `worker` field.
     const thread = (tesseract as unknown as { worker: Thread }).worker;
+    if (this.options.unref) thread.unref();
     thread.on('message', (message: { pagefleetHeapBytes?: unknown }) => {
       if (typeof message?.pagefleetHeapBytes === 'number') slot.heapBytes = message.pagefleetHeapBytes;
     });
