@@ -104,6 +104,7 @@ export class OcrPool implements OcrEngine {
   private readonly waiters: Array<(slot: Slot | undefined) => void> = [];
   private created = 0;
   private closed = false;
+  private readonly starting = new Set<Promise<Slot>>();
   private readonly tessdata: LanguageFolder;
 
   constructor(private readonly options: OcrPoolOptions) {
@@ -170,6 +171,9 @@ export class OcrPool implements OcrEngine {
 
   async close(): Promise<void> {
     this.closed = true;
+    // A thread still starting is waited for (it terminates itself, seeing the pool closed): its
+    // language data must not go from under it, or it fails to start and is never terminated.
+    await Promise.allSettled(this.starting);
     const slots = this.idle.splice(0);
     await Promise.all(slots.map((slot) => slot.tesseract.terminate()));
     await this.tessdata.remove();
@@ -180,11 +184,15 @@ export class OcrPool implements OcrEngine {
     if (same >= 0) return this.idle.splice(same, 1)[0] as Slot;
     if (this.created < this.options.slots) {
       this.created++;
+      const starting = this.start(languages);
+      this.starting.add(starting);
       try {
-        return await this.start(languages);
+        return await starting;
       } catch (err) {
         this.created--;
         throw err;
+      } finally {
+        this.starting.delete(starting);
       }
     }
     const other = this.idle.pop() ?? (await new Promise<Slot | undefined>((resolve) => this.waiters.push(resolve)));
@@ -243,10 +251,11 @@ export class OcrPool implements OcrEngine {
     const slot: Slot = { tesseract, languages, pages: 0, heapBytes: 0 };
     // tesseract.js keeps its thread on an untyped `worker` field.
     const thread = (tesseract as unknown as { worker: Thread }).worker;
-    if (this.options.unref) thread.unref();
     thread.on('message', (message: { pagefleetHeapBytes?: unknown }) => {
       if (typeof message?.pagefleetHeapBytes === 'number') slot.heapBytes = message.pagefleetHeapBytes;
     });
+    // After the listener: adding one refs the thread's port again.
+    if (this.options.unref) thread.unref();
     return slot;
   }
 }
