@@ -9,6 +9,8 @@ import type { DocumentState, PageResult } from '@pagefleet/shared';
 import { LayerWindows } from '../apps/worker/src/pipeline/layer-windows.js';
 import { cer, scannedPage, textPage, wordLines } from '../scripts/lib/fixtures.js';
 import { figure, layeredPdf } from '../scripts/lib/text-pdfs.js';
+import { until } from '../scripts/lib/until.js';
+import { scrape, valueOf } from './support/prometheus.js';
 import { finished, startStack, type Stack } from './support/stack.js';
 
 const TEXT = [wordLines(1, 10), wordLines(2, 10)];
@@ -148,6 +150,14 @@ describe('text layers: read what is written, OCR what is drawn', () => {
         Number(new RegExp(`^pagefleet_image_regions_read_total\\{by="${by}"\\} (\\d+)`, 'm').exec(metrics)?.[1] ?? 0);
       return { thread: count('thread'), command: count('command') };
     };
+    // The threads start beside the worker's first pages; until they have, the command reads.
+    await until('a region thread per slot to start', async () => {
+      const samples = await scrape(`http://127.0.0.1:${workerPort}`);
+      const slots = samples
+        .filter((sample) => sample.name === 'pagefleet_worker_slots')
+        .reduce((sum, sample) => sum + sample.value, 0);
+      return slots > 0 && valueOf(samples, 'pagefleet_image_region_threads') === slots ? true : undefined;
+    });
     const readBefore = await regionsRead();
     const response = await stack.submit([{ name: 'illustrated.pdf', data: illustrated }], {
       outputs: 'text,json,pdf,hocr',

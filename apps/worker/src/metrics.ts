@@ -30,6 +30,7 @@ export interface WorkerMetrics {
   stalled: Counter<'queue'>;
   recycles: Counter<'reason'>;
   imageRegions: Counter<'by'>;
+  regionThreads: Gauge;
   watchdog: Counter<'queue' | 'action'>;
   slots: Gauge<'queue'>;
   busySlots: Gauge<'queue'>;
@@ -162,6 +163,11 @@ export function createWorkerMetrics(busy: () => Map<string, number>): WorkerMetr
       name: 'pagefleet_image_regions_read_total',
       help: "Hybrid pages' images OCRed where pages are read by Tesseract's command, by what read them: thread (a warm tesseract.js thread, planned by memory) or command (every thread busy, the image past their pixels, or none planned).",
       labelNames: ['by'],
+      registers,
+    }),
+    regionThreads: new Gauge({
+      name: 'pagefleet_image_region_threads',
+      help: "Threads kept for hybrid pages' images that have started and read them (the plan's regionThreads once the worker has warmed up; until then, the command reads every image).",
       registers,
     }),
     slots: new Gauge({

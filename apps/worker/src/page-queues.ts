@@ -31,14 +31,17 @@ export class PageQueues {
       onRecycle: (reason: 'pages' | 'heap' | 'failure') => void;
       /** A hybrid page's images were read by a thread kept for them, or by Tesseract's command. */
       onRegionRead: (by: 'thread' | 'command') => void;
+      /** Threads for those images started so far. */
+      onRegionThreads: (started: number) => void;
     },
   ) {
-    const { onRecycle, onRegionRead } = hooks;
+    const { onRecycle, onRegionRead, onRegionThreads } = hooks;
     const regions =
       plan.regionThreads &&
       createRegionEngine(config, plan.regionThreads, log.child({ engine: 'regions' }), {
         onRecycle,
         onRead: onRegionRead,
+        onStarted: onRegionThreads,
       });
     this.engines = new Map(
       plan.queues.map(({ queue, slots }) => [

@@ -159,6 +159,7 @@ export async function runWorker(config: Config, log: Logger, plan?: CapacityPlan
   const pages: PageQueues = new PageQueues(capacity, config, log, {
     onRecycle: (reason) => metrics.recycles.inc({ reason }),
     onRegionRead: (by) => metrics.imageRegions.inc({ by }),
+    onRegionThreads: (started) => metrics.regionThreads.set(started),
   });
   const metrics = createWorkerMetrics(() => pages.busy());
   metrics.memoryBudget.set(capacity.budgetBytes);

@@ -3,7 +3,7 @@ import { NativeOcr } from './native-ocr.js';
 import { OcrPool, type OcrEngine, type OcrPoolOptions } from './ocr.js';
 import { PaddleOcr } from './paddle/engine.js';
 import type { PageEngines } from './page.js';
-import { RegionOcr } from './region-ocr.js';
+import { RegionOcr, type RegionHooks } from './region-ocr.js';
 
 type EngineConfig = Pick<
   Config,
@@ -56,7 +56,7 @@ export function createRegionEngine(
   config: EngineConfig,
   planned: { count: number; maxPixels: number },
   log: Logger,
-  hooks: { onRecycle?: OcrPoolOptions['onRecycle']; onRead?: ConstructorParameters<typeof RegionOcr>[4] } = {},
+  hooks: Pick<RegionHooks, 'onRead' | 'onStarted'> & { onRecycle?: OcrPoolOptions['onRecycle'] } = {},
 ): RegionOcr | undefined {
   if (config.OCR_ENGINE !== 'native' || !onPath('tesseract')) return undefined;
   const threads = new OcrPool({
@@ -73,7 +73,12 @@ export function createRegionEngine(
     ...(hooks.onRecycle ? { onRecycle: hooks.onRecycle } : {}),
   });
   const command = new NativeOcr({ tessdataDir: config.TESSDATA_DIR, model: config.OCR_MODEL });
-  return new RegionOcr(threads, planned.count, command, planned.maxPixels, hooks.onRead);
+  return new RegionOcr(threads, planned.count, command, planned.maxPixels, {
+    ...(hooks.onRead ? { onRead: hooks.onRead } : {}),
+    ...(hooks.onStarted ? { onStarted: hooks.onStarted } : {}),
+    onStartFailed: (err) =>
+      log.error({ err }, "a thread for hybrid pages' images did not start: the command reads them"),
+  });
 }
 
 /**

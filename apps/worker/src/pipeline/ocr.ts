@@ -69,8 +69,8 @@ export interface OcrPoolOptions extends RecycleLimits {
   /** Tesseract straightens a skewed page (rotateAuto) before reading it. */
   deskew: boolean;
   /**
-   * Tesseract's WebAssembly compiled whole by V8's optimizing compiler as a thread starts (about 2 s
-   * of CPU and 25 MB), not function by function as pages first call them and re-optimized as they
+   * Tesseract's WebAssembly compiled whole by V8's optimizing compiler as a thread starts (3–3.5 s of
+   * one CPU and 25 MB), not function by function as pages first call them and re-optimized as they
    * run hot: its first pages read as fast as its hundredth (60–80 ms against 150–320 ms for a
    * figure's first reads here, more while the CPUs are busy with other slots). V8's flags are the
    * process's: for a pool whose threads are its process's only WebAssembly.
@@ -231,6 +231,9 @@ export class OcrPool implements OcrEngine {
     if (this.options.compileAhead) {
       v8.setFlagsFromString('--no-liftoff');
       v8.setFlagsFromString('--no-wasm-lazy-compilation');
+      // One compiling thread: V8 otherwise gives the compile every core (2 s of both here) as a
+      // worker starts, and its first pages, read meanwhile by the command, wait for it.
+      v8.setFlagsFromString('--wasm-num-compilation-tasks=1');
     }
     // Loaded on first use: a worker with the native engine never needs it (it would stay resident).
     const { createWorker, OEM } = await import('tesseract.js');

@@ -3,8 +3,8 @@ import { test } from 'node:test';
 import type { OcrEngine, OcrOutput } from './ocr.js';
 import { RegionOcr } from './region-ocr.js';
 
-/** An engine that answers when told to, and says who read what. */
-function engine(name: string, log: string[]) {
+/** An engine that answers when told to, and says who read what; its warm-up fails where `broken`. */
+function engine(name: string, log: string[], broken = false) {
   const pending: Array<() => void> = [];
   const ocr: OcrEngine = {
     recognize: (page) => {
@@ -13,7 +13,7 @@ function engine(name: string, log: string[]) {
         pending.push(() => resolve({ text: name, confidence: 90, words: [], blocks: [], formats: {} })),
       );
     },
-    warmUp: () => Promise.resolve(),
+    warmUp: () => (broken ? Promise.reject(new Error(`${name} did not start`)) : Promise.resolve()),
     close: () => Promise.resolve(),
   };
   return { ocr, finishAll: () => pending.splice(0).forEach((finish) => finish()) };
@@ -26,7 +26,13 @@ test('hybrid pages’ images go to a free thread; to the command when every thre
   const log: string[] = [];
   const threads = engine('thread', log);
   const command = engine('command', log);
-  const regions = new RegionOcr(threads.ocr, 2, command.ocr, 1_000_000);
+  let bothStarted = () => undefined as void;
+  const started = new Promise<void>((resolve) => (bothStarted = resolve));
+  const regions = new RegionOcr(threads.ocr, 2, command.ocr, 1_000_000, {
+    onStarted: (count) => count === 2 && bothStarted(),
+  });
+  await regions.warmUp('eng');
+  await started;
   const first = regions.recognize(image(1000, 500), 'eng', signal);
   const second = regions.recognize(image(1000, 600), 'eng', signal);
   const third = regions.recognize(image(1000, 700), 'eng', signal);
@@ -43,4 +49,19 @@ test('hybrid pages’ images go to a free thread; to the command when every thre
   assert.equal(log.at(-1), 'thread 1000x800');
   threads.finishAll();
   await again;
+});
+
+test('until the threads have started, and where they cannot, the command reads every image', async () => {
+  const log: string[] = [];
+  const failures: unknown[] = [];
+  const threads = engine('thread', log, true);
+  const command = engine('command', log);
+  const regions = new RegionOcr(threads.ocr, 1, command.ocr, 1_000_000, { onStartFailed: (err) => failures.push(err) });
+  const before = regions.recognize(image(1000, 500), 'eng', signal);
+  await regions.warmUp('eng');
+  const after = regions.recognize(image(1000, 600), 'eng', signal);
+  assert.deepEqual(log, ['command 1000x500', 'command 1000x600']);
+  assert.match(String(failures[0]), /thread did not start/);
+  command.finishAll();
+  await Promise.all([before, after]);
 });
