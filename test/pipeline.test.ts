@@ -36,6 +36,15 @@ describe('worker pipeline', () => {
     maxHeapBytes: 2 ** 30,
     log: silent,
   });
+  /** What recognizePage reads a page with here: poppler, one window of layers, the pool's thread. */
+  const pipelineDeps = (timeoutMs: number) => ({
+    rasterizer: createRasterizer('poppler'),
+    layers: new LayerWindows(1, 1),
+    engines: { tesseract: ocr },
+    orientation: undefined,
+    maxPixels: 40_000_000,
+    timeoutMs,
+  });
   before(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'pagefleet-pipeline-'));
     const page = await textPage(LINES);
@@ -120,14 +129,7 @@ describe('worker pipeline', () => {
   test('past PAGE_TIMEOUT_MS the rasterizer child is killed and the attempt says it timed out rasterizing', async () => {
     const slow = path.join(dir, 'slow.pdf');
     await writeFile(slow, slowPdf());
-    const deps = {
-      rasterizer: createRasterizer('poppler'),
-      layers: new LayerWindows(1, 1),
-      engines: { tesseract: ocr },
-      orientation: undefined,
-      maxPixels: 40_000_000,
-      timeoutMs: 1000,
-    };
+    const deps = pipelineDeps(1000);
     const job: PageJob = {
       documentId: randomUUID(),
       page: 1,
@@ -214,14 +216,7 @@ describe('worker pipeline', () => {
       tenant: OPEN_TENANT,
       priority: 'batch',
     };
-    const deps = {
-      rasterizer: createRasterizer('poppler'),
-      layers: new LayerWindows(1, 1),
-      engines: { tesseract: ocr },
-      orientation: undefined,
-      maxPixels: 40_000_000,
-      timeoutMs: 60_000,
-    };
+    const deps = pipelineDeps(60_000);
     return { result: await recognizePage(job, file, deps), lines };
   }
 

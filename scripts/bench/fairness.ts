@@ -17,6 +17,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { pageJobId, QUEUES, type DocumentState } from '@pagefleet/shared';
 import { writeBenchSection } from './lib/doc-section.js';
+import { medianBy } from './lib/median.js';
 import { startApp, waitReady, type AppProcess } from '../lib/apps.js';
 import { scannedPage, wordLines } from '../lib/fixtures.js';
 import { freePort, startRedisServer } from '../lib/redis-server.js';
@@ -276,11 +277,6 @@ const scenarios: Scenario[] = [
     pages: SCANS,
   },
 ];
-
-/** The median run by `value` (the upper one of an even count). */
-function medianBy<T>(runs: readonly T[], value: (run: T) => number): T {
-  return [...runs].sort((x, y) => value(x) - value(y))[Math.floor(runs.length / 2)] as T;
-}
 
 const byRate = (run: { pagesPerMinute: number }) => run.pagesPerMinute;
 const medianCpu = (runs: ReadonlyArray<{ cpuMsPerPage: number }>) =>

@@ -12,6 +12,7 @@ import { loadConfig } from '@pagefleet/shared';
 import { FIXTURE_DPI } from '../lib/fixtures.js';
 import { startRedisServer } from '../lib/redis-server.js';
 import { runFleet } from './lib/fleet.js';
+import { medianBy } from './lib/median.js';
 import { nativeTessdata, runNative } from './lib/native.js';
 import { renderScaleReport, type ScaleReport, type ScaleRun } from './lib/scale-report.js';
 import { generateScans } from './lib/scans.js';
@@ -75,8 +76,7 @@ if (!tessdata) console.log('native tesseract is not installed (apt-get install t
 
 /** The run of median throughput, with every run's pages/min beside it. */
 function median(runs: ScaleRun[]): ScaleRun {
-  const sorted = [...runs].sort((a, b) => a.pagesPerMinute - b.pagesPerMinute);
-  return { ...(sorted[Math.floor(sorted.length / 2)] as ScaleRun), everyRun: runs.map((run) => run.pagesPerMinute) };
+  return { ...medianBy(runs, (run) => run.pagesPerMinute), everyRun: runs.map((run) => run.pagesPerMinute) };
 }
 
 const pagefleet: ScaleRun[] = [];

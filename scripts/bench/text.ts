@@ -17,6 +17,7 @@ import { figure, layeredPdf, type LayeredPage } from '../lib/text-pdfs.js';
 import { LayerWindows } from '../../apps/worker/src/pipeline/layer-windows.js';
 import { writeBenchSection } from './lib/doc-section.js';
 import { runFleet, type FleetRun } from './lib/fleet.js';
+import { medianBy } from './lib/median.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const cpus = os.availableParallelism();
@@ -176,10 +177,6 @@ const fleet = (set: BenchSet, fields: Record<string, string>) =>
     fields,
   });
 
-/** The run of median seconds (the lower middle one of an even count). */
-const medianRun = (list: FleetRun[]) =>
-  [...list].sort((a, b) => a.seconds - b.seconds)[Math.floor((list.length - 1) / 2)] as FleetRun;
-
 /** The words of one page as `pdftotext -bbox` writes them: the layer's words, one by one. */
 function pdftotextWords(file: string, page: number): string[] {
   const n = String(page);
@@ -293,8 +290,14 @@ for (const set of sets.filter((candidate) => !only || only.includes(candidate.na
     console.log(`  run ${run}: default ${text.seconds.toFixed(2)} s, forceOcr=true ${ocr.seconds.toFixed(1)} s`);
     runs.push({ text, ocr });
   }
-  const text = medianRun(runs.map((run) => run.text));
-  const ocr = medianRun(runs.map((run) => run.ocr));
+  const text = medianBy(
+    runs.map((run) => run.text),
+    (run) => run.seconds,
+  );
+  const ocr = medianBy(
+    runs.map((run) => run.ocr),
+    (run) => run.seconds,
+  );
   const methods = text.pages.reduce<Record<string, number>>(
     (counts, page) => ({ ...counts, [page.method ?? 'failed']: (counts[page.method ?? 'failed'] ?? 0) + 1 }),
     {},
@@ -367,7 +370,7 @@ const rows = report.map(
         ', ',
       )} | ${r.pdftotextSeconds.toFixed(2)} | ${(r.queueSecondsPerPage * 1000).toFixed(0)} ms | ${r.default.seconds.toFixed(2)} (${r.default.pagesPerMinute.toFixed(0)}/min) | ${r.forceOcr.seconds.toFixed(1)} (${r.forceOcr.pagesPerMinute.toFixed(1)}/min) | ${r.speedup.toFixed(1)}× | ${r.overLimit.toFixed(2)}× | ${MB(r.default.workerPeakBytes)} / ${MB(r.forceOcr.workerPeakBytes)} MB | ${r.textPages.maxCer.toFixed(4)} | ${r.imageTextRecall.default === undefined ? '–' : `${percent(r.imageTextRecall.default)} / ${percent(r.imageTextRecall.forceOcr ?? 0)}`} |`,
 );
-const table = `Measured ${measured.measuredAt} by \`npm run bench\` (\`bench:text\`) on ${cpus} CPUs, Node ${process.version}, ${config.DEFAULT_DPI} DPI, engine ${config.OCR_ENGINE}; one worker with one slot per CPU, every document submitted at once; ${args.runs} run(s) of each set, default and forceOcr=true in turn, medians shown. Raw figures, every run: [text-layer.json](text-layer.json).
+const table = `Measured ${measured.measuredAt} by \`npm run bench\` (\`bench:text\`) on ${cpus} CPUs, Node ${process.version}, ${config.DEFAULT_DPI} DPI, engine ${config.OCR_ENGINE}; one worker with one slot per CPU, every document submitted at once; ${args.runs} run(s) of each set, default and forceOcr=true in turn, median runs shown (the upper of an even count). Raw figures, every run: [text-layer.json](text-layer.json).
 
 | set | pages | read as | pdftotext alone, s | queue per page | default, s | forceOcr=true, s | default vs forceOcr | default ÷ (pdftotext + queue) | worker peak RSS, default / forceOcr | layer words: CER vs pdftotext, max | words inside images found, default / forceOcr |
 |---|---|---|---|---|---|---|---|---|---|---|---|

@@ -6,6 +6,9 @@ import { z } from 'zod';
  * What a worker process and each of its slots cost in memory, as measured by
  * `npm run bench:memory`, which writes apps/worker/memory-profile.json. Never edited by hand.
  */
+/** When, where and on which pages a figure was measured. */
+const measuredSchema = z.object({ at: z.string(), on: z.string(), pages: z.string() });
+
 export const memoryProfileSchema = z.object({
   /** Peak RSS of a worker process with no slot: Node, its modules, the compiled OCR engine. */
   baseBytes: z.number().positive(),
@@ -14,13 +17,13 @@ export const memoryProfileSchema = z.object({
   slotPixels: z.number().positive(),
   /** What a slot costs per pixel of page beyond `slotPixels`. */
   bytesPerPixel: z.number().nonnegative(),
-  measured: z.object({ at: z.string(), on: z.string(), pages: z.string() }),
+  measured: measuredSchema,
   /** PaddleOCR (bench:paddle-memory): what its loaded models add to a process, and each slot reading with it. */
   paddle: z
     .object({
       baseBytes: z.number().positive(),
       slotBytes: z.number().positive(),
-      measured: z.object({ at: z.string(), on: z.string(), pages: z.string() }),
+      measured: measuredSchema,
     })
     .optional(),
   /**
@@ -31,7 +34,7 @@ export const memoryProfileSchema = z.object({
     .object({
       bytes: z.number().positive(),
       maxPixels: z.number().positive(),
-      measured: z.object({ at: z.string(), on: z.string(), pages: z.string() }),
+      measured: measuredSchema,
     })
     .optional(),
 });
