@@ -34,9 +34,17 @@ describe('Redis Cluster: three primaries', () => {
     const first = await stack.submit([{ name: 'doc.pdf', data: pdf }], {}, headers);
     assert.equal(first.status, 202);
     const { id } = (await first.json()) as { id: string };
+    // The ledger's scripts publish each event, and the API's subscriber hears them from any primary.
+    const door = stack.api.bell.door(id);
+    const unrung = new AbortController();
+    const timer = setTimeout(() => unrung.abort(), 60_000);
+    const rung = door.wait(600_000, unrung.signal).then(() => !unrung.signal.aborted);
     const again = await stack.submit([{ name: 'doc.pdf', data: pdf }], {}, headers);
     assert.equal(((await again.json()) as { id: string }).id, id, 'the same Idempotency-Key gives the same job');
 
+    assert.equal(await rung, true, 'a page event rang the stream');
+    clearTimeout(timer);
+    door.close();
     const messages = await collect(readSse(await fetch(`${stack.url}/v1/jobs/${id}/events`)));
     assert.equal(messages.at(-1)?.event, 'end');
     assert.equal(messages.filter((message) => message.event === 'page').length, 2);

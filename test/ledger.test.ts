@@ -7,8 +7,12 @@ import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
 import {
+  createLogger,
   DocumentLedger,
   documentKeys,
+  EventBell,
+  loadConfig,
+  type Door,
   FilesystemStore,
   failureFromMessage,
   type BlobStore,
@@ -31,18 +35,19 @@ describe('the document ledger: fenced page results', () => {
   let dir: string;
   let blobs: BlobStore;
   let ledger: DocumentLedger;
+  let bell: EventBell;
   before(async () => {
     redis = await startRedis();
     client = new Redis(redis.url);
     dir = await mkdtemp(path.join(os.tmpdir(), 'pagefleet-ledger-'));
     blobs = new FilesystemStore(dir);
-    ledger = new DocumentLedger(client, blobs, {
-      prefix: `test-${randomUUID()}`,
-      ttlSeconds: 600,
-      ingestLeaseMs: 60_000,
-    });
+    const prefix = `test-${randomUUID()}`;
+    ledger = new DocumentLedger(client, blobs, { prefix, ttlSeconds: 600, ingestLeaseMs: 60_000 });
+    bell = new EventBell(new Redis(redis.url), prefix, createLogger(loadConfig({ LOG_LEVEL: 'silent' }), 'test'));
+    await bell.subscribed;
   });
   after(async () => {
+    bell.close();
     client.disconnect();
     await redis.stop();
     await rm(dir, { recursive: true, force: true });
@@ -111,6 +116,42 @@ describe('the document ledger: fenced page results', () => {
     assert.deepEqual([doc?.status, doc?.pagesDone, doc?.pagesFailed], ['partial', 1, 1]);
     assert.equal((await ledger.pageResult(id, 2))?.status, 'failed');
     assert.ok((await blobs.head(documentKeys(id).state)) !== undefined, 'its state is saved beside its files');
+  });
+
+  test("every event written rings the doors of its document's streams, and only theirs", async () => {
+    const id = await newDocument();
+    const other = await newDocument();
+    const door = bell.door(id);
+    const otherDoor = bell.door(other);
+    const giveUp = new AbortController();
+    const timer = setTimeout(() => giveUp.abort(), 30_000);
+    // Opened by a ring, not by the end of a wait that outlasts the test.
+    const opens = async (each: Door) => {
+      await each.wait(600_000, giveUp.signal);
+      return !giveUp.signal.aborted;
+    };
+    let otherOpened = false;
+    const otherOpens = opens(otherDoor).then((rung) => (otherOpened = rung));
+    try {
+      const claim = await ledger.pageStarted(id, 1, 'worker', 0);
+      assert.ok(claim);
+      await ledger.pageCompleted(claim, result(1, 'done'), {});
+      assert.equal(await opens(door), true, 'a page completed');
+      await ledger.pageFailed(id, 2, { reason: 'error', error: 'gave up' });
+      assert.equal(await opens(door), true, 'a page failed');
+      await ledger.finish(id, 'partial', '1 of 2 pages failed');
+      assert.equal(await opens(door), true, 'the document ended');
+      // The rings came in order on one connection: the other document's would have come first.
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.equal(otherOpened, false);
+      await ledger.cancel(other);
+      assert.equal(await otherOpens, true, 'the other document was canceled');
+    } finally {
+      clearTimeout(timer);
+      giveUp.abort();
+      door.close();
+      otherDoor.close();
+    }
   });
 
   test('each claim names the previous claimer and the stalls since; deaths are counted only when told', async () => {

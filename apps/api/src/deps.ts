@@ -3,6 +3,7 @@ import {
   createRedis,
   Dispatcher,
   DocumentLedger,
+  EventBell,
   HeartbeatStore,
   openBlobStore,
   TenantDirectory,
@@ -34,6 +35,8 @@ export async function connectApi(config: Config, log: Logger): Promise<ApiDeps> 
       'ADMIN_DASHBOARD is on without ADMIN_API_KEYS: anyone who reaches the API can retry and remove jobs at /admin/queues',
     );
   }
+  // Its own connection: one subscribed takes no other commands.
+  const bell = new EventBell(createRedis(config, { kind: 'consumer' }, log), config.QUEUE_PREFIX, log);
   const stopping = new AbortController();
   const stopSweeps = sweepStaleUploads(uploadsDir(config.DATA_DIR), config.CLEANUP_INTERVAL_MS, log);
   return {
@@ -47,6 +50,7 @@ export async function connectApi(config: Config, log: Logger): Promise<ApiDeps> 
       ingestLeaseMs: config.INGEST_LEASE_MS,
       restart: (job) => dispatch.requeueDocument(job),
     }),
+    bell,
     heartbeats: new HeartbeatStore(redis, config.QUEUE_PREFIX, config.HEARTBEAT_INTERVAL_MS),
     metrics: createApiMetrics({ all: dispatch.all, pages: dispatch.pageQueues }, redis, log),
     dispatch,
@@ -58,6 +62,7 @@ export async function connectApi(config: Config, log: Logger): Promise<ApiDeps> 
       stopping.abort();
       stopSweeps();
       await dispatch.close();
+      bell.close();
       await redis.quit().catch(() => undefined);
     },
   };

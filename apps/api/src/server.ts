@@ -11,6 +11,7 @@ import {
   type Config,
   type Dispatcher,
   type DocumentLedger,
+  type EventBell,
   type HeartbeatStore,
   type Logger,
 } from '@pagefleet/shared';
@@ -33,6 +34,8 @@ export interface ServerDeps {
   log: Logger;
   redis: RedisClient;
   ledger: DocumentLedger;
+  /** Rings event streams as their documents' events are written. */
+  bell: EventBell;
   /** Where the ledger keeps every byte of a document. */
   blobs: BlobStore;
   heartbeats: HeartbeatStore;

@@ -1,8 +1,13 @@
 import type { Request, Response } from 'express';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { FINISHED_STATUSES, type DocumentLedger, type DocumentState, type Logger } from '@pagefleet/shared';
+import {
+  FINISHED_STATUSES,
+  type DocumentLedger,
+  type DocumentState,
+  type EventBell,
+  type Logger,
+} from '@pagefleet/shared';
 
-/** How often an open stream looks for new events: a progress bar needs no more. */
+/** How often an open stream looks for new events unrung: a bell lost (Redis reconnecting) costs no more. */
 const POLL_MS = 500;
 /** Events read from Redis at once while replaying a long document. */
 const BATCH = 200;
@@ -17,6 +22,7 @@ const RECHECK_MS = 5000;
 
 export interface EventsDeps {
   ledger: DocumentLedger;
+  bell: EventBell;
   log: Logger;
   heartbeatMs: number;
   /** Aborts when the server shuts down: open streams end, clients reconnect to another replica. */
@@ -47,6 +53,8 @@ export async function streamEvents(req: Request, res: Response, doc: DocumentSta
   res.once('close', () => closed.abort());
   const stop = AbortSignal.any([closed.signal, deps.stopping]);
   const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), deps.heartbeatMs);
+  // Listening before the first read: an event written while the stream reads is not missed.
+  const door = deps.bell.door(doc.id);
   const lastEventId = req.get('last-event-id');
   let after = lastEventId && STREAM_ID.test(lastEventId) ? lastEventId : '0';
   let checkedAt = Date.now();
@@ -79,7 +87,7 @@ export async function streamEvents(req: Request, res: Response, doc: DocumentSta
           return;
         }
       }
-      if (events.length < BATCH) await sleep(POLL_MS, undefined, { signal: stop }).catch(() => undefined);
+      if (events.length < BATCH) await door.wait(POLL_MS, stop);
     }
   } catch (err) {
     // Redis went away. A finished document (read from its saved state) still gets its end; any
@@ -87,6 +95,7 @@ export async function streamEvents(req: Request, res: Response, doc: DocumentSta
     if (FINISHED_STATUSES.has(doc.status)) send('end', doc);
     else deps.log.warn({ err, documentId: doc.id }, 'event stream cut');
   } finally {
+    door.close();
     clearInterval(heartbeat);
     res.end();
   }

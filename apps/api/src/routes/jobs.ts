@@ -2,7 +2,7 @@ import { rm } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Router, type Request, type Response } from 'express';
-import { findPaddleModels, type RedisClient } from '@pagefleet/shared';
+import { findPaddleModels, type EventBell, type RedisClient } from '@pagefleet/shared';
 import { z } from 'zod';
 import {
   expandPages,
@@ -42,6 +42,7 @@ export interface JobsDeps extends SubmitDeps {
   log: Logger;
   /** Aborts when the server shuts down, to end event streams. */
   stopping: AbortSignal;
+  bell: EventBell;
 }
 
 /** How each stored format of a page is served. */

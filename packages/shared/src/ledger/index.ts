@@ -1,3 +1,4 @@
+export * from './bell.js';
 export * from './failures.js';
 export * from './layout.js';
 export * from './ledger.js';

@@ -9,6 +9,9 @@ const RUNNING = `
 local status = redis.call('HGET', KEYS[1], 'status')
 if status ~= 'queued' and status ~= 'processing' then return 'ended' end`;
 
+// Each event written is also published on its stream's key as a channel (EventBell), so that the
+// streams following the document read it at once.
+//
 // A page's outcome is recorded once per change, so that a page processed twice (its worker died
 // after storing it) appears once in the counts and once in the event stream.
 const RECORD = `
@@ -27,6 +30,7 @@ local function record(page, value, confidence, ttl)
   redis.call('XADD', KEYS[3], '*', 'type', 'page', 'page', page, 'status', outcome, 'confidence', confidence,
     'pagesDone', done, 'pagesFailed', failed)
   redis.call('EXPIRE', KEYS[3], ttl)
+  redis.call('PUBLISH', KEYS[3], 'page')
   return 'recorded'
 end`;
 
@@ -102,6 +106,7 @@ redis.call('HSET', KEYS[1], 'status', 'canceled', 'finishedAt', ARGV[1])
 redis.call('EXPIRE', KEYS[1], ARGV[2])
 redis.call('XADD', KEYS[2], '*', 'type', 'end', 'status', 'canceled')
 redis.call('EXPIRE', KEYS[2], ARGV[2])
+redis.call('PUBLISH', KEYS[2], 'end')
 redis.call('DEL', KEYS[3])
 return 1`;
 
@@ -109,8 +114,17 @@ return 1`;
 const FINISH = `${RUNNING}
 redis.call('HSET', KEYS[1], 'status', ARGV[1], 'finishedAt', ARGV[2], 'error', ARGV[3])
 redis.call('XADD', KEYS[3], '*', 'type', 'end', 'status', ARGV[1])
+redis.call('PUBLISH', KEYS[3], 'end')
 for _, key in ipairs(KEYS) do redis.call('EXPIRE', key, ARGV[4]) end
 return 'finished'`;
+
+const documentKey = (prefix: string, id: string) => `${prefix}:doc:${id}`;
+
+/** A document's event stream, whose key is also the channel its events are published on. */
+export const eventsKey = (prefix: string, id: string) => `${documentKey(prefix, id)}:events`;
+
+/** The channels of every document's events. */
+export const eventsPattern = (prefix: string) => eventsKey(prefix, '*');
 
 /** One entry of a document's event stream: a page ended, or the document did. */
 export type DocumentEvent =
@@ -246,7 +260,7 @@ export class RedisState {
   ) {}
 
   private keys(id: string): [doc: string, pages: string, events: string, claims: string] {
-    const key = `${this.prefix}:doc:${id}`;
+    const key = documentKey(this.prefix, id);
     return [key, `${key}:pages`, `${key}:events`, `${key}:claims`];
   }
 
