@@ -151,12 +151,12 @@ describe('text layers: read what is written, OCR what is drawn', () => {
       return { thread: count('thread'), command: count('command') };
     };
     // The threads start beside the worker's first pages; until they have, the command reads.
-    await until('a region thread per slot to start', async () => {
+    await until('the region threads to start', async () => {
       const samples = await scrape(`http://127.0.0.1:${workerPort}`);
-      const slots = samples
-        .filter((sample) => sample.name === 'pagefleet_worker_slots')
-        .reduce((sum, sample) => sum + sample.value, 0);
-      return slots > 0 && valueOf(samples, 'pagefleet_image_region_threads') === slots ? true : undefined;
+      const planned = valueOf(samples, 'pagefleet_image_region_threads', { state: 'planned' });
+      return planned > 0 && valueOf(samples, 'pagefleet_image_region_threads', { state: 'started' }) === planned
+        ? true
+        : undefined;
     });
     const readBefore = await regionsRead();
     const response = await stack.submit([{ name: 'illustrated.pdf', data: illustrated }], {

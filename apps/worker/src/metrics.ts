@@ -30,7 +30,7 @@ export interface WorkerMetrics {
   stalled: Counter<'queue'>;
   recycles: Counter<'reason'>;
   imageRegions: Counter<'by'>;
-  regionThreads: Gauge;
+  regionThreads: Gauge<'state'>;
   watchdog: Counter<'queue' | 'action'>;
   slots: Gauge<'queue'>;
   busySlots: Gauge<'queue'>;
@@ -167,7 +167,8 @@ export function createWorkerMetrics(busy: () => Map<string, number>): WorkerMetr
     }),
     regionThreads: new Gauge({
       name: 'pagefleet_image_region_threads',
-      help: "Threads kept for hybrid pages' images that have started and read them (the plan's regionThreads once the worker has warmed up; until then, the command reads every image).",
+      help: "Threads kept for hybrid pages' images: planned (by memory), and started (they start beside the worker's first pages; until one has, the command reads every image).",
+      labelNames: ['state'],
       registers,
     }),
     slots: new Gauge({

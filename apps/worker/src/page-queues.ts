@@ -20,6 +20,8 @@ export class PageQueues {
   private readonly engines: Map<PageQueueName, PageEngines>;
   /** Every engine once: the queues share the reader of hybrid pages' images. */
   private readonly everyEngine: OcrEngine[];
+  /** Threads kept for hybrid pages' images: the plan's, where their engine exists (Tesseract's command). */
+  readonly regionThreads: number;
   private readonly lastTaken = new Map<PageQueueName, number>();
   private readonly startedAt = Date.now();
 
@@ -43,6 +45,7 @@ export class PageQueues {
         onRead: onRegionRead,
         onStarted: onRegionThreads,
       });
+    this.regionThreads = regions ? (plan.regionThreads?.count ?? 0) : 0;
     this.engines = new Map(
       plan.queues.map(({ queue, slots }) => [
         queue,

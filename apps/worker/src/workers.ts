@@ -159,10 +159,12 @@ export async function runWorker(config: Config, log: Logger, plan?: CapacityPlan
   const pages: PageQueues = new PageQueues(capacity, config, log, {
     onRecycle: (reason) => metrics.recycles.inc({ reason }),
     onRegionRead: (by) => metrics.imageRegions.inc({ by }),
-    onRegionThreads: (started) => metrics.regionThreads.set(started),
+    onRegionThreads: (started) => metrics.regionThreads.set({ state: 'started' }, started),
   });
   const metrics = createWorkerMetrics(() => pages.busy());
   metrics.memoryBudget.set(capacity.budgetBytes);
+  metrics.regionThreads.set({ state: 'planned' }, pages.regionThreads);
+  metrics.regionThreads.set({ state: 'started' }, 0);
 
   // Pages are copied and rendered under DATA_DIR: /ready watches the free space there.
   await mkdir(config.DATA_DIR, { recursive: true });

@@ -35,11 +35,21 @@ export interface FleetRun {
   fetchedBytes: number;
 }
 
-/** A counter's value on a worker's /metrics. */
-async function counter(port: number, name: string): Promise<number> {
+/** A sample's value on a worker's /metrics (`name` with its labels, as exposed). */
+async function metricValue(port: number, name: string): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   const line = text.split('\n').find((each) => each.startsWith(`${name} `));
   return line ? Number(line.split(' ')[1]) : 0;
+}
+
+/** Until the worker's threads for hybrid pages' images have started: they start beside its first pages. */
+async function waitWarm(port: number, deadlineMs = 60_000): Promise<void> {
+  const until = Date.now() + deadlineMs;
+  const threads = (state: string) => metricValue(port, `pagefleet_image_region_threads{state="${state}"}`);
+  while ((await threads('started')) < (await threads('planned'))) {
+    if (Date.now() > until) throw new Error(`worker ${port}'s region threads did not start within ${deadlineMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
 }
 
 /** Follows a job's Server-Sent Events to its `end` event, and returns the final document. */
@@ -87,8 +97,9 @@ export async function runFleet(options: FleetOptions): Promise<FleetRun> {
       };
       apps.push(startApp('worker', workerEnv, { logFile: options.logFile }));
     }
-    // Ready once its OCR engine has started, so that start-up is not timed.
+    // Ready once its OCR engine has started, and warm once its region threads have: start-up is not timed.
     await Promise.all(ports.map((port) => waitReady(`http://127.0.0.1:${port}`, 60_000)));
+    await Promise.all(ports.map((port) => waitWarm(port)));
 
     const sampler = new PeakSampler(50);
     apps.slice(1).forEach((worker, i) => sampler.track(`worker-${i}`, worker.pid));
@@ -120,7 +131,9 @@ export async function runFleet(options: FleetOptions): Promise<FleetRun> {
       for (const page of pages)
         for (const [stage, ms] of Object.entries(page.durations)) stages[stage] = (stages[stage] ?? 0) + ms;
     }
-    const fetched = await Promise.all(ports.map((port) => counter(port, 'pagefleet_page_input_fetched_bytes_total')));
+    const fetched = await Promise.all(
+      ports.map((port) => metricValue(port, 'pagefleet_page_input_fetched_bytes_total')),
+    );
     return {
       seconds,
       fetchedBytes: fetched.reduce((sum, bytes) => sum + bytes, 0),
