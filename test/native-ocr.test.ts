@@ -1,10 +1,14 @@
 import assert from 'node:assert/strict';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import sharp from 'sharp';
 import { onPath } from '@pagefleet/shared';
 import { toGray } from '../apps/worker/src/pipeline/gray.js';
 import { NativeOcr } from '../apps/worker/src/pipeline/native-ocr.js';
 import { cer, FIXTURE_DPI, scannedPage, wordLines } from '../scripts/lib/fixtures.js';
+import { until } from '../scripts/lib/until.js';
 
 const installed = onPath('tesseract');
 const never = new AbortController().signal;
@@ -38,6 +42,27 @@ describe(
       const started = performance.now();
       await assert.rejects(reading, /deadline/);
       assert.ok(performance.now() - started < 1000);
+    });
+
+    test('closed while a read is under way (a page handed back on shutdown, which its slot no longer awaits), it waits for the read to end and remove its folder', async () => {
+      const tmp = await mkdtemp(path.join(os.tmpdir(), 'pagefleet-native-'));
+      const saved = process.env.TMPDIR;
+      process.env.TMPDIR = tmp;
+      const own = new NativeOcr({ tessdataDir: undefined, model: 'fast' });
+      const folders = async () => (await readdir(tmp)).filter((name) => name.startsWith('pagefleet-page-'));
+      try {
+        let ended = false;
+        const reading = own.recognize(await page(4), 'eng', never).finally(() => (ended = true));
+        await until('the read to make its folder', async () => ((await folders()).length > 0 ? true : undefined));
+        await own.close();
+        assert.equal(ended, true, 'the read ended before close() did');
+        assert.deepEqual(await folders(), []);
+        await reading;
+      } finally {
+        if (saved === undefined) delete process.env.TMPDIR;
+        else process.env.TMPDIR = saved;
+        await rm(tmp, { recursive: true, force: true });
+      }
     });
 
     test("npm's gzipped best_int model is unzipped for the command", async () => {

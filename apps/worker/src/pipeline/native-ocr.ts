@@ -22,6 +22,8 @@ export interface NativeOcrOptions {
  */
 export class NativeOcr implements OcrEngine {
   private readonly tessdata: LanguageFolder;
+  /** Reads under way, each until its folder is removed. */
+  private readonly reading = new Set<Promise<OcrOutput>>();
 
   constructor(options: NativeOcrOptions) {
     this.tessdata = new LanguageFolder(options, true);
@@ -32,6 +34,21 @@ export class NativeOcr implements OcrEngine {
     languages: string,
     signal: AbortSignal,
     formats: readonly PageFormat[] = [],
+  ): Promise<OcrOutput> {
+    const read = this.read(page, languages, signal, formats);
+    this.reading.add(read);
+    try {
+      return await read;
+    } finally {
+      this.reading.delete(read);
+    }
+  }
+
+  private async read(
+    page: PreparedPage,
+    languages: string,
+    signal: AbortSignal,
+    formats: readonly PageFormat[],
   ): Promise<OcrOutput> {
     const tessdata = await this.tessdata.holding(languages);
     const dir = await mkdtemp(path.join(os.tmpdir(), 'pagefleet-page-'));
@@ -76,6 +93,9 @@ export class NativeOcr implements OcrEngine {
   }
 
   async close(): Promise<void> {
+    // A page handed back on shutdown is abandoned by its slot at once, while its read still
+    // removes its folder: a worker that exits first leaves the folder behind.
+    await Promise.allSettled(this.reading);
     await this.tessdata.remove();
   }
 }
