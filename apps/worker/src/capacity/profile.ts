@@ -2,13 +2,13 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 
+/** When, where and on which pages a figure was measured. */
+const measuredSchema = z.object({ at: z.string(), on: z.string(), pages: z.string() });
+
 /**
  * What a worker process and each of its slots cost in memory, as measured by
  * `npm run bench:memory`, which writes apps/worker/memory-profile.json. Never edited by hand.
  */
-/** When, where and on which pages a figure was measured. */
-const measuredSchema = z.object({ at: z.string(), on: z.string(), pages: z.string() });
-
 export const memoryProfileSchema = z.object({
   /** Peak RSS of a worker process with no slot: Node, its modules, the compiled OCR engine. */
   baseBytes: z.number().positive(),

@@ -2,6 +2,14 @@ import type { PageFormat } from '@pagefleet/shared';
 import type { OcrEngine, OcrOutput } from './ocr.js';
 import type { PreparedPage } from './preprocess.js';
 
+/** What a RegionOcr tells of its reads and its threads' starts. */
+export interface RegionHooks {
+  onRead?: (by: 'thread' | 'command') => void;
+  /** A thread started: `started` of them now read images. */
+  onStarted?: (started: number) => void;
+  onStartFailed?: (err: unknown) => void;
+}
+
 /**
  * Hybrid pages' images read by warm tesseract.js threads beside Tesseract's command: the command
  * loads its model for every call, about 90 ms of a 1200×600 figure's 130–180 ms, where a thread
@@ -10,13 +18,6 @@ import type { PreparedPage } from './preprocess.js';
  * when every thread started is reading, so no slot waits for one, or when it has more pixels than
  * a thread's measured price covers, so their memory stays what was measured.
  */
-export interface RegionHooks {
-  onRead?: (by: 'thread' | 'command') => void;
-  /** A thread started: `started` of them now read images. */
-  onStarted?: (started: number) => void;
-  onStartFailed?: (err: unknown) => void;
-}
-
 export class RegionOcr implements OcrEngine {
   private reading = 0;
   /** Threads started: until one has, or where none can, the command reads every image. */
