@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { pdfOf, textPage } from '../scripts/lib/fixtures.js';
 import { askRedis } from '../scripts/lib/redis-server.js';
 import { collect, readSse } from '../scripts/lib/sse.js';
+import { rung } from './support/bell.js';
 import { scrape } from './support/prometheus.js';
 import { finished, startStack, type Stack } from './support/stack.js';
 
@@ -38,11 +39,11 @@ describe('Redis Cluster: three primaries', () => {
     const door = stack.api.bell.door(id);
     const unrung = new AbortController();
     const timer = setTimeout(() => unrung.abort(), 60_000);
-    const rung = door.wait(600_000, unrung.signal).then(() => !unrung.signal.aborted);
+    const ringing = rung(door, unrung.signal);
     const again = await stack.submit([{ name: 'doc.pdf', data: pdf }], {}, headers);
     assert.equal(((await again.json()) as { id: string }).id, id, 'the same Idempotency-Key gives the same job');
 
-    assert.equal(await rung, true, 'a page event rang the stream');
+    assert.equal(await ringing, true, 'a page event rang the stream');
     clearTimeout(timer);
     door.close();
     const messages = await collect(readSse(await fetch(`${stack.url}/v1/jobs/${id}/events`)));

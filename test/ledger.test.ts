@@ -18,6 +18,7 @@ import {
   type BlobStore,
   type PageResult,
 } from '@pagefleet/shared';
+import { rung } from './support/bell.js';
 import { startRedis, type TestRedis } from './support/redis.js';
 
 const result = (page: number, text: string): PageResult => ({
@@ -125,11 +126,7 @@ describe('the document ledger: fenced page results', () => {
     const otherDoor = bell.door(other);
     const giveUp = new AbortController();
     const timer = setTimeout(() => giveUp.abort(), 30_000);
-    // Opened by a ring, not by the end of a wait that outlasts the test.
-    const opens = async (each: Door) => {
-      await each.wait(600_000, giveUp.signal);
-      return !giveUp.signal.aborted;
-    };
+    const opens = (each: Door) => rung(each, giveUp.signal);
     let otherOpened = false;
     const otherOpens = opens(otherDoor).then((rung) => (otherOpened = rung));
     try {

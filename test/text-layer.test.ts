@@ -145,9 +145,8 @@ describe('text layers: read what is written, OCR what is drawn', () => {
     const file = path.join(dir, 'illustrated.pdf');
     await writeFile(file, illustrated);
     const regionsRead = async () => {
-      const metrics = await (await fetch(`http://127.0.0.1:${workerPort}/metrics`)).text();
-      const count = (by: string) =>
-        Number(new RegExp(`^pagefleet_image_regions_read_total\\{by="${by}"\\} (\\d+)`, 'm').exec(metrics)?.[1] ?? 0);
+      const samples = await scrape(`http://127.0.0.1:${workerPort}`);
+      const count = (by: string) => valueOf(samples, 'pagefleet_image_regions_read_total', { by });
       return { thread: count('thread'), command: count('command') };
     };
     // The threads start beside the worker's first pages; until they have, the command reads.
