@@ -37,12 +37,13 @@ describe('the document ledger: fenced page results', () => {
   let blobs: BlobStore;
   let ledger: DocumentLedger;
   let bell: EventBell;
+  let prefix: string;
   before(async () => {
     redis = await startRedis();
     client = new Redis(redis.url);
     dir = await mkdtemp(path.join(os.tmpdir(), 'pagefleet-ledger-'));
     blobs = new FilesystemStore(dir);
-    const prefix = `test-${randomUUID()}`;
+    prefix = `test-${randomUUID()}`;
     ledger = new DocumentLedger(client, blobs, { prefix, ttlSeconds: 600, ingestLeaseMs: 60_000 });
     bell = new EventBell(new Redis(redis.url), prefix, createLogger(loadConfig({ LOG_LEVEL: 'silent' }), 'test'));
     await bell.subscribed;
@@ -148,6 +149,25 @@ describe('the document ledger: fenced page results', () => {
       giveUp.abort();
       door.close();
       otherDoor.close();
+    }
+  });
+
+  test('a Redis user whose ACL grants no channels records pages and ends documents all the same', async () => {
+    await client.call('ACL', 'SETUSER', 'no-channels', 'on', '>secret', `~${prefix}:*`, 'resetchannels', '+@all');
+    const restricted = new Redis(redis.url, { username: 'no-channels', password: 'secret' });
+    try {
+      const own = new DocumentLedger(restricted, blobs, { prefix, ttlSeconds: 600, ingestLeaseMs: 60_000 });
+      const id = await newDocument();
+      const claim = await own.pageStarted(id, 1, 'worker', 0);
+      assert.ok(claim);
+      assert.equal(await own.pageCompleted(claim, result(1, 'done'), {}), 'recorded');
+      assert.equal(await own.finish(id, 'partial', '1 of 2 pages never ran'), true);
+      assert.deepEqual(
+        (await own.events(id, '0', 10)).map((event) => event.type),
+        ['page', 'end'],
+      );
+    } finally {
+      restricted.disconnect();
     }
   });
 
