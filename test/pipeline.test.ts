@@ -10,6 +10,7 @@ import { createLogger, loadConfig, OPEN_TENANT, type PageJob } from '@pagefleet/
 import { PageTimeoutError } from '../apps/worker/src/pipeline/deadline.js';
 import { OcrPool } from '../apps/worker/src/pipeline/ocr.js';
 import { LayerWindows } from '../apps/worker/src/pipeline/layer-windows.js';
+import { ParsedPdfs } from '../apps/worker/src/pipeline/parsed-pdfs.js';
 import { recognizePage } from '../apps/worker/src/pipeline/page.js';
 import { preprocess } from '../apps/worker/src/pipeline/preprocess.js';
 import { createRasterizer } from '../apps/worker/src/pipeline/rasterize.js';
@@ -40,6 +41,7 @@ describe('worker pipeline', () => {
   const pipelineDeps = (timeoutMs: number) => ({
     rasterizer: createRasterizer('poppler'),
     layers: new LayerWindows(1, 1),
+    pdfs: new ParsedPdfs(),
     engines: { tesseract: ocr },
     orientation: undefined,
     maxPixels: 40_000_000,

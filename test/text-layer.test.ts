@@ -298,6 +298,28 @@ describe('text layers: read what is written, OCR what is drawn', () => {
     assert.equal((await fetch(`${stack.url}/v1/jobs/${doc.id}/pages/2`)).status, 400);
   });
 
+  test("/text joins a long document's pages in order, each exactly as its page reads", async () => {
+    // More pages than the document job reads at once, and than a window of text layers holds.
+    const lines = Array.from({ length: 37 }, (_, p) => wordLines(200 + p, 2));
+    const response = await stack.submit([
+      { name: 'long.pdf', data: await layeredPdf(lines.map((page) => ({ kind: 'text' as const, lines: page }))) },
+    ]);
+    const { id } = (await response.json()) as { id: string };
+    await stack.waitFor(id, finished, 120_000);
+    const { pages } = (await (await fetch(`${stack.url}/v1/jobs/${id}/result?limit=100`)).json()) as {
+      pages: PageResult[];
+    };
+    const text = await (await fetch(`${stack.url}/v1/jobs/${id}/text`)).text();
+    assert.deepEqual(
+      text.split('\f'),
+      pages.map((page) => page.text),
+    );
+    assert.deepEqual(
+      text.split('\f').map((page) => page.split('\n')[0]),
+      lines.map((page) => page[0]),
+    );
+  });
+
   test('pages= over several files counts their pages in upload order', async () => {
     const png = await textPage(['An image page after the PDF.']);
     const response = await stack.submit(

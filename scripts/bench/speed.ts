@@ -14,6 +14,7 @@ import { createLogger, findLanguageFile, loadConfig, OPEN_TENANT } from '@pagefl
 import { createOcrEngine } from '../../apps/worker/src/pipeline/engine.js';
 import { OrientationDetector } from '../../apps/worker/src/pipeline/orientation.js';
 import { LayerWindows } from '../../apps/worker/src/pipeline/layer-windows.js';
+import { ParsedPdfs } from '../../apps/worker/src/pipeline/parsed-pdfs.js';
 import { recognizePage } from '../../apps/worker/src/pipeline/page.js';
 import { createRasterizer } from '../../apps/worker/src/pipeline/rasterize.js';
 import { startRedisServer } from '../lib/redis-server.js';
@@ -61,6 +62,7 @@ async function runPipeline(): Promise<number> {
   const deps = {
     rasterizer: createRasterizer('poppler'),
     layers: new LayerWindows(1, 1),
+    pdfs: new ParsedPdfs(),
     engines: { tesseract: ocr },
     orientation,
     maxPixels,

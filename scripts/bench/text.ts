@@ -1,5 +1,5 @@
 // `npm run bench` (second part), or `npm run bench:text` alone: PDFs that carry their text.
-// For a born-digital set, an illustrated set and a mixed set (generated with known text;
+// For a born-digital set, an illustrated set, an illustrated book (one document) and a mixed set (generated with known text;
 // CORPUS_DIR's born-digital PDFs too when set), the same documents three ways: pagefleet end to end with its defaults
 // (text layers read), pagefleet with forceOcr=true (every page OCRed), and pdftotext alone, one
 // process per CPU (the limit). Writes docs/text-layer.json and the figures of docs/text-layer.md.
@@ -84,6 +84,9 @@ async function illustratedPage(seed: number, kind: 'words' | 'chart' | 'picture'
   };
 }
 
+/** The book set: one document of this many pages, this many with a figure. */
+const BOOK_PAGES = 55;
+const BOOK_FIGURES = 10;
 const count = Number(args.documents);
 const perDocument = Number(args['doc-pages']);
 const sets: BenchSet[] = [
@@ -108,6 +111,19 @@ const sets: BenchSet[] = [
         ),
       ),
     ),
+  ),
+  await writeSet(
+    'book',
+    `1 generated document of ${BOOK_PAGES} born-digital letter pages, ${BOOK_FIGURES} of them with a figure as above (every fifth page from the third), like the office-suite book of the issue (55 pages, illustrations on 10)`,
+    [
+      await Promise.all(
+        Array.from({ length: BOOK_PAGES }, (_, p) =>
+          p % 5 === 2 && p < BOOK_FIGURES * 5
+            ? illustratedPage(1000 + p, (['words', 'chart', 'picture'] as const)[Math.floor(p / 5) % 3] ?? 'words')
+            : Promise.resolve({ kind: 'text' as const, lines: wordLines(1000 + p, 40) }),
+        ),
+      ),
+    ],
   ),
   await writeSet(
     'mixed',

@@ -36,6 +36,7 @@ import { createWorkerMetrics, type WorkerMetrics } from './metrics.js';
 import { PageQueues } from './page-queues.js';
 import { repeatEvery } from './repeat.js';
 import { LayerWindows } from './pipeline/layer-windows.js';
+import { ParsedPdfs } from './pipeline/parsed-pdfs.js';
 import { OrientationDetector } from './pipeline/orientation.js';
 import { createRasterizer } from './pipeline/rasterize.js';
 import { startWatchdog, type Watchdog } from './watchdog.js';
@@ -227,6 +228,7 @@ export async function runWorker(config: Config, log: Logger, plan?: CapacityPlan
   const pipeline = {
     rasterizer: createRasterizer(config.RASTERIZER),
     layers: new LayerWindows(config.TEXT_LAYER_WINDOW, LAYER_WINDOWS_KEPT),
+    pdfs: new ParsedPdfs(),
     onVerdict: (verdict: { reason: string }) => metrics.textLayers.inc({ verdict: verdict.reason }),
     orientation,
     maxPixels: config.MAX_PAGE_PIXELS,

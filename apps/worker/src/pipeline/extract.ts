@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { runTool, type PageFormat, type WordResult } from '@pagefleet/shared';
 import { imageRegions, type ImageGroup } from './hybrid.js';
-import { placeImages, type ImageSource, type PlacedRect } from './image-placement.js';
+import type { ImageSource, PlacedImage, PlacedRect } from './image-placement.js';
 import { clampDpi, type PixelRegion } from './rasterize.js';
 import { judgeTextLayer, layerStats, MIN_TEXT_IMAGE_SIDE, type LayerVerdict, type PageImages } from './text-quality.js';
 import { displayedLayer, imageCoverage, type LayerWord, type PageRead, type TextLayer } from './text-layer.js';
@@ -73,12 +73,11 @@ function regionPixels(rect: PlacedRect, page: ExtractedPage): PixelRegion {
 
 /**
  * The regions of a hybrid page to OCR: its images that could hold text, where its content draws
- * them (image-placement.ts). Where that cannot be read, or finds none of the images pdfimages
- * listed (drawn by a pattern, an annotation, a font), the whole page: its OCR then finds what the
- * images show, and never costs a word of the layer.
+ * them (`placed`: image-placement.ts). Where that cannot be read, or finds none of the images
+ * pdfimages listed (drawn by a pattern, an annotation, a font), the whole page: its OCR then
+ * finds what the images show, and never costs a word of the layer.
  */
-async function hybridRegions(pdf: string, page: number, layer: TextLayer): Promise<ImageGroup[]> {
-  const placed = await placeImages(pdf, page);
+function hybridRegions(placed: PlacedImage[] | undefined, layer: TextLayer): ImageGroup[] {
   const regions = placed ? imageRegions(placed) : [];
   return regions.length > 0 ? regions : [{ x0: 0, y0: 0, x1: layer.width, y1: layer.height }];
 }
@@ -88,12 +87,12 @@ async function hybridRegions(pdf: string, page: number, layer: TextLayer): Promi
  * text-quality.ts); for a hybrid page, also the regions of its images to OCR.
  */
 export async function extractPage(
-  pdf: string,
-  page: number,
   read: PageRead,
   /** The page's /Rotate: poppler gives word boxes as the page is displayed. */
   rotation: number,
   size: { dpi: number; maxPixels: number },
+  /** Where the page draws its images: asked only of a hybrid page. */
+  placeImages: () => Promise<PlacedImage[] | undefined>,
 ): Promise<Extraction> {
   const layer: TextLayer = { ...displayedLayer(read.raw, rotation), text: read.text };
   const stats = layerStats(layer.blocks.flat(2).map((word) => word.text));
@@ -106,7 +105,7 @@ export async function extractPage(
   const dpi = clampDpi(layer.width, layer.height, size.dpi, size.maxPixels);
   const pixels = toPixels(layer, dpi);
   if (verdict.reason !== 'hybrid') return { verdict, page: pixels, regions: [] };
-  const regions = await hybridRegions(pdf, page, layer);
+  const regions = hybridRegions(await placeImages(), layer);
   return {
     verdict,
     page: pixels,

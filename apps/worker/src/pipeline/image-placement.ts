@@ -282,23 +282,35 @@ function sourceOf(doc: PDFDocument, placed: Walk['rects'][number], whole: boolea
 }
 
 /**
- * Where page `page` (1-based) of `pdf` draws its images (an image's place is the unit square under
- * the transformation it is drawn with, read from its content streams and the forms they draw),
- * clipped to the page, with the pixels of those the worker can decode (`sourceOf`). Clipping
- * paths are ignored: a clipped image counts whole. Undefined where the file is too large to load
- * here, encrypted, unreadable by pdf-lib, or its page past the limits above.
+ * `pdf` parsed to place its images, or undefined where the file is too large to load here,
+ * encrypted (its content streams cannot be read without decrypting them), or unreadable by
+ * pdf-lib.
  */
-export async function placeImages(pdf: string, page: number): Promise<PlacedImage[] | undefined> {
+export async function parseForPlacement(pdf: string): Promise<PDFDocument | undefined> {
   if ((await stat(pdf)).size > MAX_FILE_BYTES) return undefined;
   try {
-    // An encrypted file throws: its content streams cannot be read without decrypting them.
     // Parsed in one go (pdf-lib yields to the event loop every 100 objects by default, which made
     // a 1 MB paper's parse a third slower): at most MAX_FILE_BYTES, so the loop waits a moment.
-    const doc = await PDFDocument.load(await readFile(pdf), {
+    return await PDFDocument.load(await readFile(pdf), {
       updateMetadata: false,
       throwOnInvalidObject: true,
       parseSpeed: ParseSpeeds.Fastest,
     });
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Where page `page` (1-based) of `doc` draws its images (an image's place is the unit square under
+ * the transformation it is drawn with, read from its content streams and the forms they draw),
+ * clipped to the page, with the pixels of those the worker can decode (`sourceOf`). Clipping
+ * paths are ignored: a clipped image counts whole. Undefined where its content cannot be read or
+ * is past the limits above. Reads `doc` and changes nothing in it: pages of one parse are placed
+ * in turn.
+ */
+export function placeImagesIn(doc: PDFDocument, page: number): PlacedImage[] | undefined {
+  try {
     const pdfPage = doc.getPage(page - 1);
     const walk: Walk = { doc, rects: [], contentBytes: 0, operators: 0 };
     const resources = lookup(doc, pdfPage.node.getInheritableAttribute(PDFName.of('Resources')));
@@ -328,4 +340,10 @@ export async function placeImages(pdf: string, page: number): Promise<PlacedImag
   } catch {
     return undefined;
   }
+}
+
+/** `placeImagesIn` a parse of its own: undefined also where `parseForPlacement` gives none. */
+export async function placeImages(pdf: string, page: number): Promise<PlacedImage[] | undefined> {
+  const doc = await parseForPlacement(pdf);
+  return doc && placeImagesIn(doc, page);
 }

@@ -11,6 +11,7 @@ import {
 } from './hybrid.js';
 import { decodeImage } from './embedded-image.js';
 import type { LayerWindows } from './layer-windows.js';
+import type { ParsedPdfs } from './parsed-pdfs.js';
 import { meanConfidence, type OcrEngine, type OcrOutput } from './ocr.js';
 import { overlayPdf } from './page-pdf.js';
 import { rotatePage, type OrientationDetector } from './orientation.js';
@@ -59,6 +60,8 @@ export interface PipelineDeps {
   timeoutMs: number;
   /** Text layers read a window of pages at a time (TEXT_LAYER_WINDOW). */
   layers: LayerWindows;
+  /** Documents parsed to place their hybrid pages' images, kept for their next such pages. */
+  pdfs: ParsedPdfs;
   /** Told how each PDF page's text layer was judged (a metric). */
   onVerdict?: (verdict: LayerVerdict) => void;
 }
@@ -281,7 +284,7 @@ async function readTextPage(
     // A one-page PDF of the split is read alone: its path is a scratch copy, and it has no other pages.
     const key = job.source.split ? undefined : `${job.documentId}/${job.source.file}`;
     const read = await deps.layers.read(key, file, index, signal);
-    return extractPage(file, index, read, rotation, size);
+    return extractPage(read, rotation, size, () => deps.pdfs.placements(key, file, index));
   });
   deps.onVerdict?.(extraction.verdict);
   if (!('page' in extraction)) return undefined;
