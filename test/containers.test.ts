@@ -285,7 +285,11 @@ describe('containers', { skip: problem ?? false }, () => {
       Array.from({ length: 50 }, async (_, i) => {
         const form = new FormData();
         form.append('file', new Blob([upload]), `upload-${i}.pdf`);
-        return (await fetch(`${url}/v1/jobs`, { method: 'POST', body: form })).status;
+        // A request that got no answer says why (undici's cause: a reset, a timeout), not just "fetch failed".
+        return fetch(`${url}/v1/jobs`, { method: 'POST', body: form }).then(
+          (response) => response.status,
+          (err: Error) => `${err.message}: ${String((err.cause as Error | undefined)?.message ?? err.cause)}`,
+        );
       }),
     );
     const { peakBytes, anonBytes } = sampled();
