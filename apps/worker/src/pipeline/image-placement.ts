@@ -286,8 +286,12 @@ function sourceOf(doc: PDFDocument, placed: Walk['rects'][number], whole: boolea
  * encrypted (its content streams cannot be read without decrypting them), or unreadable by
  * pdf-lib.
  */
-export async function parseForPlacement(pdf: string): Promise<PDFDocument | undefined> {
-  if ((await stat(pdf)).size > MAX_FILE_BYTES) return undefined;
+export async function parseForPlacement(
+  pdf: string,
+  /** The file's size, where the caller has it already. */
+  bytes?: number,
+): Promise<PDFDocument | undefined> {
+  if ((bytes ?? (await stat(pdf)).size) > MAX_FILE_BYTES) return undefined;
   try {
     // Parsed in one go (pdf-lib yields to the event loop every 100 objects by default, which made
     // a 1 MB paper's parse a third slower): at most MAX_FILE_BYTES, so the loop waits a moment.

@@ -9,6 +9,12 @@ import { parseForPlacement, placeImages, placeImagesIn, type PlacedImage } from 
  */
 const KEPT_FILE_BYTES = 4 << 20;
 
+/** A document kept: its file's bytes (0 until known) and its parse. */
+interface Kept {
+  bytes: number;
+  doc: Promise<PDFDocument | undefined>;
+}
+
 /**
  * The documents whose hybrid pages' images were placed, kept parsed for their next hybrid pages.
  * Parsing is the cost of placing (the whole file, on the event loop: 14–64 ms for a book of 55
@@ -18,7 +24,7 @@ const KEPT_FILE_BYTES = 4 << 20;
  * add up to at most `budgetBytes`; a larger file is parsed for each of its pages and not kept.
  */
 export class ParsedPdfs {
-  private readonly kept = new Map<string, { bytes: number; doc: Promise<PDFDocument | undefined> }>();
+  private readonly kept = new Map<string, Kept>();
 
   constructor(private readonly budgetBytes = KEPT_FILE_BYTES) {}
 
@@ -41,20 +47,21 @@ export class ParsedPdfs {
       return kept.doc;
     }
     // Kept before it is parsed, so that pages asking meanwhile wait for this parse.
-    const entry = { bytes: 0, doc: this.parse(key, pdf, (bytes) => (entry.bytes = bytes)) };
+    const entry: Kept = { bytes: 0, doc: Promise.resolve(undefined) };
+    entry.doc = this.parse(key, pdf, entry);
     this.kept.set(key, entry);
     return entry.doc;
   }
 
-  private async parse(key: string, pdf: string, sized: (bytes: number) => void): Promise<PDFDocument | undefined> {
+  private async parse(key: string, pdf: string, entry: Kept): Promise<PDFDocument | undefined> {
     try {
       const { size } = await stat(pdf);
       if (size > this.budgetBytes) this.kept.delete(key);
       else {
-        sized(size);
+        entry.bytes = size;
         this.dropPast(key);
       }
-      return await parseForPlacement(pdf);
+      return await parseForPlacement(pdf, size);
     } catch (err) {
       // A file that could not be read (gone) is not kept: the next page reads its own.
       this.kept.delete(key);
