@@ -30,6 +30,8 @@ const { values: args } = parseArgs({
     // Runs of each set, default and forceOcr=true in turn; the medians are reported (run to run,
     // this machine's times move by a quarter).
     runs: { type: 'string', default: '1' },
+    // Fleets time their first documents, with no warm-up document before them.
+    cold: { type: 'boolean', default: false },
   },
 });
 const only = args.sets?.split(',');
@@ -140,6 +142,18 @@ const sets: BenchSet[] = [
     ),
   ),
 ];
+// Every fleet reads this document before it is timed, as a worker that has been running has
+// read others (a fresh worker's first pages run cold code and load sharp); each kind of page once.
+const warmUp = path.join(work, 'warm-up.pdf');
+await writeFile(
+  warmUp,
+  await layeredPdf([
+    { kind: 'text', lines: wordLines(9001, 40) },
+    ...(await Promise.all((['words', 'chart', 'picture'] as const).map((kind, i) => illustratedPage(9002 + i, kind)))),
+    { kind: 'scan', image: await scannedPage(9005) },
+  ]),
+);
+
 const corpus = process.env.CORPUS_DIR;
 if (corpus) {
   const files = [
@@ -191,6 +205,7 @@ const fleet = (set: BenchSet, fields: Record<string, string>) =>
     workers: 1,
     slots: cpus,
     fields,
+    ...(args.cold ? {} : { warmUp: [warmUp] }),
   });
 
 /** The words of one page as `pdftotext -bbox` writes them: the layer's words, one by one. */
@@ -374,6 +389,7 @@ const measured = {
   dpi: config.DEFAULT_DPI,
   engine: config.OCR_ENGINE,
   runs: Number(args.runs),
+  warmUp: !args.cold,
   sets: report,
   windows: windowRows,
 };
@@ -386,7 +402,7 @@ const rows = report.map(
         ', ',
       )} | ${r.pdftotextSeconds.toFixed(2)} | ${(r.queueSecondsPerPage * 1000).toFixed(0)} ms | ${r.default.seconds.toFixed(2)} (${r.default.pagesPerMinute.toFixed(0)}/min) | ${r.forceOcr.seconds.toFixed(1)} (${r.forceOcr.pagesPerMinute.toFixed(1)}/min) | ${r.speedup.toFixed(1)}× | ${r.overLimit.toFixed(2)}× | ${MB(r.default.workerPeakBytes)} / ${MB(r.forceOcr.workerPeakBytes)} MB | ${r.textPages.maxCer.toFixed(4)} | ${r.imageTextRecall.default === undefined ? '–' : `${percent(r.imageTextRecall.default)} / ${percent(r.imageTextRecall.forceOcr ?? 0)}`} |`,
 );
-const table = `Measured ${measured.measuredAt} by \`npm run bench\` (\`bench:text\`) on ${cpus} CPUs, Node ${process.version}, ${config.DEFAULT_DPI} DPI, engine ${config.OCR_ENGINE}; one worker with one slot per CPU, every document submitted at once; ${args.runs} run(s) of each set, default and forceOcr=true in turn, median runs shown (the upper of an even count). Raw figures, every run: [text-layer.json](text-layer.json).
+const table = `Measured ${measured.measuredAt} by \`npm run bench\` (\`bench:text\`) on ${cpus} CPUs, Node ${process.version}, ${config.DEFAULT_DPI} DPI, engine ${config.OCR_ENGINE}; one worker with one slot per CPU, every document submitted at once${args.cold ? ' to a fresh fleet' : ' after a 5-page warm-up document'}; ${args.runs} run(s) of each set, default and forceOcr=true in turn, median runs shown (the upper of an even count). Raw figures, every run: [text-layer.json](text-layer.json).
 
 | set | pages | read as | pdftotext alone, s | queue per page | default, s | forceOcr=true, s | default vs forceOcr | default ÷ (pdftotext + queue) | worker peak RSS, default / forceOcr | layer words: CER vs pdftotext, max | words inside images found, default / forceOcr |
 |---|---|---|---|---|---|---|---|---|---|---|---|

@@ -18,6 +18,11 @@ export interface FleetOptions {
   slots: number;
   /** Form fields of every submission (forceOcr, pages…). */
   fields?: Record<string, string>;
+  /**
+   * Documents read (with the same fields) before the timed ones, as a worker that has been running
+   * has read others: the first pages of a fresh process run cold code and load libraries on first use.
+   */
+  warmUp?: string[];
   /** More environment for the API and workers (STORAGE=s3 and its S3_* variables). */
   env?: Record<string, string>;
 }
@@ -101,26 +106,42 @@ export async function runFleet(options: FleetOptions): Promise<FleetRun> {
     await Promise.all(ports.map((port) => waitReady(`http://127.0.0.1:${port}`, 60_000)));
     await Promise.all(ports.map((port) => waitWarm(port)));
 
+    /** Submits `files` at once and follows each to its end; their ids, once every one has completed. */
+    const read = async (files: string[]) => {
+      const bodies = await Promise.all(files.map((file) => readFile(file)));
+      const ids = await Promise.all(
+        bodies.map(async (bytes, i) => {
+          const form = new FormData();
+          for (const [name, value] of Object.entries(options.fields ?? {})) form.append(name, value);
+          form.append('file', new Blob([bytes]), `doc-${i}.pdf`);
+          const response = await fetch(`${url}/v1/jobs`, { method: 'POST', body: form });
+          if (response.status !== 202)
+            throw new Error(`submission answered ${response.status}: ${await response.text()}`);
+          return ((await response.json()) as { id: string }).id;
+        }),
+      );
+      const finished = await Promise.all(ids.map((id) => untilEnd(`${url}/v1/jobs/${id}/events`)));
+      const failed = finished.filter((doc) => doc.status !== 'completed');
+      if (failed.length > 0)
+        throw new Error(`${failed.length} documents did not complete: ${JSON.stringify(failed[0])}`);
+      return ids;
+    };
+    const fetchedBytes = async () => {
+      const bytes = await Promise.all(
+        ports.map((port) => metricValue(port, 'pagefleet_page_input_fetched_bytes_total')),
+      );
+      return bytes.reduce((sum, each) => sum + each, 0);
+    };
+    if (options.warmUp) await read(options.warmUp);
+    const fetchedBefore = await fetchedBytes();
+
     const sampler = new PeakSampler(50);
     apps.slice(1).forEach((worker, i) => sampler.track(`worker-${i}`, worker.pid));
     const started = performance.now();
-    const ids = await Promise.all(
-      options.documents.map(async (file, i) => {
-        const form = new FormData();
-        for (const [name, value] of Object.entries(options.fields ?? {})) form.append(name, value);
-        form.append('file', new Blob([await readFile(file)]), `doc-${i}.pdf`);
-        const response = await fetch(`${url}/v1/jobs`, { method: 'POST', body: form });
-        if (response.status !== 202)
-          throw new Error(`submission answered ${response.status}: ${await response.text()}`);
-        return ((await response.json()) as { id: string }).id;
-      }),
-    );
-    const finished = await Promise.all(ids.map((id) => untilEnd(`${url}/v1/jobs/${id}/events`)));
+    const ids = await read(options.documents);
     const seconds = (performance.now() - started) / 1000;
     const workerPeakBytes = Math.max(...apps.slice(1).map((_, i) => sampler.peak(`worker-${i}`)));
     sampler.stop();
-    const failed = finished.filter((doc) => doc.status !== 'completed');
-    if (failed.length > 0) throw new Error(`${failed.length} documents did not complete: ${JSON.stringify(failed[0])}`);
     const stages: Record<string, number> = {};
     const results: FleetRun['pages'] = [];
     for (const id of ids) {
@@ -131,12 +152,9 @@ export async function runFleet(options: FleetOptions): Promise<FleetRun> {
       for (const page of pages)
         for (const [stage, ms] of Object.entries(page.durations)) stages[stage] = (stages[stage] ?? 0) + ms;
     }
-    const fetched = await Promise.all(
-      ports.map((port) => metricValue(port, 'pagefleet_page_input_fetched_bytes_total')),
-    );
     return {
       seconds,
-      fetchedBytes: fetched.reduce((sum, bytes) => sum + bytes, 0),
+      fetchedBytes: (await fetchedBytes()) - fetchedBefore,
       pagesPerMinute: (options.pageCount * 60) / seconds,
       workerPeakBytes,
       pages: results,
