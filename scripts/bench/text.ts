@@ -86,6 +86,23 @@ async function illustratedPage(seed: number, kind: 'words' | 'chart' | 'picture'
   };
 }
 
+const FIGURE_KINDS = ['words', 'chart', 'picture'] as const;
+
+/**
+ * A document of `pages` born-digital pages, seeded from `seed`: a figure (the kinds in turn) on
+ * each page `hasFigure` picks, 40 lines on the others.
+ */
+function illustratedDocument(seed: number, pages: number, hasFigure: (page: number) => boolean) {
+  let figures = 0;
+  return Promise.all(
+    Array.from({ length: pages }, (_, p) =>
+      hasFigure(p)
+        ? illustratedPage(seed + p, FIGURE_KINDS[figures++ % FIGURE_KINDS.length] ?? 'words')
+        : Promise.resolve({ kind: 'text' as const, lines: wordLines(seed + p, 40) }),
+    ),
+  );
+}
+
 /** The book set: one document of this many pages, this many with a figure. */
 const BOOK_PAGES = 55;
 const BOOK_FIGURES = 10;
@@ -103,29 +120,13 @@ const sets: BenchSet[] = [
     'illustrated',
     `${count} generated documents of ${perDocument} born-digital letter pages, every fourth with a figure 6 × 3 in (in turn: a panel of text, a bar chart with labelled axes, a picture without text) under 16 lines and above its caption`,
     await Promise.all(
-      Array.from({ length: count }, (_, d) =>
-        Promise.all(
-          Array.from({ length: perDocument }, (_, p) =>
-            p % 4 === 2
-              ? illustratedPage(d * 100 + p, (['words', 'chart', 'picture'] as const)[Math.floor(p / 4) % 3] ?? 'words')
-              : Promise.resolve({ kind: 'text' as const, lines: wordLines(d * 100 + p, 40) }),
-          ),
-        ),
-      ),
+      Array.from({ length: count }, (_, d) => illustratedDocument(d * 100, perDocument, (p) => p % 4 === 2)),
     ),
   ),
   await writeSet(
     'book',
     `1 generated document of ${BOOK_PAGES} born-digital letter pages, ${BOOK_FIGURES} of them with a figure as above (every fifth page from the third), like the office-suite book of the issue (55 pages, illustrations on 10)`,
-    [
-      await Promise.all(
-        Array.from({ length: BOOK_PAGES }, (_, p) =>
-          p % 5 === 2 && p < BOOK_FIGURES * 5
-            ? illustratedPage(1000 + p, (['words', 'chart', 'picture'] as const)[Math.floor(p / 5) % 3] ?? 'words')
-            : Promise.resolve({ kind: 'text' as const, lines: wordLines(1000 + p, 40) }),
-        ),
-      ),
-    ],
+    [await illustratedDocument(1000, BOOK_PAGES, (p) => p % 5 === 2 && p < BOOK_FIGURES * 5)],
   ),
   await writeSet(
     'mixed',
@@ -149,7 +150,7 @@ await writeFile(
   warmUp,
   await layeredPdf([
     { kind: 'text', lines: wordLines(9001, 40) },
-    ...(await Promise.all((['words', 'chart', 'picture'] as const).map((kind, i) => illustratedPage(9002 + i, kind)))),
+    ...(await Promise.all(FIGURE_KINDS.map((kind, i) => illustratedPage(9002 + i, kind)))),
     { kind: 'scan', image: await scannedPage(9005) },
   ]),
 );
